@@ -1,0 +1,84 @@
+import { cpus } from 'node:os';
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const ms = (max: number) => z.number().int().min(0).max(max);
+
+export const cameraTransport = z.enum(['tcp', 'udp']);
+
+/** A camera described in config; the catalog issue replaces this directory with the database. */
+export const configCameraSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-" only (1-64)'),
+  name: z.string().min(1).max(200),
+  url: z.string().regex(/^rtsps?:\/\//, 'must be an rtsp:// or rtsps:// URL'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  transport: cameraTransport.default('tcp'),
+  alwaysOn: z.boolean().default(false),
+  area: z.enum(['agency', 'citizen']).default('agency'),
+});
+
+export const configSchema = z.strictObject({
+  env: z.enum(['development', 'test', 'production']).default('development'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  dataDir: z.string().min(1).default('data'),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default('0.0.0.0'),
+      port: port.default(8080),
+    })
+    .prefault({}),
+  media: z
+    .strictObject({
+      workers: z.number().int().min(1).max(64).default(Math.max(1, cpus().length)),
+      logLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
+      listenIp: z.ipv4().or(z.ipv6()).default('127.0.0.1'),
+      announcedIp: z.string().min(1).optional(),
+      /** WebRtcServer of worker i listens on webRtcPort + i (UDP and TCP); 0 picks free ports. */
+      webRtcPort: port.default(40000),
+      rtcMinPort: port.default(42000),
+      rtcMaxPort: port.default(42999),
+    })
+    .prefault({}),
+  ingest: z
+    .strictObject({
+      ffmpegPath: z.string().min(1).optional(),
+      startTimeoutMs: ms(120_000).min(1000).default(15_000),
+      stallTimeoutMs: ms(120_000).min(500).default(5_000),
+      backoffInitialMs: ms(60_000).min(10).default(500),
+      backoffMaxMs: ms(300_000).min(10).default(30_000),
+      idleCloseMs: ms(3_600_000).default(30_000),
+    })
+    .prefault({}),
+  demo: z
+    .strictObject({
+      /** Start the bundled RTSP camera simulator and register its cameras (development only). */
+      simulator: z.boolean().default(false),
+      simulatorConfig: z.string().min(1).default('config/cameras.json'),
+    })
+    .prefault({}),
+  cameras: z.array(configCameraSchema).default([]),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigCamera = z.infer<typeof configCameraSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Environment variables that override config fields, with how each string is read. */
+export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind: 'string' | 'int' | 'bool' }> = [
+  { name: 'NODE_ENV', path: ['env'], kind: 'string' },
+  { name: 'LOG_LEVEL', path: ['logLevel'], kind: 'string' },
+  { name: 'DATA_DIR', path: ['dataDir'], kind: 'string' },
+  { name: 'HOST', path: ['http', 'host'], kind: 'string' },
+  { name: 'PORT', path: ['http', 'port'], kind: 'int' },
+  { name: 'MEDIA_WORKERS', path: ['media', 'workers'], kind: 'int' },
+  { name: 'MEDIA_LOG_LEVEL', path: ['media', 'logLevel'], kind: 'string' },
+  { name: 'MEDIA_LISTEN_IP', path: ['media', 'listenIp'], kind: 'string' },
+  { name: 'MEDIA_ANNOUNCED_IP', path: ['media', 'announcedIp'], kind: 'string' },
+  { name: 'WEBRTC_PORT', path: ['media', 'webRtcPort'], kind: 'int' },
+  { name: 'FFMPEG_PATH', path: ['ingest', 'ffmpegPath'], kind: 'string' },
+  { name: 'INGEST_START_TIMEOUT_MS', path: ['ingest', 'startTimeoutMs'], kind: 'int' },
+  { name: 'INGEST_STALL_TIMEOUT_MS', path: ['ingest', 'stallTimeoutMs'], kind: 'int' },
+  { name: 'IDLE_CLOSE_MS', path: ['ingest', 'idleCloseMs'], kind: 'int' },
+  { name: 'DEMO_SIMULATOR', path: ['demo', 'simulator'], kind: 'bool' },
+];

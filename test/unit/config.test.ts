@@ -1,0 +1,92 @@
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { loadConfig } from '../../server/config/loadConfig.ts';
+import { ConfigError } from '../../server/config/ConfigError.ts';
+
+describe('config', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'c5-config-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function problemsOf(fn: () => unknown): string[] {
+    try {
+      fn();
+    } catch (error) {
+      expect(error).to.be.instanceOf(ConfigError);
+      return (error as ConfigError).problems;
+    }
+    expect.fail('expected a ConfigError');
+  }
+
+  it('loads defaults with no file and no environment, frozen', () => {
+    const config = loadConfig({ configDir: dir, env: {} });
+    expect(config.http.port).to.equal(8080);
+    expect(config.env).to.equal('development');
+    expect(config.media.workers).to.be.at.least(1);
+    expect(config.ingest.backoffMaxMs).to.equal(30_000);
+    expect(config.cameras).to.deep.equal([]);
+    expect(Object.isFrozen(config)).to.equal(true);
+    expect(Object.isFrozen(config.media)).to.equal(true);
+    expect(() => {
+      (config.http as { port: number }).port = 1;
+    }).to.throw(TypeError);
+  });
+
+  it('applies file, then environment', () => {
+    writeFileSync(join(dir, 'server.json'), JSON.stringify({ http: { port: 9000 }, media: { workers: 3 } }));
+    writeFileSync(join(dir, 'server.test.json'), JSON.stringify({ media: { workers: 2 } }));
+    const config = loadConfig({ configDir: dir, env: { NODE_ENV: 'test', PORT: '9100' } });
+    expect(config.http.port).to.equal(9100);
+    expect(config.media.workers).to.equal(2);
+    expect(config.env).to.equal('test');
+  });
+
+  it('rejects a wrong type and names the field', () => {
+    writeFileSync(join(dir, 'server.json'), JSON.stringify({ http: { port: '8080' } }));
+    const problems = problemsOf(() => loadConfig({ configDir: dir, env: {} }));
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.match(/^http\.port: .*expected number/i);
+  });
+
+  it('rejects an out-of-range value and names the field and the source variable', () => {
+    const problems = problemsOf(() => loadConfig({ configDir: dir, env: { MEDIA_WORKERS: '0' } }));
+    expect(problems[0]).to.match(/^media\.workers \(from MEDIA_WORKERS\): .*>=1/);
+    const tooHigh = problemsOf(() => loadConfig({ configDir: dir, env: { PORT: '70000' } }));
+    expect(tooHigh[0]).to.match(/^http\.port \(from PORT\): .*<=65535/);
+  });
+
+  it('rejects an unknown enum value', () => {
+    const problems = problemsOf(() => loadConfig({ configDir: dir, env: { LOG_LEVEL: 'loud' } }));
+    expect(problems[0]).to.match(/^logLevel \(from LOG_LEVEL\): .*"info"/);
+  });
+
+  it('rejects an unknown key, nested or top-level', () => {
+    writeFileSync(join(dir, 'server.json'), JSON.stringify({ media: { wrkers: 2 }, colour: 'blue' }));
+    const problems = problemsOf(() => loadConfig({ configDir: dir, env: {} }));
+    expect(problems).to.include('media.wrkers: unknown configuration key');
+    expect(problems).to.include('colour: unknown configuration key');
+  });
+
+  it('rejects an environment value that is not a number', () => {
+    const problems = problemsOf(() => loadConfig({ configDir: dir, env: { PORT: 'eighty' } }));
+    expect(problems[0]).to.equal('http.port: environment variable PORT="eighty" is not a valid int');
+  });
+
+  it('rejects a file that is not JSON, naming the file', () => {
+    writeFileSync(join(dir, 'server.json'), '{ nope');
+    const problems = problemsOf(() => loadConfig({ configDir: dir, env: {} }));
+    expect(problems[0]).to.contain('server.json');
+  });
+
+  it('validates camera entries', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ configDir: dir, env: {}, overrides: { cameras: [{ id: 'a b', name: 'x', url: 'http://x' }] } }),
+    );
+    expect(problems.some((p) => p.startsWith('cameras.0.id:'))).to.equal(true);
+    expect(problems.some((p) => p.startsWith('cameras.0.url:'))).to.equal(true);
+  });
+});
