@@ -48,6 +48,10 @@ export const configSchema = z.strictObject({
       backoffInitialMs: ms(60_000).min(10).default(500),
       backoffMaxMs: ms(300_000).min(10).default(30_000),
       idleCloseMs: ms(3_600_000).default(30_000),
+      /** RTSP socket I/O timeout for ffmpeg and ffprobe. */
+      rtspTimeoutMs: ms(60_000).min(500).default(5_000),
+      /** High-profile H.264: transcode to Constrained Baseline, or forward it labelled as Main. */
+      highProfile: z.enum(['transcode', 'relabel']).default('transcode'),
     })
     .prefault({}),
   demo: z

@@ -1,0 +1,271 @@
+import type { Logger } from '../logging/createLogger.ts';
+import { AppError } from '../errors/AppError.ts';
+import { TypedEmitter } from '../util/TypedEmitter.ts';
+import type { CameraFeed } from '../media/CameraFeed.ts';
+import type { Ingest, IngestDescription, IngestProgress } from '../../workers/Ingest.ts';
+import { IngestError } from '../../workers/IngestError.ts';
+import type { CameraRecord } from './CameraDirectory.ts';
+import type { CameraState, CameraStatus } from './CameraStatus.ts';
+
+export interface CameraTiming {
+  startTimeoutMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  idleCloseMs: number;
+}
+
+export interface CameraSessionDeps {
+  createIngest(camera: CameraRecord): Ingest;
+  createFeed(cameraId: string, description: IngestDescription): Promise<CameraFeed>;
+  timing: CameraTiming;
+  logger: Logger;
+}
+
+export type CameraSessionEvents = {
+  state: [CameraStatus];
+  progress: [IngestProgress];
+};
+
+interface Waiter {
+  resolve(feed: CameraFeed): void;
+  reject(error: AppError): void;
+}
+
+/** A run that stayed live this long resets the backoff. */
+const STABLE_RUN_MS = 30_000;
+
+/**
+ * One camera: idle -> starting -> live -> (backoff -> starting)* -> closing -> idle. The first
+ * viewer starts the ingest, the last one leaving starts the idle timer; every waiting viewer gets
+ * an answer on every path (live, failed with the reason, timed out, shutting down).
+ */
+export class CameraSession extends TypedEmitter<CameraSessionEvents> {
+  readonly #ingest: Ingest;
+  readonly #deps: CameraSessionDeps;
+  #status: CameraStatus;
+  #viewers = 0;
+  #waiters: Waiter[] = [];
+  /** Bumped whenever a run is started or abandoned; stale async steps compare against it. */
+  #generation = 0;
+  #feed: CameraFeed | undefined;
+  #teardown: Promise<void> = Promise.resolve();
+  #attempts = 0;
+  #liveSince = 0;
+  #startTimer: NodeJS.Timeout | undefined;
+  #backoffTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(
+    readonly camera: CameraRecord,
+    deps: CameraSessionDeps,
+  ) {
+    super();
+    this.#deps = deps;
+    this.#status = { cameraId: camera.id, state: 'idle', since: Date.now(), viewers: 0 };
+    this.#ingest = deps.createIngest(camera);
+    this.#ingest.on('error', (error) => this.#fail(this.#generation, error));
+    this.#ingest.on('progress', (progress) => {
+      this.#status.progress = progress;
+      this.emit('progress', progress);
+    });
+  }
+
+  get status(): Readonly<CameraStatus> {
+    return { ...this.#status };
+  }
+
+  get state(): CameraState {
+    return this.#status.state;
+  }
+
+  get feed(): CameraFeed | undefined {
+    return this.#feed;
+  }
+
+  get viewers(): number {
+    return this.#viewers;
+  }
+
+  get ingestPid(): number | undefined {
+    return this.#ingest.pid;
+  }
+
+  /** Keeps the camera running even without viewers. */
+  startAlwaysOn(): void {
+    if (this.state === 'idle') void this.#startRun();
+  }
+
+  /** Counts a viewer in; resolves with the live feed. On failure the viewer is counted out again. */
+  acquire(): Promise<CameraFeed> {
+    if (this.#closed) return Promise.reject(new AppError('shutting_down', 'the server is shutting down'));
+    this.#viewers++;
+    this.#status.viewers = this.#viewers;
+    this.#clearIdleTimer();
+    if (this.state === 'live' && this.#feed) return Promise.resolve(this.#feed);
+    const answer = new Promise<CameraFeed>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    if (this.state === 'idle' || this.state === 'closing') void this.#startRun();
+    return answer;
+  }
+
+  release(): void {
+    if (this.#viewers === 0) return;
+    this.#viewers--;
+    this.#status.viewers = this.#viewers;
+    if (this.#viewers > 0 || this.camera.alwaysOn || this.#closed) return;
+    switch (this.state) {
+      case 'live':
+        this.#scheduleIdleClose();
+        break;
+      case 'starting':
+      case 'backoff':
+        // Nobody wants it any more: abandon the attempt.
+        void this.#stopRun('idle');
+        break;
+      default:
+        break;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return this.#teardown;
+    this.#closed = true;
+    this.#generation++;
+    this.#clearTimers();
+    this.#answerWaiters(new AppError('shutting_down', 'the server is shutting down'));
+    this.#viewers = 0;
+    this.#beginTeardown();
+    await this.#teardown;
+    this.#setState('closed');
+    this.removeAllListeners();
+  }
+
+  async #startRun(): Promise<void> {
+    const generation = ++this.#generation;
+    this.#clearTimers();
+    this.#setState('starting', { keepReason: true });
+    await this.#teardown;
+    if (generation !== this.#generation) return;
+    this.#startTimer = setTimeout(() => {
+      this.#fail(generation, new IngestError('timeout', `no video within ${this.#deps.timing.startTimeoutMs} ms`));
+    }, this.#deps.timing.startTimeoutMs);
+    try {
+      const description = await this.#ingest.open();
+      if (generation !== this.#generation) return;
+      const feed = await this.#deps.createFeed(this.camera.id, description);
+      if (generation !== this.#generation) {
+        feed.close();
+        return;
+      }
+      this.#feed = feed;
+      this.#status.transcodeReason = description.transcodeReason;
+      feed.onClose(() => {
+        if (this.#feed === feed) this.#fail(generation, new IngestError('exited', 'the media worker hosting the camera closed'));
+      });
+      this.#ingest.start(feed.rtpTarget);
+      await feed.firstRtp;
+      if (generation !== this.#generation) return;
+      clearTimeout(this.#startTimer);
+      this.#startTimer = undefined;
+      this.#liveSince = Date.now();
+      this.#setState('live');
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const waiter of waiters) waiter.resolve(feed);
+      if (this.#viewers === 0 && !this.camera.alwaysOn) this.#scheduleIdleClose();
+    } catch (error) {
+      this.#fail(generation, error instanceof IngestError ? error : new IngestError('exited', (error as Error).message));
+    }
+  }
+
+  #fail(generation: number, error: IngestError): void {
+    if (generation !== this.#generation || this.#closed) return;
+    if (this.state !== 'starting' && this.state !== 'live') return;
+    this.#generation++;
+    this.#clearTimers();
+    this.#beginTeardown();
+    this.#deps.logger.warn({ camera: this.camera.id, reason: error.reason, err: error.message }, 'camera ingest failed');
+    const appError = new AppError(error.reason === 'timeout' ? 'camera_timeout' : 'camera_unavailable', error.message, { reason: error.reason });
+    this.#viewers -= this.#waiters.length;
+    this.#status.viewers = this.#viewers;
+    this.#answerWaiters(appError);
+    if (this.#liveSince && Date.now() - this.#liveSince > STABLE_RUN_MS) this.#attempts = 0;
+    this.#liveSince = 0;
+    const failure = { reason: error.reason, message: error.message };
+    if (this.#viewers > 0 || this.camera.alwaysOn) {
+      const delay = this.#backoffDelay(++this.#attempts);
+      this.#setState('backoff', { ...failure, retryInMs: delay });
+      this.#backoffTimer = setTimeout(() => void this.#startRun(), delay);
+    } else {
+      this.#setState('idle', failure);
+    }
+  }
+
+  #backoffDelay(attempt: number): number {
+    const { backoffInitialMs, backoffMaxMs } = this.#deps.timing;
+    const base = Math.min(backoffMaxMs, backoffInitialMs * 2 ** (attempt - 1));
+    return Math.round(Math.min(backoffMaxMs, base * (0.8 + Math.random() * 0.4)));
+  }
+
+  #scheduleIdleClose(): void {
+    this.#clearIdleTimer();
+    const close = (): void => void this.#stopRun('idle');
+    if (this.#deps.timing.idleCloseMs === 0) close();
+    else this.#idleTimer = setTimeout(close, this.#deps.timing.idleCloseMs);
+  }
+
+  async #stopRun(finalState: 'idle'): Promise<void> {
+    const generation = ++this.#generation;
+    this.#clearTimers();
+    this.#setState('closing');
+    this.#beginTeardown();
+    await this.#teardown;
+    if (generation === this.#generation) this.#setState(finalState);
+  }
+
+  /** Closes the feed now (its consumers close with it) and stops the ingest; #teardown settles when done. */
+  #beginTeardown(): void {
+    const feed = this.#feed;
+    this.#feed = undefined;
+    feed?.close();
+    const previous = this.#teardown;
+    this.#teardown = previous.then(() => this.#ingest.stop()).catch((error: unknown) => {
+      this.#deps.logger.error({ camera: this.camera.id, err: (error as Error).message }, 'stopping ingest failed');
+    });
+  }
+
+  #answerWaiters(error: AppError): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  #setState(state: CameraState, extra: { keepReason?: boolean; reason?: IngestError['reason']; message?: string; retryInMs?: number } = {}): void {
+    const { keepReason, ...failure } = extra;
+    const previous = this.#status;
+    this.#status = {
+      cameraId: this.camera.id,
+      state,
+      since: Date.now(),
+      viewers: this.#viewers,
+      ...(keepReason && previous.reason && { reason: previous.reason, message: previous.message }),
+      ...failure,
+      ...(state === 'live' && previous.transcodeReason && { transcodeReason: previous.transcodeReason }),
+    };
+    if (previous.state === state && !failure.reason) return;
+    this.emit('state', this.status);
+  }
+
+  #clearIdleTimer(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  #clearTimers(): void {
+    this.#clearIdleTimer();
+    if (this.#startTimer) clearTimeout(this.#startTimer);
+    if (this.#backoffTimer) clearTimeout(this.#backoffTimer);
+    this.#startTimer = undefined;
+    this.#backoffTimer = undefined;
+  }
+}

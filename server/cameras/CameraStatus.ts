@@ -1,0 +1,18 @@
+import type { IngestDescription, IngestProgress } from '../../workers/Ingest.ts';
+import type { IngestFailureReason } from '../../workers/IngestError.ts';
+
+export type CameraState = 'idle' | 'starting' | 'live' | 'backoff' | 'closing' | 'closed';
+
+/** What the layers above (signalling, console, metrics) learn about a camera. No secrets. */
+export interface CameraStatus {
+  cameraId: string;
+  state: CameraState;
+  since: number;
+  viewers: number;
+  /** Why the last run ended (kept while starting again). */
+  reason?: IngestFailureReason;
+  message?: string;
+  retryInMs?: number;
+  transcodeReason?: IngestDescription['transcodeReason'];
+  progress?: IngestProgress;
+}

@@ -1,0 +1,36 @@
+/** The closed set of error codes clients see, each with its HTTP status. */
+export const errorCodes = {
+  invalid_request: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  invalid_state: 409,
+  incompatible: 422,
+  camera_unavailable: 502,
+  camera_timeout: 504,
+  shutting_down: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** An error with a stable code and HTTP status; its message is safe to show (no secrets). */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  get status(): number {
+    return errorCodes[this.code];
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return { code: this.code, message: this.message, ...(this.details && { details: this.details }) };
+  }
+}

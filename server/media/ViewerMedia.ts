@@ -1,0 +1,155 @@
+import type { types } from 'mediasoup';
+import { AppError } from '../errors/AppError.ts';
+import { TypedEmitter } from '../util/TypedEmitter.ts';
+import type { CameraFeed } from './CameraFeed.ts';
+import type { MediaWorker } from './MediaWorker.ts';
+
+export interface TransportDescription {
+  id: string;
+  iceParameters: types.IceParameters;
+  iceCandidates: types.IceCandidate[];
+  dtlsParameters: types.DtlsParameters;
+}
+
+export interface ConsumerDescription {
+  id: string;
+  producerId: string;
+  kind: types.MediaKind;
+  rtpParameters: types.RtpParameters;
+  cameraId: string;
+}
+
+export type ViewerMediaEvents = {
+  /** A consumer closed by itself (its camera's feed or worker went away). */
+  consumerclosed: [{ consumerId: string; cameraId: string }];
+};
+
+interface ViewerConsumer {
+  consumer: types.Consumer;
+  feed: CameraFeed;
+}
+
+/**
+ * One viewer's media: a receive WebRtcTransport on its worker's router (through the worker's
+ * WebRtcServer) and one Consumer per tile. close() releases all of it.
+ */
+export class ViewerMedia extends TypedEmitter<ViewerMediaEvents> {
+  #transport: types.WebRtcTransport | undefined;
+  readonly #consumers = new Map<string, ViewerConsumer>();
+  #closed = false;
+
+  constructor(readonly worker: MediaWorker) {
+    super();
+  }
+
+  get rtpCapabilities(): types.RtpCapabilities {
+    return this.worker.router.rtpCapabilities;
+  }
+
+  get consumerCount(): number {
+    return this.#consumers.size;
+  }
+
+  async createTransport(options: { tcpOnly?: boolean } = {}): Promise<TransportDescription> {
+    this.#assertOpen();
+    if (this.#transport) throw new AppError('invalid_state', 'this viewer already has a receive transport');
+    const transport = await this.worker.router.createWebRtcTransport({
+      webRtcServer: this.worker.webRtcServer,
+      enableUdp: !options.tcpOnly,
+      enableTcp: true,
+      preferUdp: !options.tcpOnly,
+    });
+    if (this.#closed) {
+      transport.close();
+      throw new AppError('invalid_state', 'viewer closed');
+    }
+    this.#transport = transport;
+    return {
+      id: transport.id,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates,
+      dtlsParameters: transport.dtlsParameters,
+    };
+  }
+
+  async connectTransport(dtlsParameters: types.DtlsParameters): Promise<void> {
+    await this.#requireTransport().connect({ dtlsParameters });
+  }
+
+  /** A paused consumer of the camera; allowed before the transport connects (mediasoup-client connects inside consume). */
+  async consume(feed: CameraFeed, rtpCapabilities: types.RtpCapabilities): Promise<ConsumerDescription> {
+    const transport = this.#requireTransport();
+    const producer = await feed.attach(this.worker);
+    let consumer: types.Consumer;
+    try {
+      if (!this.worker.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+        throw new AppError('incompatible', 'the browser cannot receive this camera\'s codec');
+      }
+      consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, appData: { cameraId: feed.cameraId } });
+    } catch (error) {
+      feed.detach(this.worker);
+      throw error;
+    }
+    this.worker.consumers++;
+    this.#consumers.set(consumer.id, { consumer, feed });
+    consumer.observer.once('close', () => {
+      this.worker.consumers--;
+      this.#consumers.delete(consumer.id);
+      feed.detach(this.worker);
+    });
+    const closedByItself = (): void => this.emit('consumerclosed', { consumerId: consumer.id, cameraId: feed.cameraId });
+    consumer.once('producerclose', closedByItself);
+    consumer.once('transportclose', closedByItself);
+    return { id: consumer.id, producerId: producer.id, kind: consumer.kind, rtpParameters: consumer.rtpParameters, cameraId: feed.cameraId };
+  }
+
+  async pause(consumerId: string): Promise<void> {
+    await this.#requireConsumer(consumerId).pause();
+  }
+
+  async resume(consumerId: string): Promise<void> {
+    const consumer = this.#requireConsumer(consumerId);
+    await consumer.resume();
+    // Ask the camera for a keyframe; ffmpeg ignores it, so the first frame waits for the camera's next one.
+    await consumer.requestKeyFrame().catch(() => undefined);
+  }
+
+  closeConsumer(consumerId: string): void {
+    this.#requireConsumer(consumerId).close();
+  }
+
+  /** Closes the consumers of one camera (its view stopped). */
+  closeCamera(cameraId: string): void {
+    for (const { consumer, feed } of [...this.#consumers.values()]) {
+      if (feed.cameraId === cameraId) consumer.close();
+    }
+  }
+
+  async stats(consumerId: string): Promise<types.ConsumerStat[]> {
+    return this.#requireConsumer(consumerId).getStats();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const { consumer } of [...this.#consumers.values()]) consumer.close();
+    this.#transport?.close();
+    this.#transport = undefined;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed || this.worker.closed) throw new AppError('invalid_state', 'viewer closed');
+  }
+
+  #requireTransport(): types.WebRtcTransport {
+    this.#assertOpen();
+    if (!this.#transport || this.#transport.closed) throw new AppError('invalid_state', 'create a receive transport first');
+    return this.#transport;
+  }
+
+  #requireConsumer(consumerId: string): types.Consumer {
+    const entry = this.#consumers.get(consumerId);
+    if (!entry) throw new AppError('not_found', `no consumer ${consumerId}`);
+    return entry.consumer;
+  }
+}

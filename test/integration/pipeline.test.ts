@@ -1,0 +1,274 @@
+import { expect } from 'chai';
+import { AppError } from '../../server/errors/AppError.ts';
+import type { CameraStatus } from '../../server/cameras/CameraStatus.ts';
+import { ViewerMedia } from '../../server/media/ViewerMedia.ts';
+import { FfmpegIngest } from '../../workers/FfmpegIngest.ts';
+import { ffmpegPath } from '../../scripts/toolchain.mjs';
+import { Simulator, type SimulatorConfig } from '../support/simulator.ts';
+import { decodeTag, grabFrame, probe } from '../support/frames.ts';
+import { RtpTap } from '../support/rtpTap.ts';
+import { ffmpegProcesses, waitFor } from '../support/processes.ts';
+import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
+
+const small = { width: 320, height: 180, fps: 25, gop: 25, bitrateKbps: 300 } as const;
+const SECRET = 'Str0ng-Secret-91';
+const simConfig: SimulatorConfig = {
+  cameras: [
+    { id: 'cam-base', tag: 11, codec: 'h264', profile: 'baseline', ...small, pattern: 'smpte' },
+    { id: 'cam-main', tag: 12, codec: 'h264', profile: 'main', ...small, pattern: 'ball' },
+    { id: 'cam-high', tag: 13, codec: 'h264', profile: 'high', ...small, pattern: 'smpte' },
+    { id: 'cam-bf', tag: 14, codec: 'h264', profile: 'main', bframes: 2, ...small, pattern: 'pinwheel' },
+    { id: 'cam-mjpeg', tag: 15, codec: 'mjpeg', width: 320, height: 180, fps: 10, pattern: 'bar' },
+    { id: 'cam-secure', tag: 16, codec: 'h264', profile: 'baseline', ...small, auth: { user: 'viewer', password: SECRET, method: 'basic' } },
+    { id: 'cam-drop', tag: 17, codec: 'h264', profile: 'baseline', ...small, pattern: 'gradient' },
+    { id: 'cam-always', tag: 18, codec: 'h264', profile: 'baseline', ...small },
+  ],
+};
+
+describe('live pipeline (ingest -> mediasoup), server side', function () {
+  this.timeout(120_000);
+  let sim: Simulator;
+  let t: TestApp;
+  const camera = (id: string, extra: Record<string, unknown> = {}) => ({ id, name: id, url: sim.url(id), ...extra });
+
+  before(async () => {
+    sim = await Simulator.start({ config: simConfig });
+    t = await startTestApp({
+      ingest: { highProfile: 'relabel' },
+      cameras: [
+        camera('cam-base'), camera('cam-main'), camera('cam-high'), camera('cam-bf'), camera('cam-mjpeg'),
+        camera('cam-drop'),
+        camera('cam-udp', { url: sim.url('cam-main'), transport: 'udp' }),
+        camera('cam-secure-wrong', { url: sim.url('cam-secure'), username: 'viewer', password: 'Wr0ng-Pa55word-zq' }),
+        camera('cam-secure-right', { url: sim.url('cam-secure'), username: 'viewer', password: SECRET }),
+      ],
+    });
+  });
+
+  after(async () => {
+    await t?.close();
+    await sim?.stop();
+  });
+
+  async function receive(cameraId: string, frames = 30) {
+    const lease = await t.app.cameras.acquire(cameraId);
+    const feed = lease.feed;
+    if (!feed) throw new Error('no feed');
+    const tap = await RtpTap.create(feed.host.router, feed.producer);
+    try {
+      // One reader at a time: both would bind the tap's port.
+      const probed = await probe(tap.sdpPath, { frames, inputArgs: RtpTap.inputArgs, timeoutMs: 30_000 });
+      const frame = await grabFrame(tap.sdpPath, { inputArgs: RtpTap.inputArgs, timeoutMs: 30_000 });
+      return { probed, tag: decodeTag(frame), status: t.app.cameras.status(cameraId) };
+    } finally {
+      tap.close();
+      lease.release();
+    }
+  }
+
+  it('passes Baseline, Main and High-profile H.264 through untouched', async () => {
+    const base = await receive('cam-base');
+    expect(base.probed.codec).to.equal('h264');
+    expect(base.probed.profile).to.match(/baseline/i);
+    expect(base.tag).to.equal(11);
+    expect(base.status?.transcodeReason).to.equal(undefined);
+
+    const main = await receive('cam-main');
+    expect(main.probed.profile).to.equal('Main');
+    expect(main.tag).to.equal(12);
+    expect(main.status?.transcodeReason).to.equal(undefined);
+
+    // Relabelled (highProfile: 'relabel'): the bytes are the camera's High-profile stream.
+    const high = await receive('cam-high');
+    expect(high.probed.profile).to.equal('High');
+    expect(high.tag).to.equal(13);
+    expect(high.status?.transcodeReason).to.equal(undefined);
+  });
+
+  it('transcodes MJPEG and B-frame cameras to H.264 without B-frames', async () => {
+    for (const [id, tag, reason] of [['cam-mjpeg', 15, 'codec'], ['cam-bf', 14, 'b_frames']] as const) {
+      const got = await receive(id, 40);
+      expect(got.probed.codec, id).to.equal('h264');
+      expect(got.probed.frameTypes?.length, id).to.be.greaterThan(10);
+      expect(got.probed.frameTypes, id).to.not.include('B');
+      expect(got.probed.pixFmt, id).to.equal('yuv420p');
+      expect(got.tag, id).to.equal(tag);
+      expect(got.status?.transcodeReason, id).to.equal(reason);
+    }
+  });
+
+  it('transcodes a High-profile camera when configured to (the default)', async () => {
+    const ingest = new FfmpegIngest({
+      camera: { id: 'cam-high', url: sim.url('cam-high'), transport: 'tcp' },
+      ffmpegPath: ffmpegPath(),
+      highProfile: 'transcode',
+      timeoutMs: 5000,
+      stallTimeoutMs: 5000,
+    });
+    const description = await ingest.open();
+    expect(description.transcodeReason).to.equal('high_profile');
+    expect(description.codec.parameters['profile-level-id']).to.equal('42e01f');
+    expect(description.source.profile).to.equal('High');
+  });
+
+  it('pulls over UDP when the camera asks for it', async () => {
+    const got = await receive('cam-udp');
+    expect(got.tag).to.equal(12);
+    expect(got.probed.profile).to.equal('Main');
+    await waitFor(() => ffmpegProcesses('/cam-main').length === 0, 5_000, 'ffmpeg gone after release');
+  });
+
+  it('starts on demand, shares one ingest between concurrent first viewers, and closes when idle', async () => {
+    expect(t.app.cameras.status('cam-base')?.state ?? 'idle').to.equal('idle');
+    expect(ffmpegProcesses('/cam-base')).to.deep.equal([]);
+    const [a, b] = await Promise.all([t.app.cameras.acquire('cam-base'), t.app.cameras.acquire('cam-base')]);
+    try {
+      expect(a.feed).to.equal(b.feed);
+      const pids = ffmpegProcesses('/cam-base');
+      expect(pids, 'one ffmpeg for two concurrent first viewers').to.have.length(1);
+      expect(t.app.cameras.session('cam-base')?.ingestPid).to.equal(pids[0]);
+      expect(t.app.cameras.status('cam-base')?.viewers).to.equal(2);
+    } finally {
+      a.release();
+      a.release(); // idempotent: counts once
+    }
+    expect(t.app.cameras.status('cam-base')?.state).to.equal('live');
+    b.release();
+    await waitFor(() => t.app.cameras.status('cam-base')?.state === 'idle', 10_000, 'idle after the last viewer');
+    await waitFor(() => ffmpegProcesses('/cam-base').length === 0, 5_000, 'ffmpeg gone after idle close');
+  });
+
+  it('keeps an always-on camera live without viewers and closes after an idle delay otherwise', async () => {
+    const other = await startTestApp({
+      media: { workers: 1 },
+      ingest: { idleCloseMs: 1500 },
+      cameras: [camera('cam-always', { alwaysOn: true }), camera('cam-idle', { url: sim.url('cam-main') })],
+    });
+    try {
+      await waitFor(() => other.app.cameras.status('cam-always')?.state === 'live', 20_000, 'always-on camera live');
+      const lease = await other.app.cameras.acquire('cam-always');
+      lease.release();
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(other.app.cameras.status('cam-always')?.state, 'always-on camera closed after its viewer left').to.equal('live');
+
+      const idle = await other.app.cameras.acquire('cam-idle');
+      idle.release();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(other.app.cameras.status('cam-idle')?.state, 'closed before the idle delay').to.equal('live');
+      const waited = await waitFor(() => other.app.cameras.status('cam-idle')?.state === 'idle', 10_000, 'idle close');
+      expect(waited).to.be.greaterThan(300);
+    } finally {
+      await other.close();
+    }
+    expect(ffmpegProcesses('/cam-always')).to.deep.equal([]);
+  });
+
+  it('recovers from a dropped camera: backoff with the reason, live again after restore', async () => {
+    const states: CameraStatus[] = [];
+    const onState = (status: CameraStatus) => {
+      if (status.cameraId === 'cam-drop') states.push(status);
+    };
+    t.app.cameras.on('state', onState);
+    const lease = await t.app.cameras.acquire('cam-drop');
+    try {
+      const firstFeed = lease.feed;
+      await sim.drop('cam-drop');
+      await waitFor(() => states.some((s) => s.state === 'backoff'), 15_000, 'backoff after drop');
+      const backoff = states.find((s) => s.state === 'backoff');
+      expect(backoff?.reason).to.be.oneOf(['unreachable', 'not_found', 'stalled', 'exited', 'timeout']);
+      expect(backoff?.retryInMs).to.be.a('number');
+      // While dropped, retries keep failing with a reason, and the delay grows.
+      await waitFor(() => states.filter((s) => s.state === 'backoff').length >= 3, 20_000, 'repeated backoff');
+      const delays = states.filter((s) => s.state === 'backoff').map((s) => s.retryInMs ?? 0);
+      expect(delays.at(-1)).to.be.greaterThan(delays[0] ?? 0);
+      await sim.restore('cam-drop');
+      const restoredAt = Date.now();
+      await waitFor(() => t.app.cameras.status('cam-drop')?.state === 'live', 20_000, 'live after restore');
+      console.log(`      live again ${Date.now() - restoredAt} ms after restore`);
+      expect(lease.feed).to.not.equal(undefined);
+      expect(lease.feed).to.not.equal(firstFeed);
+      const tap = await RtpTap.create(lease.feed!.host.router, lease.feed!.producer);
+      try {
+        expect(decodeTag(await grabFrame(tap.sdpPath, { inputArgs: RtpTap.inputArgs, timeoutMs: 20_000 }))).to.equal(17);
+      } finally {
+        tap.close();
+      }
+    } finally {
+      t.app.cameras.off('state', onState);
+      lease.release();
+    }
+    await waitFor(() => ffmpegProcesses('/cam-drop').length === 0, 5_000, 'no ffmpeg after release');
+  });
+
+  it('reports refused credentials as "unauthorized", logs the redacted error, never the password', async () => {
+    let error: unknown;
+    try {
+      await t.app.cameras.acquire('cam-secure-wrong');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).to.be.instanceOf(AppError);
+    expect((error as AppError).code).to.equal('camera_unavailable');
+    expect((error as AppError).details).to.deep.equal({ reason: 'unauthorized' });
+    expect((error as AppError).message).to.not.contain('Wr0ng');
+    const ffmpegLines = t.log.lines.filter((line) => line.includes('cam-secure-wrong') && line.includes('ffmpeg: '));
+    expect(ffmpegLines.some((line) => /401/.test(line)), 'the ffmpeg error line is in the log').to.equal(true);
+    expect(ffmpegLines.some((line) => line.includes('***@')), 'the URL in it is redacted').to.equal(true);
+    const right = await receive('cam-secure-right');
+    expect(right.tag).to.equal(16);
+    for (const secret of ['Wr0ng-Pa55word-zq', SECRET]) expect(t.log.text).to.not.contain(secret);
+  });
+
+  it('fails a viewer of an unknown camera with not_found', async () => {
+    let error: unknown;
+    try {
+      await t.app.cameras.acquire('no-such-camera');
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as AppError).code).to.equal('not_found');
+  });
+
+  it('leaks nothing: after 200 subscribe/unsubscribe cycles every dump() equals its state before', async function () {
+    this.timeout(300_000);
+    const snapshot = async () =>
+      Promise.all(
+        t.app.media.workers.map(async (w) => ({
+          worker: await w.worker.dump(),
+          router: await w.router.dump(),
+          webRtcServer: await w.webRtcServer.dump(),
+        })),
+      );
+    await waitFor(() => ffmpegProcesses(`127.0.0.1:${sim.rtspPort}/`).length === 0, 10_000, 'no ingest before');
+    const before = await snapshot();
+    // Anchors keep two cameras live so the cycles churn transports, consumers and pipes quickly;
+    // a few cycles at the end run without anchors so ffmpeg starts and stops too.
+    const anchors = await Promise.all([t.app.cameras.acquire('cam-base'), t.app.cameras.acquire('cam-main')]);
+    let sawPipe = false;
+    for (let i = 0; i < 200; i++) {
+      if (i === 195) for (const anchor of anchors) anchor.release();
+      const worker = t.app.media.workers[i % t.app.media.workers.length]!;
+      const viewer = new ViewerMedia(worker);
+      const cameraId = i % 3 === 0 ? 'cam-main' : 'cam-base';
+      const lease = await t.app.cameras.acquire(cameraId);
+      try {
+        await viewer.createTransport();
+        const consumed = await viewer.consume(lease.feed!, viewer.rtpCapabilities);
+        if (lease.feed!.host !== worker) {
+          const dump = await worker.router.dump();
+          sawPipe ||= dump.transportIds.length >= 2 && consumed.producerId === lease.feed!.producer.id;
+        }
+        if (i % 2 === 0) await viewer.resume(consumed.id);
+      } finally {
+        viewer.close();
+        lease.release();
+      }
+    }
+    expect(sawPipe, 'some cycles consumed through a pipe to another worker').to.equal(true);
+    await waitFor(() => ['cam-base', 'cam-main'].every((id) => t.app.cameras.status(id)?.state === 'idle'), 15_000, 'cameras idle');
+    await waitFor(() => ffmpegProcesses(`127.0.0.1:${sim.rtspPort}/`).length === 0, 5_000, 'no ffmpeg of ours');
+    const after = await snapshot();
+    expect(after).to.deep.equal(before);
+    for (const w of t.app.media.workers) expect(w.consumers).to.equal(0);
+  });
+});

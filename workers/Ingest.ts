@@ -1,0 +1,45 @@
+import type { TypedEmitter } from '../server/util/TypedEmitter.ts';
+import type { IngestError } from './IngestError.ts';
+
+/** What the ingest will send, known before any RTP flows, so the Producer can exist first. */
+export interface IngestDescription {
+  codec: {
+    mimeType: 'video/H264';
+    clockRate: 90000;
+    payloadType: number;
+    parameters: { 'packetization-mode': 1; 'profile-level-id': string; 'level-asymmetry-allowed': 1 };
+  };
+  ssrc: number;
+  /** Why the stream is transcoded (undefined when H.264 is passed through untouched). */
+  transcodeReason?: 'codec' | 'b_frames' | 'high_profile';
+  source: { codec: string; profile?: string; width?: number; height?: number; fps?: number; hasBFrames: boolean };
+}
+
+export interface RtpTarget {
+  ip: string;
+  rtpPort: number;
+  rtcpPort: number;
+}
+
+export interface IngestProgress {
+  frames: number;
+  fps: number;
+  kbps: number;
+}
+
+export type IngestEvents = {
+  progress: [IngestProgress];
+  /** The run ended without stop() being called; the reason says why. Emitted once per start. */
+  error: [IngestError];
+};
+
+/**
+ * One camera's stream source. open() learns what the camera sends; start() sends it as RTP to a
+ * mediasoup PlainTransport; stop() ends the run. A stopped ingest can be opened and started again.
+ */
+export interface Ingest extends Pick<TypedEmitter<IngestEvents>, 'on' | 'off' | 'once'> {
+  open(): Promise<IngestDescription>;
+  start(target: RtpTarget): void;
+  stop(): Promise<void>;
+  readonly pid: number | undefined;
+}
