@@ -30,6 +30,9 @@ Config (JSON):
                  Written natively into the raw I420 frame by a pad probe just before the encoder
                  (costs ~nothing, unlike an ffmpeg geq filter).
     auth         {"user": "...", "password": "...", "method": "basic" | "digest"}
+                 No/wrong credentials -> 401 whose WWW-Authenticate offers only that method;
+                 right credentials sent with the other method -> 404 (GstRtspServer's no-access).
+                 Digest credentials of one user must share one password across cameras.
   bulk (cheap load cameras; ONE encoder feeds all `count` mounts, shared by the media key):
     prefix       mount names are <prefix>1 .. <prefix><count>, e.g. /bulk-1
     count, width (160), height (90), fps (5), gop (fps), bitrateKbps (64), profile, pattern,
@@ -90,12 +93,41 @@ _libgst.gst_buffer_map.restype = ctypes.c_int
 _libgst.gst_buffer_unmap.argtypes = [ctypes.c_void_p, ctypes.POINTER(_MapInfo)]
 _libgst.gst_buffer_unmap.restype = None
 _GST_MAP_READ = 1
-# PyGBoxed: PyObject_HEAD (refcnt, type) then the gpointer to the boxed GstBuffer.
+# PyGBoxed / PyGObject: PyObject_HEAD (refcnt, type) then the pointer to the C object.
 _BOXED_PTR_OFFSET = 2 * ctypes.sizeof(ctypes.c_void_p)
+
+
+_librtspsrv = ctypes.CDLL('libgstrtspserver-1.0.so.0')
+_librtspsrv.gst_rtsp_auth_set_supported_methods.argtypes = [ctypes.c_void_p, ctypes.c_int]
+_librtspsrv.gst_rtsp_auth_set_supported_methods.restype = None
+AUTH_BASIC = 1  # GST_RTSP_AUTH_BASIC
+AUTH_DIGEST = 2  # GST_RTSP_AUTH_DIGEST
+
+
+def set_auth_methods(auth, methods):
+    """GI maps GstRTSPAuthMethod as an enum, so BASIC|DIGEST cannot be passed through GI."""
+    _librtspsrv.gst_rtsp_auth_set_supported_methods(_buffer_pointer(auth), methods)
 
 
 def _buffer_pointer(buf):
     return ctypes.c_void_p.from_address(id(buf) + _BOXED_PTR_OFFSET).value
+
+
+_libgst.gst_buffer_get_size.argtypes = [ctypes.c_void_p]
+_libgst.gst_buffer_get_size.restype = ctypes.c_size_t
+_libgobject = ctypes.CDLL('libgobject-2.0.so.0')
+_libgobject.g_type_name_from_instance.argtypes = [ctypes.c_void_p]
+_libgobject.g_type_name_from_instance.restype = ctypes.c_char_p
+
+
+def self_check():
+    """Fail loudly if this PyGObject's object layout differs from what the ctypes code assumes."""
+    buf = Gst.Buffer.new_allocate(None, 12345, None)
+    if _libgst.gst_buffer_get_size(_buffer_pointer(buf)) != 12345:
+        raise RuntimeError('PyGObject boxed layout not as expected (GstBuffer pointer)')
+    auth = GstRtspServer.RTSPAuth()
+    if _libgobject.g_type_name_from_instance(_buffer_pointer(auth)) != b'GstRTSPAuth':
+        raise RuntimeError('PyGObject object layout not as expected (GObject pointer)')
 
 
 def _ru4(v):
@@ -309,30 +341,48 @@ class Factory(GstRtspServer.RTSPMediaFactory):
 
 
 class Auth(GstRtspServer.RTSPAuth):
-    """Advertises only the method configured for the requested camera in WWW-Authenticate."""
+    """Per-camera auth on one server-wide RTSPAuth.
+
+    Public cameras (no `auth`) pass every check. Protected cameras use the default checks:
+    no or wrong credentials -> 401; credentials are tokens whose media.factory.role is allowed
+    only on the factories of the cameras they belong to (and only for the configured method, so a
+    digest camera refuses Basic credentials). WWW-Authenticate offers only the camera's method.
+    """
 
     def __init__(self, sim):
         super().__init__()
         self.sim = sim
 
+    def _camera(self, ctx):
+        path = ctx.uri.abspath if ctx is not None and ctx.uri is not None else None
+        return self.sim.camera_for_path(path)
+
+    def do_check(self, ctx, check):
+        try:
+            cam = self._camera(ctx)
+        except Exception as e:  # noqa: BLE001
+            log('auth path lookup failed', e)
+            cam = None
+        if cam is None or not cam.auth:
+            return True
+        return GstRtspServer.RTSPAuth.do_check(self, ctx, check)
+
     def do_generate_authenticate_header(self, ctx):
         method = None
         try:
-            path = ctx.uri.abspath if ctx.uri is not None else None
-            cam = self.sim.camera_for_path(path)
+            cam = self._camera(ctx)
             if cam is not None and cam.auth:
                 method = cam.auth[2]
         except Exception as e:  # noqa: BLE001
             log('auth header path lookup failed', e)
-        both = GstRtsp.RTSPAuthMethod.BASIC | GstRtsp.RTSPAuthMethod.DIGEST
         if method == 'basic':
-            self.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
+            set_auth_methods(self, AUTH_BASIC)
         elif method == 'digest':
-            self.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+            set_auth_methods(self, AUTH_DIGEST)
         try:
             GstRtspServer.RTSPAuth.do_generate_authenticate_header(self, ctx)
         finally:
-            self.set_supported_methods(both)
+            set_auth_methods(self, AUTH_BASIC | AUTH_DIGEST)
 
 
 class Simulator:
@@ -358,17 +408,14 @@ class Simulator:
             self.mounts.add_factory(c.path, c.factory)
         self.server.connect('client-connected', self._on_client)
 
-    # --- auth: one token role per (method, credentials); public factories allow every role ---
+    # --- auth: one token role per (method, credentials); public cameras bypass checks ---
     def _setup_auth(self, cams):
         self.roles = {}
         self.auth = None
         if not any(c.auth for c in cams):
             return
         auth = Auth(self)
-        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC | GstRtsp.RTSPAuthMethod.DIGEST)
-        anon = GstRtspServer.RTSPToken.new_empty()
-        anon.get_structure()  # noqa: B018 (keeps GI happy on some versions)
-        auth.set_default_token(self._token('anonymous'))
+        set_auth_methods(auth, AUTH_BASIC | AUTH_DIGEST)
         for c in cams:
             if not c.auth:
                 continue
@@ -387,28 +434,19 @@ class Simulator:
 
     @staticmethod
     def _token(role):
-        s = Gst.Structure.new_empty('token')
-        s.set_value('media.factory.role', role)
-        tok = GstRtspServer.RTSPToken.new_empty()
-        tok.get_structure  # noqa: B018
-        # RTSPToken has no GI-friendly setter for strings; build via the writable structure.
         tok = GstRtspServer.RTSPToken()
-        st = tok.writable_structure()
-        st.set_value('media.factory.role', role)
+        tok.set_string('media.factory.role', role)
         return tok
 
     def _permit(self, factory, cam):
-        if self.auth is None:
+        if self.auth is None or not cam.auth:
             return
-        roles = [self.roles[(cam.auth[2], cam.auth[0], cam.auth[1])]] if cam.auth else \
-            ['anonymous'] + list(self.roles.values())
-        for role in roles:
-            perms = factory.get_permissions() or GstRtspServer.RTSPPermissions()
-            s = Gst.Structure.new_empty(role)
-            s.set_value('media.factory.access', True)
-            s.set_value('media.factory.construct', True)
-            perms.add_role_from_structure(s)
-            factory.set_permissions(perms)
+        role = self.roles[(cam.auth[2], cam.auth[0], cam.auth[1])]
+        perms = GstRtspServer.RTSPPermissions()
+        perms.add_role_from_structure(Gst.Structure.new_from_string(
+            '%s, media.factory.access=(boolean)true, media.factory.construct=(boolean)true'
+            % role))
+        factory.set_permissions(perms)
 
     # --- client tracking for drop ---
     def camera_for_path(self, path):
@@ -428,7 +466,7 @@ class Simulator:
         def on_request(_client, ctx):
             try:
                 cam = self.camera_for_path(ctx.uri.abspath if ctx.uri is not None else None)
-                if cam is not None:
+                if cam is not None and not cam.dropped:
                     self.clients.setdefault(client, set()).add(cam.id)
             except Exception as e:  # noqa: BLE001
                 log('request tracking failed', e)
@@ -578,7 +616,12 @@ def main():
     else:
         ap.error('--config or --config-json required')
     Gst.init(None)
-    cams = parse_config(cfg)
+    self_check()
+    try:
+        cams = parse_config(cfg)
+    except (ValueError, KeyError, TypeError) as e:
+        log('bad config:', e if not isinstance(e, KeyError) else 'missing %s' % e)
+        sys.exit(2)
     sim = Simulator(cams, args.host, args.port)
     loop = GLib.MainLoop()
     if sim.server.attach(None) == 0:

@@ -4,6 +4,7 @@
  * per-camera Basic/Digest credentials, drop/restore, bulk mounts, clean shutdown.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { expect } from 'chai';
 import { decodeStamp, decodeTag, ffmpegPath, grabFrame, probe, stampAgeMs, ToolError } from '../support/frames.ts';
 import { descendants, processAlive, Simulator, type SimulatorConfig } from '../support/simulator.ts';
@@ -19,8 +20,8 @@ const CONFIG: SimulatorConfig = {
     { id: 't-bframes', tag: 14, profile: 'main', bframes: 2, width: 320, height: 240, fps: 25, gop: 25, bitrateKbps: 300, pattern: 'pinwheel' },
     { id: 't-mjpeg', tag: 15, codec: 'mjpeg', width: 320, height: 240, fps: 10 },
     { id: 't-stamped', tag: 16, profile: 'baseline', width: 640, height: 360, fps: 25, gop: 25, bitrateKbps: 600, stamped: true, motion: 1 },
-    { id: 't-basic', tag: 17, width: 320, height: 240, fps: 10, auth: { ...CREDS, method: 'basic' } },
-    { id: 't-digest', tag: 18, width: 320, height: 240, fps: 10, auth: { ...CREDS, method: 'digest' } },
+    { id: 't-basic', tag: 17, width: 320, height: 240, fps: 25, auth: { ...CREDS, method: 'basic' } },
+    { id: 't-digest', tag: 18, width: 320, height: 240, fps: 25, auth: { ...CREDS, method: 'digest' } },
     { id: 't-drop', tag: 19, width: 320, height: 240, fps: 10, gop: 10 },
     { bulk: { prefix: 't-bulk-', count: 20, width: 160, height: 90, fps: 5 } },
   ],
@@ -48,6 +49,32 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** One raw RTSP DESCRIBE; returns the status code and the WWW-Authenticate headers. */
+function describeRaw(port: number, id: string, authorization?: string): Promise<{ status: number; authenticate: string[] }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let text = '';
+    sock.setTimeout(5000, () => sock.destroy(new Error('RTSP DESCRIBE timed out')));
+    sock.on('error', reject);
+    sock.on('connect', () => {
+      sock.write(
+        `DESCRIBE rtsp://127.0.0.1:${port}/${id} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n` +
+          (authorization ? `Authorization: ${authorization}\r\n` : '') + '\r\n',
+      );
+    });
+    sock.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      sock.destroy();
+      const lines = text.slice(0, end).split('\r\n');
+      const status = Number(/^RTSP\/1\.0 (\d{3})/.exec(lines[0] ?? '')?.[1]);
+      const authenticate = lines.filter((l) => /^www-authenticate:/i.test(l)).map((l) => l.replace(/^[^:]*:\s*/, ''));
+      resolve({ status, authenticate });
+    });
+  });
 }
 
 describe('camera simulator', function () {
@@ -157,9 +184,13 @@ describe('camera simulator', function () {
   describe('RTSP credentials', function () {
     for (const method of ['basic', 'digest'] as const) {
       const id = `t-${method}`;
-      it(`${method}: no credentials -> 401 advertising ${method}`, async function () {
+      it(`${method}: no credentials -> 401 advertising only ${method}`, async function () {
         const err = await rejection(probe(sim.url(id)));
         expectToolFailure(err, /401/);
+        const raw = await describeRaw(sim.rtspPort, id);
+        expect(raw.status).to.equal(401);
+        expect(raw.authenticate).to.have.length(1);
+        expect(raw.authenticate[0]).to.match(method === 'basic' ? /^Basic realm=/ : /^Digest realm=.*nonce=/);
       });
 
       it(`${method}: wrong password -> 401`, async function () {
@@ -179,6 +210,13 @@ describe('camera simulator', function () {
         expect(decodeTag(f)).to.equal(method === 'basic' ? 17 : 18);
       });
     }
+
+    it('a Digest camera refuses correct credentials sent with Basic', async function () {
+      const basic = 'Basic ' + Buffer.from(`${CREDS.user}:${CREDS.password}`).toString('base64');
+      expect((await describeRaw(sim.rtspPort, 't-basic', basic)).status).to.equal(200);
+      // refused with 404 (GstRtspServer's answer for a token without access), never 200
+      expect((await describeRaw(sim.rtspPort, 't-digest', basic)).status).to.be.oneOf([401, 403, 404]);
+    });
 
     it('public cameras ignore credentials', async function () {
       const p = await probe(sim.url('t-baseline', { user: 'x', password: 'y' }));
