@@ -26,7 +26,13 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('0.0.0.0'),
       port: port.default(8080),
+      /** PEM files; when both are set, everything is served over HTTPS/WSS only. */
+      tlsCert: z.string().min(1).optional(),
+      tlsKey: z.string().min(1).optional(),
+      /** The URL printed for the console (defaults to http(s)://localhost:port). */
+      publicUrl: z.url().optional(),
     })
+    .refine((http) => Boolean(http.tlsCert) === Boolean(http.tlsKey), { message: 'tlsCert and tlsKey go together' })
     .prefault({}),
   media: z
     .strictObject({
@@ -54,6 +60,23 @@ export const configSchema = z.strictObject({
       highProfile: z.enum(['transcode', 'relabel']).default('transcode'),
     })
     .prefault({}),
+  auth: z
+    .strictObject({
+      /** HMAC key for JWTs (>= 32 chars). Generated into dataDir on first run outside production. */
+      jwtSecret: z.string().min(32).optional(),
+      tokenTtlSeconds: z.number().int().min(30).max(3600).default(900),
+      /** A console refreshing its token stays signed in this long (a working day). */
+      sessionMaxSeconds: z.number().int().min(60).max(7 * 86400).default(12 * 3600),
+      loginCodeTtlSeconds: z.number().int().min(10).max(3600).default(600),
+    })
+    .prefault({}),
+  signalling: z
+    .strictObject({
+      /** A vanished client is reaped after pingInterval + pingTimeout. */
+      pingIntervalMs: ms(60_000).min(500).default(4_000),
+      pingTimeoutMs: ms(60_000).min(500).default(5_000),
+    })
+    .prefault({}),
   demo: z
     .strictObject({
       /** Start the bundled RTSP camera simulator and register its cameras (development only). */
@@ -75,6 +98,11 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'DATA_DIR', path: ['dataDir'], kind: 'string' },
   { name: 'HOST', path: ['http', 'host'], kind: 'string' },
   { name: 'PORT', path: ['http', 'port'], kind: 'int' },
+  { name: 'TLS_CERT', path: ['http', 'tlsCert'], kind: 'string' },
+  { name: 'TLS_KEY', path: ['http', 'tlsKey'], kind: 'string' },
+  { name: 'PUBLIC_URL', path: ['http', 'publicUrl'], kind: 'string' },
+  { name: 'JWT_SECRET', path: ['auth', 'jwtSecret'], kind: 'string' },
+  { name: 'TOKEN_TTL_SECONDS', path: ['auth', 'tokenTtlSeconds'], kind: 'int' },
   { name: 'MEDIA_WORKERS', path: ['media', 'workers'], kind: 'int' },
   { name: 'MEDIA_LOG_LEVEL', path: ['media', 'logLevel'], kind: 'string' },
   { name: 'MEDIA_LISTEN_IP', path: ['media', 'listenIp'], kind: 'string' },

@@ -23,6 +23,7 @@ export async function startTestApp(overrides: ConfigInput): Promise<TestApp> {
       dataDir,
       logLevel: 'debug',
       ...overrides,
+      http: { host: '127.0.0.1', port: 0, ...overrides.http },
       media: { workers: 2, webRtcPort: 0, ...overrides.media },
       ingest: {
         idleCloseMs: 0,

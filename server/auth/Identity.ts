@@ -1,0 +1,10 @@
+export const roles = ['admin', 'operator', 'supervisor', 'investigator'] as const;
+export type Role = (typeof roles)[number];
+
+/** Who is calling, as carried by a verified token. */
+export interface Identity {
+  userId: string;
+  role: Role;
+  /** When the sign-in happened (epoch seconds); refreshes never move it. */
+  authTime: number;
+}

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Logger } from '../logging/createLogger.ts';
+import type { ConfigCamera } from '../config/schema.ts';
+import { Simulator, type CameraConfig, type SimulatorConfig } from '../../scripts/camsim/Simulator.ts';
+
+const names: Record<string, string> = {
+  'cam-stamped': 'Demo 1 · Clock-stamped (Baseline)',
+  'cam-main': 'Demo 2 · Main profile',
+  'cam-high': 'Demo 3 · High profile 720p',
+  'cam-bframes': 'Demo 4 · B-frames (transcoded)',
+  'cam-mjpeg': 'Demo 5 · MJPEG (transcoded)',
+  'cam-secure': 'Demo 6 · Digest credentials',
+};
+
+/** The bundled RTSP camera simulator, started for development demos, and the cameras it serves. */
+export class DemoCameras {
+  private constructor(
+    readonly simulator: Simulator,
+    readonly cameras: ConfigCamera[],
+  ) {}
+
+  static async start(configPath: string, logger: Logger): Promise<DemoCameras> {
+    const config = JSON.parse(readFileSync(resolve(configPath), 'utf8')) as SimulatorConfig;
+    // A free port, so a second copy or a busy 8554 never stops the demo.
+    const simulator = await Simulator.start({ config: { ...config, rtspPort: 0 }, rtspPort: 0, logTo: (line) => logger.debug({ simulator: line }) });
+    const cameras: ConfigCamera[] = [];
+    for (const entry of config.cameras) {
+      if (!('id' in entry)) continue;
+      const camera = entry as CameraConfig;
+      cameras.push({
+        id: camera.id,
+        name: names[camera.id] ?? camera.id,
+        url: simulator.url(camera.id),
+        transport: 'tcp',
+        alwaysOn: false,
+        area: camera.id.includes('secure') ? 'citizen' : 'agency',
+        ...(camera.auth && { username: camera.auth.user, password: camera.auth.password }),
+      });
+    }
+    logger.info({ rtspPort: simulator.rtspPort, cameras: cameras.length }, 'demo camera simulator started');
+    return new DemoCameras(simulator, cameras);
+  }
+
+  close(): Promise<void> {
+    return this.simulator.stop();
+  }
+}

@@ -1,0 +1,70 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Logger } from '../logging/createLogger.ts';
+import { AppError } from '../errors/AppError.ts';
+import type { LoginCodes } from '../auth/LoginCodes.ts';
+import type { TokenService } from '../auth/TokenService.ts';
+
+export interface HttpDeps {
+  logger: Logger;
+  tokens: TokenService;
+  loginCodes: LoginCodes;
+  /** Directory of the built console (index.html, app.js, styles.css). */
+  clientDir: string;
+  /** Readiness: the media workers are up and the server is not shutting down. */
+  ready(): boolean;
+}
+
+const codeBody = z.strictObject({ code: z.string().min(10).max(200) });
+
+/** Validates a request part with zod, or throws invalid_request naming the fields. */
+export function parseOr400<T>(schema: z.ZodType<T>, value: unknown, part: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${[part, ...issue.path.map(String)].join('.')}: ${issue.message}`);
+  throw new AppError('invalid_request', problems.join('; '));
+}
+
+export function createExpressApp(deps: HttpDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    next();
+  });
+  app.use('/api', express.json({ limit: '100kb' }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const ready = deps.ready();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready' });
+  });
+
+  app.post('/api/auth/code', (req, res) => {
+    const { code } = parseOr400(codeBody, req.body, 'body');
+    const identity = deps.loginCodes.redeem(code);
+    deps.logger.info({ user: identity.userId, role: identity.role }, 'signed in with a login code');
+    res.json(deps.tokens.issue(identity));
+  });
+
+  app.use('/api', (_req, _res, next) => next(new AppError('not_found', 'no such API endpoint')));
+  app.use(express.static(deps.clientDir, { index: 'index.html', maxAge: 0 }));
+
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    let appError: AppError;
+    if (error instanceof AppError) appError = error;
+    else if ((error as { type?: string }).type === 'entity.parse.failed') appError = new AppError('invalid_request', 'the body is not valid JSON');
+    else if ((error as { type?: string }).type === 'entity.too.large') appError = new AppError('invalid_request', 'the body is too large');
+    else {
+      deps.logger.error({ err: error }, 'unexpected HTTP error');
+      appError = new AppError('internal', 'internal error');
+    }
+    res.status(appError.status).json({ error: appError.toJSON() });
+  });
+  return app;
+}

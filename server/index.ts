@@ -1,0 +1,57 @@
+import { loadConfig } from './config/loadConfig.ts';
+import { ConfigError } from './config/ConfigError.ts';
+import { createLogger } from './logging/createLogger.ts';
+import { App } from './app.ts';
+import { ConfigCameraDirectory } from './cameras/ConfigCameraDirectory.ts';
+import { DemoCameras } from './demo/DemoCameras.ts';
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`C5 Live cannot start: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}
+const logger = createLogger({ level: config.logLevel, pretty: config.env !== 'production' });
+const demoEnabled = config.demo.simulator && config.env !== 'production';
+
+let demo: DemoCameras | undefined;
+let app: App | undefined;
+let stopping: Promise<void> | undefined;
+const stop = (signal: string): Promise<void> =>
+  (stopping ??= (async () => {
+    logger.info({ signal }, 'shutting down');
+    await app?.close();
+    await demo?.close();
+    logger.info('stopped');
+    logger.flush();
+  })());
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void stop(signal).then(() => process.exit(0));
+    // A second signal, or a shutdown that hangs, ends the process at once.
+    process.once(signal, () => process.exit(1));
+    setTimeout(() => process.exit(1), 15_000).unref();
+  });
+}
+
+try {
+  if (demoEnabled) demo = await DemoCameras.start(config.demo.simulatorConfig, logger);
+  const directory = demo ? new ConfigCameraDirectory([...config.cameras, ...demo.cameras]) : undefined;
+  app = await App.create({ config, logger, ...(directory && { directory }) });
+  if (demoEnabled) {
+    const code = app.loginCodes.issue({ userId: 'demo-operator', role: 'operator' });
+    console.log(`Console: ${app.consoleUrl}/#code=${code}`);
+    console.log(`(single-use sign-in link, valid ${Math.round(config.auth.loginCodeTtlSeconds / 60)} minutes; Ctrl-C stops C5 Live)`);
+  } else {
+    console.log(`C5 Live listening on ${app.consoleUrl}`);
+  }
+} catch (error) {
+  logger.fatal({ err: error }, 'C5 Live could not start');
+  await stop('startup-failure');
+  process.exit(1);
+}

@@ -1,0 +1,121 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server } from 'socket.io';
+import { z } from 'zod';
+import type { Logger } from '../logging/createLogger.ts';
+import { AppError } from '../errors/AppError.ts';
+import type { TokenService } from '../auth/TokenService.ts';
+import type { LiveViewing } from './ports.ts';
+import { schemas, SOCKET_PATH, type ApiErrorBody, type ClientToServerEvents, type RequestName, type ServerToClientEvents } from './protocol.ts';
+import { ViewerConnection, type SocketData } from './ViewerConnection.ts';
+
+export interface SignallingOptions {
+  tokens: TokenService;
+  live: LiveViewing;
+  logger: Logger;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+}
+
+/** Socket.IO signalling: JWT in the handshake `auth`, every message validated, errors in the ack. */
+export class SignallingServer {
+  readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+  readonly #connections = new Set<ViewerConnection>();
+  readonly #unsubscribe: () => void;
+
+  constructor(httpServer: HttpServer, private readonly options: SignallingOptions) {
+    this.io = new Server(httpServer, {
+      path: SOCKET_PATH,
+      serveClient: false,
+      pingInterval: options.pingIntervalMs,
+      pingTimeout: options.pingTimeoutMs,
+      maxHttpBufferSize: 256 * 1024,
+      // Same-origin console only: no cross-origin browser access.
+      cors: { origin: false },
+    });
+    this.io.use((socket, next) => {
+      try {
+        const auth = socket.handshake.auth as { token?: unknown } | undefined;
+        const verified = options.tokens.verify(auth?.token);
+        socket.data.identity = { userId: verified.userId, role: verified.role, authTime: verified.authTime };
+        socket.data.expiresAt = verified.expiresAt;
+        next();
+      } catch (error) {
+        const appError = error instanceof AppError ? error : new AppError('unauthenticated', 'sign-in required');
+        next(Object.assign(new Error(appError.message), { data: appError.toJSON() }));
+      }
+    });
+    this.io.on('connection', (socket) => {
+      const connection = new ViewerConnection(socket, options.live, options.tokens, options.logger);
+      this.#connections.add(connection);
+      for (const name of Object.keys(schemas) as RequestName[]) {
+        socket.on(name, (payload: unknown, ack: unknown) => void this.#dispatch(connection, name, payload, ack));
+      }
+      socket.once('disconnect', (reason) => {
+        connection.close();
+        this.#connections.delete(connection);
+        options.logger.debug({ user: socket.data.identity.userId, reason }, 'viewer disconnected');
+      });
+    });
+    this.#unsubscribe = options.live.onCameraState((status) => {
+      const { cameraId, state, since, viewers, reason, message, retryInMs, transcodeReason } = status;
+      this.io.to(`camera:${cameraId}`).to('cameras').emit('cameraState', {
+        cameraId, state, since, viewers,
+        ...(reason !== undefined && { reason }),
+        ...(message !== undefined && { message }),
+        ...(retryInMs !== undefined && { retryInMs }),
+        ...(transcodeReason !== undefined && { transcodeReason }),
+      });
+    });
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  async #dispatch(connection: ViewerConnection, name: RequestName, payload: unknown, ack: unknown): Promise<void> {
+    if (typeof ack !== 'function') {
+      // A request without an acknowledgement cannot be answered: refuse it loudly in the log only.
+      this.options.logger.debug({ event: name }, 'signalling request without acknowledgement ignored');
+      return;
+    }
+    const reply = ack as (answer: unknown) => void;
+    try {
+      const parsed = schemas[name].safeParse(payload ?? undefined);
+      if (!parsed.success) {
+        throw new AppError('invalid_request', describe(parsed.error));
+      }
+      reply(await connection.handle(name, parsed.data as never));
+    } catch (error) {
+      reply({ error: toErrorBody(error, this.options.logger, name) });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    for (const connection of this.#connections) connection.close();
+    this.#connections.clear();
+    this.io.disconnectSockets(true);
+    await new Promise<void>((resolve) => {
+      // Closes the engine; the HTTP server is closed by its owner.
+      this.io.close(() => resolve());
+    });
+  }
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.map(String).join('.') || 'payload'}: ${issue.message}`)
+    .join('; ');
+}
+
+export function toErrorBody(error: unknown, logger: Logger, context: string): ApiErrorBody {
+  if (error instanceof AppError) return error.toJSON();
+  // mediasoup's own validation errors (bad DTLS or RTP parameters) are the client's fault.
+  const name = (error as Error | undefined)?.name;
+  if (name === 'TypeError' || name === 'UnsupportedError') {
+    return { code: 'invalid_request', message: (error as Error).message };
+  }
+  logger.error({ err: error, context }, 'unexpected error');
+  return { code: 'internal', message: 'internal error' };
+}

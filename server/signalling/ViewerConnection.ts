@@ -1,0 +1,219 @@
+import type { Socket } from 'socket.io';
+import type { Logger } from '../logging/createLogger.ts';
+import { AppError } from '../errors/AppError.ts';
+import type { Identity } from '../auth/Identity.ts';
+import type { TokenService } from '../auth/TokenService.ts';
+import type { CameraLease } from '../cameras/CameraManager.ts';
+import type { LiveViewing, ViewerMediaPort } from './ports.ts';
+import type {
+  ClientToServerEvents,
+  ConsumerInfo,
+  RequestName,
+  RequestPayload,
+  ResponseMap,
+  ServerToClientEvents,
+  TransportInfo,
+} from './protocol.ts';
+
+export interface SocketData {
+  identity: Identity;
+  expiresAt: number;
+}
+
+export type ViewerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+interface Watch {
+  lease: CameraLease;
+  /** Open consumers of the camera on this socket, and ones that closed by themselves (awaiting re-consume). */
+  consumers: Set<string>;
+}
+
+/** One signed-in socket: its receive transport, consumers and camera leases; all released on disconnect. */
+export class ViewerConnection {
+  #media: ViewerMediaPort | undefined;
+  #transportId: string | undefined;
+  readonly #watches = new Map<string, Promise<Watch>>();
+  /** consumerId -> cameraId, for open and self-closed consumers. */
+  readonly #consumers = new Map<string, { cameraId: string; open: boolean }>();
+  #expiryTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(
+    readonly socket: ViewerSocket,
+    private readonly live: LiveViewing,
+    private readonly tokens: TokenService,
+    private readonly logger: Logger,
+  ) {
+    this.#armExpiry();
+  }
+
+  get identity(): Identity {
+    return this.socket.data.identity;
+  }
+
+  async handle<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<ResponseMap[K]> {
+    if (this.#closed) throw new AppError('invalid_state', 'connection closed');
+    if (Date.now() >= this.socket.data.expiresAt) {
+      this.socket.disconnect(true);
+      throw new AppError('unauthenticated', 'the token has expired');
+    }
+    const handler = this.handlers[name] as (payload: RequestPayload<K>) => Promise<ResponseMap[K]>;
+    return handler(payload);
+  }
+
+  private readonly handlers: { [K in RequestName]: (payload: RequestPayload<K>) => Promise<ResponseMap[K]> } = {
+    getRouterRtpCapabilities: async () => ({ rtpCapabilities: this.live.rtpCapabilities as ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'] }),
+    listCameras: async () => {
+      await this.socket.join('cameras');
+      return { cameras: await this.live.listCameras() };
+    },
+    createTransport: async ({ tcpOnly }) => {
+      if (this.#transportId) throw new AppError('invalid_state', 'this connection already has a receive transport');
+      const media = this.#openMedia();
+      const transport = await media.createTransport({ ...(tcpOnly !== undefined && { tcpOnly }) });
+      this.#transportId = transport.id;
+      return { transport: transport as unknown as TransportInfo };
+    },
+    connectTransport: async ({ transportId, dtlsParameters }) => {
+      await this.#requireTransport(transportId).connectTransport(dtlsParameters);
+      return {};
+    },
+    closeTransport: async ({ transportId }) => {
+      this.#requireTransport(transportId);
+      this.#releaseMedia();
+      return {};
+    },
+    consume: async ({ transportId, cameraId, rtpCapabilities }) => {
+      const media = this.#requireTransport(transportId);
+      const watch = await this.#watch(cameraId);
+      let consumer: Awaited<ReturnType<ViewerMediaPort['consume']>>;
+      try {
+        const feed = watch.lease.feed;
+        if (!feed) throw new AppError('camera_unavailable', 'the camera is restarting', { reason: 'restarting' });
+        consumer = await media.consume(feed, rtpCapabilities);
+      } catch (error) {
+        if (watch.consumers.size === 0 && this.#watches.has(cameraId)) this.#unwatch(cameraId, watch);
+        throw error;
+      }
+      if (this.#closed) throw new AppError('invalid_state', 'connection closed');
+      // A new consumer supersedes the ones of this camera that closed by themselves.
+      for (const old of [...watch.consumers]) {
+        if (this.#consumers.get(old)?.open === false) {
+          watch.consumers.delete(old);
+          this.#consumers.delete(old);
+        }
+      }
+      watch.consumers.add(consumer.id);
+      this.#consumers.set(consumer.id, { cameraId, open: true });
+      return { consumer: consumer as unknown as ConsumerInfo };
+    },
+    pauseConsumer: async ({ consumerId }) => {
+      await this.#requireOpenConsumer(consumerId).pause(consumerId);
+      return {};
+    },
+    resumeConsumer: async ({ consumerId }) => {
+      await this.#requireOpenConsumer(consumerId).resume(consumerId);
+      return {};
+    },
+    closeConsumer: async ({ consumerId }) => {
+      const entry = this.#consumers.get(consumerId);
+      if (!entry) throw new AppError('not_found', `no consumer ${consumerId} on this connection`);
+      if (entry.open) this.#media?.closeConsumer(consumerId);
+      this.#consumers.delete(consumerId);
+      const watch = await this.#watches.get(entry.cameraId);
+      watch?.consumers.delete(consumerId);
+      if (watch && watch.consumers.size === 0) this.#unwatch(entry.cameraId, watch);
+      return {};
+    },
+    refreshToken: async () => {
+      const issued = this.tokens.issue(this.identity);
+      this.socket.data.expiresAt = issued.expiresAt;
+      this.#armExpiry();
+      return issued;
+    },
+  };
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
+    this.#releaseMedia();
+  }
+
+  /** Closes the transport with its consumers and lets go of every camera. */
+  #releaseMedia(): void {
+    this.#media?.close();
+    this.#media = undefined;
+    this.#transportId = undefined;
+    for (const [cameraId, pending] of this.#watches) {
+      void pending.then((watch) => watch.lease.release(), () => undefined);
+      this.#watches.delete(cameraId);
+      void this.socket.leave(`camera:${cameraId}`);
+    }
+    this.#consumers.clear();
+  }
+
+  #openMedia(): ViewerMediaPort {
+    if (!this.#media) {
+      const media = this.live.openViewer();
+      media.on('consumerclosed', ({ consumerId, cameraId }) => {
+        const entry = this.#consumers.get(consumerId);
+        if (!entry || this.#closed) return;
+        entry.open = false;
+        this.socket.emit('consumerClosed', { consumerId, cameraId, reason: 'camera_restarting' });
+      });
+      this.#media = media;
+    }
+    return this.#media;
+  }
+
+  #requireTransport(transportId: string): ViewerMediaPort {
+    if (!this.#media || this.#transportId !== transportId) {
+      throw new AppError('not_found', `no transport ${transportId} on this connection`);
+    }
+    return this.#media;
+  }
+
+  #requireOpenConsumer(consumerId: string): ViewerMediaPort {
+    const entry = this.#consumers.get(consumerId);
+    if (!entry || !this.#media) throw new AppError('not_found', `no consumer ${consumerId} on this connection`);
+    if (!entry.open) throw new AppError('invalid_state', `consumer ${consumerId} has closed: consume the camera again`);
+    return this.#media;
+  }
+
+  /** This socket's hold on a camera: one lease per camera, shared by its consumers. */
+  #watch(cameraId: string): Promise<Watch> {
+    let pending = this.#watches.get(cameraId);
+    if (!pending) {
+      pending = this.live.acquire(cameraId).then(async (lease) => {
+        if (this.#closed) {
+          lease.release();
+          throw new AppError('invalid_state', 'connection closed');
+        }
+        await this.socket.join(`camera:${cameraId}`);
+        return { lease, consumers: new Set<string>() };
+      });
+      const created = pending;
+      this.#watches.set(cameraId, created);
+      created.catch(() => {
+        if (this.#watches.get(cameraId) === created) this.#watches.delete(cameraId);
+      });
+    }
+    return pending;
+  }
+
+  #unwatch(cameraId: string, watch: Watch): void {
+    this.#watches.delete(cameraId);
+    watch.lease.release();
+    void this.socket.leave(`camera:${cameraId}`);
+  }
+
+  #armExpiry(): void {
+    if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
+    const delay = Math.max(0, this.socket.data.expiresAt - Date.now());
+    this.#expiryTimer = setTimeout(() => {
+      this.logger.info({ user: this.identity.userId }, 'token expired: disconnecting');
+      this.socket.disconnect(true);
+    }, Math.min(delay, 2 ** 31 - 1));
+  }
+}

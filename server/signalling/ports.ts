@@ -1,0 +1,28 @@
+import type { CameraStatus } from '../cameras/CameraStatus.ts';
+import type { CameraLease } from '../cameras/CameraManager.ts';
+import type { CameraFeed } from '../media/CameraFeed.ts';
+import type { TypedEmitter } from '../util/TypedEmitter.ts';
+import type { CameraSummary } from './protocol.ts';
+
+/**
+ * What signalling needs from the live pipeline, declared here so that signalling imports no
+ * mediasoup: mediasoup structures pass through as opaque objects and are validated by mediasoup.
+ */
+export interface ViewerMediaPort extends Pick<TypedEmitter<{ consumerclosed: [{ consumerId: string; cameraId: string }] }>, 'on'> {
+  readonly rtpCapabilities: object;
+  createTransport(options: { tcpOnly?: boolean }): Promise<{ id: string } & object>;
+  connectTransport(dtlsParameters: object): Promise<void>;
+  consume(feed: CameraFeed, rtpCapabilities: object): Promise<{ id: string; producerId: string; kind: string; rtpParameters: object; cameraId: string }>;
+  pause(consumerId: string): Promise<void>;
+  resume(consumerId: string): Promise<void>;
+  closeConsumer(consumerId: string): void;
+  close(): void;
+}
+
+export interface LiveViewing {
+  readonly rtpCapabilities: object;
+  openViewer(): ViewerMediaPort;
+  acquire(cameraId: string): Promise<CameraLease>;
+  listCameras(): Promise<CameraSummary[]>;
+  onCameraState(listener: (status: CameraStatus) => void): () => void;
+}

@@ -1,0 +1,123 @@
+/**
+ * The Socket.IO protocol between the console (client/) and the server: event names, payloads,
+ * acknowledgements. Imported by both sides; the server validates every payload with the zod
+ * schemas below. Types only from mediasoup-client, so this file pulls no runtime into the server.
+ */
+import { z } from 'zod';
+import type { types as msc } from 'mediasoup-client';
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** Every acknowledgement: the result's fields, or `{ error }`. */
+export type Ack<T> = (T & { error?: undefined }) | { error: ApiErrorBody };
+export type AckCallback<T> = (answer: Ack<T>) => void;
+
+export type CameraState = 'idle' | 'starting' | 'live' | 'backoff' | 'closing' | 'closed';
+
+/** A camera as the console sees it (never its URL or credentials). */
+export interface CameraSummary {
+  id: string;
+  name: string;
+  area: 'agency' | 'citizen';
+  status: CameraStatusMessage;
+}
+
+export interface CameraStatusMessage {
+  cameraId: string;
+  state: CameraState;
+  since: number;
+  viewers: number;
+  reason?: string;
+  message?: string;
+  retryInMs?: number;
+  transcodeReason?: string;
+}
+
+export interface TransportInfo {
+  id: string;
+  iceParameters: msc.IceParameters;
+  iceCandidates: msc.IceCandidate[];
+  dtlsParameters: msc.DtlsParameters;
+}
+
+export interface ConsumerInfo {
+  id: string;
+  producerId: string;
+  kind: msc.MediaKind;
+  rtpParameters: msc.RtpParameters;
+  cameraId: string;
+}
+
+export interface TokenInfo {
+  token: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+}
+
+// ---- payload schemas (client -> server) -------------------------------------------------------
+
+const id = z.string().min(1).max(128);
+const cameraId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a camera id');
+/** mediasoup validates the inner structure itself; here the shape is bounded and typed as an object. */
+const opaqueObject = z.record(z.string(), z.unknown());
+
+export const schemas = {
+  getRouterRtpCapabilities: z.strictObject({}),
+  listCameras: z.strictObject({}),
+  createTransport: z.strictObject({ tcpOnly: z.boolean().optional() }),
+  connectTransport: z.strictObject({
+    transportId: id,
+    dtlsParameters: z.looseObject({
+      role: z.enum(['auto', 'client', 'server']).optional(),
+      fingerprints: z.array(z.strictObject({ algorithm: z.string().min(1).max(32), value: z.string().min(1).max(256) })).min(1).max(8),
+    }),
+  }),
+  closeTransport: z.strictObject({ transportId: id }),
+  consume: z.strictObject({
+    transportId: id,
+    cameraId,
+    rtpCapabilities: z.looseObject({ codecs: z.array(opaqueObject).max(200).optional(), headerExtensions: z.array(opaqueObject).max(200).optional() }),
+  }),
+  pauseConsumer: z.strictObject({ consumerId: id }),
+  resumeConsumer: z.strictObject({ consumerId: id }),
+  closeConsumer: z.strictObject({ consumerId: id }),
+  refreshToken: z.strictObject({}),
+} as const;
+
+export type RequestName = keyof typeof schemas;
+export type RequestPayload<K extends RequestName> = z.infer<(typeof schemas)[K]>;
+
+export interface ResponseMap {
+  getRouterRtpCapabilities: { rtpCapabilities: msc.RtpCapabilities };
+  listCameras: { cameras: CameraSummary[] };
+  createTransport: { transport: TransportInfo };
+  connectTransport: Record<string, never>;
+  closeTransport: Record<string, never>;
+  consume: { consumer: ConsumerInfo };
+  pauseConsumer: Record<string, never>;
+  resumeConsumer: Record<string, never>;
+  closeConsumer: Record<string, never>;
+  refreshToken: TokenInfo;
+}
+
+export type ClientToServerEvents = {
+  [K in RequestName]: (payload: RequestPayload<K>, ack: AckCallback<ResponseMap[K]>) => void;
+};
+
+export interface ServerToClientEvents {
+  /** A camera this socket watches (or lists) changed state. */
+  cameraState: (status: CameraStatusMessage) => void;
+  /** A consumer closed by itself: its camera restarted or went down. Re-consume when the camera is live again. */
+  consumerClosed: (event: { consumerId: string; cameraId: string; reason: string }) => void;
+}
+
+/** Socket.IO `auth` of the handshake: the JWT travels here, never in a URL. */
+export interface HandshakeAuth {
+  token: string;
+}
+
+export const SOCKET_PATH = '/socket.io';
