@@ -56,8 +56,12 @@ export const configSchema = z.strictObject({
       idleCloseMs: ms(3_600_000).default(30_000),
       /** RTSP socket I/O timeout for ffmpeg and ffprobe. */
       rtspTimeoutMs: ms(60_000).min(500).default(5_000),
-      /** High-profile H.264: transcode to Constrained Baseline, or forward it labelled as Main. */
-      highProfile: z.enum(['transcode', 'relabel']).default('transcode'),
+      /**
+       * High-profile H.264: forward it untouched labelled as Main (proven to decode in Chromium by
+       * test/e2e/console.test.ts; costs nothing), or transcode it to Constrained Baseline for
+       * browsers that refuse High (costs a full encode per camera).
+       */
+      highProfile: z.enum(['transcode', 'relabel']).default('relabel'),
     })
     .prefault({}),
   auth: z

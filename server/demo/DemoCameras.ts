@@ -7,7 +7,7 @@ import { Simulator, type CameraConfig, type SimulatorConfig } from '../../script
 const names: Record<string, string> = {
   'cam-stamped': 'Demo 1 · Clock-stamped (Baseline)',
   'cam-main': 'Demo 2 · Main profile',
-  'cam-high': 'Demo 3 · High profile 720p',
+  'cam-high': 'Demo 3 · High profile 720p (passed through)',
   'cam-bframes': 'Demo 4 · B-frames (transcoded)',
   'cam-mjpeg': 'Demo 5 · MJPEG (transcoded)',
   'cam-secure': 'Demo 6 · Digest credentials',
