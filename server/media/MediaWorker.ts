@@ -25,6 +25,9 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   consumers = 0;
   /** Camera producers hosted here. */
   hostedCameras = 0;
+  /** Share of one core the worker used over the last sampling period (0..1), from getResourceUsage(). */
+  cpu = 0;
+  #lastCpuMs: { at: number; used: number } | undefined;
   #closed = false;
 
   private constructor(
@@ -75,9 +78,24 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
     return this.#closed;
   }
 
-  /** Placement load: what a new viewer or camera adds to. */
+  /**
+   * Placement load: consumers and hosted cameras, plus measured CPU (a fully busy core weighs as
+   * much as 100 consumers), so a worker busy with heavy streams gets fewer new viewers.
+   */
   get load(): number {
-    return this.consumers + this.hostedCameras * 2;
+    return this.consumers + this.hostedCameras * 2 + this.cpu * 100;
+  }
+
+  /** Updates `cpu` from the worker's rusage; called periodically by the pool. */
+  async sampleCpu(): Promise<void> {
+    if (this.#closed) return;
+    const usage = await this.worker.getResourceUsage();
+    const used = usage.ru_utime + usage.ru_stime;
+    const at = Date.now();
+    if (this.#lastCpuMs && at > this.#lastCpuMs.at) {
+      this.cpu = Math.max(0, (used - this.#lastCpuMs.used) / (at - this.#lastCpuMs.at));
+    }
+    this.#lastCpuMs = { at, used };
   }
 
   close(): void {

@@ -15,6 +15,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
   readonly #pipes = new Map<string, Promise<RouterPipe>>();
   #closed = false;
   #retry: { timer: NodeJS.Timeout; wake: () => void } | undefined;
+  readonly #cpuTimer: NodeJS.Timeout;
 
   private constructor(
     workers: MediaWorker[],
@@ -24,6 +25,10 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
     super();
     this.#workers = workers;
     for (const worker of workers) this.#watch(worker);
+    this.#cpuTimer = setInterval(() => {
+      for (const worker of this.#workers) void worker.sampleCpu().catch(() => undefined);
+    }, 2000);
+    this.#cpuTimer.unref();
   }
 
   static async create(count: number, settings: MediaWorkerSettings, logger: Logger): Promise<MediaWorkerPool> {
@@ -59,24 +64,26 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
 
   /** Pipes `producer` from `from`'s router into `to`'s router over their (shared) RouterPipe. */
   async pipeProducer(from: MediaWorker, to: MediaWorker, producer: types.Producer): Promise<{ pipeConsumer: types.Consumer; pipeProducer: types.Producer }> {
-    const key = `${from.index}>${to.index}`;
+    // One pair per pair of workers, whichever way media flows; its local end is on the lower index.
+    const [low, high] = from.index < to.index ? [from, to] : [to, from];
+    const key = `${low.index}-${high.index}`;
     let pipe = this.#pipes.get(key);
     if (!pipe) {
-      const created = RouterPipe.create(from.router, to.router, '127.0.0.1', () => {
+      const created = RouterPipe.create(low.router, high.router, '127.0.0.1', () => {
         if (this.#pipes.get(key) === created) this.#pipes.delete(key);
       });
       created.catch(() => this.#pipes.delete(key));
       this.#pipes.set(key, created);
       pipe = created;
     }
-    return (await pipe).pipe(producer);
+    return (await pipe).pipe(producer, from === low);
   }
 
   #watch(worker: MediaWorker): void {
     worker.once('died', (error) => {
       this.logger.error({ worker: worker.index, pid: worker.pid, err: error.message }, 'mediasoup worker died');
       for (const key of [...this.#pipes.keys()]) {
-        const [a, b] = key.split('>').map(Number);
+        const [a, b] = key.split('-').map(Number);
         if (a === worker.index || b === worker.index) {
           void this.#pipes.get(key)?.then((pipe) => pipe.close(), () => undefined);
           this.#pipes.delete(key);
@@ -116,6 +123,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#cpuTimer);
     if (this.#retry) {
       clearTimeout(this.#retry.timer);
       this.#retry.wake();

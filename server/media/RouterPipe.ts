@@ -1,8 +1,8 @@
 import type { types } from 'mediasoup';
 
 /**
- * A PipeTransport pair from one router to another, created on first need and closed when the last
- * producer piped through it goes. (Router.pipeToRouter in mediasoup 3.12 keeps its pair open
+ * A PipeTransport pair between two routers (either may send to the other), created on first need
+ * and closed when the last producer piped through it goes. (Router.pipeToRouter in mediasoup 3.12 keeps its pair open
  * forever and gives no handle to close it, so the pool owns pipes itself.)
  */
 export class RouterPipe {
@@ -40,14 +40,15 @@ export class RouterPipe {
     return this.#closed;
   }
 
-  /** Pipes a producer of the `from` router into the `to` router; closing either half closes both. */
-  async pipe(producer: types.Producer): Promise<{ pipeConsumer: types.Consumer; pipeProducer: types.Producer }> {
+  /** Pipes a producer of one router into the other (`towardsRemote`: from the local end's router); closing either half closes both. */
+  async pipe(producer: types.Producer, towardsRemote: boolean): Promise<{ pipeConsumer: types.Consumer; pipeProducer: types.Producer }> {
+    const [sending, receiving] = towardsRemote ? [this.local, this.remote] : [this.remote, this.local];
     this.#users++;
     let pipeConsumer: types.Consumer | undefined;
     let pipeProducer: types.Producer | undefined;
     try {
-      pipeConsumer = await this.local.consume({ producerId: producer.id });
-      pipeProducer = await this.remote.produce({
+      pipeConsumer = await sending.consume({ producerId: producer.id });
+      pipeProducer = await receiving.produce({
         id: producer.id,
         kind: pipeConsumer.kind,
         rtpParameters: pipeConsumer.rtpParameters,

@@ -22,6 +22,8 @@ export interface ConsumerDescription {
 export type ViewerMediaEvents = {
   /** A consumer closed by itself (its camera's feed or worker went away). */
   consumerclosed: [{ consumerId: string; cameraId: string }];
+  /** The transport closed by itself (its media worker died): create a new one and consume again. */
+  transportclosed: [{ transportId: string }];
 };
 
 interface ViewerConsumer {
@@ -46,6 +48,11 @@ export class ViewerMedia extends TypedEmitter<ViewerMediaEvents> {
     return this.worker.router.rtpCapabilities;
   }
 
+  /** False once the viewer or its worker has closed: the owner then opens a new one. */
+  get usable(): boolean {
+    return !this.#closed && !this.worker.closed;
+  }
+
   get consumerCount(): number {
     return this.#consumers.size;
   }
@@ -64,6 +71,11 @@ export class ViewerMedia extends TypedEmitter<ViewerMediaEvents> {
       throw new AppError('invalid_state', 'viewer closed');
     }
     this.#transport = transport;
+    transport.observer.once('close', () => {
+      if (this.#closed) return;
+      this.#transport = undefined;
+      this.emit('transportclosed', { transportId: transport.id });
+    });
     return {
       id: transport.id,
       iceParameters: transport.iceParameters,

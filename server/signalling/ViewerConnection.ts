@@ -69,6 +69,10 @@ export class ViewerConnection {
     },
     createTransport: async ({ tcpOnly }) => {
       if (this.#transportId) throw new AppError('invalid_state', 'this connection already has a receive transport');
+      if (this.#media && !this.#media.usable) {
+        this.#media.close();
+        this.#media = undefined;
+      }
       const media = this.#openMedia();
       const transport = await media.createTransport({ ...(tcpOnly !== undefined && { tcpOnly }) });
       this.#transportId = transport.id;
@@ -161,6 +165,15 @@ export class ViewerConnection {
         if (!entry || this.#closed) return;
         entry.open = false;
         this.socket.emit('consumerClosed', { consumerId, cameraId, reason: 'camera_restarting' });
+      });
+      media.on('transportclosed', ({ transportId }) => {
+        if (this.#closed || this.#media !== media) return;
+        // The camera leases stay: the viewer comes back on a new transport and consumes again.
+        media.close();
+        this.#media = undefined;
+        this.#transportId = undefined;
+        for (const entry of this.#consumers.values()) entry.open = false;
+        this.socket.emit('transportClosed', { transportId, reason: 'media_worker_died' });
       });
       this.#media = media;
     }

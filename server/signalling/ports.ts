@@ -8,8 +8,10 @@ import type { CameraSummary } from './protocol.ts';
  * What signalling needs from the live pipeline, declared here so that signalling imports no
  * mediasoup: mediasoup structures pass through as opaque objects and are validated by mediasoup.
  */
-export interface ViewerMediaPort extends Pick<TypedEmitter<{ consumerclosed: [{ consumerId: string; cameraId: string }] }>, 'on'> {
+export interface ViewerMediaPort
+  extends Pick<TypedEmitter<{ consumerclosed: [{ consumerId: string; cameraId: string }]; transportclosed: [{ transportId: string }] }>, 'on'> {
   readonly rtpCapabilities: object;
+  readonly usable: boolean;
   createTransport(options: { tcpOnly?: boolean }): Promise<{ id: string } & object>;
   connectTransport(dtlsParameters: object): Promise<void>;
   consume(feed: CameraFeed, rtpCapabilities: object): Promise<{ id: string; producerId: string; kind: string; rtpParameters: object; cameraId: string }>;

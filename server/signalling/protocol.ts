@@ -113,6 +113,8 @@ export interface ServerToClientEvents {
   cameraState: (status: CameraStatusMessage) => void;
   /** A consumer closed by itself: its camera restarted or went down. Re-consume when the camera is live again. */
   consumerClosed: (event: { consumerId: string; cameraId: string; reason: string }) => void;
+  /** The receive transport closed by itself (its media worker died): create a new one and consume every tile again. */
+  transportClosed: (event: { transportId: string; reason: string }) => void;
 }
 
 /** Socket.IO `auth` of the handshake: the JWT travels here, never in a URL. */
