@@ -97,7 +97,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     }
   });
 
-  it('transcodes a High-profile camera when configured to (the default)', async () => {
+  it('transcodes a High-profile camera when configured to', async () => {
     const ingest = new FfmpegIngest({
       camera: { id: 'cam-high', url: sim.url('cam-high'), transport: 'tcp' },
       ffmpegPath: ffmpegPath(),
