@@ -1,0 +1,190 @@
+/**
+ * The browser's side of the media: one mediasoup-client Device and one receive transport per
+ * connection, and one Consumer per tile. The server closes the transport when the socket drops,
+ * so `open()` runs again after every reconnection (with a fresh Device).
+ */
+import { Device, type types as msc } from 'mediasoup-client';
+import type { ConsumerInfo } from '../../server/signalling/protocol.ts';
+import { Emitter } from './Emitter.ts';
+import type { SignallingClient } from './SignallingClient.ts';
+
+/**
+ * consume waits on the server until the camera is live, up to its ingest start timeout (15 s by
+ * default). A shorter client timeout would leave a consumer on the server whose id we never learn.
+ */
+const CONSUME_TIMEOUT_MS = 30000;
+
+export interface ReceivedCamera {
+  consumer: msc.Consumer;
+  track: MediaStreamTrack;
+}
+
+export interface MediaReceiverEvents {
+  /** ICE/DTLS of the receive transport failed: the media path is gone until a new transport. */
+  failed: [];
+}
+
+export type IceProtocol = 'udp' | 'tcp';
+
+export class MediaReceiver extends Emitter<MediaReceiverEvents> {
+  #device: msc.Device | undefined;
+  #transport: msc.Transport | undefined;
+  #protocol: IceProtocol | undefined;
+  #protocolQuery: Promise<void> | undefined;
+  readonly #consumers = new Map<string, msc.Consumer>();
+
+  constructor(private readonly signalling: SignallingClient) {
+    super();
+  }
+
+  /** The mediasoup-client handler in use ('Chrome111', 'Firefox120', 'Safari12', ...). */
+  get handlerName(): string | undefined {
+    return this.#device?.handlerName;
+  }
+
+  get ready(): boolean {
+    return this.#transport !== undefined && !this.#transport.closed;
+  }
+
+  /** 'udp' or 'tcp': the protocol of the selected ICE candidate pair, once known. */
+  get protocol(): IceProtocol | undefined {
+    return this.#protocol;
+  }
+
+  /** Loads a Device with the router's capabilities and creates the receive transport. */
+  async open(): Promise<void> {
+    this.reset();
+    const device = new Device();
+    const { rtpCapabilities } = await this.signalling.request('getRouterRtpCapabilities', {});
+    await device.load({ routerRtpCapabilities: rtpCapabilities });
+    const { transport: info } = await this.signalling.request('createTransport', {});
+    const transport = device.createRecvTransport({
+      id: info.id,
+      iceParameters: info.iceParameters,
+      iceCandidates: info.iceCandidates,
+      dtlsParameters: info.dtlsParameters,
+    });
+    // mediasoup-client 3.7 emits 'connect' inside the first consume(); the server allows consume before connect.
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      this.signalling
+        .request('connectTransport', { transportId: transport.id, dtlsParameters })
+        .then(() => callback(), (error: unknown) => errback(error instanceof Error ? error : new Error(String(error))));
+    });
+    transport.on('connectionstatechange', (state) => {
+      if (transport !== this.#transport) return;
+      if (state === 'failed') this.emit('failed');
+      if (state === 'connected') void this.#queryProtocol(transport);
+    });
+    this.#device = device;
+    this.#transport = transport;
+  }
+
+  /** Asks the server for a consumer of `cameraId` and creates its track (still paused on the server). */
+  async consume(cameraId: string): Promise<ReceivedCamera> {
+    const device = this.#device;
+    const transport = this.#transport;
+    if (!device || !transport || transport.closed) throw new Error('the media transport is not ready');
+    const { codecs = [], headerExtensions } = device.rtpCapabilities;
+    const { consumer: info } = await this.signalling.request(
+      'consume',
+      { transportId: transport.id, cameraId, rtpCapabilities: { codecs, headerExtensions } },
+      CONSUME_TIMEOUT_MS,
+    );
+    if (transport !== this.#transport || transport.closed) {
+      // The connection was replaced meanwhile; the server already dropped this consumer with its transport.
+      throw new Error('the media transport was replaced');
+    }
+    const consumer = await transport.consume(consumerOptions(info));
+    this.#consumers.set(consumer.id, consumer);
+    consumer.observer.on('close', () => this.#consumers.delete(consumer.id));
+    return { consumer, track: consumer.track };
+  }
+
+  /** Lets the server start sending (consumers are created paused so no keyframe is lost). */
+  async resume(consumer: msc.Consumer): Promise<void> {
+    await this.signalling.request('resumeConsumer', { consumerId: consumer.id });
+  }
+
+  /** Closes a consumer here and, unless the server closed it already, on the server too. */
+  closeConsumer(consumer: msc.Consumer, options: { notifyServer: boolean }): void {
+    if (!consumer.closed) consumer.close();
+    this.#consumers.delete(consumer.id);
+    if (options.notifyServer && this.signalling.connected) {
+      this.signalling.request('closeConsumer', { consumerId: consumer.id }).catch(() => {
+        // Already gone on the server (camera restarted, connection lost): nothing to do.
+      });
+    }
+  }
+
+  /** The consumer with this id, if it is one of ours. */
+  consumerById(id: string): msc.Consumer | undefined {
+    return this.#consumers.get(id);
+  }
+
+  /** Drops the transport locally (the server closes its side when the socket goes). */
+  reset(): void {
+    const transport = this.#transport;
+    this.#transport = undefined;
+    this.#protocol = undefined;
+    this.#protocolQuery = undefined;
+    this.#consumers.clear();
+    if (transport && !transport.closed) transport.close();
+  }
+
+  async #queryProtocol(transport: msc.Transport): Promise<void> {
+    if (this.#protocolQuery) return this.#protocolQuery;
+    this.#protocolQuery = (async () => {
+      // The selected pair may take a moment to show up in the stats after 'connected'.
+      for (let attempt = 0; attempt < 5 && transport === this.#transport && !transport.closed; attempt++) {
+        try {
+          const protocol = selectedProtocol(await transport.getStats());
+          if (protocol) {
+            if (transport === this.#transport) this.#protocol = protocol;
+            return;
+          }
+        } catch {
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    })();
+    return this.#protocolQuery;
+  }
+}
+
+function consumerOptions(info: ConsumerInfo): msc.ConsumerOptions {
+  return {
+    id: info.id,
+    producerId: info.producerId,
+    kind: info.kind,
+    rtpParameters: info.rtpParameters,
+    // One stream per consumer: tiles of the same camera must not be grouped for lip sync.
+    streamId: info.id,
+    appData: { cameraId: info.cameraId },
+  };
+}
+
+/** The local candidate protocol of the selected ICE candidate pair in an RTCStatsReport. */
+export function selectedProtocol(report: RTCStatsReport): IceProtocol | undefined {
+  const stats = new Map<string, Record<string, unknown>>();
+  report.forEach((value: Record<string, unknown>, key: string) => stats.set(key, value));
+  let pair: Record<string, unknown> | undefined;
+  for (const s of stats.values()) {
+    if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') {
+      pair = stats.get(s.selectedCandidatePairId);
+      if (pair) break;
+    }
+  }
+  if (!pair) {
+    // Firefox has no transport stats: the pair flagged as selected (or nominated and succeeded).
+    for (const s of stats.values()) {
+      if (s.type === 'candidate-pair' && (s.selected === true || (s.nominated === true && s.state === 'succeeded'))) {
+        pair = s;
+        break;
+      }
+    }
+  }
+  const local = typeof pair?.localCandidateId === 'string' ? stats.get(pair.localCandidateId) : undefined;
+  const protocol = local?.protocol;
+  return protocol === 'udp' || protocol === 'tcp' ? protocol : undefined;
+}

@@ -1,0 +1,164 @@
+/**
+ * The Socket.IO connection to the server: typed requests with acknowledgements, server events,
+ * and the connection's life (connect, lost, refused because of the token).
+ *
+ * The token travels in the handshake `auth`, read through a function at every (re)connection so
+ * a refreshed token is used; never in a URL.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type {
+  Ack,
+  ApiErrorBody,
+  CameraStatusMessage,
+  ClientToServerEvents,
+  HandshakeAuth,
+  RequestName,
+  RequestPayload,
+  ResponseMap,
+  ServerToClientEvents,
+} from '../../server/signalling/protocol.ts';
+import { Emitter } from './Emitter.ts';
+
+/** Same value as protocol.ts SOCKET_PATH (imported as a type only so the bundle has no zod). */
+const SOCKET_PATH = '/socket.io';
+export const REQUEST_TIMEOUT_MS = 10000;
+/** After the server refused or dropped us for a reason that is not the token, try again after this long. */
+const RECONNECT_DELAY_MS = 2000;
+
+/** A request that failed: the server's error, or a local one ('timeout', 'disconnected'). */
+export class RequestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'RequestError';
+  }
+
+  static from(body: ApiErrorBody): RequestError {
+    return new RequestError(body.code, body.message, body.details);
+  }
+}
+
+export interface SignallingEvents {
+  connected: [];
+  /** The connection went away; Socket.IO reconnects by itself unless `authFailed` follows. */
+  disconnected: [reason: string];
+  /** The server refused the token (handshake) or ended the session. */
+  authFailed: [message: string];
+  cameraState: [status: CameraStatusMessage];
+  consumerClosed: [event: { consumerId: string; cameraId: string; reason: string }];
+}
+
+type ConsoleSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+const AUTH_CODES = new Set(['unauthenticated', 'unauthorized', 'token_expired', 'invalid_token', 'forbidden']);
+const AUTH_MESSAGE = /\b(token|unauthori[sz]ed|unauthenticated|authenticat\w*|expired|jwt|sign(ed)? ?in)\b/i;
+
+/** Whether a connect_error means "your token is no good" rather than "the network is down". */
+export function isAuthError(error: Error & { data?: unknown }): boolean {
+  const data = error.data as { code?: unknown; error?: { code?: unknown } } | undefined;
+  const code = data?.code ?? data?.error?.code;
+  if (typeof code === 'string') return AUTH_CODES.has(code);
+  return AUTH_MESSAGE.test(error.message);
+}
+
+export class SignallingClient extends Emitter<SignallingEvents> {
+  #socket: ConsoleSocket | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  /** `getToken` is read at every handshake; undefined means signed out (no connection is tried). */
+  constructor(private readonly getToken: () => string | undefined) {
+    super();
+  }
+
+  get connected(): boolean {
+    return this.#socket?.connected ?? false;
+  }
+
+  /** Opens the connection (once); Socket.IO keeps reconnecting with its own backoff. */
+  open(): void {
+    if (this.#socket || this.#closed) return;
+    const socket: ConsoleSocket = io({
+      path: SOCKET_PATH,
+      transports: ['websocket'],
+      auth: (cb: (auth: HandshakeAuth) => void) => cb({ token: this.getToken() ?? '' }),
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 10000,
+    });
+    this.#socket = socket;
+
+    socket.on('connect', () => this.emit('connected'));
+    socket.on('disconnect', (reason) => {
+      this.emit('disconnected', reason);
+      // 'io server disconnect': the server closed us; Socket.IO will not come back by itself.
+      if (reason === 'io server disconnect') this.#reconnectLater();
+    });
+    socket.on('connect_error', (error: Error & { data?: unknown }) => {
+      if (isAuthError(error)) {
+        this.emit('authFailed', error.message || 'the server refused the session');
+        return;
+      }
+      // A refusal by a server middleware (socket.active false) is not retried by Socket.IO itself.
+      if (!socket.active) this.#reconnectLater();
+    });
+    socket.on('cameraState', (status) => this.emit('cameraState', status));
+    socket.on('consumerClosed', (event) => this.emit('consumerClosed', event));
+  }
+
+  /** Drops the connection and opens it again (the server then closes all our media). */
+  reconnect(): void {
+    const socket = this.#socket;
+    if (!socket || this.#closed) return;
+    socket.disconnect();
+    this.#reconnectLater(0);
+  }
+
+  /** One request; resolves with the answer's fields or rejects with a RequestError. */
+  request<K extends RequestName>(name: K, payload: RequestPayload<K>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ResponseMap[K]> {
+    const socket = this.#socket;
+    if (!socket?.connected) return Promise.reject(new RequestError('disconnected', 'not connected to the server'));
+    return new Promise((resolve, reject) => {
+      // The generic event map cannot be narrowed per K here; the protocol types are checked at the call sites.
+      const untyped = socket as unknown as Socket;
+      untyped.timeout(timeoutMs).emit(name, payload, (err: Error | null, answer: Ack<ResponseMap[K]>) => {
+        if (err) {
+          reject(new RequestError(socket.connected ? 'timeout' : 'disconnected', `${name}: the server did not answer in time`));
+          return;
+        }
+        if (!answer || typeof answer !== 'object') {
+          reject(new RequestError('invalid_response', `${name}: unexpected answer`));
+          return;
+        }
+        if (answer.error) reject(RequestError.from(answer.error));
+        else resolve(answer as ResponseMap[K]);
+      });
+    });
+  }
+
+  /** Closes the connection for good (sign-out, page leaving). */
+  close(): void {
+    this.#closed = true;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#socket?.removeAllListeners();
+    this.#socket?.disconnect();
+    this.#socket = undefined;
+    this.removeAllListeners();
+  }
+
+  #reconnectLater(delayMs = RECONNECT_DELAY_MS): void {
+    if (this.#retryTimer !== undefined || this.#closed) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      const socket = this.#socket;
+      if (!socket || this.#closed || socket.connected || socket.active) return;
+      if (this.getToken() === undefined) {
+        this.emit('authFailed', 'the session has expired');
+        return;
+      }
+      socket.connect();
+    }, delayMs);
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * One tile watching one camera: consume, play, resume, and keep it playing without a reload.
+ *
+ *   consume -> attach track -> resumeConsumer -> (first frame) live
+ *   consumerClosed            -> reconnecting "camera restarting", re-consume when the camera is live
+ *   consume failed            -> reconnecting with the reason, retry with backoff (1 s -> 10 s)
+ *   socket lost               -> reconnecting "connection lost", re-consume after the reconnection
+ *   no frame for too long     -> reconnecting "no video", re-consume
+ */
+import type { types as msc } from 'mediasoup-client';
+import type { CameraStatusMessage } from '../../server/signalling/protocol.ts';
+import { Backoff } from './Backoff.ts';
+import type { MediaReceiver } from './MediaReceiver.ts';
+import type { Tile } from './Tile.ts';
+
+/** A consumer whose track has shown no frame after this long is re-subscribed (covers a GOP of several seconds). */
+const FIRST_FRAME_TIMEOUT_MS = 15000;
+
+export interface SubscriptionContext {
+  receiver: MediaReceiver;
+  /** Connected to the server, with a receive transport. */
+  online: () => boolean;
+}
+
+export class Subscription {
+  #consumer: msc.Consumer | undefined;
+  /** Bumped whenever an in-flight consume must be forgotten (stop, disconnect, restart). */
+  #generation = 0;
+  #consuming = false;
+  #closed = false;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #firstFrameTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #backoff = new Backoff();
+  readonly #offLive: () => void;
+
+  constructor(
+    readonly tile: Tile,
+    readonly cameraId: string,
+    private readonly context: SubscriptionContext,
+  ) {
+    this.#offLive = tile.on('live', () => {
+      this.#clearFirstFrameTimer();
+      this.#backoff.reset();
+    });
+  }
+
+  get consumerId(): string | undefined {
+    return this.#consumer?.id;
+  }
+
+  /** Starts watching (now if online, otherwise at the next `online()`). */
+  start(): void {
+    this.tile.showConnecting(this.context.online() ? undefined : 'Waiting for the server…');
+    void this.#consume();
+  }
+
+  /** The connection is back with a new transport: consume again. */
+  online(): void {
+    if (this.#closed) return;
+    this.#clearRetry();
+    void this.#consume();
+  }
+
+  /** The connection is gone; the server has closed our consumer with its transport. */
+  offline(reason: string): void {
+    if (this.#closed) return;
+    this.#abandon();
+    this.#dropConsumer(false);
+    this.tile.showReconnecting(reason);
+  }
+
+  /** The server closed our consumer (camera restarting or down). */
+  consumerClosed(reason?: string): void {
+    if (this.#closed) return;
+    this.#abandon();
+    this.#dropConsumer(false);
+    this.tile.showReconnecting(!reason || /restart/.test(reason) ? 'camera restarting' : humanise(reason));
+    this.#scheduleRetry();
+  }
+
+  /** A camera status update for this tile's camera. */
+  cameraState(status: CameraStatusMessage): void {
+    if (this.#closed || this.tile.state !== 'reconnecting' || this.#consumer) return;
+    if (status.state === 'live') {
+      // The camera is back: no need to wait for the timer.
+      this.#clearRetry();
+      void this.#consume();
+    } else if (status.state === 'backoff') {
+      this.tile.showReconnecting(describeReason(status.reason));
+    }
+  }
+
+  /** Re-subscribes from scratch (the video stopped moving, or no first frame). */
+  restart(reason: string): void {
+    if (this.#closed) return;
+    this.#abandon();
+    this.#dropConsumer(true);
+    this.tile.showReconnecting(reason);
+    this.#scheduleRetry();
+  }
+
+  /** Stops watching for good (tile closed, camera replaced, signed out). Idempotent. */
+  close(options: { notifyServer: boolean } = { notifyServer: true }): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abandon();
+    this.#offLive();
+    this.#dropConsumer(options.notifyServer);
+  }
+
+  async #consume(): Promise<void> {
+    if (this.#closed || this.#consuming || this.#consumer || !this.context.online()) return;
+    const generation = ++this.#generation;
+    this.#consuming = true;
+    const { receiver } = this.context;
+    let consumer: msc.Consumer | undefined;
+    try {
+      const received = await receiver.consume(this.cameraId);
+      consumer = received.consumer;
+      if (generation !== this.#generation || this.#closed) {
+        receiver.closeConsumer(consumer, { notifyServer: true });
+        return;
+      }
+      this.#consumer = consumer;
+      consumer.on('trackended', () => {
+        if (this.#consumer === consumer && !this.#closed) this.restart('video track ended');
+      });
+      this.tile.attach(received.track);
+      this.#armFirstFrameTimer(generation);
+      await receiver.resume(consumer);
+    } catch (error) {
+      if (generation !== this.#generation || this.#closed) return;
+      if (consumer && this.#consumer === consumer) this.#dropConsumer(true);
+      this.tile.showReconnecting(describeFailure(error));
+      this.#scheduleRetry();
+    } finally {
+      if (generation === this.#generation) this.#consuming = false;
+    }
+  }
+
+  /** Forgets any consume in flight (its result is closed when it arrives). */
+  #abandon(): void {
+    this.#generation++;
+    this.#consuming = false;
+    this.#clearRetry();
+  }
+
+  #dropConsumer(notifyServer: boolean): void {
+    this.#clearFirstFrameTimer();
+    const consumer = this.#consumer;
+    this.#consumer = undefined;
+    if (consumer) this.context.receiver.closeConsumer(consumer, { notifyServer });
+  }
+
+  #scheduleRetry(): void {
+    if (this.#closed || this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      // Offline: the reconnection calls online() instead.
+      void this.#consume();
+    }, this.#backoff.next());
+  }
+
+  #clearRetry(): void {
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+
+  #armFirstFrameTimer(generation: number): void {
+    this.#clearFirstFrameTimer();
+    this.#firstFrameTimer = setTimeout(() => {
+      this.#firstFrameTimer = undefined;
+      if (generation === this.#generation && this.tile.state !== 'live') this.restart('no video from the camera');
+    }, FIRST_FRAME_TIMEOUT_MS);
+  }
+
+  #clearFirstFrameTimer(): void {
+    if (this.#firstFrameTimer !== undefined) clearTimeout(this.#firstFrameTimer);
+    this.#firstFrameTimer = undefined;
+  }
+}
+
+/** The text a tile shows for a failed consume. */
+export function describeFailure(error: unknown): string {
+  const { code, message, details } = (error ?? {}) as { code?: unknown; message?: unknown; details?: { reason?: unknown } };
+  const text = typeof message === 'string' ? message : '';
+  switch (code) {
+    case 'camera_unavailable':
+      return typeof details?.reason === 'string' ? describeReason(details.reason) : `camera unavailable${text ? `: ${text}` : ''}`;
+    case 'camera_timeout':
+      return 'camera not responding';
+    case 'forbidden':
+      return 'not permitted to view this camera';
+    case 'not_found':
+      return 'camera not found';
+    case 'shutting_down':
+      return 'server restarting';
+    case 'disconnected':
+      return 'connection lost';
+    case 'timeout':
+      return 'server not answering';
+    case 'incompatible':
+      return 'this browser cannot play the camera';
+    default:
+      return text || 'camera unavailable';
+  }
+}
+
+/** The text for a camera's failure reason (IngestFailureReason, or 'restarting'). */
+export function describeReason(reason: string | undefined): string {
+  if (!reason) return 'camera unavailable';
+  if (reason === 'restarting') return 'camera restarting';
+  return `camera unavailable: ${humanise(reason)}`;
+}
+
+function humanise(code: string): string {
+  return code.replace(/_/g, ' ');
+}

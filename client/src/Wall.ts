@@ -1,0 +1,269 @@
+/**
+ * The video wall: 1, 4, 9 or 16 tiles in a CSS grid, which camera each tile shows, the selected
+ * tile, and one Subscription per visible tile with a camera. Layout and assignment are kept in
+ * localStorage (tiles hidden by a smaller layout keep their camera for when it grows again).
+ */
+import type { CameraStatusMessage } from '../../server/signalling/protocol.ts';
+import { Emitter } from './Emitter.ts';
+import { Subscription, type SubscriptionContext } from './Subscription.ts';
+import { Tile, type TileState } from './Tile.ts';
+
+export const LAYOUTS = [1, 4, 9, 16] as const;
+export type Layout = (typeof LAYOUTS)[number];
+const MAX_TILES = 16;
+const STORAGE_KEY = 'c5.wall';
+/** A live tile whose video has not advanced for this long (while the page is visible) is re-subscribed. */
+const STALL_MS = 10000;
+const STALL_CHECK_MS = 2000;
+
+interface SavedWall {
+  layout: Layout;
+  cameras: Array<string | null>;
+}
+
+export interface TileInfo {
+  index: number;
+  cameraId: string | undefined;
+  state: TileState;
+  reason: string | undefined;
+  videoWidth: number;
+  videoHeight: number;
+}
+
+export interface WallEvents {
+  /** Layout, assignment or selection changed. */
+  change: [];
+}
+
+export interface WallContext extends SubscriptionContext {
+  cameraName: (cameraId: string) => string | undefined;
+}
+
+export class Wall extends Emitter<WallEvents> {
+  readonly #tiles: Tile[] = [];
+  readonly #cameras: Array<string | undefined> = new Array<string | undefined>(MAX_TILES).fill(undefined);
+  readonly #subscriptions = new Map<number, Subscription>();
+  #layout: Layout = 4;
+  #selected: number | undefined;
+  readonly #restored: boolean;
+  readonly #stallTimer: ReturnType<typeof setInterval>;
+  readonly #onKeyDown = (event: KeyboardEvent): void => {
+    if (event.key !== 'Escape') return;
+    // Browsers usually leave native full screen on Escape themselves; headless and kiosk setups may not.
+    for (const tile of this.#tiles) if (tile.maximised || document.fullscreenElement === tile.el) tile.leaveFullscreen();
+  };
+
+  constructor(
+    private readonly container: HTMLElement,
+    private readonly context: WallContext,
+    private readonly storage: Storage,
+  ) {
+    super();
+    for (let i = 0; i < MAX_TILES; i++) {
+      const tile = new Tile(i);
+      tile.on('select', () => this.select(i));
+      tile.on('close', () => this.clear(i));
+      this.#tiles.push(tile);
+    }
+    this.#restored = this.#restore();
+    this.#render();
+    document.addEventListener('keydown', this.#onKeyDown);
+    this.#stallTimer = setInterval(() => this.#checkStalls(), STALL_CHECK_MS);
+  }
+
+  get layout(): Layout {
+    return this.#layout;
+  }
+
+  /** Whether a saved wall was found in localStorage (otherwise the console fills it with the first cameras). */
+  get restored(): boolean {
+    return this.#restored;
+  }
+
+  get visibleTiles(): Tile[] {
+    return this.#tiles.slice(0, this.#layout);
+  }
+
+  tiles(): TileInfo[] {
+    return this.visibleTiles.map((tile) => ({
+      index: tile.index,
+      cameraId: tile.cameraId,
+      state: tile.state,
+      reason: tile.reason,
+      videoWidth: tile.videoWidth,
+      videoHeight: tile.videoHeight,
+    }));
+  }
+
+  setLayout(layout: Layout): void {
+    if (layout === this.#layout) return;
+    this.#layout = layout;
+    if (this.#selected !== undefined && this.#selected >= layout) this.#selected = undefined;
+    this.#render();
+    this.#save();
+    this.emit('change');
+  }
+
+  /** Puts a camera on tile `index`, else on the selected tile, else on the first free one, else on the first. */
+  assign(cameraId: string, index?: number): void {
+    const target = index ?? this.#selected ?? this.#firstFree() ?? 0;
+    if (target < 0 || target >= this.#layout) return;
+    if (this.#cameras[target] !== cameraId) {
+      this.#stop(target);
+      this.#cameras[target] = cameraId;
+    }
+    this.#selected = undefined;
+    this.#render();
+    this.#save();
+    this.emit('change');
+  }
+
+  /** Fills the free visible tiles with these cameras, in order (first start without a saved wall). */
+  fill(cameraIds: string[]): void {
+    const queue = [...cameraIds];
+    for (let i = 0; i < this.#layout && queue.length > 0; i++) {
+      if (this.#cameras[i] === undefined) this.#cameras[i] = queue.shift();
+    }
+    this.#render();
+    this.#save();
+    this.emit('change');
+  }
+
+  clear(index: number): void {
+    if (this.#cameras[index] === undefined) return;
+    this.#stop(index);
+    this.#cameras[index] = undefined;
+    this.#render();
+    this.#save();
+    this.emit('change');
+  }
+
+  select(index: number): void {
+    this.#selected = this.#selected === index ? undefined : index;
+    this.#renderSelection();
+    this.emit('change');
+  }
+
+  /** Camera names arrived (listCameras): show them on the tiles. */
+  refreshNames(): void {
+    for (const tile of this.#tiles) if (tile.cameraId) tile.setName(this.context.cameraName(tile.cameraId) ?? tile.cameraId);
+  }
+
+  /** Connected with a fresh transport: every tile consumes (again). */
+  online(): void {
+    for (const subscription of this.#subscriptions.values()) subscription.online();
+  }
+
+  /** Connection lost: every tile shows why and waits for `online()`. */
+  offline(reason: string): void {
+    for (const subscription of this.#subscriptions.values()) subscription.offline(reason);
+  }
+
+  consumerClosed(event: { consumerId: string; cameraId: string; reason: string }): void {
+    for (const subscription of this.#subscriptions.values()) {
+      if (subscription.consumerId === event.consumerId) subscription.consumerClosed(event.reason);
+    }
+  }
+
+  cameraState(status: CameraStatusMessage): void {
+    for (const subscription of this.#subscriptions.values()) {
+      if (subscription.cameraId === status.cameraId) subscription.cameraState(status);
+    }
+  }
+
+  /** Stops every subscription (signed out); the assignment stays saved. */
+  stopAll(reason: string, options: { notifyServer: boolean }): void {
+    for (const [index, subscription] of this.#subscriptions) {
+      subscription.close(options);
+      this.#subscriptions.delete(index);
+      this.#tiles[index]?.detach();
+      this.#tiles[index]?.showReconnecting(reason);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#stallTimer);
+    document.removeEventListener('keydown', this.#onKeyDown);
+    this.stopAll('closed', { notifyServer: true });
+  }
+
+  #firstFree(): number | undefined {
+    for (let i = 0; i < this.#layout; i++) if (this.#cameras[i] === undefined) return i;
+    return undefined;
+  }
+
+  #stop(index: number): void {
+    const subscription = this.#subscriptions.get(index);
+    if (!subscription) return;
+    this.#subscriptions.delete(index);
+    subscription.close({ notifyServer: true });
+    this.#tiles[index]?.detach();
+  }
+
+  /** Makes the DOM and the subscriptions match layout + assignment. */
+  #render(): void {
+    this.container.dataset.layout = String(this.#layout);
+    for (const tile of this.#tiles) {
+      const cameraId = this.#cameras[tile.index];
+      const visible = tile.index < this.#layout;
+      if (!visible || cameraId === undefined) {
+        this.#stop(tile.index);
+        if (!visible) tile.leaveFullscreen();
+        tile.setCamera(cameraId, cameraId === undefined ? undefined : (this.context.cameraName(cameraId) ?? cameraId));
+        continue;
+      }
+      const current = this.#subscriptions.get(tile.index);
+      if (current?.cameraId === cameraId) continue;
+      this.#stop(tile.index);
+      tile.setCamera(cameraId, this.context.cameraName(cameraId) ?? cameraId);
+      const subscription = new Subscription(tile, cameraId, this.context);
+      this.#subscriptions.set(tile.index, subscription);
+      subscription.start();
+    }
+    const visibleEls = this.visibleTiles.map((tile) => tile.el);
+    const children = Array.from(this.container.children);
+    if (children.length !== visibleEls.length || children.some((child, i) => child !== visibleEls[i])) {
+      this.container.replaceChildren(...visibleEls);
+    }
+    this.#renderSelection();
+  }
+
+  #renderSelection(): void {
+    for (const tile of this.#tiles) tile.selected = tile.index === this.#selected;
+  }
+
+  #checkStalls(): void {
+    if (document.hidden) return;
+    const now = performance.now();
+    for (const [index, subscription] of this.#subscriptions) {
+      const tile = this.#tiles[index];
+      if (tile && tile.stalledForMs(now) > STALL_MS) subscription.restart('no video');
+    }
+  }
+
+  #save(): void {
+    const saved: SavedWall = { layout: this.#layout, cameras: this.#cameras.map((id) => id ?? null) };
+    try {
+      this.storage.setItem(STORAGE_KEY, JSON.stringify(saved));
+    } catch {
+      // Storage disabled or full: the wall works, it is just not remembered.
+    }
+  }
+
+  #restore(): boolean {
+    try {
+      const raw = this.storage.getItem(STORAGE_KEY);
+      if (!raw) return false;
+      const saved = JSON.parse(raw) as Partial<SavedWall>;
+      if (LAYOUTS.includes(saved.layout as Layout)) this.#layout = saved.layout as Layout;
+      if (Array.isArray(saved.cameras)) {
+        saved.cameras.slice(0, MAX_TILES).forEach((id, i) => {
+          this.#cameras[i] = typeof id === 'string' && id.length > 0 ? id : undefined;
+        });
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
