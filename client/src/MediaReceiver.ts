@@ -33,7 +33,11 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
   #protocolQuery: Promise<void> | undefined;
   readonly #consumers = new Map<string, msc.Consumer>();
 
-  constructor(private readonly signalling: SignallingClient) {
+  /** tcpOnly: ask the server for its TCP candidate only (networks that block UDP; `?transport=tcp`). */
+  constructor(
+    private readonly signalling: SignallingClient,
+    private readonly options: { tcpOnly?: boolean } = {},
+  ) {
     super();
   }
 
@@ -57,7 +61,7 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
     const device = new Device();
     const { rtpCapabilities } = await this.signalling.request('getRouterRtpCapabilities', {});
     await device.load({ routerRtpCapabilities: rtpCapabilities });
-    const { transport: info } = await this.signalling.request('createTransport', {});
+    const { transport: info } = await this.signalling.request('createTransport', this.options.tcpOnly ? { tcpOnly: true } : {});
     const transport = device.createRecvTransport({
       id: info.id,
       iceParameters: info.iceParameters,
@@ -119,6 +123,11 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
   /** The consumer with this id, if it is one of ours. */
   consumerById(id: string): msc.Consumer | undefined {
     return this.#consumers.get(id);
+  }
+
+  /** The server's transport closed by itself (its media worker died). */
+  isCurrentTransport(transportId: string): boolean {
+    return this.#transport?.id === transportId;
   }
 
   /** Drops the transport locally (the server closes its side when the socket goes). */

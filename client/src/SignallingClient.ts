@@ -49,6 +49,7 @@ export interface SignallingEvents {
   authFailed: [message: string];
   cameraState: [status: CameraStatusMessage];
   consumerClosed: [event: { consumerId: string; cameraId: string; reason: string }];
+  transportClosed: [event: { transportId: string; reason: string }];
 }
 
 type ConsoleSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -106,6 +107,7 @@ export class SignallingClient extends Emitter<SignallingEvents> {
     });
     socket.on('cameraState', (status) => this.emit('cameraState', status));
     socket.on('consumerClosed', (event) => this.emit('consumerClosed', event));
+    socket.on('transportClosed', (event) => this.emit('transportClosed', event));
   }
 
   /** Drops the connection and opens it again (the server then closes all our media). */

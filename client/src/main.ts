@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   view.showConsole();
   setConnection('connecting');
   const client = new SignallingClient(() => session.token);
-  const media = new MediaReceiver(client);
+  const media = new MediaReceiver(client, { tcpOnly: new URLSearchParams(window.location.search).get('transport') === 'tcp' });
   const cameras = new CameraList(view.cameraListElement);
   const videoWall = new Wall(
     view.wallElement,
@@ -162,15 +162,20 @@ async function main(): Promise<void> {
   });
   client.on('consumerClosed', (event) => videoWall.consumerClosed(event));
 
-  // ICE/DTLS failed: reconnecting the socket makes the server close everything, then all is re-created.
-  media.on('failed', () => {
+  // ICE/DTLS failed, or the server's transport went with its media worker: reconnecting the socket
+  // makes the server close everything, then all is re-created.
+  const rebuildMedia = (reason: string): void => {
     if (!client.connected) return;
     connectionEpoch++;
     ready = false;
     media.reset();
-    videoWall.offline('media connection lost');
+    videoWall.offline(reason);
     setConnection('reconnecting', 'media');
     client.reconnect();
+  };
+  media.on('failed', () => rebuildMedia('media connection lost'));
+  client.on('transportClosed', (event) => {
+    if (media.isCurrentTransport(event.transportId)) rebuildMedia('media server restarting');
   });
 
   session.on('signedOut', (reason) => {
