@@ -1,12 +1,10 @@
 import { join } from 'node:path';
-import type { Config } from './config/schema.ts';
+import type { Config, ConfigCamera } from './config/schema.ts';
 import type { Logger } from './logging/createLogger.ts';
 import { MediaWorkerPool } from './media/MediaWorkerPool.ts';
 import { CameraFeed } from './media/CameraFeed.ts';
 import { ViewerMedia } from './media/ViewerMedia.ts';
 import { CameraManager } from './cameras/CameraManager.ts';
-import type { CameraDirectory } from './cameras/CameraDirectory.ts';
-import { ConfigCameraDirectory } from './cameras/ConfigCameraDirectory.ts';
 import { FfmpegIngest } from '../workers/FfmpegIngest.ts';
 import { ChildProcessLedger } from '../workers/ChildProcessLedger.ts';
 import { ffmpegPath } from '../scripts/toolchain.mjs';
@@ -14,6 +12,11 @@ import { buildClient } from '../client/build.ts';
 import { SecretStore } from './auth/SecretStore.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { LoginCodes } from './auth/LoginCodes.ts';
+import { UrlVault } from './catalog/UrlVault.ts';
+import { CameraCatalog } from './catalog/CameraCatalog.ts';
+import type { CameraRepository } from './catalog/CameraRepository.ts';
+import { EmbeddedCameraRepository } from './catalog/embedded/EmbeddedCameraRepository.ts';
+import { MongoCameraRepository } from './catalog/mongo/MongoCameraRepository.ts';
 import { createExpressApp } from './http/createExpressApp.ts';
 import { WebServer } from './http/WebServer.ts';
 import { SignallingServer } from './signalling/SignallingServer.ts';
@@ -23,25 +26,29 @@ import type { CameraSummary } from './signalling/protocol.ts';
 export interface AppOptions {
   config: Readonly<Config>;
   logger: Logger;
-  /** Defaults to the cameras listed in the configuration. */
-  directory?: CameraDirectory;
+  /** Cameras registered (approved) in the catalog at start-up besides config.cameras (the demo's). */
+  seedCameras?: ConfigCamera[];
 }
 
 /** The composition root: creates the components in order and closes them in reverse. */
 export class App {
   #closing: Promise<void> | undefined;
+  readonly #cleanups: Array<() => unknown>;
 
   private constructor(
     readonly config: Readonly<Config>,
     readonly logger: Logger,
-    readonly ledger: ChildProcessLedger,
+    readonly catalog: CameraCatalog,
     readonly media: MediaWorkerPool,
     readonly cameras: CameraManager,
     readonly tokens: TokenService,
     readonly loginCodes: LoginCodes,
     readonly web: WebServer,
     readonly signalling: SignallingServer,
-  ) {}
+    cleanups: Array<() => unknown>,
+  ) {
+    this.#cleanups = cleanups;
+  }
 
   /** Where a browser reaches the console. */
   get consoleUrl(): string {
@@ -50,10 +57,34 @@ export class App {
     return `${this.web.secure ? 'https' : 'http'}://${host}:${this.web.port}`;
   }
 
-  static async create({ config, logger, directory }: AppOptions): Promise<App> {
+  static async create({ config, logger, seedCameras = [] }: AppOptions): Promise<App> {
+    // Everything created so far is closed, in reverse, if a later step fails.
+    const cleanups: Array<() => unknown> = [];
+    try {
+      return await App.#assemble(config, logger, seedCameras, cleanups);
+    } catch (error) {
+      for (const cleanup of cleanups.reverse()) await cleanup();
+      throw error;
+    }
+  }
+
+  static async #assemble(config: Readonly<Config>, logger: Logger, seedCameras: ConfigCamera[], cleanups: Array<() => unknown>): Promise<App> {
     const ledger = new ChildProcessLedger(join(config.dataDir, 'children.json'));
     const reaped = ledger.reapLeftovers();
     if (reaped.length > 0) logger.warn({ pids: reaped }, 'stopped ingest processes left over by an earlier run');
+
+    const secrets = new SecretStore(config.dataDir, config.env === 'production');
+    const tokens = new TokenService(secrets.get('jwt-secret', config.auth.jwtSecret, 'auth.jwtSecret (JWT_SECRET)'), config.auth.tokenTtlSeconds, config.auth.sessionMaxSeconds);
+    const loginCodes = new LoginCodes(config.auth.loginCodeTtlSeconds * 1000);
+    const vault = new UrlVault(secrets.get('credential-key', config.catalog.credentialKey, 'catalog.credentialKey (CREDENTIAL_KEY)'), [...config.catalog.previousCredentialKeys]);
+
+    const repository: CameraRepository = config.catalog.mongodbUri
+      ? await MongoCameraRepository.connect(config.catalog.mongodbUri)
+      : await EmbeddedCameraRepository.open(join(config.dataDir, 'catalog', 'cameras.db'));
+    cleanups.push(() => repository.close());
+    const catalog = new CameraCatalog(repository, vault);
+    for (const camera of [...config.cameras, ...seedCameras]) await catalog.ensureConfigured(camera);
+    logger.info({ store: config.catalog.mongodbUri ? 'mongo' : 'embedded' }, 'camera catalog open');
 
     const media = await MediaWorkerPool.create(
       config.media.workers,
@@ -67,17 +98,10 @@ export class App {
       },
       logger,
     );
-    try {
-      return await App.#assemble(config, logger, ledger, media, directory);
-    } catch (error) {
-      media.close();
-      throw error;
-    }
-  }
+    cleanups.push(() => media.close());
 
-  static async #assemble(config: Readonly<Config>, logger: Logger, ledger: ChildProcessLedger, media: MediaWorkerPool, directory: CameraDirectory | undefined): Promise<App> {
     const ffmpeg = config.ingest.ffmpegPath ?? ffmpegPath();
-    const cameras = new CameraManager(directory ?? new ConfigCameraDirectory(config.cameras), {
+    const cameras = new CameraManager(catalog.asDirectory(), {
       logger,
       timing: config.ingest,
       createIngest: (camera) =>
@@ -92,22 +116,26 @@ export class App {
         }),
       createFeed: (cameraId, description) => CameraFeed.create(media, media.leastLoaded(), cameraId, description),
     });
+    cleanups.push(() => cameras.close());
     cameras.on('state', (status) => logger.info({ camera: status.cameraId, state: status.state, reason: status.reason }, 'camera state'));
-    const secrets = new SecretStore(config.dataDir, config.env === 'production');
-    const tokens = new TokenService(secrets.get('jwt-secret', config.auth.jwtSecret, 'auth.jwtSecret (JWT_SECRET)'), config.auth.tokenTtlSeconds, config.auth.sessionMaxSeconds);
-    const loginCodes = new LoginCodes(config.auth.loginCodeTtlSeconds * 1000);
+    // A suspended, revoked, retired or edited camera stops now; its viewers are told why.
+    catalog.on('changed', ({ camera, viewable, why }) => {
+      void cameras.withdraw(camera.code, why, !viewable);
+    });
+
     const clientDir = join(config.dataDir, 'client');
     await buildClient(clientDir, { minify: config.env === 'production' });
-
     let closing = false;
-    const express = createExpressApp({ logger, tokens, loginCodes, clientDir, ready: () => !closing && media.workers.every((w) => !w.closed) });
+    const express = createExpressApp({ logger, tokens, loginCodes, catalog, clientDir, ready: () => !closing && media.workers.every((w) => !w.closed) });
     const web = await WebServer.create(express, {
       host: config.http.host,
       port: config.http.port,
       ...(config.http.tlsCert && { tlsCert: config.http.tlsCert }),
       ...(config.http.tlsKey && { tlsKey: config.http.tlsKey }),
     });
-    const directoryInUse = cameras.directory;
+    cleanups.push(() => web.close());
+
+    const directory = catalog.asDirectory();
     const live: LiveViewing = {
       get rtpCapabilities() {
         return media.rtpCapabilities;
@@ -115,7 +143,7 @@ export class App {
       openViewer: () => new ViewerMedia(media.leastLoaded()),
       acquire: (cameraId) => cameras.acquire(cameraId),
       listCameras: async () =>
-        (await directoryInUse.list()).map(
+        (await directory.list()).map(
           (camera): CameraSummary => ({
             id: camera.id,
             name: camera.name,
@@ -128,43 +156,37 @@ export class App {
         return () => cameras.off('state', listener);
       },
     };
-    let signalling: SignallingServer;
-    try {
-      signalling = new SignallingServer(web.server, {
+    const signalling = new SignallingServer(web.server, {
       tokens,
       live,
       logger,
       pingIntervalMs: config.signalling.pingIntervalMs,
       pingTimeoutMs: config.signalling.pingTimeoutMs,
-      });
-      await cameras.start();
-    } catch (error) {
-      await cameras.close();
-      await web.close();
-      throw error;
-    }
-    logger.info({ workers: media.workers.map((w) => w.pid), ffmpeg, port: web.port, tls: web.secure }, 'C5 Live ready');
-    const app = new App(config, logger, ledger, media, cameras, tokens, loginCodes, web, signalling);
-    app.#markClosing = () => {
+    });
+    cleanups.push(() => signalling.close());
+    await cameras.start();
+    cleanups.push(() => {
       closing = true;
-    };
-    return app;
+    });
+    logger.info({ workers: media.workers.map((w) => w.pid), ffmpeg, port: web.port, tls: web.secure }, 'C5 Live ready');
+    return new App(config, logger, catalog, media, cameras, tokens, loginCodes, web, signalling, cleanups);
   }
-
-  #markClosing: () => void = () => undefined;
 
   /** Media for a new viewer, on the least loaded worker. */
   createViewer(): ViewerMedia {
     return new ViewerMedia(this.media.leastLoaded());
   }
 
+  /** Closes in reverse order of creation: signalling, web server, cameras, media, catalog. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#markClosing();
-      await this.signalling.close();
-      await this.web.close();
-      await this.cameras.close();
-      this.media.close();
+      for (const cleanup of [...this.#cleanups].reverse()) {
+        try {
+          await cleanup();
+        } catch (error) {
+          this.logger.error({ err: error }, 'error while closing');
+        }
+      }
     })();
     return this.#closing;
   }

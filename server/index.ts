@@ -2,7 +2,6 @@ import { loadConfig } from './config/loadConfig.ts';
 import { ConfigError } from './config/ConfigError.ts';
 import { createLogger } from './logging/createLogger.ts';
 import { App } from './app.ts';
-import { ConfigCameraDirectory } from './cameras/ConfigCameraDirectory.ts';
 import { DemoCameras } from './demo/DemoCameras.ts';
 
 let config;
@@ -41,8 +40,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 try {
   if (demoEnabled) demo = await DemoCameras.start(config.demo.simulatorConfig, logger);
-  const directory = demo ? new ConfigCameraDirectory([...config.cameras, ...demo.cameras]) : undefined;
-  app = await App.create({ config, logger, ...(directory && { directory }) });
+  app = await App.create({ config, logger, seedCameras: demo?.cameras ?? [] });
   if (demoEnabled) {
     const code = app.loginCodes.issue({ userId: 'demo-operator', role: 'operator' });
     console.log(`Console: ${app.consoleUrl}/#code=${code}`);

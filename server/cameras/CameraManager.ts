@@ -67,6 +67,18 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
     return this.#sessions.get(cameraId);
   }
 
+  /**
+   * Ends a camera's session now (its record changed in the catalog): viewers are told why first,
+   * then the ingest stops and every consumer closes. `final`: it may no longer be watched at all.
+   */
+  async withdraw(cameraId: string, message: string, final: boolean): Promise<void> {
+    const session = this.#sessions.get(cameraId);
+    if (!session) return;
+    this.#sessions.delete(cameraId);
+    this.emit('state', { ...session.status, state: 'closed', since: Date.now(), reason: final ? 'withdrawn' : 'changed', message });
+    await session.close();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all([...this.#sessions.values()].map((session) => session.close()));
@@ -84,7 +96,10 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
     const raced = this.#sessions.get(cameraId);
     if (raced) return raced;
     const session = new CameraSession(camera, this.deps);
-    session.on('state', (status) => this.emit('state', status));
+    session.on('state', (status) => {
+      // A withdrawn session's own 'closed' follows its announcement: say it once.
+      if (this.#sessions.get(cameraId) === session || status.state !== 'closed') this.emit('state', status);
+    });
     this.#sessions.set(cameraId, session);
     return session;
   }

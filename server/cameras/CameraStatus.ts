@@ -9,8 +9,8 @@ export interface CameraStatus {
   state: CameraState;
   since: number;
   viewers: number;
-  /** Why the last run ended (kept while starting again). */
-  reason?: IngestFailureReason;
+  /** Why the last run ended (kept while starting again); 'withdrawn': the catalog no longer allows viewing it. */
+  reason?: IngestFailureReason | 'withdrawn' | 'changed';
   message?: string;
   retryInMs?: number;
   transcodeReason?: IngestDescription['transcodeReason'];

@@ -74,6 +74,16 @@ export const configSchema = z.strictObject({
       loginCodeTtlSeconds: z.number().int().min(10).max(3600).default(600),
     })
     .prefault({}),
+  catalog: z
+    .strictObject({
+      /** MongoDB connection string; unset: the embedded store in dataDir. */
+      mongodbUri: z.string().regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// or mongodb+srv:// URI').optional(),
+      /** Secret sealing camera URLs (AES-256-GCM); generated into dataDir on first run outside production. */
+      credentialKey: z.string().min(32).optional(),
+      /** Earlier keys, still able to open URLs sealed before a rotation. */
+      previousCredentialKeys: z.array(z.string().min(32)).default([]),
+    })
+    .prefault({}),
   signalling: z
     .strictObject({
       /** A vanished client is reaped after pingInterval + pingTimeout. */
@@ -106,6 +116,8 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'TLS_KEY', path: ['http', 'tlsKey'], kind: 'string' },
   { name: 'PUBLIC_URL', path: ['http', 'publicUrl'], kind: 'string' },
   { name: 'JWT_SECRET', path: ['auth', 'jwtSecret'], kind: 'string' },
+  { name: 'MONGODB_URI', path: ['catalog', 'mongodbUri'], kind: 'string' },
+  { name: 'CREDENTIAL_KEY', path: ['catalog', 'credentialKey'], kind: 'string' },
   { name: 'TOKEN_TTL_SECONDS', path: ['auth', 'tokenTtlSeconds'], kind: 'int' },
   { name: 'MEDIA_WORKERS', path: ['media', 'workers'], kind: 'int' },
   { name: 'MEDIA_LOG_LEVEL', path: ['media', 'logLevel'], kind: 'string' },

@@ -7,6 +7,7 @@ export const errorCodes = {
   conflict: 409,
   invalid_state: 409,
   incompatible: 422,
+  unprocessable: 422,
   camera_unavailable: 502,
   camera_timeout: 504,
   shutting_down: 503,

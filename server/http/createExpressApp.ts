@@ -4,11 +4,15 @@ import type { Logger } from '../logging/createLogger.ts';
 import { AppError } from '../errors/AppError.ts';
 import type { LoginCodes } from '../auth/LoginCodes.ts';
 import type { TokenService } from '../auth/TokenService.ts';
+import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
+import { cameraRoutes } from './cameraRoutes.ts';
+import { openApiDocument } from './openapi.ts';
 
 export interface HttpDeps {
   logger: Logger;
   tokens: TokenService;
   loginCodes: LoginCodes;
+  catalog: CameraCatalog;
   /** Directory of the built console (index.html, app.js, styles.css). */
   clientDir: string;
   /** Readiness: the media workers are up and the server is not shutting down. */
@@ -17,12 +21,16 @@ export interface HttpDeps {
 
 const codeBody = z.strictObject({ code: z.string().min(10).max(200) });
 
-/** Validates a request part with zod, or throws invalid_request naming the fields. */
-export function parseOr400<T>(schema: z.ZodType<T>, value: unknown, part: string): T {
+/**
+ * Validates a request part with zod, or throws naming the fields: invalid_request (400) for a
+ * malformed request, unprocessable (422) when it is well-formed but breaks a rule between fields.
+ */
+export function parseOr400<T>(schema: z.ZodType<T, unknown>, value: unknown, part: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${[part, ...issue.path.map(String)].join('.')}: ${issue.message}`);
-  throw new AppError('invalid_request', problems.join('; '));
+  const onlyRules = parsed.error.issues.every((issue) => issue.code === 'custom');
+  throw new AppError(onlyRules ? 'unprocessable' : 'invalid_request', problems.join('; '));
 }
 
 export function createExpressApp(deps: HttpDeps): express.Express {
@@ -50,6 +58,12 @@ export function createExpressApp(deps: HttpDeps): express.Express {
     const identity = deps.loginCodes.redeem(code);
     deps.logger.info({ user: identity.userId, role: identity.role }, 'signed in with a login code');
     res.json(deps.tokens.issue(identity));
+  });
+
+  app.use('/api/cameras', cameraRoutes(deps.catalog, deps.tokens));
+  const openapi = openApiDocument();
+  app.get('/api/openapi.json', (_req, res) => {
+    res.json(openapi);
   });
 
   app.use('/api', (_req, _res, next) => next(new AppError('not_found', 'no such API endpoint')));

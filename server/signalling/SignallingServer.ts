@@ -58,6 +58,11 @@ export class SignallingServer {
     });
     this.#unsubscribe = options.live.onCameraState((status) => {
       const { cameraId, state, since, viewers, reason, message, retryInMs, transcodeReason } = status;
+      if (state === 'closed' && (reason === 'withdrawn' || reason === 'changed')) {
+        for (const connection of this.#connections) {
+          connection.cameraClosed(cameraId, reason === 'withdrawn' ? 'camera_withdrawn' : 'camera_restarting', message);
+        }
+      }
       this.io.to(`camera:${cameraId}`).to('cameras').emit('cameraState', {
         cameraId, state, since, viewers,
         ...(reason !== undefined && { reason }),

@@ -47,6 +47,24 @@ export class ViewerConnection {
     this.#armExpiry();
   }
 
+  /** A camera this socket watches was withdrawn or changed in the catalog: its consumers are gone. */
+  cameraClosed(cameraId: string, reason: string, message: string | undefined): void {
+    const pending = this.#watches.get(cameraId);
+    if (!pending || this.#closed) return;
+    void pending.then((watch) => {
+      if (this.#watches.get(cameraId) !== pending) return;
+      for (const consumerId of watch.consumers) {
+        const entry = this.#consumers.get(consumerId);
+        if (entry?.open) {
+          entry.open = false;
+          this.socket.emit('consumerClosed', { consumerId, cameraId, reason, ...(message !== undefined && { message }) });
+        }
+        this.#consumers.delete(consumerId);
+      }
+      this.#unwatch(cameraId, watch);
+    }, () => undefined);
+  }
+
   get identity(): Identity {
     return this.socket.data.identity;
   }
@@ -162,7 +180,7 @@ export class ViewerConnection {
       const media = this.live.openViewer();
       media.on('consumerclosed', ({ consumerId, cameraId }) => {
         const entry = this.#consumers.get(consumerId);
-        if (!entry || this.#closed) return;
+        if (!entry?.open || this.#closed) return;
         entry.open = false;
         this.socket.emit('consumerClosed', { consumerId, cameraId, reason: 'camera_restarting' });
       });

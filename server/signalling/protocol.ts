@@ -112,7 +112,11 @@ export interface ServerToClientEvents {
   /** A camera this socket watches (or lists) changed state. */
   cameraState: (status: CameraStatusMessage) => void;
   /** A consumer closed by itself: its camera restarted or went down. Re-consume when the camera is live again. */
-  consumerClosed: (event: { consumerId: string; cameraId: string; reason: string }) => void;
+  /**
+   * A consumer closed by itself. reason 'camera_restarting': consume again when the camera is live;
+   * 'camera_withdrawn': the camera may no longer be watched (message says why).
+   */
+  consumerClosed: (event: { consumerId: string; cameraId: string; reason: string; message?: string }) => void;
   /** The receive transport closed by itself (its media worker died): create a new one and consume every tile again. */
   transportClosed: (event: { transportId: string; reason: string }) => void;
 }

@@ -1,0 +1,215 @@
+import { AppError } from '../errors/AppError.ts';
+import { TypedEmitter } from '../util/TypedEmitter.ts';
+import type { CameraDirectory, CameraRecord as LiveCamera } from '../cameras/CameraDirectory.ts';
+import type { CameraRepository } from './CameraRepository.ts';
+import type { ApprovalStatus, CameraPatch, CameraRecord, SealedUrl } from './CameraRecord.ts';
+import type { CameraCreate, CameraPatchInput, CameraQuery, CameraView } from './cameraSchemas.ts';
+import { normaliseRtspUrl, splitCredentials } from './rtspUrl.ts';
+import type { UrlVault } from './UrlVault.ts';
+import type { ConfigCamera } from '../config/schema.ts';
+
+export type StatusAction = 'approve' | 'reject' | 'suspend' | 'reinstate' | 'revoke';
+
+/** Allowed transitions: pending -> approved | rejected; approved <-> suspended; any -> revoked (final). */
+const transitions: Record<StatusAction, { from: ApprovalStatus[]; to: ApprovalStatus }> = {
+  approve: { from: ['pending'], to: 'approved' },
+  reject: { from: ['pending'], to: 'rejected' },
+  suspend: { from: ['approved'], to: 'suspended' },
+  reinstate: { from: ['suspended'], to: 'approved' },
+  revoke: { from: ['pending', 'approved', 'rejected', 'suspended'], to: 'revoked' },
+};
+
+export type CameraCatalogEvents = {
+  /** A camera's record changed; `viewable` says whether it may still be watched. */
+  changed: [{ camera: CameraRecord; viewable: boolean; why: string }];
+};
+
+/** The catalog's rules over a repository: validation, sealed URLs, status transitions, retirement. */
+export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
+  constructor(
+    readonly repository: CameraRepository,
+    private readonly vault: UrlVault,
+  ) {
+    super();
+  }
+
+  async create(input: CameraCreate, options: { status?: ApprovalStatus } = {}): Promise<CameraRecord> {
+    const mainUrl = this.#seal(input.mainUrl, 'mainUrl', input.credentials);
+    const substreamUrl = input.substreamUrl ? this.#seal(input.substreamUrl, 'substreamUrl', input.credentials) : undefined;
+    return this.repository.insert({
+      code: input.code,
+      name: input.name,
+      area: input.area,
+      owner: input.owner,
+      category: input.category,
+      municipality: input.municipality,
+      ...(input.location && { location: input.location }),
+      mainUrl,
+      ...(substreamUrl && { substreamUrl }),
+      transport: input.transport,
+      ...(input.area === 'citizen' && { sharing: input.sharing ?? 'incident-only' }),
+      status: options.status ?? 'pending',
+      alwaysOn: input.alwaysOn,
+      tags: input.tags,
+    });
+  }
+
+  /**
+   * Registers (approved) a camera listed in the configuration or by the demo, once; later starts
+   * only bring its URL up to date (the demo simulator's port changes), never its status.
+   */
+  async ensureConfigured(camera: ConfigCamera): Promise<CameraRecord> {
+    const credentials = camera.username ? { username: camera.username, ...(camera.password && { password: camera.password }) } : undefined;
+    const existing = await this.repository.findByCode(camera.id);
+    if (!existing) {
+      return this.create(
+        {
+          code: camera.id,
+          name: camera.name,
+          area: camera.area,
+          owner: { kind: 'organisation', name: 'C5 configuration', ...(camera.area === 'citizen' && { agreementRef: 'configured', enrolledBy: 'configuration' }) },
+          category: 'other',
+          municipality: 'unspecified',
+          mainUrl: camera.url,
+          ...(credentials && { credentials }),
+          transport: camera.transport,
+          ...(camera.area === 'citizen' && { sharing: 'live' as const }),
+          alwaysOn: camera.alwaysOn,
+          tags: ['configured'],
+        },
+        { status: 'approved' },
+      );
+    }
+    const wanted = normaliseRtspUrl(camera.url, 'url', credentials);
+    if (this.vault.open(existing.mainUrl) === wanted && existing.transport === camera.transport && existing.alwaysOn === camera.alwaysOn) return existing;
+    const updated = await this.repository.update(existing.id, { mainUrl: this.vault.seal(wanted), transport: camera.transport, alwaysOn: camera.alwaysOn });
+    return updated ?? existing;
+  }
+
+  async get(id: string, options: { includeRetired?: boolean } = {}): Promise<CameraRecord> {
+    const camera = await this.repository.findById(id);
+    if (!camera || (camera.retiredAt && !options.includeRetired)) throw new AppError('not_found', `no camera ${id}`);
+    return camera;
+  }
+
+  async list(query: CameraQuery): Promise<{ items: CameraRecord[]; total: number }> {
+    const { offset, limit, ...filter } = query;
+    return this.repository.list(
+      {
+        ...(filter.area && { area: filter.area }),
+        ...(filter.status && { status: filter.status }),
+        ...(filter.municipality && { municipality: filter.municipality }),
+        ...(filter.near && { near: filter.near }),
+        ...(filter.q && { q: filter.q }),
+        ...(filter.includeRetired && { includeRetired: true }),
+      },
+      { offset, limit },
+    );
+  }
+
+  async update(id: string, input: CameraPatchInput): Promise<CameraRecord> {
+    const current = await this.get(id);
+    if (input.sharing && current.area !== 'citizen') throw new AppError('invalid_request', 'sharing: only citizen cameras have a sharing mode');
+    const { credentials, mainUrl, substreamUrl, ...plain } = input;
+    const patch: CameraPatch = { ...plain };
+    if (mainUrl !== undefined || credentials !== undefined) {
+      // A new URL, new credentials (null removes them), or both; otherwise what is stored stays.
+      const stored = splitCredentials(this.vault.open(current.mainUrl));
+      const storedCredentials = stored.username ? { username: stored.username, ...(stored.password && { password: stored.password }) } : undefined;
+      const inline = mainUrl !== undefined && /^[a-z]+:\/\/[^/]*@/i.test(mainUrl);
+      const creds = credentials === null ? undefined : credentials ?? (inline ? undefined : storedCredentials);
+      patch.mainUrl = this.#seal(mainUrl ?? stored.url, 'mainUrl', creds);
+    }
+    if (substreamUrl !== undefined) patch.substreamUrl = substreamUrl === null ? null : this.#seal(substreamUrl, 'substreamUrl', credentials ?? undefined);
+    const updated = await this.repository.update(id, patch);
+    if (!updated) throw new AppError('not_found', `no camera ${id}`);
+    this.emit('changed', { camera: updated, viewable: isViewable(updated), why: 'camera updated' });
+    return updated;
+  }
+
+  async changeStatus(id: string, action: StatusAction, reason: string): Promise<CameraRecord> {
+    const current = await this.get(id);
+    const transition = transitions[action];
+    if (!transition.from.includes(current.status)) {
+      throw new AppError('invalid_state', `cannot ${action} a camera that is ${current.status}`);
+    }
+    const updated = await this.repository.changeStatus(id, { ...transition, reason });
+    if (!updated) throw new AppError('invalid_state', `the camera changed meanwhile: cannot ${action} it now`);
+    this.emit('changed', { camera: updated, viewable: isViewable(updated), why: `camera ${updated.status}: ${reason}` });
+    return updated;
+  }
+
+  /** Deleting retires: the record stays for the audit trail and its code is never reused. */
+  async retire(id: string): Promise<CameraRecord> {
+    await this.get(id);
+    const retired = await this.repository.retire(id);
+    if (!retired) throw new AppError('not_found', `no camera ${id}`);
+    this.emit('changed', { camera: retired, viewable: false, why: 'camera retired' });
+    return retired;
+  }
+
+  /** The public view: masked URLs only. */
+  view(camera: CameraRecord): CameraView {
+    return {
+      id: camera.id,
+      code: camera.code,
+      name: camera.name,
+      area: camera.area,
+      owner: camera.owner,
+      category: camera.category,
+      municipality: camera.municipality,
+      ...(camera.location && { location: camera.location }),
+      mainUrl: camera.mainUrl.masked,
+      ...(camera.substreamUrl && { substreamUrl: camera.substreamUrl.masked }),
+      hasCredentials: camera.mainUrl.masked.includes('***@'),
+      transport: camera.transport,
+      ...(camera.sharing && { sharing: camera.sharing }),
+      status: camera.status,
+      ...(camera.statusReason && { statusReason: camera.statusReason }),
+      statusChangedAt: camera.statusChangedAt.toISOString(),
+      alwaysOn: camera.alwaysOn,
+      tags: camera.tags,
+      createdAt: camera.createdAt.toISOString(),
+      updatedAt: camera.updatedAt.toISOString(),
+      ...(camera.retiredAt && { retiredAt: camera.retiredAt.toISOString() }),
+    };
+  }
+
+  /** The live path's directory, by camera code: only approved, unretired cameras can be viewed. */
+  asDirectory(): CameraDirectory {
+    return {
+      get: async (code) => {
+        const camera = await this.repository.findByCode(code);
+        if (!camera || camera.retiredAt) return undefined;
+        if (!isViewable(camera)) throw new AppError('forbidden', `camera ${camera.code} is ${camera.status} and cannot be viewed`);
+        return this.#live(camera);
+      },
+      list: async () => {
+        const { items } = await this.repository.list({ status: ['approved'] }, { offset: 0, limit: 100_000 });
+        return items.map((camera) => this.#live(camera));
+      },
+    };
+  }
+
+  #live(camera: CameraRecord): LiveCamera {
+    const { url, username, password } = splitCredentials(this.vault.open(camera.mainUrl));
+    return {
+      id: camera.code,
+      name: camera.name,
+      url,
+      transport: camera.transport,
+      alwaysOn: camera.alwaysOn,
+      area: camera.area,
+      ...(username !== undefined && { username }),
+      ...(password !== undefined && { password }),
+    };
+  }
+
+  #seal(url: string, field: string, credentials: CameraCreate['credentials'] | undefined): SealedUrl {
+    return this.vault.seal(normaliseRtspUrl(url, field, credentials));
+  }
+}
+
+export function isViewable(camera: CameraRecord): boolean {
+  return camera.status === 'approved' && !camera.retiredAt;
+}

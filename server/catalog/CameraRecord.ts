@@ -1,0 +1,99 @@
+/** The catalog's camera: registered, owned, approved and revocable. */
+
+export const cameraAreas = ['agency', 'citizen'] as const;
+export type CameraArea = (typeof cameraAreas)[number];
+
+export const cameraCategories = ['bank', 'hospital', 'religious', 'commercial', 'home', 'street', 'other'] as const;
+export type CameraCategory = (typeof cameraCategories)[number];
+
+export const approvalStatuses = ['pending', 'approved', 'rejected', 'suspended', 'revoked'] as const;
+export type ApprovalStatus = (typeof approvalStatuses)[number];
+
+export const sharingModes = ['live', 'incident-only'] as const;
+export type SharingMode = (typeof sharingModes)[number];
+
+export interface CameraOwner {
+  kind: 'organisation' | 'person';
+  name: string;
+  contact?: string;
+  /** For citizen cameras: the business or household agreement reference. */
+  agreementRef?: string;
+  /** For citizen cameras: who enrolled it. */
+  enrolledBy?: string;
+}
+
+export interface GeoPoint {
+  lat: number;
+  lng: number;
+}
+
+/** An RTSP URL as stored: encrypted whole (it may carry credentials), plus a masked form to show. */
+export interface SealedUrl {
+  /** `rtsp://***@host:port/path` when it has credentials, else the URL itself. */
+  masked: string;
+  /** `keyId:iv:tag:ciphertext` (base64url), AES-256-GCM. */
+  sealed: string;
+}
+
+export interface CameraRecord {
+  id: string;
+  /** Unique forever: never reused, even after revocation or retirement. */
+  code: string;
+  name: string;
+  area: CameraArea;
+  owner: CameraOwner;
+  category: CameraCategory;
+  municipality: string;
+  location?: GeoPoint;
+  mainUrl: SealedUrl;
+  substreamUrl?: SealedUrl;
+  transport: 'tcp' | 'udp';
+  /** Citizen cameras only. */
+  sharing?: SharingMode;
+  status: ApprovalStatus;
+  statusReason?: string;
+  statusChangedAt: Date;
+  alwaysOn: boolean;
+  tags: string[];
+  createdAt: Date;
+  updatedAt: Date;
+  /** Set when the camera was deleted: kept for the audit trail, never viewable, code never reused. */
+  retiredAt?: Date;
+}
+
+export type NewCameraRecord = Omit<CameraRecord, 'id' | 'createdAt' | 'updatedAt' | 'statusChangedAt' | 'retiredAt'>;
+
+/** Fields a PATCH may change (code, status and timestamps have their own paths). */
+export type CameraPatch = Partial<Pick<CameraRecord, 'name' | 'owner' | 'category' | 'municipality' | 'mainUrl' | 'transport' | 'sharing' | 'alwaysOn' | 'tags'>> & {
+  /** null removes it. */
+  location?: GeoPoint | null;
+  substreamUrl?: SealedUrl | null;
+};
+
+export interface CameraFilter {
+  area?: CameraArea;
+  status?: ApprovalStatus[];
+  municipality?: string;
+  /** Cameras within radiusKm of the point (great-circle distance). */
+  near?: GeoPoint & { radiusKm: number };
+  /** Case-insensitive substring of the name or the code (matched literally, never as a pattern). */
+  q?: string;
+  includeRetired?: boolean;
+}
+
+export interface Page {
+  offset: number;
+  limit: number;
+}
+
+export interface CameraListResult {
+  items: CameraRecord[];
+  total: number;
+}
+
+/** A status change, applied only if the camera still has one of the `from` statuses. */
+export interface StatusChange {
+  from: ApprovalStatus[];
+  to: ApprovalStatus;
+  reason: string;
+}

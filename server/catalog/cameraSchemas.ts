@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { approvalStatuses, cameraAreas, cameraCategories, sharingModes } from './CameraRecord.ts';
+
+/** The REST shapes of cameras: validation and the OpenAPI document come from these. */
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+/** The camera's public identifier, also its id on the live path (Socket.IO consume). */
+export const cameraCode = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$/, 'letters, digits, ".", "_" and "-" (2-64), starting with a letter or digit');
+const point = z.strictObject({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180) });
+const owner = z.strictObject({
+  kind: z.enum(['organisation', 'person']),
+  name: text(200),
+  contact: text(200).optional(),
+  agreementRef: text(100).optional(),
+  enrolledBy: text(200).optional(),
+});
+const credentials = z.strictObject({ username: z.string().min(1).max(128), password: z.string().max(256).optional() });
+const url = z.string().min(1).max(2048).describe('rtsp:// or rtsps:// URL; credentials inline (percent-encoded) or in `credentials`');
+const tags = z.array(text(50)).max(50);
+
+export const cameraCreateSchema = z
+  .strictObject({
+    code: cameraCode,
+    name: text(200),
+    area: z.enum(cameraAreas),
+    owner,
+    category: z.enum(cameraCategories),
+    municipality: text(100),
+    location: point.optional(),
+    mainUrl: url,
+    substreamUrl: url.optional(),
+    credentials: credentials.optional().describe('RTSP credentials; stored encrypted, never returned'),
+    transport: z.enum(['tcp', 'udp']).default('tcp'),
+    sharing: z.enum(sharingModes).optional().describe('citizen cameras only; defaults to incident-only'),
+    alwaysOn: z.boolean().default(false),
+    tags: tags.default([]),
+  })
+  .superRefine((camera, ctx) => {
+    if (camera.area === 'agency' && camera.sharing) ctx.addIssue({ code: 'custom', path: ['sharing'], message: 'only citizen cameras have a sharing mode' });
+    if (camera.area === 'citizen') {
+      if (!camera.owner.agreementRef) ctx.addIssue({ code: 'custom', path: ['owner', 'agreementRef'], message: 'a citizen camera needs its agreement reference' });
+      if (!camera.owner.enrolledBy) ctx.addIssue({ code: 'custom', path: ['owner', 'enrolledBy'], message: 'a citizen camera needs who enrolled it' });
+    }
+  });
+
+export const cameraPatchSchema = z
+  .strictObject({
+    name: text(200),
+    owner,
+    category: z.enum(cameraCategories),
+    municipality: text(100),
+    location: point.nullable(),
+    mainUrl: url,
+    substreamUrl: url.nullable(),
+    credentials: credentials.nullable().describe('null removes the credentials'),
+    transport: z.enum(['tcp', 'udp']),
+    sharing: z.enum(sharingModes),
+    alwaysOn: z.boolean(),
+    tags,
+  })
+  .partial()
+  .refine((patch) => Object.keys(patch).length > 0, 'nothing to change');
+
+export const statusChangeSchema = z.strictObject({ reason: text(500) });
+
+export const cameraQuerySchema = z.strictObject({
+  area: z.enum(cameraAreas).optional(),
+  status: z
+    .string()
+    .transform((value) => value.split(','))
+    .pipe(z.array(z.enum(approvalStatuses)).min(1))
+    .optional()
+    .describe('comma-separated statuses'),
+  municipality: text(100).optional(),
+  near: z
+    .string()
+    .regex(/^-?\d+(\.\d+)?,-?\d+(\.\d+)?,\d+(\.\d+)?$/, 'lat,lng,radiusKm')
+    .transform((value) => {
+      const [lat, lng, radiusKm] = value.split(',').map(Number) as [number, number, number];
+      return { lat, lng, radiusKm };
+    })
+    .pipe(z.object({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180), radiusKm: z.number().gt(0).max(1000) }))
+    .optional(),
+  q: z.string().min(1).max(100).optional(),
+  includeRetired: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export const cameraViewSchema = z.object({
+  id: z.string(),
+  code: z.string(),
+  name: z.string(),
+  area: z.enum(cameraAreas),
+  owner,
+  category: z.enum(cameraCategories),
+  municipality: z.string(),
+  location: point.optional(),
+  mainUrl: z.string().describe('masked: never carries credentials'),
+  substreamUrl: z.string().optional(),
+  hasCredentials: z.boolean(),
+  transport: z.enum(['tcp', 'udp']),
+  sharing: z.enum(sharingModes).optional(),
+  status: z.enum(approvalStatuses),
+  statusReason: z.string().optional(),
+  statusChangedAt: z.string(),
+  alwaysOn: z.boolean(),
+  tags: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  retiredAt: z.string().optional(),
+});
+
+export const cameraListSchema = z.object({ items: z.array(cameraViewSchema), total: z.number().int(), offset: z.number().int(), limit: z.number().int() });
+
+export type CameraCreate = z.infer<typeof cameraCreateSchema>;
+export type CameraPatchInput = z.infer<typeof cameraPatchSchema>;
+export type CameraQuery = z.infer<typeof cameraQuerySchema>;
+export type CameraView = z.infer<typeof cameraViewSchema>;

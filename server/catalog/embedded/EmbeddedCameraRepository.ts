@@ -1,0 +1,168 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import { AppError } from '../../errors/AppError.ts';
+import type { CameraRepository } from '../CameraRepository.ts';
+import type { CameraFilter, CameraListResult, CameraPatch, CameraRecord, GeoPoint, NewCameraRecord, Page, StatusChange } from '../CameraRecord.ts';
+import { distanceKm, escapeRegExp } from '../geo.ts';
+
+/**
+ * The part of nedb used here. The package is CommonJS while its typings declare an ES default
+ * export that NodeNext resolution cannot construct, so it is loaded with require and typed here.
+ */
+interface Cursor<T> extends PromiseLike<T[]> {
+  sort(order: Record<string, 1 | -1>): Cursor<T>;
+  skip(n: number): Cursor<T>;
+  limit(n: number): Cursor<T>;
+}
+interface Datastore<T> {
+  readonly filename: string | null;
+  loadDatabaseAsync(): Promise<void>;
+  ensureIndexAsync(options: { fieldName: string; unique?: boolean }): Promise<void>;
+  setAutocompactionInterval(ms: number): void;
+  stopAutocompaction(): void;
+  compactDatafileAsync(): Promise<void>;
+  insertAsync(doc: T): Promise<T>;
+  findOneAsync(query: object): Promise<T | null>;
+  findAsync(query: object): Cursor<T>;
+  countAsync(query: object): PromiseLike<number>;
+  updateAsync(query: object, update: object, options: object): Promise<{ numAffected: number; affectedDocuments: unknown }>;
+}
+const Datastore = createRequire(import.meta.url)('@seald-io/nedb') as new <T>(options: object) => Datastore<T>;
+
+interface GeoJsonPoint {
+  type: 'Point';
+  coordinates: [number, number];
+}
+
+type StoredCamera = Omit<CameraRecord, 'id' | 'location'> & { _id: string; location?: GeoJsonPoint };
+
+/**
+ * The catalog in nedb files (Mongo-style queries, no server): the default when MONGODB_URI is
+ * unset. Locations are stored as GeoJSON [lng, lat] like in MongoDB; distances are computed here.
+ */
+export class EmbeddedCameraRepository implements CameraRepository {
+  private constructor(private readonly db: Datastore<StoredCamera>) {}
+
+  /** `filename` undefined: in memory (tests). */
+  static async open(filename?: string): Promise<EmbeddedCameraRepository> {
+    if (filename) mkdirSync(dirname(filename), { recursive: true });
+    const db = new Datastore<StoredCamera>(filename ? { filename } : { inMemoryOnly: true });
+    await db.loadDatabaseAsync();
+    await db.ensureIndexAsync({ fieldName: 'code', unique: true });
+    for (const fieldName of ['area', 'status', 'municipality']) await db.ensureIndexAsync({ fieldName });
+    if (filename) db.setAutocompactionInterval(10 * 60_000);
+    return new EmbeddedCameraRepository(db);
+  }
+
+  async insert(camera: NewCameraRecord): Promise<CameraRecord> {
+    const now = new Date();
+    const { location, ...rest } = camera;
+    const doc = { ...rest, ...(location && { location: toGeoJson(location) }), createdAt: now, updatedAt: now, statusChangedAt: now };
+    try {
+      return fromStored(await this.db.insertAsync(doc as StoredCamera));
+    } catch (error) {
+      if ((error as { errorType?: string }).errorType === 'uniqueViolated') {
+        throw new AppError('conflict', `camera code ${camera.code} is already registered (codes are never reused)`);
+      }
+      throw error;
+    }
+  }
+
+  async findById(id: string): Promise<CameraRecord | undefined> {
+    if (typeof id !== 'string' || id.length === 0) return undefined;
+    const doc = await this.db.findOneAsync({ _id: id });
+    return doc ? fromStored(doc) : undefined;
+  }
+
+  async findByCode(code: string): Promise<CameraRecord | undefined> {
+    const doc = await this.db.findOneAsync({ code });
+    return doc ? fromStored(doc) : undefined;
+  }
+
+  async list(filter: CameraFilter, page: Page): Promise<CameraListResult> {
+    const query = toQuery(filter);
+    if (!filter.near) {
+      const [docs, total] = await Promise.all([
+        this.db.findAsync(query).sort({ code: 1 }).skip(page.offset).limit(page.limit),
+        this.db.countAsync(query),
+      ]);
+      return { items: docs.map(fromStored), total };
+    }
+    const matching = (await this.db.findAsync(query).sort({ code: 1 })).filter((doc: StoredCamera) => isNear(doc, filter.near!));
+    return { items: matching.slice(page.offset, page.offset + page.limit).map(fromStored), total: matching.length };
+  }
+
+  async count(filter: CameraFilter): Promise<number> {
+    const query = toQuery(filter);
+    if (!filter.near) return this.db.countAsync(query);
+    return (await this.db.findAsync(query)).filter((doc: StoredCamera) => isNear(doc, filter.near!)).length;
+  }
+
+  async update(id: string, patch: CameraPatch): Promise<CameraRecord | undefined> {
+    const $set: Record<string, unknown> = { updatedAt: new Date() };
+    const $unset: Record<string, true> = {};
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      if (value === null) $unset[key] = true;
+      else $set[key] = key === 'location' ? toGeoJson(value as GeoPoint) : value;
+    }
+    const update = Object.keys($unset).length > 0 ? { $set, $unset } : { $set };
+    return this.#updateOne({ _id: id }, update);
+  }
+
+  async changeStatus(id: string, change: StatusChange): Promise<CameraRecord | undefined> {
+    const now = new Date();
+    return this.#updateOne(
+      { _id: id, status: { $in: change.from }, retiredAt: { $exists: false } },
+      { $set: { status: change.to, statusReason: change.reason, statusChangedAt: now, updatedAt: now } },
+    );
+  }
+
+  async retire(id: string): Promise<CameraRecord | undefined> {
+    const now = new Date();
+    const retired = await this.#updateOne({ _id: id, retiredAt: { $exists: false } }, { $set: { retiredAt: now, updatedAt: now } });
+    return retired ?? this.findById(id);
+  }
+
+  async close(): Promise<void> {
+    this.db.stopAutocompaction();
+    if (this.db.filename) await this.db.compactDatafileAsync();
+  }
+
+  async #updateOne(query: Record<string, unknown>, update: Record<string, unknown>): Promise<CameraRecord | undefined> {
+    const result = await this.db.updateAsync(query, update, { returnUpdatedDocs: true, multi: false });
+    const doc = result.affectedDocuments as StoredCamera | null;
+    return result.numAffected > 0 && doc ? fromStored(doc) : undefined;
+  }
+}
+
+function toQuery(filter: CameraFilter): Record<string, unknown> {
+  const query: Record<string, unknown> = {};
+  if (filter.area) query.area = filter.area;
+  if (filter.status) query.status = { $in: filter.status };
+  if (filter.municipality) query.municipality = filter.municipality;
+  if (!filter.includeRetired) query.retiredAt = { $exists: false };
+  if (filter.q) {
+    const pattern = new RegExp(escapeRegExp(filter.q), 'i');
+    query.$or = [{ name: { $regex: pattern } }, { code: { $regex: pattern } }];
+  }
+  return query;
+}
+
+function isNear(doc: StoredCamera, near: NonNullable<CameraFilter['near']>): boolean {
+  if (!doc.location) return false;
+  const [lng, lat] = doc.location.coordinates;
+  return distanceKm({ lat, lng }, near) <= near.radiusKm;
+}
+
+function toGeoJson(point: GeoPoint): GeoJsonPoint {
+  return { type: 'Point', coordinates: [point.lng, point.lat] };
+}
+
+function fromStored(doc: StoredCamera): CameraRecord {
+  const { _id, location, ...rest } = doc as StoredCamera & { [key: string]: unknown };
+  const record = { ...rest, id: _id } as CameraRecord;
+  if (location) record.location = { lng: location.coordinates[0], lat: location.coordinates[1] };
+  return record;
+}

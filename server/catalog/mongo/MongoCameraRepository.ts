@@ -1,0 +1,125 @@
+import mongoose from 'mongoose';
+import type { Collection, Connection } from 'mongoose';
+import { AppError } from '../../errors/AppError.ts';
+import type { CameraRepository } from '../CameraRepository.ts';
+import type { CameraFilter, CameraListResult, CameraPatch, CameraRecord, NewCameraRecord, Page, StatusChange } from '../CameraRecord.ts';
+import {
+  buildFilter,
+  buildFindOptions,
+  buildRetire,
+  buildStatusChange,
+  buildUpdate,
+  cameraIndexes,
+  fromDocument,
+  isDuplicateKeyError,
+  parseObjectId,
+  toDocument,
+  type CameraDocument,
+  type ConditionalUpdate,
+  type StoredCameraDocument,
+} from './mongoQueries.ts';
+
+export interface MongoCameraRepositoryOptions {
+  /** Database name; default: the one in the URI (or mongoose's default). */
+  dbName?: string;
+  /** Collection name; default `cameras`. */
+  collection?: string;
+}
+
+/**
+ * The catalog in MongoDB (`MONGODB_URI`), through its own mongoose connection. Every query and
+ * update is built by the pure functions in mongoQueries.ts and passed unchanged to the driver's
+ * collection, so their unit tests describe what runs here. Reads return plain objects.
+ */
+export class MongoCameraRepository implements CameraRepository {
+  private constructor(
+    private readonly connection: Connection,
+    private readonly cameras: Collection<CameraDocument>,
+  ) {}
+
+  /** Opens a connection (fails after 5 s without a server) and creates the indexes before returning. */
+  static async connect(uri: string, options: MongoCameraRepositoryOptions = {}): Promise<MongoCameraRepository> {
+    const connection = mongoose.createConnection(uri, {
+      serverSelectionTimeoutMS: 5000,
+      ...(options.dbName !== undefined && { dbName: options.dbName }),
+    });
+    try {
+      await connection.asPromise();
+      const cameras = connection.collection<CameraDocument>(options.collection ?? 'cameras');
+      await cameras.createIndexes([...cameraIndexes]);
+      return new MongoCameraRepository(connection, cameras);
+    } catch (error) {
+      await connection.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async insert(camera: NewCameraRecord): Promise<CameraRecord> {
+    const doc = toDocument(camera, new Date());
+    try {
+      const { insertedId } = await this.cameras.insertOne(doc);
+      return fromDocument({ ...doc, _id: insertedId });
+    } catch (error) {
+      if (isDuplicateKeyError(error)) {
+        throw new AppError('conflict', `camera code ${camera.code} is already registered (codes are never reused)`);
+      }
+      throw error;
+    }
+  }
+
+  async findById(id: string): Promise<CameraRecord | undefined> {
+    const _id = parseObjectId(id);
+    if (!_id) return undefined;
+    return toRecord(await this.cameras.findOne({ _id }));
+  }
+
+  async findByCode(code: string): Promise<CameraRecord | undefined> {
+    return toRecord(await this.cameras.findOne({ code }));
+  }
+
+  async list(filter: CameraFilter, page: Page): Promise<CameraListResult> {
+    const query = buildFilter(filter);
+    const findOptions = buildFindOptions(page);
+    // MongoDB reads limit 0 as "no limit": an empty page is answered without reading documents.
+    const [docs, total] = await Promise.all([
+      findOptions.limit > 0 ? this.cameras.find(query, findOptions).toArray() : Promise.resolve([]),
+      this.cameras.countDocuments(query),
+    ]);
+    return { items: docs.map((doc) => fromDocument(doc as StoredCameraDocument)), total };
+  }
+
+  async count(filter: CameraFilter): Promise<number> {
+    return this.cameras.countDocuments(buildFilter(filter));
+  }
+
+  async update(id: string, patch: CameraPatch): Promise<CameraRecord | undefined> {
+    const _id = parseObjectId(id);
+    if (!_id) return undefined;
+    return this.#updateOne({ filter: { _id }, update: buildUpdate(patch, new Date()) });
+  }
+
+  async changeStatus(id: string, change: StatusChange): Promise<CameraRecord | undefined> {
+    const _id = parseObjectId(id);
+    if (!_id) return undefined;
+    return this.#updateOne(buildStatusChange(_id, change, new Date()));
+  }
+
+  async retire(id: string): Promise<CameraRecord | undefined> {
+    const _id = parseObjectId(id);
+    if (!_id) return undefined;
+    // Only a camera not yet retired matches, so a second retire keeps the first retiredAt.
+    return (await this.#updateOne(buildRetire(_id, new Date()))) ?? this.findById(id);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  async #updateOne({ filter, update }: ConditionalUpdate): Promise<CameraRecord | undefined> {
+    return toRecord(await this.cameras.findOneAndUpdate(filter, update, { returnDocument: 'after' }));
+  }
+}
+
+function toRecord(doc: CameraDocument | null): CameraRecord | undefined {
+  return doc ? fromDocument(doc as StoredCameraDocument) : undefined;
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { cameraCreateSchema, cameraListSchema, cameraPatchSchema, cameraQuerySchema, cameraViewSchema, statusChangeSchema } from '../catalog/cameraSchemas.ts';
+import { errorCodes } from '../errors/AppError.ts';
+
+const schema = (s: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
+const json = (s: z.ZodType, io: 'input' | 'output' = 'output') => ({ content: { 'application/json': { schema: schema(s, io) } } });
+const errorBody = z.object({ error: z.object({ code: z.enum(Object.keys(errorCodes) as [string, ...string[]]), message: z.string() }) });
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [String(status), { description: `error (${status})`, ...json(errorBody) }]));
+const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+function queryParameters(): object[] {
+  const shape = cameraQuerySchema.shape;
+  return Object.entries(shape).map(([name, field]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: { type: 'string' },
+    ...(field.description && { description: field.description }),
+  }));
+}
+
+/** The OpenAPI 3.1 document, generated from the same zod schemas that validate the requests. */
+export function openApiDocument(): object {
+  const statusActions = ['approve', 'reject', 'suspend', 'reinstate', 'revoke'];
+  return {
+    openapi: '3.1.0',
+    info: { title: 'C5 Live API', version: '0.1.0', description: 'Camera catalog and sign-in. Errors are {error: {code, message}}.' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    security: [{ bearer: [] }],
+    paths: {
+      '/api/auth/code': {
+        post: {
+          summary: 'Exchange a single-use sign-in code for a token',
+          security: [],
+          requestBody: json(z.strictObject({ code: z.string() }), 'input'),
+          responses: { '200': { description: 'token', ...json(z.object({ token: z.string(), expiresAt: z.number() })) }, ...errors(400, 401) },
+        },
+      },
+      '/api/cameras': {
+        get: { summary: 'List cameras', parameters: queryParameters(), responses: { '200': { description: 'a page of cameras', ...json(cameraListSchema) }, ...errors(400, 401) } },
+        post: { summary: 'Register a camera (pending approval)', requestBody: json(cameraCreateSchema, 'input'), responses: { '201': { description: 'registered', ...json(cameraViewSchema) }, ...errors(400, 401, 403, 409, 422) } },
+      },
+      '/api/cameras/{id}': {
+        parameters: [idParameter],
+        get: { summary: 'One camera', responses: { '200': { description: 'the camera', ...json(cameraViewSchema) }, ...errors(401, 404) } },
+        patch: { summary: 'Change a camera', requestBody: json(cameraPatchSchema, 'input'), responses: { '200': { description: 'changed', ...json(cameraViewSchema) }, ...errors(400, 401, 403, 404, 422) } },
+        delete: { summary: 'Retire a camera (kept for the audit trail; its code is never reused)', responses: { '200': { description: 'retired', ...json(cameraViewSchema) }, ...errors(401, 403, 404) } },
+      },
+      ...Object.fromEntries(
+        statusActions.map((action) => [
+          `/api/cameras/{id}/${action}`,
+          {
+            parameters: [idParameter],
+            post: { summary: `${action[0]!.toUpperCase()}${action.slice(1)} a camera`, requestBody: json(statusChangeSchema, 'input'), responses: { '200': { description: 'new status', ...json(cameraViewSchema) }, ...errors(400, 401, 403, 404, 409) } },
+          },
+        ]),
+      ),
+    },
+  };
+}

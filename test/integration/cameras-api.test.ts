@@ -1,0 +1,208 @@
+import { expect } from 'chai';
+import { Simulator } from '../support/simulator.ts';
+import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
+import { connectClient, ok, request } from '../support/signallingClient.ts';
+import { ffmpegProcesses, waitFor } from '../support/processes.ts';
+
+const PASSWORD = 'Zq9-Secret!xyz';
+const USER = 'camadmin';
+
+describe('camera catalog over REST', function () {
+  this.timeout(60_000);
+  let sim: Simulator;
+  let t: TestApp;
+  let base: string;
+  const bodies: string[] = [];
+  const token = (role: 'admin' | 'operator' = 'admin') => t.app.tokens.issue({ userId: `${role}-1`, role, authTime: Math.floor(Date.now() / 1000) }).token;
+
+  async function api(method: string, path: string, body?: unknown, role: 'admin' | 'operator' | null = 'admin') {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(role && { authorization: `Bearer ${token(role)}` }) },
+      ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    bodies.push(text);
+    return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
+  }
+
+  const agency = (code: string, extra: Record<string, unknown> = {}) => ({
+    code,
+    name: `Cámara ${code}`,
+    area: 'agency',
+    owner: { kind: 'organisation', name: 'SSC CDMX', contact: 'c5@example.org' },
+    category: 'street',
+    municipality: 'Cuauhtémoc',
+    location: { lat: 19.4326, lng: -99.1332 },
+    mainUrl: 'rtsp://10.20.30.40:554/Streaming/Channels/101',
+    ...extra,
+  });
+
+  before(async () => {
+    sim = await Simulator.start({ config: { cameras: [{ id: 'cam-w', tag: 71, codec: 'h264', profile: 'baseline', width: 320, height: 180, fps: 25, gop: 25 }] } });
+    t = await startTestApp({ cameras: [{ id: 'cam-w', name: 'Watched', url: sim.url('cam-w') }] });
+    base = t.app.consoleUrl;
+  });
+  after(async () => {
+    await t?.close();
+    await sim?.stop();
+  });
+
+  it('registers a camera pending approval and returns only a masked URL', async () => {
+    const created = await api('POST', '/api/cameras', agency('CDMX-0001', { credentials: { username: USER, password: PASSWORD }, tags: ['centro'] }));
+    expect(created.status).to.equal(201);
+    expect(created.json.status).to.equal('pending');
+    expect(created.json.mainUrl).to.equal('rtsp://***@10.20.30.40:554/Streaming/Channels/101');
+    expect(created.json.hasCredentials).to.equal(true);
+    expect(created.json.location).to.deep.equal({ lat: 19.4326, lng: -99.1332 });
+    const fetched = await api('GET', `/api/cameras/${created.json.id}`);
+    expect(fetched.json.code).to.equal('CDMX-0001');
+  });
+
+  it('validates every field: 400 for malformed requests, 422 for broken rules, naming the field', async () => {
+    const cases: Array<[unknown, number, RegExp]> = [
+      [{}, 400, /body\.code/],
+      [agency('x'), 400, /body\.code/],
+      [agency('BAD CODE'), 400, /body\.code/],
+      [agency('CDMX-0100', { area: 'police' }), 400, /body\.area/],
+      [agency('CDMX-0101', { location: { lat: 91, lng: 0 } }), 400, /body\.location\.lat/],
+      [agency('CDMX-0102', { category: 'casino' }), 400, /body\.category/],
+      [agency('CDMX-0103', { extra: true }), 400, /extra/],
+      [agency('CDMX-0104', { name: 42 }), 400, /body\.name/],
+      [agency('CDMX-0105', { sharing: 'live' }), 422, /body\.sharing/],
+      [{ ...agency('CDMX-0106'), area: 'citizen', category: 'bank' }, 422, /agreementRef/],
+      ['{not json', 400, /JSON/],
+    ];
+    for (const [body, status, message] of cases) {
+      const res = await api('POST', '/api/cameras', body);
+      expect(res.status, JSON.stringify(body).slice(0, 80)).to.equal(status);
+      expect(res.json.error.code).to.equal(status === 400 ? 'invalid_request' : 'unprocessable');
+      expect(res.json.error.message).to.match(message);
+    }
+    expect((await api('GET', '/api/cameras?limit=0')).status).to.equal(400);
+    expect((await api('GET', '/api/cameras?near=19,-99')).json.error.message).to.match(/near/);
+    expect((await api('GET', '/api/cameras?status=lost')).status).to.equal(400);
+    expect((await api('GET', '/api/cameras?colour=red')).status).to.equal(400);
+  });
+
+  it('refuses hostile URLs and spawns nothing for them', async () => {
+    const hostile = ['rtsp://10.9.9.9/a;reboot', 'rtsp://10.9.9.9/$(id)', 'file:///etc/passwd', 'http://10.9.9.9/x', 'rtsp://10.9.9.9/a\nX: y', 'rtsp://10.9.9.9/`x`'];
+    for (const [i, mainUrl] of hostile.entries()) {
+      const res = await api('POST', '/api/cameras', agency(`HOST-${i}`, { mainUrl }));
+      expect(res.status, mainUrl).to.equal(400);
+      expect(res.json.error.message).to.match(/^body\.mainUrl|^mainUrl/);
+    }
+    expect(ffmpegProcesses('10.9.9.9')).to.deep.equal([]);
+    expect((await api('GET', '/api/cameras?q=HOST-')).json.total).to.equal(0);
+  });
+
+  it('needs a token for everything and the admin role for changes', async () => {
+    expect((await api('GET', '/api/cameras', undefined, null)).status).to.equal(401);
+    const operator = await api('POST', '/api/cameras', agency('CDMX-0200'), 'operator');
+    expect(operator.status).to.equal(403);
+    expect(operator.json.error.code).to.equal('forbidden');
+    const res = await fetch(`${base}/api/cameras`, { headers: { authorization: 'Bearer not.a.jwt' } });
+    expect(res.status).to.equal(401);
+  });
+
+  it('filters, searches, pages and finds cameras near a point', async () => {
+    await api('POST', '/api/cameras', agency('CDMX-0301', { municipality: 'Tlalpan', name: 'Banco (Tlalpan)', location: { lat: 19.2, lng: -99.1 } }));
+    await api('POST', '/api/cameras', { ...agency('CDMX-0302', { municipality: 'Tlalpan' }), area: 'citizen', category: 'home', owner: { kind: 'person', name: 'Ana', agreementRef: 'AG-1', enrolledBy: 'operator-7' } });
+    const tlalpan = await api('GET', '/api/cameras?municipality=Tlalpan');
+    expect(tlalpan.json.items.map((c: { code: string }) => c.code)).to.deep.equal(['CDMX-0301', 'CDMX-0302']);
+    expect((await api('GET', '/api/cameras?area=citizen')).json.items[0].sharing).to.equal('incident-only');
+    expect((await api('GET', '/api/cameras?q=banco%20(tlal')).json.items.map((c: { code: string }) => c.code)).to.deep.equal(['CDMX-0301']);
+    const near = await api('GET', '/api/cameras?near=19.4326,-99.1332,2');
+    expect(near.json.items.map((c: { code: string }) => c.code)).to.include('CDMX-0001').and.not.include('CDMX-0301');
+    const paged = await api('GET', '/api/cameras?limit=1&offset=1');
+    expect(paged.json.items).to.have.length(1);
+    expect(paged.json.total).to.be.greaterThan(2);
+    // Operators see only approved cameras.
+    const asOperator = await api('GET', '/api/cameras', undefined, 'operator');
+    expect(asOperator.json.items.every((c: { status: string }) => c.status === 'approved')).to.equal(true);
+  });
+
+  it('applies status transitions and refuses the others; a revoked code is never reused', async () => {
+    const { json: cam } = await api('POST', '/api/cameras', agency('CDMX-0400'));
+    const act = (action: string, reason?: string) => api('POST', `/api/cameras/${cam.id}/${action}`, reason === undefined ? {} : { reason });
+    expect((await act('approve')).status, 'reason required').to.equal(400);
+    expect((await act('suspend', 'x')).status, 'pending cannot be suspended').to.equal(409);
+    expect((await act('reinstate', 'x')).status).to.equal(409);
+    expect((await act('approve', 'site visit done')).json.status).to.equal('approved');
+    expect((await act('approve', 'again')).status).to.equal(409);
+    expect((await act('reject', 'late')).status).to.equal(409);
+    expect((await act('suspend', 'maintenance')).json.status).to.equal('suspended');
+    const reinstated = await act('reinstate', 'back');
+    expect(reinstated.json.status).to.equal('approved');
+    expect(reinstated.json.statusReason).to.equal('back');
+    expect((await act('revoke', 'owner withdrew consent')).json.status).to.equal('revoked');
+    expect((await act('revoke', 'again')).status).to.equal(409);
+    expect((await act('approve', 'undo')).status).to.equal(409);
+    expect((await api('POST', '/api/cameras', agency('CDMX-0400'))).status).to.equal(409);
+    expect((await api('POST', `/api/cameras/${cam.id}/explode`, { reason: 'x' })).status).to.equal(400);
+  });
+
+  it('edits, and deletes by retiring (kept, code never reused)', async () => {
+    const { json: cam } = await api('POST', '/api/cameras', agency('CDMX-0500'));
+    const patched = await api('PATCH', `/api/cameras/${cam.id}`, { name: 'Nuevo nombre', location: null, credentials: { username: USER, password: PASSWORD } });
+    expect(patched.status).to.equal(200);
+    expect(patched.json.name).to.equal('Nuevo nombre');
+    expect(patched.json).to.not.have.property('location');
+    expect(patched.json.mainUrl).to.equal('rtsp://***@10.20.30.40:554/Streaming/Channels/101');
+    expect((await api('PATCH', `/api/cameras/${cam.id}`, {})).status).to.equal(422);
+    expect((await api('PATCH', `/api/cameras/${cam.id}`, { code: 'NEW' })).status).to.equal(400);
+    const deleted = await api('DELETE', `/api/cameras/${cam.id}`);
+    expect(deleted.json.retiredAt).to.be.a('string');
+    expect((await api('GET', `/api/cameras/${cam.id}`, undefined, 'operator')).status).to.equal(404);
+    expect((await api('GET', '/api/cameras?q=CDMX-0500')).json.total).to.equal(0);
+    expect((await api('GET', '/api/cameras?q=CDMX-0500&includeRetired=true')).json.total).to.equal(1);
+    expect((await api('POST', '/api/cameras', agency('CDMX-0500'))).status).to.equal(409);
+    expect((await api('GET', '/api/cameras/doesnotexist')).status).to.equal(404);
+  });
+
+  it('publishes an OpenAPI document generated from the same schemas', async () => {
+    const res = await fetch(`${base}/api/openapi.json`);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, any> };
+    expect(doc.openapi).to.equal('3.1.0');
+    expect(Object.keys(doc.paths)).to.include.members(['/api/cameras', '/api/cameras/{id}', '/api/cameras/{id}/suspend', '/api/auth/code']);
+    const create = doc.paths['/api/cameras'].post.requestBody.content['application/json'].schema;
+    expect(create.properties.code.pattern).to.be.a('string');
+    expect(create.required).to.include.members(['code', 'name', 'area', 'mainUrl']);
+  });
+
+  it('stops a watched camera promptly when it is suspended, telling the viewer why', async () => {
+    const socket = await connectClient(base, token('operator'));
+    try {
+      const { rtpCapabilities } = await ok(socket, 'getRouterRtpCapabilities', {});
+      const { transport } = await ok(socket, 'createTransport', {});
+      await ok(socket, 'consume', { transportId: transport.id, cameraId: 'cam-w', rtpCapabilities });
+      const closed = new Promise<{ reason: string; message?: string }>((resolve) => socket.once('consumerClosed', resolve));
+      const camera = (await api('GET', '/api/cameras?q=cam-w')).json.items[0] as { id: string };
+      const started = Date.now();
+      expect((await api('POST', `/api/cameras/${camera.id}/suspend`, { reason: 'court order 12/2026' })).status).to.equal(200);
+      const event = await closed;
+      const tookMs = Date.now() - started;
+      console.log(`      suspension to viewer told: ${tookMs} ms`);
+      expect(tookMs).to.be.lessThan(5000);
+      expect(event.reason).to.equal('camera_withdrawn');
+      expect(event.message).to.contain('court order');
+      await waitFor(() => ffmpegProcesses('/cam-w').length === 0, 5000, 'ingest stopped');
+      const again = await request(socket, 'consume', { transportId: transport.id, cameraId: 'cam-w', rtpCapabilities });
+      expect(again.error?.code).to.equal('forbidden');
+      const { cameras } = await ok(socket, 'listCameras', {});
+      expect(cameras.map((c) => c.id)).to.not.include('cam-w');
+      await api('POST', `/api/cameras/${camera.id}/reinstate`, { reason: 'lifted' });
+      const back = await ok(socket, 'consume', { transportId: transport.id, cameraId: 'cam-w', rtpCapabilities });
+      expect(back.consumer.cameraId).to.equal('cam-w');
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('never lets the stored credential out: API bodies, errors and logs', async () => {
+    const forms = [PASSWORD, encodeURIComponent(PASSWORD), Buffer.from(`${USER}:${PASSWORD}`).toString('base64')];
+    const everything = bodies.join('\n') + t.log.text;
+    for (const form of forms) expect(everything, form).to.not.contain(form);
+    expect(bodies.length).to.be.greaterThan(40);
+  });
+});
