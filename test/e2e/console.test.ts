@@ -51,7 +51,8 @@ describe('operator console in headless Chromium (end to end)', function () {
     console.log(`      console link to 4 live tiles: ${firstWallMs} ms`);
     expect(page.url()).to.not.contain('code=');
     expect(await page.evaluate('window.c5.handlerName()')).to.equal('Chrome111');
-    expect(tiles.slice(0, 4).map((x) => x.cameraId)).to.deep.equal(['cam-stamped', 'cam-main', 'cam-high', 'cam-drop']);
+    // The wall fills with the first cameras of the list (sorted by code).
+    expect(tiles.slice(0, 4).map((x) => x.cameraId)).to.deep.equal(['cam-drop', 'cam-high', 'cam-main', 'cam-stamped']);
     for (const cameraId of Object.keys(tagOf)) {
       const attributes = await page.$eval(`${tile(cameraId)} video`, (video) => ({
         muted: video.hasAttribute('muted') && (video as HTMLVideoElement).muted,

@@ -102,7 +102,8 @@ export class EmbeddedCameraRepository implements CameraRepository {
   async update(id: string, patch: CameraPatch): Promise<CameraRecord | undefined> {
     const $set: Record<string, unknown> = { updatedAt: new Date() };
     const $unset: Record<string, true> = {};
-    for (const [key, value] of Object.entries(patch)) {
+    for (const key of PATCHABLE) {
+      const value = patch[key];
       if (value === undefined) continue;
       if (value === null) $unset[key] = true;
       else $set[key] = key === 'location' ? toGeoJson(value as GeoPoint) : value;
@@ -136,6 +137,9 @@ export class EmbeddedCameraRepository implements CameraRepository {
     return result.numAffected > 0 && doc ? fromStored(doc) : undefined;
   }
 }
+
+/** Only these fields change through update(), as in the mongo adapter's buildUpdate. */
+const PATCHABLE = ['name', 'owner', 'category', 'municipality', 'location', 'mainUrl', 'substreamUrl', 'transport', 'sharing', 'alwaysOn', 'tags'] as const satisfies ReadonlyArray<keyof CameraPatch>;
 
 function toQuery(filter: CameraFilter): Record<string, unknown> {
   const query: Record<string, unknown> = {};
