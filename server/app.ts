@@ -21,13 +21,23 @@ import { createExpressApp } from './http/createExpressApp.ts';
 import { WebServer } from './http/WebServer.ts';
 import { SignallingServer } from './signalling/SignallingServer.ts';
 import type { LiveViewing } from './signalling/ports.ts';
-import type { CameraSummary } from './signalling/protocol.ts';
+import type { CameraHealth, CameraSummary } from './signalling/protocol.ts';
+import type { CameraRecord } from './catalog/CameraRecord.ts';
 
 export interface AppOptions {
   config: Readonly<Config>;
   logger: Logger;
   /** Cameras registered (approved) in the catalog at start-up besides config.cameras (the demo's). */
   seedCameras?: ConfigCamera[];
+}
+
+function healthOf(camera: CameraRecord): CameraHealth {
+  if (!camera.health) return { status: 'unknown' };
+  return {
+    status: camera.health.status,
+    since: camera.health.since.getTime(),
+    ...(camera.health.lastSeenAt && { lastSeenAt: camera.health.lastSeenAt.getTime() }),
+  };
 }
 
 /** The composition root: creates the components in order and closes them in reverse. */
@@ -135,22 +145,30 @@ export class App {
     });
     cleanups.push(() => web.close());
 
-    const directory = catalog.asDirectory();
     const live: LiveViewing = {
       get rtpCapabilities() {
         return media.rtpCapabilities;
       },
       openViewer: () => new ViewerMedia(media.leastLoaded()),
       acquire: (cameraId) => cameras.acquire(cameraId),
-      listCameras: async () =>
-        (await directory.list()).map(
-          (camera): CameraSummary => ({
-            id: camera.id,
-            name: camera.name,
-            area: camera.area,
-            status: cameras.status(camera.id) ?? { cameraId: camera.id, state: 'idle', since: Date.now(), viewers: 0 },
-          }),
-        ),
+      listCameras: async (query) => {
+        const page = await catalog.fleetPage({ ...query, offset: query.offset ?? 0, limit: query.limit ?? 500 });
+        return {
+          cameras: page.items.map(
+            (camera): CameraSummary => ({
+              id: camera.code,
+              name: camera.name,
+              area: camera.area,
+              municipality: camera.municipality,
+              health: healthOf(camera),
+              status: cameras.status(camera.code) ?? { cameraId: camera.code, state: 'idle', since: Date.now(), viewers: 0 },
+            }),
+          ),
+          total: page.total,
+          healthCounts: page.healthCounts,
+          municipalities: page.municipalities,
+        };
+      },
       onCameraState: (listener) => {
         cameras.on('state', listener);
         return () => cameras.off('state', listener);

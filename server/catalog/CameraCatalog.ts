@@ -2,7 +2,7 @@ import { AppError } from '../errors/AppError.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
 import type { CameraDirectory, CameraRecord as LiveCamera } from '../cameras/CameraDirectory.ts';
 import type { CameraRepository } from './CameraRepository.ts';
-import type { ApprovalStatus, CameraPatch, CameraRecord, SealedUrl } from './CameraRecord.ts';
+import type { ApprovalStatus, CameraArea, CameraFilter, CameraPatch, CameraRecord, HealthStatus, SealedUrl } from './CameraRecord.ts';
 import type { CameraCreate, CameraPatchInput, CameraQuery, CameraView } from './cameraSchemas.ts';
 import { normaliseRtspUrl, splitCredentials } from './rtspUrl.ts';
 import type { UrlVault } from './UrlVault.ts';
@@ -101,6 +101,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
         ...(filter.municipality && { municipality: filter.municipality }),
         ...(filter.near && { near: filter.near }),
         ...(filter.q && { q: filter.q }),
+        ...(filter.health && { health: filter.health }),
         ...(filter.includeRetired && { includeRetired: true }),
       },
       { offset, limit },
@@ -148,6 +149,42 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     return retired;
   }
 
+  /**
+   * A page of the cameras that may be watched, with the fleet's health counts and municipalities
+   * (over every watchable camera, whatever the filter) for the console's fleet view.
+   */
+  async fleetPage(query: { area?: CameraArea; municipality?: string; health?: HealthStatus | 'unknown'; q?: string; offset: number; limit: number }) {
+    const scope: CameraFilter = { status: ['approved'] };
+    const { offset, limit, ...filters } = query;
+    const [page, municipalities, ...counts] = await Promise.all([
+      this.repository.list({ ...scope, ...filters }, { offset, limit }),
+      this.repository.municipalities(scope),
+      ...(['reachable', 'unauthorized', 'unreachable', 'unknown'] as const).map((health) => this.repository.count({ ...scope, health })),
+    ]);
+    const [reachable = 0, unauthorized = 0, unreachable = 0, unknown = 0] = counts;
+    return { ...page, municipalities, healthCounts: { reachable, unauthorized, unreachable, unknown } };
+  }
+
+  /** Whether a stored camera already holds exactly what `input` would register (imports are idempotent). */
+  sameAs(camera: CameraRecord, input: CameraCreate): boolean {
+    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+    const url = (value: string | undefined) => (value === undefined ? undefined : normaliseRtspUrl(value, 'url', input.credentials));
+    return (
+      camera.name === input.name &&
+      camera.area === input.area &&
+      same(sortKeys(camera.owner), sortKeys(input.owner)) &&
+      camera.category === input.category &&
+      camera.municipality === input.municipality &&
+      same(camera.location && { lat: camera.location.lat, lng: camera.location.lng }, input.location && { lat: input.location.lat, lng: input.location.lng }) &&
+      this.vault.open(camera.mainUrl) === url(input.mainUrl) &&
+      (camera.substreamUrl ? this.vault.open(camera.substreamUrl) : undefined) === url(input.substreamUrl) &&
+      camera.transport === input.transport &&
+      (camera.area !== 'citizen' || camera.sharing === (input.sharing ?? 'incident-only')) &&
+      camera.alwaysOn === input.alwaysOn &&
+      same(camera.tags, input.tags)
+    );
+  }
+
   /** The public view: masked URLs only. */
   view(camera: CameraRecord): CameraView {
     return {
@@ -172,6 +209,13 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       createdAt: camera.createdAt.toISOString(),
       updatedAt: camera.updatedAt.toISOString(),
       ...(camera.retiredAt && { retiredAt: camera.retiredAt.toISOString() }),
+      ...(camera.health && {
+        health: {
+          status: camera.health.status,
+          since: camera.health.since.toISOString(),
+          ...(camera.health.lastSeenAt && { lastSeenAt: camera.health.lastSeenAt.toISOString() }),
+        },
+      }),
     };
   }
 
@@ -208,6 +252,10 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
   #seal(url: string, field: string, credentials: CameraCreate['credentials'] | undefined): SealedUrl {
     return this.vault.seal(normaliseRtspUrl(url, field, credentials));
   }
+}
+
+function sortKeys(value: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 export function isViewable(camera: CameraRecord): boolean {

@@ -35,6 +35,17 @@ export interface SealedUrl {
   sealed: string;
 }
 
+export const healthStatuses = ['reachable', 'unauthorized', 'unreachable'] as const;
+export type HealthStatus = (typeof healthStatuses)[number];
+
+/** The prober's verdict, stored only when it changes. */
+export interface CameraHealthRecord {
+  status: HealthStatus;
+  since: Date;
+  lastSeenAt?: Date;
+  message?: string;
+}
+
 export interface CameraRecord {
   id: string;
   /** Unique forever: never reused, even after revocation or retirement. */
@@ -59,9 +70,11 @@ export interface CameraRecord {
   updatedAt: Date;
   /** Set when the camera was deleted: kept for the audit trail, never viewable, code never reused. */
   retiredAt?: Date;
+  /** Absent until the prober has checked it. */
+  health?: CameraHealthRecord;
 }
 
-export type NewCameraRecord = Omit<CameraRecord, 'id' | 'createdAt' | 'updatedAt' | 'statusChangedAt' | 'retiredAt'>;
+export type NewCameraRecord = Omit<CameraRecord, 'id' | 'createdAt' | 'updatedAt' | 'statusChangedAt' | 'retiredAt' | 'health'>;
 
 /** Fields a PATCH may change (code, status and timestamps have their own paths). */
 export type CameraPatch = Partial<Pick<CameraRecord, 'name' | 'owner' | 'category' | 'municipality' | 'mainUrl' | 'transport' | 'sharing' | 'alwaysOn' | 'tags'>> & {
@@ -78,6 +91,10 @@ export interface CameraFilter {
   near?: GeoPoint & { radiusKm: number };
   /** Case-insensitive substring of the name or the code (matched literally, never as a pattern). */
   q?: string;
+  /** 'unknown': not probed yet. */
+  health?: HealthStatus | 'unknown';
+  /** Only these codes (the visibility policy's scope), when given. */
+  codes?: string[];
   includeRetired?: boolean;
 }
 

@@ -1,4 +1,4 @@
-import type { CameraFilter, CameraListResult, CameraPatch, CameraRecord, NewCameraRecord, Page, StatusChange } from './CameraRecord.ts';
+import type { CameraHealthRecord, CameraFilter, CameraListResult, CameraPatch, CameraRecord, NewCameraRecord, Page, StatusChange } from './CameraRecord.ts';
 
 /**
  * Where cameras are stored. Two adapters (mongo, embedded) pass one contract suite
@@ -17,5 +17,11 @@ export interface CameraRepository {
   /** Sets retiredAt (idempotent); undefined when missing. */
   retire(id: string): Promise<CameraRecord | undefined>;
   count(filter: CameraFilter): Promise<number>;
+  /** Distinct municipalities of the cameras matching the filter, sorted. */
+  municipalities(filter: CameraFilter): Promise<string[]>;
+  /** Stores a new health verdict (callers write only changes); undefined when missing. */
+  setHealth(id: string, health: CameraHealthRecord): Promise<CameraRecord | undefined>;
+  /** Finds cameras by code in bulk (imports). */
+  findByCodes(codes: string[]): Promise<CameraRecord[]>;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { approvalStatuses, cameraAreas, cameraCategories, sharingModes } from './CameraRecord.ts';
+import { approvalStatuses, cameraAreas, cameraCategories, healthStatuses, sharingModes } from './CameraRecord.ts';
 
 /** The REST shapes of cameras: validation and the OpenAPI document come from these. */
 
@@ -82,6 +82,7 @@ export const cameraQuerySchema = z.strictObject({
     .pipe(z.object({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180), radiusKm: z.number().gt(0).max(1000) }))
     .optional(),
   q: z.string().min(1).max(100).optional(),
+  health: z.enum([...healthStatuses, 'unknown']).optional(),
   includeRetired: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -109,6 +110,7 @@ export const cameraViewSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   retiredAt: z.string().optional(),
+  health: z.object({ status: z.enum(healthStatuses), since: z.string(), lastSeenAt: z.string().optional() }).optional(),
 });
 
 export const cameraListSchema = z.object({ items: z.array(cameraViewSchema), total: z.number().int(), offset: z.number().int(), limit: z.number().int() });

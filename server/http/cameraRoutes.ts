@@ -6,6 +6,8 @@ import type { CameraCatalog, StatusAction } from '../catalog/CameraCatalog.ts';
 import { isViewable } from '../catalog/CameraCatalog.ts';
 import { cameraCreateSchema, cameraPatchSchema, cameraQuerySchema, statusChangeSchema } from '../catalog/cameraSchemas.ts';
 import { parseOr400 } from './createExpressApp.ts';
+import { CameraImporter } from '../catalog/CameraImporter.ts';
+import express from 'express';
 import { requireRole } from './requireRole.ts';
 
 const idParam = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a camera id') });
@@ -56,5 +58,36 @@ export function cameraRoutes(catalog: CameraCatalog, tokens: TokenService): Rout
     res.json(catalog.view(await catalog.changeStatus(id, action as StatusAction, reason)));
   });
 
+  return router;
+}
+
+const importQuery = z.strictObject({
+  update: z.enum(['true', 'false']).transform((v) => v === 'true').default(false),
+  approve: z.enum(['true', 'false']).transform((v) => v === 'true').default(false),
+});
+
+/**
+ * POST /api/cameras/import: CSV (text/csv, header row) or JSON (an array of camera objects, or
+ * `{ cameras: [...] }`) of thousands of rows. Mounted before the API's small JSON body limit.
+ */
+export function cameraImportRoute(catalog: CameraCatalog, tokens: TokenService): Router {
+  const router = Router();
+  const importer = new CameraImporter(catalog);
+  router.post(
+    '/',
+    requireRole(tokens, 'admin'),
+    express.json({ limit: '20mb' }),
+    express.text({ type: ['text/csv', 'application/csv'], limit: '20mb' }),
+    async (req, res) => {
+      const options = parseOr400(importQuery, req.query, 'query');
+      let rows;
+      if (typeof req.body === 'string') rows = importer.rowsFromCsv(req.body);
+      else if (Array.isArray(req.body)) rows = importer.rowsFromJson(req.body);
+      else if (req.body && Array.isArray((req.body as { cameras?: unknown }).cameras)) rows = importer.rowsFromJson((req.body as { cameras: unknown[] }).cameras);
+      else throw new AppError('invalid_request', 'send text/csv, or application/json with an array of cameras');
+      if (rows.length > 50_000) throw new AppError('invalid_request', 'at most 50,000 rows per import');
+      res.json(await importer.run(rows, options));
+    },
+  );
   return router;
 }

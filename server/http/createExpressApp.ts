@@ -5,7 +5,7 @@ import { AppError } from '../errors/AppError.ts';
 import type { LoginCodes } from '../auth/LoginCodes.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
-import { cameraRoutes } from './cameraRoutes.ts';
+import { cameraImportRoute, cameraRoutes } from './cameraRoutes.ts';
 import { openApiDocument } from './openapi.ts';
 
 export interface HttpDeps {
@@ -43,6 +43,7 @@ export function createExpressApp(deps: HttpDeps): express.Express {
     res.setHeader('X-Frame-Options', 'DENY');
     next();
   });
+  app.use('/api/cameras/import', cameraImportRoute(deps.catalog, deps.tokens));
   app.use('/api', express.json({ limit: '100kb' }));
 
   app.get('/healthz', (_req, res) => {

@@ -1,12 +1,20 @@
 import { z } from 'zod';
 import { cameraCreateSchema, cameraListSchema, cameraPatchSchema, cameraQuerySchema, cameraViewSchema, statusChangeSchema } from '../catalog/cameraSchemas.ts';
 import { errorCodes } from '../errors/AppError.ts';
+import { csvColumns } from '../catalog/CameraImporter.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
 const json = (s: z.ZodType, io: 'input' | 'output' = 'output') => ({ content: { 'application/json': { schema: schema(s, io) } } });
 const errorBody = z.object({ error: z.object({ code: z.enum(Object.keys(errorCodes) as [string, ...string[]]), message: z.string() }) });
 const errors = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((status) => [String(status), { description: `error (${status})`, ...json(errorBody) }]));
+const importReportSchema = z.object({
+  rows: z.number().int(),
+  created: z.number().int(),
+  updated: z.number().int(),
+  unchanged: z.number().int(),
+  errors: z.array(z.object({ line: z.number().int(), code: z.string().optional(), reason: z.string() })),
+});
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 function queryParameters(): object[] {
@@ -40,6 +48,22 @@ export function openApiDocument(): object {
       '/api/cameras': {
         get: { summary: 'List cameras', parameters: queryParameters(), responses: { '200': { description: 'a page of cameras', ...json(cameraListSchema) }, ...errors(400, 401) } },
         post: { summary: 'Register a camera (pending approval)', requestBody: json(cameraCreateSchema, 'input'), responses: { '201': { description: 'registered', ...json(cameraViewSchema) }, ...errors(400, 401, 403, 409, 422) } },
+      },
+      '/api/cameras/import': {
+        post: {
+          summary: 'Bulk import (CSV with a header row, or JSON); good rows are stored, every bad row is reported with its line',
+          parameters: [
+            { name: 'update', in: 'query', required: false, schema: { type: 'boolean' }, description: 'update registered cameras whose record differs' },
+            { name: 'approve', in: 'query', required: false, schema: { type: 'boolean' }, description: 'register new cameras as approved' },
+          ],
+          requestBody: {
+            content: {
+              'text/csv': { schema: { type: 'string', description: `columns: ${csvColumns.join(', ')}` } },
+              'application/json': { schema: { type: 'array', items: schema(cameraCreateSchema) } },
+            },
+          },
+          responses: { '200': { description: 'the import report', ...json(importReportSchema) }, ...errors(400, 401, 403) },
+        },
       },
       '/api/cameras/{id}': {
         parameters: [idParameter],

@@ -81,9 +81,9 @@ export class ViewerConnection {
 
   private readonly handlers: { [K in RequestName]: (payload: RequestPayload<K>) => Promise<ResponseMap[K]> } = {
     getRouterRtpCapabilities: async () => ({ rtpCapabilities: this.live.rtpCapabilities as ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'] }),
-    listCameras: async () => {
+    listCameras: async (query) => {
       await this.socket.join('cameras');
-      return { cameras: await this.live.listCameras() };
+      return this.live.listCameras(query);
     },
     createTransport: async ({ tcpOnly }) => {
       if (this.#transportId) throw new AppError('invalid_state', 'this connection already has a receive transport');

@@ -2,7 +2,7 @@ import type { CameraStatus } from '../cameras/CameraStatus.ts';
 import type { CameraLease } from '../cameras/CameraManager.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
 import type { TypedEmitter } from '../util/TypedEmitter.ts';
-import type { CameraSummary } from './protocol.ts';
+import type { CameraPage, RequestPayload } from './protocol.ts';
 
 /**
  * What signalling needs from the live pipeline, declared here so that signalling imports no
@@ -25,6 +25,6 @@ export interface LiveViewing {
   readonly rtpCapabilities: object;
   openViewer(): ViewerMediaPort;
   acquire(cameraId: string): Promise<CameraLease>;
-  listCameras(): Promise<CameraSummary[]>;
+  listCameras(query: RequestPayload<'listCameras'>): Promise<CameraPage>;
   onCameraState(listener: (status: CameraStatus) => void): () => void;
 }

@@ -19,11 +19,36 @@ export type AckCallback<T> = (answer: Ack<T>) => void;
 export type CameraState = 'idle' | 'starting' | 'live' | 'backoff' | 'closing' | 'closed';
 
 /** A camera as the console sees it (never its URL or credentials). */
+export type HealthStatus = 'reachable' | 'unauthorized' | 'unreachable';
+export type HealthFilter = HealthStatus | 'unknown';
+
+/** What the prober last learned of a camera without watching it. */
+export interface CameraHealth {
+  status: HealthFilter;
+  /** Since when it has had this status (epoch ms). */
+  since?: number;
+  /** Last time it answered (epoch ms). */
+  lastSeenAt?: number;
+}
+
 export interface CameraSummary {
+  /** The camera's code: its id on the live path. */
   id: string;
   name: string;
   area: 'agency' | 'citizen';
+  municipality: string;
+  health: CameraHealth;
   status: CameraStatusMessage;
+}
+
+export interface CameraPage {
+  cameras: CameraSummary[];
+  /** Cameras matching the filter (all pages). */
+  total: number;
+  /** Over every camera this user may see, whatever the filter: the fleet at a glance. */
+  healthCounts: Record<HealthFilter, number>;
+  /** Municipalities of the cameras this user may see, for the filter. */
+  municipalities: string[];
 }
 
 export interface CameraStatusMessage {
@@ -67,7 +92,14 @@ const opaqueObject = z.record(z.string(), z.unknown());
 
 export const schemas = {
   getRouterRtpCapabilities: z.strictObject({}),
-  listCameras: z.strictObject({}),
+  listCameras: z.strictObject({
+    area: z.enum(['agency', 'citizen']).optional(),
+    municipality: z.string().min(1).max(100).optional(),
+    health: z.enum(['reachable', 'unauthorized', 'unreachable', 'unknown']).optional(),
+    q: z.string().min(1).max(100).optional(),
+    offset: z.number().int().min(0).max(1_000_000).optional(),
+    limit: z.number().int().min(1).max(500).optional(),
+  }),
   createTransport: z.strictObject({ tcpOnly: z.boolean().optional() }),
   connectTransport: z.strictObject({
     transportId: id,
@@ -93,7 +125,7 @@ export type RequestPayload<K extends RequestName> = z.infer<(typeof schemas)[K]>
 
 export interface ResponseMap {
   getRouterRtpCapabilities: { rtpCapabilities: msc.RtpCapabilities };
-  listCameras: { cameras: CameraSummary[] };
+  listCameras: CameraPage;
   createTransport: { transport: TransportInfo };
   connectTransport: Record<string, never>;
   closeTransport: Record<string, never>;
@@ -117,6 +149,8 @@ export interface ServerToClientEvents {
    * 'camera_withdrawn': the camera may no longer be watched (message says why).
    */
   consumerClosed: (event: { consumerId: string; cameraId: string; reason: string; message?: string }) => void;
+  /** A camera's health (from the prober) changed. */
+  cameraHealth: (event: { cameraId: string; health: CameraHealth }) => void;
   /** The receive transport closed by itself (its media worker died): create a new one and consume every tile again. */
   transportClosed: (event: { transportId: string; reason: string }) => void;
 }

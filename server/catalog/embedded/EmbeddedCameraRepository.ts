@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { AppError } from '../../errors/AppError.ts';
 import type { CameraRepository } from '../CameraRepository.ts';
-import type { CameraFilter, CameraListResult, CameraPatch, CameraRecord, GeoPoint, NewCameraRecord, Page, StatusChange } from '../CameraRecord.ts';
+import type { CameraHealthRecord, CameraFilter, CameraListResult, CameraPatch, CameraRecord, GeoPoint, NewCameraRecord, Page, StatusChange } from '../CameraRecord.ts';
 import { distanceKm, escapeRegExp } from '../geo.ts';
 
 /**
@@ -99,6 +99,21 @@ export class EmbeddedCameraRepository implements CameraRepository {
     return (await this.db.findAsync(query)).filter((doc: StoredCamera) => isNear(doc, filter.near!)).length;
   }
 
+  async municipalities(filter: CameraFilter): Promise<string[]> {
+    const query = toQuery(filter);
+    const docs = await this.db.findAsync(query);
+    const matching = filter.near ? docs.filter((doc: StoredCamera) => isNear(doc, filter.near!)) : docs;
+    return [...new Set(matching.map((doc: StoredCamera) => doc.municipality))].sort();
+  }
+
+  async setHealth(id: string, health: CameraHealthRecord): Promise<CameraRecord | undefined> {
+    return this.#updateOne({ _id: id }, { $set: { health } });
+  }
+
+  async findByCodes(codes: string[]): Promise<CameraRecord[]> {
+    return (await this.db.findAsync({ code: { $in: codes } })).map(fromStored);
+  }
+
   async update(id: string, patch: CameraPatch): Promise<CameraRecord | undefined> {
     const $set: Record<string, unknown> = { updatedAt: new Date() };
     const $unset: Record<string, true> = {};
@@ -146,6 +161,9 @@ function toQuery(filter: CameraFilter): Record<string, unknown> {
   if (filter.area) query.area = filter.area;
   if (filter.status) query.status = { $in: filter.status };
   if (filter.municipality) query.municipality = filter.municipality;
+  if (filter.health === 'unknown') query.health = { $exists: false };
+  else if (filter.health) query['health.status'] = filter.health;
+  if (filter.codes) query.code = { $in: filter.codes };
   if (!filter.includeRetired) query.retiredAt = { $exists: false };
   if (filter.q) {
     const pattern = new RegExp(escapeRegExp(filter.q), 'i');

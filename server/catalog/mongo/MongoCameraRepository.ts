@@ -2,11 +2,12 @@ import mongoose from 'mongoose';
 import type { Collection, Connection } from 'mongoose';
 import { AppError } from '../../errors/AppError.ts';
 import type { CameraRepository } from '../CameraRepository.ts';
-import type { CameraFilter, CameraListResult, CameraPatch, CameraRecord, NewCameraRecord, Page, StatusChange } from '../CameraRecord.ts';
+import type { CameraFilter, CameraHealthRecord, CameraListResult, CameraPatch, CameraRecord, NewCameraRecord, Page, StatusChange } from '../CameraRecord.ts';
 import {
   buildFilter,
   buildFindOptions,
   buildRetire,
+  buildSetHealth,
   buildStatusChange,
   buildUpdate,
   cameraIndexes,
@@ -90,6 +91,22 @@ export class MongoCameraRepository implements CameraRepository {
 
   async count(filter: CameraFilter): Promise<number> {
     return this.cameras.countDocuments(buildFilter(filter));
+  }
+
+  async municipalities(filter: CameraFilter): Promise<string[]> {
+    const values = (await this.cameras.distinct('municipality', buildFilter(filter))) as string[];
+    return values.sort();
+  }
+
+  async setHealth(id: string, health: CameraHealthRecord): Promise<CameraRecord | undefined> {
+    const _id = parseObjectId(id);
+    if (!_id) return undefined;
+    return this.#updateOne(buildSetHealth(_id, health));
+  }
+
+  async findByCodes(codes: string[]): Promise<CameraRecord[]> {
+    const docs = await this.cameras.find(buildFilter({ codes, includeRetired: true })).toArray();
+    return docs.map((doc) => fromDocument(doc as StoredCameraDocument));
   }
 
   async update(id: string, patch: CameraPatch): Promise<CameraRecord | undefined> {

@@ -12,6 +12,7 @@ import type {
   CameraArea,
   CameraCategory,
   CameraFilter,
+  CameraHealthRecord,
   CameraOwner,
   CameraPatch,
   CameraRecord,
@@ -52,6 +53,7 @@ export interface CameraDocument {
   createdAt: Date;
   updatedAt: Date;
   retiredAt?: Date;
+  health?: CameraHealthRecord;
 }
 
 /** A document as read back: `_id` always present. */
@@ -160,6 +162,7 @@ export function fromDocument(doc: StoredCameraDocument): CameraRecord {
   if (isPresent(doc.sharing)) record.sharing = doc.sharing;
   if (isPresent(doc.statusReason)) record.statusReason = doc.statusReason;
   if (isPresent(doc.retiredAt)) record.retiredAt = doc.retiredAt;
+  if (isPresent(doc.health)) record.health = doc.health;
   return record;
 }
 
@@ -170,6 +173,9 @@ export function buildFilter(filter: CameraFilter): Filter<CameraDocument> {
   if (filter.status !== undefined) query.status = { $in: [...filter.status] };
   if (filter.municipality !== undefined) query.municipality = filter.municipality;
   if (!filter.includeRetired) query.retiredAt = { $exists: false };
+  if (filter.health === 'unknown') query.health = { $exists: false };
+  else if (filter.health !== undefined) (query as Record<string, unknown>)['health.status'] = filter.health;
+  if (filter.codes !== undefined) query.code = { $in: [...filter.codes] };
   if (filter.q !== undefined && filter.q !== '') {
     const pattern = escapeRegExp(filter.q);
     query.$or = [
@@ -183,6 +189,11 @@ export function buildFilter(filter: CameraFilter): Filter<CameraDocument> {
     query.location = { $geoWithin: { $centerSphere: [[lng, lat], radiusInRadians(radiusKm)] } };
   }
   return query;
+}
+
+/** Stores a health verdict (the caller writes only changes). */
+export function buildSetHealth(id: ObjectId, health: CameraHealthRecord): ConditionalUpdate {
+  return { filter: { _id: id }, update: { $set: { health } } };
 }
 
 /**
