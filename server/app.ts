@@ -20,6 +20,7 @@ import { MongoCameraRepository } from './catalog/mongo/MongoCameraRepository.ts'
 import { createExpressApp } from './http/createExpressApp.ts';
 import { WebServer } from './http/WebServer.ts';
 import { SignallingServer } from './signalling/SignallingServer.ts';
+import { CameraProber } from './health/CameraProber.ts';
 import type { LiveViewing } from './signalling/ports.ts';
 import type { CameraHealth, CameraSummary } from './signalling/protocol.ts';
 import type { CameraRecord } from './catalog/CameraRecord.ts';
@@ -55,6 +56,7 @@ export class App {
     readonly loginCodes: LoginCodes,
     readonly web: WebServer,
     readonly signalling: SignallingServer,
+    readonly prober: CameraProber,
     cleanups: Array<() => unknown>,
   ) {
     this.#cleanups = cleanups;
@@ -133,6 +135,10 @@ export class App {
       void cameras.withdraw(camera.code, why, !viewable);
     });
 
+    const prober = new CameraProber(catalog, config.health, (code) => cameras.status(code)?.state === 'live', logger);
+    cleanups.push(() => prober.close());
+    prober.on('health', ({ camera, health }) => logger.info({ camera: camera.code, health: health.status, why: health.message }, 'camera health changed'));
+
     const clientDir = join(config.dataDir, 'client');
     await buildClient(clientDir, { minify: config.env === 'production' });
     let closing = false;
@@ -169,6 +175,11 @@ export class App {
           municipalities: page.municipalities,
         };
       },
+      onCameraHealth: (listener) => {
+        const relay = ({ camera }: { camera: CameraRecord }) => listener({ cameraId: camera.code, health: healthOf(camera) });
+        prober.on('health', relay);
+        return () => prober.off('health', relay);
+      },
       onCameraState: (listener) => {
         cameras.on('state', listener);
         return () => cameras.off('state', listener);
@@ -183,11 +194,12 @@ export class App {
     });
     cleanups.push(() => signalling.close());
     await cameras.start();
+    if (config.health.enabled) prober.start();
     cleanups.push(() => {
       closing = true;
     });
     logger.info({ workers: media.workers.map((w) => w.pid), ffmpeg, port: web.port, tls: web.secure }, 'C5 Live ready');
-    return new App(config, logger, catalog, media, cameras, tokens, loginCodes, web, signalling, cleanups);
+    return new App(config, logger, catalog, media, cameras, tokens, loginCodes, web, signalling, prober, cleanups);
   }
 
   /** Media for a new viewer, on the least loaded worker. */

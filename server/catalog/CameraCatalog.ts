@@ -235,8 +235,13 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     };
   }
 
+  /** The URL without credentials and the credentials apart: only for the ingest and the prober. */
+  connectionOf(camera: CameraRecord): { url: string; username?: string; password?: string } {
+    return splitCredentials(this.vault.open(camera.mainUrl));
+  }
+
   #live(camera: CameraRecord): LiveCamera {
-    const { url, username, password } = splitCredentials(this.vault.open(camera.mainUrl));
+    const { url, username, password } = this.connectionOf(camera);
     return {
       id: camera.code,
       name: camera.name,

@@ -84,6 +84,21 @@ export const configSchema = z.strictObject({
       previousCredentialKeys: z.array(z.string().min(32)).default([]),
     })
     .prefault({}),
+  health: z
+    .strictObject({
+      /** Probe approved cameras nobody watches (RTSP DESCRIBE, no video pulled). */
+      enabled: z.boolean().default(true),
+      /** How often each camera is probed. */
+      intervalMs: ms(24 * 3_600_000).min(1000).default(300_000),
+      /** Probes in flight at once. */
+      concurrency: z.number().int().min(1).max(256).default(16),
+      /** Probes started per second at most (spreads a large fleet over the interval). */
+      maxPerSecond: z.number().min(0.1).max(1000).default(50),
+      timeoutMs: ms(60_000).min(100).default(4_000),
+      /** An unreachable camera is probed less often: the interval doubles per failure up to this. */
+      maxBackoffMs: ms(7 * 24 * 3_600_000).min(1000).default(3_600_000),
+    })
+    .prefault({}),
   signalling: z
     .strictObject({
       /** A vanished client is reaped after pingInterval + pingTimeout. */

@@ -20,7 +20,7 @@ export interface SignallingOptions {
 export class SignallingServer {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
   readonly #connections = new Set<ViewerConnection>();
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribe: Array<() => void>;
 
   constructor(httpServer: HttpServer, private readonly options: SignallingOptions) {
     this.io = new Server(httpServer, {
@@ -56,7 +56,8 @@ export class SignallingServer {
         options.logger.debug({ user: socket.data.identity.userId, reason }, 'viewer disconnected');
       });
     });
-    this.#unsubscribe = options.live.onCameraState((status) => {
+    const unsubscribeHealth = options.live.onCameraHealth((event) => this.io.to('cameras').emit('cameraHealth', event));
+    const unsubscribeState = options.live.onCameraState((status) => {
       const { cameraId, state, since, viewers, reason, message, retryInMs, transcodeReason } = status;
       if (state === 'closed' && (reason === 'withdrawn' || reason === 'changed')) {
         for (const connection of this.#connections) {
@@ -71,6 +72,7 @@ export class SignallingServer {
         ...(transcodeReason !== undefined && { transcodeReason }),
       });
     });
+    this.#unsubscribe = [unsubscribeHealth, unsubscribeState];
   }
 
   get connectionCount(): number {
@@ -96,7 +98,7 @@ export class SignallingServer {
   }
 
   async close(): Promise<void> {
-    this.#unsubscribe();
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
     for (const connection of this.#connections) connection.close();
     this.#connections.clear();
     this.io.disconnectSockets(true);

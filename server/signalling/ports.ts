@@ -2,7 +2,7 @@ import type { CameraStatus } from '../cameras/CameraStatus.ts';
 import type { CameraLease } from '../cameras/CameraManager.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
 import type { TypedEmitter } from '../util/TypedEmitter.ts';
-import type { CameraPage, RequestPayload } from './protocol.ts';
+import type { CameraHealth, CameraPage, RequestPayload } from './protocol.ts';
 
 /**
  * What signalling needs from the live pipeline, declared here so that signalling imports no
@@ -27,4 +27,5 @@ export interface LiveViewing {
   acquire(cameraId: string): Promise<CameraLease>;
   listCameras(query: RequestPayload<'listCameras'>): Promise<CameraPage>;
   onCameraState(listener: (status: CameraStatus) => void): () => void;
+  onCameraHealth(listener: (event: { cameraId: string; health: CameraHealth }) => void): () => void;
 }

@@ -24,6 +24,7 @@ export async function startTestApp(overrides: ConfigInput): Promise<TestApp> {
       logLevel: 'debug',
       ...overrides,
       http: { host: '127.0.0.1', port: 0, ...overrides.http },
+      health: { enabled: false, ...overrides.health },
       media: { workers: 2, webRtcPort: 0, ...overrides.media },
       ingest: {
         idleCloseMs: 0,
