@@ -9,6 +9,7 @@ import { io, type Socket } from 'socket.io-client';
 import type {
   Ack,
   ApiErrorBody,
+  CameraHealth,
   CameraStatusMessage,
   ClientToServerEvents,
   HandshakeAuth,
@@ -48,6 +49,7 @@ export interface SignallingEvents {
   /** The server refused the token (handshake) or ended the session. */
   authFailed: [message: string];
   cameraState: [status: CameraStatusMessage];
+  cameraHealth: [event: { cameraId: string; health: CameraHealth }];
   consumerClosed: [event: { consumerId: string; cameraId: string; reason: string }];
   transportClosed: [event: { transportId: string; reason: string }];
 }
@@ -106,6 +108,7 @@ export class SignallingClient extends Emitter<SignallingEvents> {
       if (!socket.active) this.#reconnectLater();
     });
     socket.on('cameraState', (status) => this.emit('cameraState', status));
+    socket.on('cameraHealth', (event) => this.emit('cameraHealth', event));
     socket.on('consumerClosed', (event) => this.emit('consumerClosed', event));
     socket.on('transportClosed', (event) => this.emit('transportClosed', event));
   }

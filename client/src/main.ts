@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   setConnection('connecting');
   const client = new SignallingClient(() => session.token);
   const media = new MediaReceiver(client, { tcpOnly: new URLSearchParams(window.location.search).get('transport') === 'tcp' });
-  const cameras = new CameraList(view.cameraListElement);
+  const cameras = new CameraList(view.cameraListElement, (query) => client.request('listCameras', query));
   const videoWall = new Wall(
     view.wallElement,
     {
@@ -125,17 +125,21 @@ async function main(): Promise<void> {
     void (async () => {
       try {
         await media.open();
-        const { cameras: list } = await client.request('listCameras', {});
+        // The first page of the list (never the whole fleet); the wall fills from it the first time.
+        const { cameras: firstPage } = await cameras.reload();
         if (epoch !== connectionEpoch) return;
-        cameras.set(list);
         videoWall.refreshNames();
         if (!filledOnce) {
           filledOnce = true;
-          videoWall.fill(list.slice(0, videoWall.layout).map((camera) => camera.id));
+          videoWall.fill(firstPage.slice(0, videoWall.layout).map((camera) => camera.id));
         }
         ready = true;
         setConnection('connected');
         videoWall.online();
+        // Tiles restored from an earlier session may show cameras outside the first page.
+        void cameras.resolveNames(videoWall.tiles().map((tile) => tile.cameraId)).then((found) => {
+          if (found && epoch === connectionEpoch) videoWall.refreshNames();
+        });
       } catch (error) {
         if (epoch !== connectionEpoch) return;
         console.warn('console set-up failed; reconnecting', error);
@@ -160,6 +164,7 @@ async function main(): Promise<void> {
     cameras.update(status);
     videoWall.cameraState(status);
   });
+  client.on('cameraHealth', (event) => cameras.updateHealth(event));
   client.on('consumerClosed', (event) => videoWall.consumerClosed(event));
 
   // ICE/DTLS failed, or the server's transport went with its media worker: reconnecting the socket
