@@ -21,6 +21,12 @@ import { createExpressApp } from './http/createExpressApp.ts';
 import { WebServer } from './http/WebServer.ts';
 import { SignallingServer } from './signalling/SignallingServer.ts';
 import { CameraProber } from './health/CameraProber.ts';
+import { UserService } from './auth/UserService.ts';
+import { VisibilityPolicy } from './auth/VisibilityPolicy.ts';
+import { AppError } from './errors/AppError.ts';
+import type { UserRepository } from './catalog/UserRepository.ts';
+import { EmbeddedUserRepository } from './catalog/embedded/EmbeddedUserRepository.ts';
+import { MongoUserRepository } from './catalog/mongo/MongoUserRepository.ts';
 import type { LiveViewing } from './signalling/ports.ts';
 import type { CameraHealth, CameraSummary } from './signalling/protocol.ts';
 import type { CameraRecord } from './catalog/CameraRecord.ts';
@@ -50,6 +56,7 @@ export class App {
     readonly config: Readonly<Config>,
     readonly logger: Logger,
     readonly catalog: CameraCatalog,
+    readonly users: UserService,
     readonly media: MediaWorkerPool,
     readonly cameras: CameraManager,
     readonly tokens: TokenService,
@@ -94,6 +101,11 @@ export class App {
       ? await MongoCameraRepository.connect(config.catalog.mongodbUri)
       : await EmbeddedCameraRepository.open(join(config.dataDir, 'catalog', 'cameras.db'));
     cleanups.push(() => repository.close());
+    const userRepository: UserRepository = config.catalog.mongodbUri
+      ? await MongoUserRepository.connect(config.catalog.mongodbUri)
+      : await EmbeddedUserRepository.open(join(config.dataDir, 'catalog', 'users.db'));
+    cleanups.push(() => userRepository.close());
+    const users = await UserService.create(userRepository, logger);
     const catalog = new CameraCatalog(repository, vault);
     for (const camera of [...config.cameras, ...seedCameras]) await catalog.ensureConfigured(camera);
     logger.info({ store: config.catalog.mongodbUri ? 'mongo' : 'embedded' }, 'camera catalog open');
@@ -130,10 +142,6 @@ export class App {
     });
     cleanups.push(() => cameras.close());
     cameras.on('state', (status) => logger.info({ camera: status.cameraId, state: status.state, reason: status.reason }, 'camera state'));
-    // A suspended, revoked, retired or edited camera stops now; its viewers are told why.
-    catalog.on('changed', ({ camera, viewable, why }) => {
-      void cameras.withdraw(camera.code, why, !viewable);
-    });
 
     const prober = new CameraProber(catalog, config.health, (code) => cameras.status(code)?.state === 'live', logger);
     cleanups.push(() => prober.close());
@@ -142,7 +150,7 @@ export class App {
     const clientDir = join(config.dataDir, 'client');
     await buildClient(clientDir, { minify: config.env === 'production' });
     let closing = false;
-    const express = createExpressApp({ logger, tokens, loginCodes, catalog, clientDir, ready: () => !closing && media.workers.every((w) => !w.closed) });
+    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, clientDir, ready: () => !closing && media.workers.every((w) => !w.closed) });
     const web = await WebServer.create(express, {
       host: config.http.host,
       port: config.http.port,
@@ -152,13 +160,22 @@ export class App {
     cleanups.push(() => web.close());
 
     const live: LiveViewing = {
+      currentViewer: (userId) => users.current(userId),
+      authorize: async (viewer, cameraId) => {
+        const camera = await catalog.repository.findByCode(cameraId);
+        if (!camera || camera.retiredAt) throw new AppError('not_found', `no camera ${cameraId}`);
+        if (!VisibilityPolicy.canView(viewer, camera)) {
+          const why = camera.status !== 'approved' ? `camera ${camera.code} is ${camera.status}` : `you may not watch camera ${camera.code}`;
+          throw new AppError('forbidden', why);
+        }
+      },
       get rtpCapabilities() {
         return media.rtpCapabilities;
       },
       openViewer: () => new ViewerMedia(media.leastLoaded()),
       acquire: (cameraId) => cameras.acquire(cameraId),
-      listCameras: async (query) => {
-        const page = await catalog.fleetPage({ ...query, offset: query.offset ?? 0, limit: query.limit ?? 500 });
+      listCameras: async (query, viewer) => {
+        const page = await catalog.fleetPage({ ...query, offset: query.offset ?? 0, limit: query.limit ?? 500 }, VisibilityPolicy.scope(viewer));
         return {
           cameras: page.items.map(
             (camera): CameraSummary => ({
@@ -193,13 +210,22 @@ export class App {
       pingTimeoutMs: config.signalling.pingTimeoutMs,
     });
     cleanups.push(() => signalling.close());
+    // A suspended, revoked, retired or edited camera: viewers who may no longer see it lose it
+    // now, with the reason; a camera nobody may watch stops; a changed URL restarts the ingest.
+    catalog.on('changed', ({ camera, viewable, restart, why }) => {
+      if (viewable) signalling.cameraChanged(camera.code);
+      if (!viewable || restart) void cameras.withdraw(camera.code, why, !viewable);
+    });
+    users.on('changed', ({ user, rightsChanged }) => {
+      if (rightsChanged) signalling.userChanged(user);
+    });
     await cameras.start();
     if (config.health.enabled) prober.start();
     cleanups.push(() => {
       closing = true;
     });
     logger.info({ workers: media.workers.map((w) => w.pid), ffmpeg, port: web.port, tls: web.secure }, 'C5 Live ready');
-    return new App(config, logger, catalog, media, cameras, tokens, loginCodes, web, signalling, prober, cleanups);
+    return new App(config, logger, catalog, users, media, cameras, tokens, loginCodes, web, signalling, prober, cleanups);
   }
 
   /** Media for a new viewer, on the least loaded worker. */

@@ -42,9 +42,17 @@ try {
   if (demoEnabled) demo = await DemoCameras.start(config.demo.simulatorConfig, logger);
   app = await App.create({ config, logger, seedCameras: demo?.cameras ?? [] });
   if (demoEnabled) {
-    const code = app.loginCodes.issue({ userId: 'demo-operator', role: 'operator' });
-    console.log(`Console: ${app.consoleUrl}/#code=${code}`);
-    console.log(`(single-use sign-in link, valid ${Math.round(config.auth.loginCodeTtlSeconds / 60)} minutes; Ctrl-C stops C5 Live)`);
+    // First run only: demo accounts with generated passwords, shown this once.
+    const created = await app.users.ensureDemoUsers();
+    for (const account of created ?? []) console.log(`Demo ${account.role}: user "${account.username}", password "${account.password}" (shown once)`);
+    const operator = await app.users.repository.findByUsername('operator');
+    if (operator && !operator.disabled) {
+      const code = app.loginCodes.issue({ userId: operator.id, role: operator.role });
+      console.log(`Console: ${app.consoleUrl}/#code=${code}`);
+      console.log(`(single-use sign-in link for the demo operator, valid ${Math.round(config.auth.loginCodeTtlSeconds / 60)} minutes; Ctrl-C stops C5 Live)`);
+    } else {
+      console.log(`Console: ${app.consoleUrl}/ (the demo operator is gone: sign in with a user and password)`);
+    }
   } else {
     console.log(`C5 Live listening on ${app.consoleUrl}`);
   }

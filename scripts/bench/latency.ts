@@ -321,9 +321,11 @@ async function main(): Promise<number> {
     cleanups.push({ what: 'Chromium', run: () => browser.close() });
 
     let c5: TestApp | undefined;
+    let benchUserId = '';
     if (args.systems.includes('c5')) {
       log('starting C5 Live (1 media worker)');
       c5 = await startTestApp({ logLevel: 'info', cameras: [{ id: CAMERA.id, name: 'Stamped', url: rtspUrl }], media: { workers: 1 } });
+      benchUserId = await c5.user('operator');
       const app = c5;
       cleanups.push({ what: 'C5 Live', run: () => app.close() });
     }
@@ -338,7 +340,7 @@ async function main(): Promise<number> {
     const pageUrl: Record<System, () => string> = {
       c5: () => {
         if (!c5) throw new Error('C5 Live is not running');
-        const code = c5.app.loginCodes.issue({ userId: 'bench', role: 'operator' });
+        const code = c5.app.loginCodes.issue({ userId: benchUserId, role: 'operator' });
         return `${c5.app.consoleUrl}/#code=${encodeURIComponent(code)}`;
       },
       rtspRelay: () => {

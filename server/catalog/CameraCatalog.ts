@@ -20,8 +20,11 @@ const transitions: Record<StatusAction, { from: ApprovalStatus[]; to: ApprovalSt
 };
 
 export type CameraCatalogEvents = {
-  /** A camera's record changed; `viewable` says whether it may still be watched. */
-  changed: [{ camera: CameraRecord; viewable: boolean; why: string }];
+  /**
+   * A camera's record changed. `viewable`: it may still be watched at all; `restart`: what the
+   * ingest uses (URL, credentials, transport) changed, so a running ingest must start again.
+   */
+  changed: [{ camera: CameraRecord; viewable: boolean; restart: boolean; why: string }];
 };
 
 /** The catalog's rules over a repository: validation, sealed URLs, status transitions, retirement. */
@@ -92,10 +95,11 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     return camera;
   }
 
-  async list(query: CameraQuery): Promise<{ items: CameraRecord[]; total: number }> {
+  async list(query: CameraQuery, visible: CameraFilter = {}): Promise<{ items: CameraRecord[]; total: number }> {
     const { offset, limit, ...filter } = query;
     return this.repository.list(
       {
+        ...visible,
         ...(filter.area && { area: filter.area }),
         ...(filter.status && { status: filter.status }),
         ...(filter.municipality && { municipality: filter.municipality }),
@@ -124,7 +128,8 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     if (substreamUrl !== undefined) patch.substreamUrl = substreamUrl === null ? null : this.#seal(substreamUrl, 'substreamUrl', credentials ?? undefined);
     const updated = await this.repository.update(id, patch);
     if (!updated) throw new AppError('not_found', `no camera ${id}`);
-    this.emit('changed', { camera: updated, viewable: isViewable(updated), why: 'camera updated' });
+    const restart = ['mainUrl', 'credentials', 'transport'].some((key) => key in input);
+    this.emit('changed', { camera: updated, viewable: isViewable(updated), restart, why: 'camera updated' });
     return updated;
   }
 
@@ -136,7 +141,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     }
     const updated = await this.repository.changeStatus(id, { ...transition, reason });
     if (!updated) throw new AppError('invalid_state', `the camera changed meanwhile: cannot ${action} it now`);
-    this.emit('changed', { camera: updated, viewable: isViewable(updated), why: `camera ${updated.status}: ${reason}` });
+    this.emit('changed', { camera: updated, viewable: isViewable(updated), restart: false, why: `camera ${updated.status}: ${reason}` });
     return updated;
   }
 
@@ -145,7 +150,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     await this.get(id);
     const retired = await this.repository.retire(id);
     if (!retired) throw new AppError('not_found', `no camera ${id}`);
-    this.emit('changed', { camera: retired, viewable: false, why: 'camera retired' });
+    this.emit('changed', { camera: retired, viewable: false, restart: false, why: 'camera retired' });
     return retired;
   }
 
@@ -153,8 +158,8 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
    * A page of the cameras that may be watched, with the fleet's health counts and municipalities
    * (over every watchable camera, whatever the filter) for the console's fleet view.
    */
-  async fleetPage(query: { area?: CameraArea; municipality?: string; health?: HealthStatus | 'unknown'; q?: string; offset: number; limit: number }) {
-    const scope: CameraFilter = { status: ['approved'] };
+  async fleetPage(query: { area?: CameraArea; municipality?: string; health?: HealthStatus | 'unknown'; q?: string; offset: number; limit: number }, visible: CameraFilter = {}) {
+    const scope: CameraFilter = { ...visible, status: ['approved'] };
     const { offset, limit, ...filters } = query;
     const [page, municipalities, ...counts] = await Promise.all([
       this.repository.list({ ...scope, ...filters }, { offset, limit }),

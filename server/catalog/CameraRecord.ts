@@ -93,8 +93,12 @@ export interface CameraFilter {
   q?: string;
   /** 'unknown': not probed yet. */
   health?: HealthStatus | 'unknown';
-  /** Only these codes (the visibility policy's scope), when given. */
+  /** Only these codes, when given. */
   codes?: string[];
+  /** The visibility policy's scope: one of these areas, one of these municipalities, citizen cameras only with this sharing. */
+  areas?: CameraArea[];
+  municipalities?: string[];
+  citizenSharing?: SharingMode;
   includeRetired?: boolean;
 }
 

@@ -8,6 +8,7 @@ export const errorCodes = {
   invalid_state: 409,
   incompatible: 422,
   unprocessable: 422,
+  rate_limited: 429,
   camera_unavailable: 502,
   camera_timeout: 504,
   shutting_down: 503,

@@ -1,29 +1,29 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors/AppError.ts';
-import type { TokenService } from '../auth/TokenService.ts';
 import type { CameraCatalog, StatusAction } from '../catalog/CameraCatalog.ts';
-import { isViewable } from '../catalog/CameraCatalog.ts';
 import { cameraCreateSchema, cameraPatchSchema, cameraQuerySchema, statusChangeSchema } from '../catalog/cameraSchemas.ts';
 import { parseOr400 } from './createExpressApp.ts';
 import { CameraImporter } from '../catalog/CameraImporter.ts';
 import express from 'express';
-import { requireRole } from './requireRole.ts';
+import { requireRole, type Authenticator } from './requireRole.ts';
+import { VisibilityPolicy } from '../auth/VisibilityPolicy.ts';
 
 const idParam = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a camera id') });
 const actionParam = z.strictObject({ id: idParam.shape.id, action: z.enum(['approve', 'reject', 'suspend', 'reinstate', 'revoke']) });
 
 /** /api/cameras: the catalog over REST. Until the users issue, writes need the admin role of the signed token. */
-export function cameraRoutes(catalog: CameraCatalog, tokens: TokenService): Router {
+export function cameraRoutes(catalog: CameraCatalog, auth: Authenticator): Router {
   const router = Router();
-  const signedIn = requireRole(tokens);
-  const admin = requireRole(tokens, 'admin');
+  const signedIn = requireRole(auth);
+  const admin = requireRole(auth, 'admin');
 
   router.get('/', signedIn, async (req, res) => {
     const query = parseOr400(cameraQuerySchema, req.query, 'query');
-    // Non-admins see only cameras that can be watched.
-    const scoped = req.identity?.role === 'admin' ? query : { ...query, status: ['approved' as const], includeRetired: false };
-    const { items, total } = await catalog.list(scoped);
+    // Non-admins see only the cameras they may watch (the visibility policy), approved and current.
+    const user = req.user!;
+    const scoped = VisibilityPolicy.canAdminister(user) ? query : { ...query, status: ['approved' as const], includeRetired: false };
+    const { items, total } = await catalog.list(scoped, VisibilityPolicy.scope(user));
     res.json({ items: items.map((camera) => catalog.view(camera)), total, offset: query.offset, limit: query.limit });
   });
 
@@ -35,9 +35,9 @@ export function cameraRoutes(catalog: CameraCatalog, tokens: TokenService): Rout
 
   router.get('/:id', signedIn, async (req, res) => {
     const { id } = parseOr400(idParam, req.params, 'path');
-    const admin = req.identity?.role === 'admin';
+    const admin = VisibilityPolicy.canAdminister(req.user!);
     const camera = await catalog.get(id, { includeRetired: admin });
-    if (!admin && !isViewable(camera)) throw new AppError('not_found', `no camera ${id}`);
+    if (!admin && !VisibilityPolicy.canView(req.user!, camera)) throw new AppError('not_found', `no camera ${id}`);
     res.json(catalog.view(camera));
   });
 
@@ -70,12 +70,12 @@ const importQuery = z.strictObject({
  * POST /api/cameras/import: CSV (text/csv, header row) or JSON (an array of camera objects, or
  * `{ cameras: [...] }`) of thousands of rows. Mounted before the API's small JSON body limit.
  */
-export function cameraImportRoute(catalog: CameraCatalog, tokens: TokenService): Router {
+export function cameraImportRoute(catalog: CameraCatalog, auth: Authenticator): Router {
   const router = Router();
   const importer = new CameraImporter(catalog);
   router.post(
     '/',
-    requireRole(tokens, 'admin'),
+    requireRole(auth, 'admin'),
     express.json({ limit: '20mb' }),
     express.text({ type: ['text/csv', 'application/csv'], limit: '20mb' }),
     async (req, res) => {

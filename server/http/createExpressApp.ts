@@ -7,19 +7,20 @@ import type { TokenService } from '../auth/TokenService.ts';
 import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
 import { cameraImportRoute, cameraRoutes } from './cameraRoutes.ts';
 import { openApiDocument } from './openapi.ts';
+import { userRoutes } from './userRoutes.ts';
+import type { UserService } from '../auth/UserService.ts';
 
 export interface HttpDeps {
   logger: Logger;
   tokens: TokenService;
   loginCodes: LoginCodes;
   catalog: CameraCatalog;
+  users: UserService;
   /** Directory of the built console (index.html, app.js, styles.css). */
   clientDir: string;
   /** Readiness: the media workers are up and the server is not shutting down. */
   ready(): boolean;
 }
-
-const codeBody = z.strictObject({ code: z.string().min(10).max(200) });
 
 /**
  * Validates a request part with zod, or throws naming the fields: invalid_request (400) for a
@@ -43,7 +44,8 @@ export function createExpressApp(deps: HttpDeps): express.Express {
     res.setHeader('X-Frame-Options', 'DENY');
     next();
   });
-  app.use('/api/cameras/import', cameraImportRoute(deps.catalog, deps.tokens));
+  const auth = { tokens: deps.tokens, users: deps.users };
+  app.use('/api/cameras/import', cameraImportRoute(deps.catalog, auth));
   app.use('/api', express.json({ limit: '100kb' }));
 
   app.get('/healthz', (_req, res) => {
@@ -54,14 +56,8 @@ export function createExpressApp(deps: HttpDeps): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready' });
   });
 
-  app.post('/api/auth/code', (req, res) => {
-    const { code } = parseOr400(codeBody, req.body, 'body');
-    const identity = deps.loginCodes.redeem(code);
-    deps.logger.info({ user: identity.userId, role: identity.role }, 'signed in with a login code');
-    res.json(deps.tokens.issue(identity));
-  });
-
-  app.use('/api/cameras', cameraRoutes(deps.catalog, deps.tokens));
+  app.use('/api', userRoutes(auth, deps.loginCodes, deps.logger));
+  app.use('/api/cameras', cameraRoutes(deps.catalog, auth));
   const openapi = openApiDocument();
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);
@@ -79,6 +75,8 @@ export function createExpressApp(deps: HttpDeps): express.Express {
       deps.logger.error({ err: error }, 'unexpected HTTP error');
       appError = new AppError('internal', 'internal error');
     }
+    const retryAfter = appError.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') res.setHeader('Retry-After', String(retryAfter));
     res.status(appError.status).json({ error: appError.toJSON() });
   });
   return app;

@@ -36,7 +36,9 @@ export class SignallingServer {
       try {
         const auth = socket.handshake.auth as { token?: unknown } | undefined;
         const verified = options.tokens.verify(auth?.token);
-        socket.data.identity = { userId: verified.userId, role: verified.role, authTime: verified.authTime };
+        // The account as it is now, not as the token remembers it.
+        const viewer = options.live.currentViewer(verified.userId);
+        socket.data.identity = { userId: verified.userId, role: viewer.role, authTime: verified.authTime };
         socket.data.expiresAt = verified.expiresAt;
         next();
       } catch (error) {
@@ -73,6 +75,26 @@ export class SignallingServer {
       });
     });
     this.#unsubscribe = [unsubscribeHealth, unsubscribeState];
+  }
+
+  /** A user's account changed: end their sessions if disabled, otherwise re-check what they watch. */
+  userChanged(user: { id: string; disabled: boolean; role: string; areas: string[]; municipalities: string[] }): void {
+    for (const connection of this.#connections) {
+      if (connection.identity.userId !== user.id) continue;
+      if (user.disabled) {
+        connection.socket.emit('sessionEnded', { reason: 'this account was disabled' });
+        connection.socket.disconnect(true);
+        continue;
+      }
+      connection.socket.data.identity = { ...connection.identity, role: user.role as never };
+      void connection.recheck();
+      connection.socket.emit('rightsChanged', { role: user.role, areas: user.areas, municipalities: user.municipalities });
+    }
+  }
+
+  /** A camera's record changed: its viewers who may no longer see it lose it now. */
+  cameraChanged(cameraId: string): void {
+    for (const connection of this.#connections) void connection.recheck(cameraId);
   }
 
   get connectionCount(): number {

@@ -5,6 +5,7 @@ import type { Identity } from '../auth/Identity.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { CameraLease } from '../cameras/CameraManager.ts';
 import type { LiveViewing, ViewerMediaPort } from './ports.ts';
+import type { Viewer } from '../auth/VisibilityPolicy.ts';
 import type {
   ClientToServerEvents,
   ConsumerInfo,
@@ -65,6 +66,31 @@ export class ViewerConnection {
     }, () => undefined);
   }
 
+  /**
+   * The user's rights or a camera changed: every watched camera (or just `onlyCamera`) is checked
+   * again, and the ones this user may no longer see are closed with the reason.
+   */
+  async recheck(onlyCamera?: string): Promise<void> {
+    let viewer: Viewer;
+    try {
+      viewer = this.#viewer();
+    } catch {
+      return;
+    }
+    for (const cameraId of [...this.#watches.keys()]) {
+      if (onlyCamera !== undefined && cameraId !== onlyCamera) continue;
+      try {
+        await this.live.authorize(viewer, cameraId);
+      } catch (error) {
+        this.cameraClosed(cameraId, 'camera_forbidden', (error as Error).message);
+      }
+    }
+  }
+
+  #viewer(): Viewer {
+    return this.live.currentViewer(this.identity.userId);
+  }
+
   get identity(): Identity {
     return this.socket.data.identity;
   }
@@ -83,7 +109,7 @@ export class ViewerConnection {
     getRouterRtpCapabilities: async () => ({ rtpCapabilities: this.live.rtpCapabilities as ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'] }),
     listCameras: async (query) => {
       await this.socket.join('cameras');
-      return this.live.listCameras(query);
+      return this.live.listCameras(query, this.#viewer());
     },
     createTransport: async ({ tcpOnly }) => {
       if (this.#transportId) throw new AppError('invalid_state', 'this connection already has a receive transport');
@@ -107,6 +133,7 @@ export class ViewerConnection {
     },
     consume: async ({ transportId, cameraId, rtpCapabilities }) => {
       const media = this.#requireTransport(transportId);
+      await this.live.authorize(this.#viewer(), cameraId);
       const watch = await this.#watch(cameraId);
       let consumer: Awaited<ReturnType<ViewerMediaPort['consume']>>;
       try {

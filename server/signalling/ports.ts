@@ -1,6 +1,7 @@
 import type { CameraStatus } from '../cameras/CameraStatus.ts';
 import type { CameraLease } from '../cameras/CameraManager.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
+import type { Viewer } from '../auth/VisibilityPolicy.ts';
 import type { TypedEmitter } from '../util/TypedEmitter.ts';
 import type { CameraHealth, CameraPage, RequestPayload } from './protocol.ts';
 
@@ -22,10 +23,14 @@ export interface ViewerMediaPort
 }
 
 export interface LiveViewing {
+  /** The signed-in user's current rights (AppError unauthenticated when disabled or gone). */
+  currentViewer(userId: string): Viewer;
+  /** Throws forbidden / not_found unless `viewer` may watch the camera now. */
+  authorize(viewer: Viewer, cameraId: string): Promise<void>;
   readonly rtpCapabilities: object;
   openViewer(): ViewerMediaPort;
   acquire(cameraId: string): Promise<CameraLease>;
-  listCameras(query: RequestPayload<'listCameras'>): Promise<CameraPage>;
+  listCameras(query: RequestPayload<'listCameras'>, viewer: Viewer): Promise<CameraPage>;
   onCameraState(listener: (status: CameraStatus) => void): () => void;
   onCameraHealth(listener: (event: { cameraId: string; health: CameraHealth }) => void): () => void;
 }

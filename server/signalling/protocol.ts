@@ -146,9 +146,14 @@ export interface ServerToClientEvents {
   /** A consumer closed by itself: its camera restarted or went down. Re-consume when the camera is live again. */
   /**
    * A consumer closed by itself. reason 'camera_restarting': consume again when the camera is live;
-   * 'camera_withdrawn': the camera may no longer be watched (message says why).
+   * 'camera_withdrawn': the camera may no longer be watched (message says why);
+   * 'camera_forbidden': this user may no longer watch it (rights or the camera's sharing changed).
    */
   consumerClosed: (event: { consumerId: string; cameraId: string; reason: string; message?: string }) => void;
+  /** The user's rights changed (role or assignments): list the cameras again. */
+  rightsChanged: (event: { role: string; areas: string[]; municipalities: string[] }) => void;
+  /** The server is about to end this session (account disabled, token expired). */
+  sessionEnded: (event: { reason: string }) => void;
   /** A camera's health (from the prober) changed. */
   cameraHealth: (event: { cameraId: string; health: CameraHealth }) => void;
   /** The receive transport closed by itself (its media worker died): create a new one and consume every tile again. */

@@ -34,7 +34,7 @@ describe('operator console in headless Chromium (end to end)', function () {
     chromium = await launchChromium();
     page = await chromium.newPage();
     errors = collectPageErrors(page);
-    link = `${t.app.consoleUrl}/#code=${t.app.loginCodes.issue({ userId: 'demo-operator', role: 'operator' })}`;
+    link = await t.consoleLink('operator');
   });
 
   after(async () => {

@@ -17,7 +17,7 @@ describe('resilience in headless Chromium: dead media worker, UDP blocked', func
   let sim: Simulator;
   let t: TestApp;
   const browsers: LaunchedChromium[] = [];
-  const link = () => `${t.app.consoleUrl}/#code=${t.app.loginCodes.issue({ userId: 'op', role: 'operator' })}`;
+  const link = () => t.consoleLink('operator');
 
   before(async () => {
     sim = await Simulator.start({ config: simConfig });
@@ -37,7 +37,7 @@ describe('resilience in headless Chromium: dead media worker, UDP blocked', func
     const chromium = await launchChromium();
     browsers.push(chromium);
     const page = await chromium.newPage();
-    await openConsole(page, link().replace('/#', '/?transport=tcp#'));
+    await openConsole(page, (await link()).replace('/#', '/?transport=tcp#'));
     const tiles = await waitForTiles(page, liveTile('cam-r1'), 30_000);
     expect(tiles.find((x) => x.cameraId === 'cam-r1')?.transport).to.equal('tcp');
     const samples = await sampleVideo(page, '.tile[data-camera-id="cam-r1"]', { durationMs: 1500 });
@@ -49,7 +49,7 @@ describe('resilience in headless Chromium: dead media worker, UDP blocked', func
     const chromium = await launchChromium();
     browsers.push(chromium);
     const page = await chromium.newPage();
-    await openConsole(page, link());
+    await openConsole(page, await link());
     await waitForTiles(page, (tiles) => liveTile('cam-r1')(tiles) && liveTile('cam-r2')(tiles), 30_000);
     await page.evaluate('window.__noReload = true');
     const host = t.app.cameras.session('cam-r1')!.feed!.host;

@@ -52,7 +52,8 @@ function buildCsv(): { csv: string; badLines: number[] } {
 describe('bulk camera import', function () {
   this.timeout(180_000);
   let t: TestApp;
-  const admin = () => `Bearer ${t.app.tokens.issue({ userId: 'admin', role: 'admin', authTime: Math.floor(Date.now() / 1000) }).token}`;
+  let adminToken: string;
+  const admin = () => `Bearer ${adminToken}`;
   const post = async (path: string, body: string, type: string) => {
     const res = await fetch(`${t.app.consoleUrl}${path}`, { method: 'POST', headers: { authorization: admin(), 'content-type': type }, body });
     return { status: res.status, json: (await res.json()) as any };
@@ -60,6 +61,7 @@ describe('bulk camera import', function () {
 
   before(async () => {
     t = await startTestApp({});
+    adminToken = await t.token('admin');
   });
   after(async () => t?.close());
 

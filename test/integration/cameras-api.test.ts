@@ -13,7 +13,8 @@ describe('camera catalog over REST', function () {
   let t: TestApp;
   let base: string;
   const bodies: string[] = [];
-  const token = (role: 'admin' | 'operator' = 'admin') => t.app.tokens.issue({ userId: `${role}-1`, role, authTime: Math.floor(Date.now() / 1000) }).token;
+  const tokens: Record<string, string> = {};
+  const token = (role: 'admin' | 'operator' = 'admin') => tokens[role]!;
 
   async function api(method: string, path: string, body?: unknown, role: 'admin' | 'operator' | null = 'admin') {
     const res = await fetch(`${base}${path}`, {
@@ -41,6 +42,8 @@ describe('camera catalog over REST', function () {
   before(async () => {
     sim = await Simulator.start({ config: { cameras: [{ id: 'cam-w', tag: 71, codec: 'h264', profile: 'baseline', width: 320, height: 180, fps: 25, gop: 25 }] } });
     t = await startTestApp({ cameras: [{ id: 'cam-w', name: 'Watched', url: sim.url('cam-w') }] });
+    tokens.admin = await t.token('admin');
+    tokens.operator = await t.token('operator');
     base = t.app.consoleUrl;
   });
   after(async () => {

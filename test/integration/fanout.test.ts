@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Simulator } from '../support/simulator.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
+import { mediaSnapshot } from '../support/dumps.ts';
 import { connectClient, ok, type ClientSocket } from '../support/signallingClient.ts';
 import { ffmpegProcesses, isAlive, waitFor } from '../support/processes.ts';
 
@@ -11,7 +12,7 @@ describe('fan-out across media workers', function () {
   let sim: Simulator;
   let t: TestApp;
   const sockets: ClientSocket[] = [];
-  const token = (i: number) => t.app.tokens.issue({ userId: `viewer-${i}`, role: 'operator', authTime: Math.floor(Date.now() / 1000) }).token;
+  let operatorToken: string;
   const dumps = () => Promise.all(t.app.media.workers.map(async (w) => ({ router: await w.router.dump(), server: await w.webRtcServer.dump() })));
 
   before(async () => {
@@ -19,6 +20,7 @@ describe('fan-out across media workers', function () {
       config: { cameras: cameras.map((id, i) => ({ id, tag: 40 + i, codec: 'h264', profile: 'baseline', width: 320, height: 180, fps: 15, gop: 15, bitrateKbps: 200 })) },
     });
     t = await startTestApp({ media: { workers: 2 }, cameras: cameras.map((id) => ({ id, name: id, url: sim.url(id) })) });
+    operatorToken = await t.token('operator');
   });
   afterEach(() => {
     for (const socket of sockets.splice(0)) socket.close();
@@ -29,10 +31,10 @@ describe('fan-out across media workers', function () {
   });
 
   it('spreads 40 viewers of 3 cameras over both workers, ingests each camera once, pipes each once per router, and leaks nothing', async () => {
-    const before = await dumps();
+    const before = await mediaSnapshot(t.app);
     const consumed: Array<{ producerId: string; cameraId: string }> = [];
     for (let i = 0; i < 40; i++) {
-      const socket = await connectClient(t.app.consoleUrl, token(i));
+      const socket = await connectClient(t.app.consoleUrl, operatorToken);
       sockets.push(socket);
       const { rtpCapabilities } = await ok(socket, 'getRouterRtpCapabilities', {});
       const { transport } = await ok(socket, 'createTransport', {});
@@ -66,11 +68,11 @@ describe('fan-out across media workers', function () {
     await waitFor(() => t.app.signalling.connectionCount === 0, 10_000, 'all viewers gone');
     await waitFor(() => cameras.every((id) => t.app.cameras.status(id)?.state === 'idle'), 15_000, 'cameras idle');
     await waitFor(() => cameras.every((id) => ffmpegProcesses(`/${id}`).length === 0), 5_000, 'no ffmpeg');
-    expect(await dumps()).to.deep.equal(before);
+    expect(await mediaSnapshot(t.app)).to.deep.equal(before);
   });
 
   it('survives the death of the worker hosting a camera: replaced, camera re-attached, viewers told to re-subscribe', async function () {
-    const socket = await connectClient(t.app.consoleUrl, token(100));
+    const socket = await connectClient(t.app.consoleUrl, operatorToken);
     sockets.push(socket);
     const { rtpCapabilities } = await ok(socket, 'getRouterRtpCapabilities', {});
     let { transport } = await ok(socket, 'createTransport', {});

@@ -15,11 +15,12 @@ describe('HTTP API', function () {
     fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
 
   it('signs in once with a login code, and never again with the same code', async () => {
-    const code = t.app.loginCodes.issue({ userId: 'demo-operator', role: 'operator' });
+    const userId = await t.user('operator');
+    const code = t.app.loginCodes.issue({ userId, role: 'operator' });
     const first = await post('/api/auth/code', JSON.stringify({ code }));
     expect(first.status).to.equal(200);
     const token = (await first.json()) as { token: string; expiresAt: number };
-    expect(t.app.tokens.verify(token.token)).to.include({ userId: 'demo-operator', role: 'operator' });
+    expect(t.app.tokens.verify(token.token)).to.include({ userId, role: 'operator' });
     const second = await post('/api/auth/code', JSON.stringify({ code }));
     expect(second.status).to.equal(401);
     expect(((await second.json()) as { error: { code: string } }).error.code).to.equal('unauthenticated');

@@ -9,6 +9,7 @@ import { decodeTag, grabFrame, probe } from '../support/frames.ts';
 import { RtpTap } from '../support/rtpTap.ts';
 import { ffmpegProcesses, waitFor } from '../support/processes.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
+import { mediaSnapshot } from '../support/dumps.ts';
 
 const small = { width: 320, height: 180, fps: 25, gop: 25, bitrateKbps: 300 } as const;
 const SECRET = 'Str0ng-Secret-91';
@@ -231,14 +232,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
 
   it('leaks nothing: after 200 subscribe/unsubscribe cycles every dump() equals its state before', async function () {
     this.timeout(300_000);
-    const snapshot = async () =>
-      Promise.all(
-        t.app.media.workers.map(async (w) => ({
-          worker: await w.worker.dump(),
-          router: await w.router.dump(),
-          webRtcServer: await w.webRtcServer.dump(),
-        })),
-      );
+    const snapshot = () => mediaSnapshot(t.app);
     await waitFor(() => ffmpegProcesses(`127.0.0.1:${sim.rtspPort}/`).length === 0, 10_000, 'no ingest before');
     const before = await snapshot();
     // Anchors keep two cameras live so the cycles churn transports, consumers and pipes quickly;

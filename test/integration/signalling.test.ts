@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { TokenService } from '../../server/auth/TokenService.ts';
 import { Simulator } from '../support/simulator.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
+import { mediaSnapshot } from '../support/dumps.ts';
 import { connectClient, ok, request, type ClientSocket } from '../support/signallingClient.ts';
 import { waitFor } from '../support/processes.ts';
 
@@ -18,9 +19,9 @@ describe('signalling (Socket.IO)', function () {
   let t: TestApp;
   let baseUrl: string;
   const sockets: ClientSocket[] = [];
-  const token = (userId = 'u1') => t.app.tokens.issue({ userId, role: 'operator', authTime: Math.floor(Date.now() / 1000) }).token;
-  const open = async (tok = token()) => {
-    const socket = await connectClient(baseUrl, tok);
+  const token = () => t.token('operator');
+  const open = async (tok?: string) => {
+    const socket = await connectClient(baseUrl, tok ?? (await token()));
     sockets.push(socket);
     return socket;
   };
@@ -40,7 +41,7 @@ describe('signalling (Socket.IO)', function () {
   });
 
   it('rejects a handshake without a valid token', async () => {
-    for (const bad of ['', 'not-a-jwt', `${token()}x`]) {
+    for (const bad of ['', 'not-a-jwt', `${await token()}x`]) {
       let error: (Error & { data?: { code?: string } }) | undefined;
       try {
         await open(bad);
@@ -52,7 +53,8 @@ describe('signalling (Socket.IO)', function () {
   });
 
   it('serves every request on its happy path', async () => {
-    const socket = await open();
+    const userId = await t.user('operator');
+    const socket = await open(t.app.tokens.issue({ userId, role: 'operator', authTime: Math.floor(Date.now() / 1000) }).token);
     const { rtpCapabilities } = await ok(socket, 'getRouterRtpCapabilities', {});
     expect(rtpCapabilities.codecs?.some((c) => c.mimeType === 'video/H264')).to.equal(true);
     const { cameras } = await ok(socket, 'listCameras', {});
@@ -74,7 +76,7 @@ describe('signalling (Socket.IO)', function () {
     await ok(socket, 'closeConsumer', { consumerId: consumer.id });
     const refreshed = await ok(socket, 'refreshToken', {});
     expect(refreshed.expiresAt).to.be.greaterThan(Date.now());
-    expect(t.app.tokens.verify(refreshed.token).userId).to.equal('u1');
+    expect(t.app.tokens.verify(refreshed.token).userId).to.equal(userId);
     await ok(socket, 'closeTransport', { transportId: transport.id });
     await waitFor(() => t.app.cameras.status('cam-a')?.state === 'idle', 10_000, 'camera idle after its only viewer left');
     expect(states).to.include('live');
@@ -82,7 +84,7 @@ describe('signalling (Socket.IO)', function () {
 
   it('answers bad requests with a clear error and changes nothing', async () => {
     const socket = await open();
-    const other = await open(token('u2'));
+    const other = await open(await token());
     const { rtpCapabilities } = await ok(socket, 'getRouterRtpCapabilities', {});
     const { transport } = await ok(socket, 'createTransport', {});
     const { transport: otherTransport } = await ok(other, 'createTransport', {});
@@ -119,7 +121,7 @@ describe('signalling (Socket.IO)', function () {
   });
 
   it('closes a disconnecting socket\'s transports and consumers at once', async () => {
-    const before = await dumps();
+    const before = await mediaSnapshot(t.app);
     const socket = await open();
     const { rtpCapabilities } = await ok(socket, 'getRouterRtpCapabilities', {});
     const { transport } = await ok(socket, 'createTransport', {});
@@ -127,16 +129,16 @@ describe('signalling (Socket.IO)', function () {
     socket.close();
     await waitFor(async () => t.app.signalling.connectionCount === 0, 5_000, 'server to notice the disconnect');
     await waitFor(() => t.app.cameras.status('cam-a')?.state === 'idle', 10_000, 'camera idle');
-    expect(await dumps()).to.deep.equal(before);
+    expect(await mediaSnapshot(t.app)).to.deep.equal(before);
   });
 
   it('disconnects a socket whose token expired, and keeps one that refreshed', async () => {
     const secret = readFileSync(join(t.app.config.dataDir, 'secrets', 'jwt-secret'), 'utf8').trim();
     const shortLived = new TokenService(secret, 2, 3600);
     const now = Math.floor(Date.now() / 1000);
-    const expiringToken = shortLived.issue({ userId: 'u3', role: 'operator', authTime: now }).token;
+    const expiringToken = shortLived.issue({ userId: await t.user(), role: 'operator', authTime: now }).token;
     const expiring = await open(expiringToken);
-    const refreshing = await open(shortLived.issue({ userId: 'u4', role: 'operator', authTime: now }).token);
+    const refreshing = await open(shortLived.issue({ userId: await t.user(), role: 'operator', authTime: now }).token);
     const disconnected = new Promise<string>((resolve) => expiring.once('disconnect', resolve));
     let refreshingDropped = false;
     refreshing.once('disconnect', () => (refreshingDropped = true));

@@ -5,12 +5,22 @@ import { App } from '../../server/app.ts';
 import { loadConfig } from '../../server/config/loadConfig.ts';
 import type { ConfigInput } from '../../server/config/schema.ts';
 import { LogCapture } from './LogCapture.ts';
+import type { Role } from '../../server/auth/Identity.ts';
+import type { CameraArea } from '../../server/catalog/CameraRecord.ts';
 
 export interface TestApp {
   app: App;
   log: LogCapture;
+  /** A bearer token of a new enabled user with this role (both areas, every municipality unless given). */
+  token(role?: Role, assignments?: { areas?: CameraArea[]; municipalities?: string[] }): Promise<string>;
+  /** A new user's id, for login codes. */
+  user(role?: Role, assignments?: { areas?: CameraArea[]; municipalities?: string[] }): Promise<string>;
+  /** The console link (single-use code) of a new user with this role. */
+  consoleLink(role?: Role): Promise<string>;
   close(): Promise<void>;
 }
+
+let userSerial = 0;
 
 /** An App with test timings (idle close 0, fast backoff), free ports and a throwaway data dir. */
 export async function startTestApp(overrides: ConfigInput): Promise<TestApp> {
@@ -38,9 +48,23 @@ export async function startTestApp(overrides: ConfigInput): Promise<TestApp> {
   });
   const log = new LogCapture();
   const app = await App.create({ config, logger: log.logger });
+  const user = async (role: Role = 'operator', assignments: { areas?: CameraArea[]; municipalities?: string[] } = {}) => {
+    const created = await app.users.createUser({
+      username: `${role}-${process.pid}-${++userSerial}`,
+      displayName: `Test ${role}`,
+      role,
+      areas: assignments.areas ?? ['agency', 'citizen'],
+      municipalities: assignments.municipalities ?? [],
+      password: 'a-long-test-password',
+    });
+    return created.id;
+  };
   return {
     app,
     log,
+    user,
+    token: async (role, assignments) => app.tokens.issue({ userId: await user(role, assignments), role: role ?? 'operator', authTime: Math.floor(Date.now() / 1000) }).token,
+    consoleLink: async (role = 'operator') => `${app.consoleUrl}/#code=${app.loginCodes.issue({ userId: await user(role), role })}`,
     close: async () => {
       await app.close();
       rmSync(dataDir, { recursive: true, force: true });

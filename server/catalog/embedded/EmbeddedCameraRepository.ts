@@ -1,34 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { createRequire } from 'node:module';
 import { AppError } from '../../errors/AppError.ts';
+import { openDatastore, type Datastore } from './nedb.ts';
 import type { CameraRepository } from '../CameraRepository.ts';
 import type { CameraHealthRecord, CameraFilter, CameraListResult, CameraPatch, CameraRecord, GeoPoint, NewCameraRecord, Page, StatusChange } from '../CameraRecord.ts';
 import { distanceKm, escapeRegExp } from '../geo.ts';
 
-/**
- * The part of nedb used here. The package is CommonJS while its typings declare an ES default
- * export that NodeNext resolution cannot construct, so it is loaded with require and typed here.
- */
-interface Cursor<T> extends PromiseLike<T[]> {
-  sort(order: Record<string, 1 | -1>): Cursor<T>;
-  skip(n: number): Cursor<T>;
-  limit(n: number): Cursor<T>;
-}
-interface Datastore<T> {
-  readonly filename: string | null;
-  loadDatabaseAsync(): Promise<void>;
-  ensureIndexAsync(options: { fieldName: string; unique?: boolean }): Promise<void>;
-  setAutocompactionInterval(ms: number): void;
-  stopAutocompaction(): void;
-  compactDatafileAsync(): Promise<void>;
-  insertAsync(doc: T): Promise<T>;
-  findOneAsync(query: object): Promise<T | null>;
-  findAsync(query: object): Cursor<T>;
-  countAsync(query: object): PromiseLike<number>;
-  updateAsync(query: object, update: object, options: object): Promise<{ numAffected: number; affectedDocuments: unknown }>;
-}
-const Datastore = createRequire(import.meta.url)('@seald-io/nedb') as new <T>(options: object) => Datastore<T>;
+
 
 interface GeoJsonPoint {
   type: 'Point';
@@ -46,9 +22,7 @@ export class EmbeddedCameraRepository implements CameraRepository {
 
   /** `filename` undefined: in memory (tests). */
   static async open(filename?: string): Promise<EmbeddedCameraRepository> {
-    if (filename) mkdirSync(dirname(filename), { recursive: true });
-    const db = new Datastore<StoredCamera>(filename ? { filename } : { inMemoryOnly: true });
-    await db.loadDatabaseAsync();
+    const db = await openDatastore<StoredCamera>(filename);
     await db.ensureIndexAsync({ fieldName: 'code', unique: true });
     for (const fieldName of ['area', 'status', 'municipality']) await db.ensureIndexAsync({ fieldName });
     if (filename) db.setAutocompactionInterval(10 * 60_000);
@@ -165,10 +139,15 @@ function toQuery(filter: CameraFilter): Record<string, unknown> {
   else if (filter.health) query['health.status'] = filter.health;
   if (filter.codes) query.code = { $in: filter.codes };
   if (!filter.includeRetired) query.retiredAt = { $exists: false };
+  const all: Array<Record<string, unknown>> = [];
+  if (filter.areas) all.push({ area: { $in: filter.areas } });
+  if (filter.municipalities) all.push({ municipality: { $in: filter.municipalities } });
+  if (filter.citizenSharing) all.push({ $or: [{ area: { $ne: 'citizen' } }, { sharing: filter.citizenSharing }] });
   if (filter.q) {
     const pattern = new RegExp(escapeRegExp(filter.q), 'i');
-    query.$or = [{ name: { $regex: pattern } }, { code: { $regex: pattern } }];
+    all.push({ $or: [{ name: { $regex: pattern } }, { code: { $regex: pattern } }] });
   }
+  if (all.length > 0) query.$and = all;
   return query;
 }
 

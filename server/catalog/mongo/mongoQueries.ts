@@ -176,6 +176,11 @@ export function buildFilter(filter: CameraFilter): Filter<CameraDocument> {
   if (filter.health === 'unknown') query.health = { $exists: false };
   else if (filter.health !== undefined) (query as Record<string, unknown>)['health.status'] = filter.health;
   if (filter.codes !== undefined) query.code = { $in: [...filter.codes] };
+  const all: Array<Filter<CameraDocument>> = [];
+  if (filter.areas !== undefined) all.push({ area: { $in: [...filter.areas] } });
+  if (filter.municipalities !== undefined) all.push({ municipality: { $in: [...filter.municipalities] } });
+  if (filter.citizenSharing !== undefined) all.push({ $or: [{ area: { $ne: 'citizen' } }, { sharing: filter.citizenSharing }] });
+  if (all.length > 0) query.$and = all;
   if (filter.q !== undefined && filter.q !== '') {
     const pattern = escapeRegExp(filter.q);
     query.$or = [

@@ -1,0 +1,62 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { LoginCodes } from '../auth/LoginCodes.ts';
+import { loginSchema, passwordResetSchema, userCreateSchema, userPatchSchema } from '../auth/UserService.ts';
+import type { Logger } from '../logging/createLogger.ts';
+import { parseOr400 } from './createExpressApp.ts';
+import { requireRole, type Authenticator } from './requireRole.ts';
+
+const idParam = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a user id') });
+const codeBody = z.strictObject({ code: z.string().min(10).max(200) });
+
+/** /api/auth (sign-in), /api/me, /api/users (administration). */
+export function userRoutes(auth: Authenticator, loginCodes: LoginCodes, logger: Logger): Router {
+  const router = Router();
+  const { tokens, users } = auth;
+
+  router.post('/auth/login', async (req, res) => {
+    const { username, password } = parseOr400(loginSchema, req.body, 'body');
+    try {
+      const user = await users.login(username, password, req.ip ?? 'unknown');
+      logger.info({ user: user.username, ip: req.ip }, 'signed in');
+      res.json(tokens.issue({ userId: user.id, role: user.role, authTime: Math.floor(Date.now() / 1000) }));
+    } catch (error) {
+      logger.warn({ username: username.slice(0, 64), ip: req.ip, code: (error as { code?: string }).code }, 'sign-in refused');
+      throw error;
+    }
+  });
+
+  router.post('/auth/code', (req, res) => {
+    const { code } = parseOr400(codeBody, req.body, 'body');
+    const identity = loginCodes.redeem(code);
+    const user = users.current(identity.userId);
+    logger.info({ user: user.username }, 'signed in with a login code');
+    res.json(tokens.issue({ ...identity, role: user.role }));
+  });
+
+  router.get('/me', requireRole(auth), (req, res) => {
+    res.json(users.view(req.user!));
+  });
+
+  const admin = requireRole(auth, 'admin');
+  router.get('/users', admin, (_req, res) => {
+    res.json({ items: users.list().map((user) => users.view(user)) });
+  });
+  router.post('/users', admin, async (req, res) => {
+    const user = await users.createUser(parseOr400(userCreateSchema, req.body, 'body'));
+    res.status(201).json(users.view(user));
+  });
+  router.get('/users/:id', admin, (req, res) => {
+    res.json(users.view(users.get(parseOr400(idParam, req.params, 'path').id)));
+  });
+  router.patch('/users/:id', admin, async (req, res) => {
+    const { id } = parseOr400(idParam, req.params, 'path');
+    res.json(users.view(await users.updateUser(id, parseOr400(userPatchSchema, req.body, 'body'))));
+  });
+  router.post('/users/:id/password', admin, async (req, res) => {
+    const { id } = parseOr400(idParam, req.params, 'path');
+    const { password } = parseOr400(passwordResetSchema, req.body, 'body');
+    res.json(users.view(await users.resetPassword(id, password)));
+  });
+  return router;
+}
