@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cameraCreateSchema, cameraListSchema, cameraPatchSchema, cameraQuerySchema, cameraViewSchema, statusChangeSchema } from '../catalog/cameraSchemas.ts';
 import { errorCodes } from '../errors/AppError.ts';
 import { csvColumns } from '../catalog/CameraImporter.ts';
+import { loginSchema, passwordResetSchema, userCreateSchema, userPatchSchema } from '../auth/UserService.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
 const json = (s: z.ZodType, io: 'input' | 'output' = 'output') => ({ content: { 'application/json': { schema: schema(s, io) } } });
@@ -14,6 +15,18 @@ const importReportSchema = z.object({
   updated: z.number().int(),
   unchanged: z.number().int(),
   errors: z.array(z.object({ line: z.number().int(), code: z.string().optional(), reason: z.string() })),
+});
+const userView = z.object({
+  id: z.string(),
+  username: z.string(),
+  displayName: z.string(),
+  role: z.string(),
+  areas: z.array(z.string()),
+  municipalities: z.array(z.string()),
+  disabled: z.boolean(),
+  rightsVersion: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
 });
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
@@ -44,6 +57,28 @@ export function openApiDocument(): object {
           requestBody: json(z.strictObject({ code: z.string() }), 'input'),
           responses: { '200': { description: 'token', ...json(z.object({ token: z.string(), expiresAt: z.number() })) }, ...errors(400, 401) },
         },
+      },
+      '/api/auth/login': {
+        post: {
+          summary: 'Sign in with a user name and password (rate-limited per user and per address)',
+          security: [],
+          requestBody: json(loginSchema, 'input'),
+          responses: { '200': { description: 'token', ...json(z.object({ token: z.string(), expiresAt: z.number() })) }, ...errors(400, 401, 429) },
+        },
+      },
+      '/api/me': { get: { summary: 'The signed-in user', responses: { '200': { description: 'the user', ...json(userView) }, ...errors(401) } } },
+      '/api/users': {
+        get: { summary: 'Users (admin)', responses: { '200': { description: 'users', ...json(z.object({ items: z.array(userView) })) }, ...errors(401, 403) } },
+        post: { summary: 'Create a user (admin)', requestBody: json(userCreateSchema, 'input'), responses: { '201': { description: 'created', ...json(userView) }, ...errors(400, 401, 403, 409) } },
+      },
+      '/api/users/{id}': {
+        parameters: [idParameter],
+        get: { summary: 'One user (admin)', responses: { '200': { description: 'the user', ...json(userView) }, ...errors(401, 403, 404) } },
+        patch: { summary: 'Disable, change role or assignments (admin)', requestBody: json(userPatchSchema, 'input'), responses: { '200': { description: 'changed', ...json(userView) }, ...errors(400, 401, 403, 404) } },
+      },
+      '/api/users/{id}/password': {
+        parameters: [idParameter],
+        post: { summary: 'Reset a password (admin)', requestBody: json(passwordResetSchema, 'input'), responses: { '200': { description: 'changed', ...json(userView) }, ...errors(400, 401, 403, 404) } },
       },
       '/api/cameras': {
         get: { summary: 'List cameras', parameters: queryParameters(), responses: { '200': { description: 'a page of cameras', ...json(cameraListSchema) }, ...errors(400, 401) } },
