@@ -172,6 +172,32 @@ export class CameraList extends Emitter<CameraListEvents> {
     return found.includes(true);
   }
 
+  /**
+   * Whether each camera is in the user's list now (whatever the filter): one small search per
+   * code. true: listed; false: not listed; undefined: could not tell (request failed, or too many
+   * cameras matched the code to be sure).
+   */
+  async accessible(cameraIds: string[]): Promise<Map<string, boolean | undefined>> {
+    const limit = 200;
+    const ids = [...new Set(cameraIds)].filter((id) => id.length > 0 && id.length <= 100);
+    const answers = await Promise.all(
+      ids.map(async (id): Promise<[string, boolean | undefined]> => {
+        try {
+          const page = await this.query({ q: id, limit });
+          const camera = page.cameras.find((c) => c.id === id);
+          if (camera) {
+            this.#names.set(camera.id, camera.name);
+            return [id, true];
+          }
+          return [id, page.cameras.length < limit ? false : undefined];
+        } catch {
+          return [id, undefined];
+        }
+      }),
+    );
+    return new Map(answers);
+  }
+
   #setFilter(filter: FleetFilter): void {
     this.#filter = filter;
     this.#chips.setActive(filter.health);

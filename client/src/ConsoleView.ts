@@ -1,6 +1,6 @@
 /**
- * The page around the wall: the connection indicator and layout buttons in the top bar, and the
- * signed-out screen.
+ * The page around the wall: the connection indicator, layout buttons and who is signed in in the
+ * top bar, and the sign-in screen (username and password form) shown when there is no session.
  */
 import { requireElement } from './dom.ts';
 import { Emitter } from './Emitter.ts';
@@ -11,6 +11,15 @@ export type ConnectionState = 'starting' | 'connecting' | 'connected' | 'reconne
 export interface ConsoleViewEvents {
   layout: [layout: Layout];
   signOut: [];
+  /** The sign-in form was submitted (both fields filled). */
+  signIn: [username: string, password: string];
+}
+
+/** Who the top bar shows as signed in. */
+export interface SignedInUser {
+  username: string;
+  displayName: string;
+  role: string;
 }
 
 export class ConsoleView extends Emitter<ConsoleViewEvents> {
@@ -22,6 +31,15 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
   readonly #main: HTMLElement;
   readonly #signedOut: HTMLElement;
   readonly #signedOutReason: HTMLElement;
+  readonly #signInForm: HTMLFormElement;
+  readonly #username: HTMLInputElement;
+  readonly #password: HTMLInputElement;
+  readonly #signInError: HTMLElement;
+  readonly #signInSubmit: HTMLButtonElement;
+  readonly #user: HTMLElement;
+  readonly #userName: HTMLElement;
+  readonly #userRole: HTMLElement;
+  #signingIn = false;
 
   constructor() {
     super();
@@ -33,6 +51,14 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
     this.#main = requireElement('#console', HTMLElement);
     this.#signedOut = requireElement('#signed-out', HTMLElement);
     this.#signedOutReason = requireElement('#signed-out-reason', HTMLElement);
+    this.#signInForm = requireElement('#signin-form', HTMLFormElement);
+    this.#username = requireElement('#signin-username', HTMLInputElement);
+    this.#password = requireElement('#signin-password', HTMLInputElement);
+    this.#signInError = requireElement('#signin-error', HTMLElement);
+    this.#signInSubmit = requireElement('#signin-submit', HTMLButtonElement);
+    this.#user = requireElement('#user', HTMLElement);
+    this.#userName = requireElement('#user-name', HTMLElement);
+    this.#userRole = requireElement('#user-role', HTMLElement);
 
     this.#layouts.addEventListener('click', (event) => {
       const button = (event.target as Element | null)?.closest<HTMLElement>('button[data-layout]');
@@ -40,6 +66,23 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
       if (LAYOUTS.includes(layout as Layout)) this.emit('layout', layout as Layout);
     });
     this.#signOutButton.addEventListener('click', () => this.emit('signOut'));
+    this.#signInForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      if (this.#signingIn) return;
+      const username = this.#username.value.trim();
+      const password = this.#password.value;
+      if (!username) {
+        this.showSignInError('enter your username');
+        this.#username.focus();
+        return;
+      }
+      if (!password) {
+        this.showSignInError('enter your password');
+        this.#password.focus();
+        return;
+      }
+      this.emit('signIn', username, password);
+    });
   }
 
   /** The console is usable: show the wall and its controls. */
@@ -50,16 +93,52 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
     this.#signOutButton.hidden = false;
   }
 
-  /** No session: hide the wall and say how to sign in. */
+  /** No session: hide the wall and show the sign-in form, with why the last session ended. */
   showSignedOut(reason?: string): void {
     this.#main.hidden = true;
     this.#layouts.hidden = true;
     this.#signOutButton.hidden = true;
+    this.setUser(undefined);
     this.#signedOut.hidden = false;
     this.#signedOutReason.textContent = reason ? capitalise(reason) : '';
     this.#signedOutReason.hidden = !reason;
+    this.setSigningIn(false);
+    this.showSignInError(undefined);
+    this.#password.value = '';
     this.setConnection('signed-out');
     document.body.dataset.session = 'signed-out';
+    (this.#username.value ? this.#password : this.#username).focus();
+  }
+
+  /** The form is waiting for the server: no second submission. */
+  setSigningIn(busy: boolean): void {
+    this.#signingIn = busy;
+    this.#signInSubmit.disabled = busy;
+    this.#signInSubmit.textContent = busy ? 'Signing in…' : 'Sign in';
+    this.#signInForm.setAttribute('aria-busy', String(busy));
+  }
+
+  /** The server refused the sign-in (its message), or undefined to clear. */
+  showSignInError(message: string | undefined): void {
+    this.#signInError.textContent = message ? capitalise(message) : '';
+    this.#signInError.hidden = !message;
+  }
+
+  /** The server refused the sign-in: its message, and the password field emptied for a new try. */
+  signInRefused(message: string): void {
+    this.setSigningIn(false);
+    this.showSignInError(message);
+    this.#password.value = '';
+    this.#password.focus();
+  }
+
+  /** Who is signed in (display name and role), or undefined to hide it. */
+  setUser(user: SignedInUser | undefined): void {
+    this.#user.hidden = !user;
+    this.#userName.textContent = user?.displayName ?? '';
+    this.#userName.title = user ? `Signed in as ${user.username}` : '';
+    this.#userRole.textContent = user?.role ?? '';
+    this.#userRole.dataset.role = user?.role ?? '';
   }
 
   setConnection(state: ConnectionState, detail?: string): void {

@@ -1,13 +1,16 @@
 /**
  * The operator's sign-in: the short-lived token, where it is kept (sessionStorage, so a reload
- * keeps the session but a new tab or a closed browser does not), the exchange of a one-time
- * console link code for a token, and the refresh at ~2/3 of the token's lifetime.
+ * keeps the session but a new tab or a closed browser does not), the sign-in with username and
+ * password or with a one-time console link code, who is signed in (GET /api/me), and the refresh
+ * at ~2/3 of the token's lifetime.
  */
 import type { ApiErrorBody, TokenInfo } from '../../server/signalling/protocol.ts';
 import { Emitter } from './Emitter.ts';
 
 const STORAGE_KEY = 'c5.session';
 const CODE_ENDPOINT = '/api/auth/code';
+const LOGIN_ENDPOINT = '/api/auth/login';
+const ME_ENDPOINT = '/api/me';
 /** A refresh that failed (for example while disconnected) is tried again after this long. */
 const REFRESH_RETRY_MS = 5000;
 
@@ -20,10 +23,22 @@ export class SignInError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** For 'rate_limited': how long to wait (Retry-After), in seconds. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'SignInError';
   }
+}
+
+/** The signed-in user as GET /api/me describes it (the fields the console uses). */
+export interface UserInfo {
+  id: string;
+  username: string;
+  displayName: string;
+  role: string;
+  areas: string[];
+  municipalities: string[];
 }
 
 export interface SessionEvents {
@@ -77,26 +92,45 @@ export class Session extends Emitter<SessionEvents> {
     const code = params.get('code');
     if (!code) return false;
     history.replaceState(history.state, '', loc.pathname + loc.search);
+    this.setToken(await exchange(CODE_ENDPOINT, { code }));
+    return true;
+  }
 
+  /** Signs in with a username and password; throws SignInError with the server's message when refused. */
+  async signIn(username: string, password: string): Promise<void> {
+    this.setToken(await exchange(LOGIN_ENDPOINT, { username, password }));
+  }
+
+  /**
+   * Who is signed in. Throws SignInError: code 'unauthenticated' when the server refuses the
+   * token (the caller signs out), other codes when it could not be asked.
+   */
+  async me(): Promise<UserInfo> {
+    const token = this.token;
+    if (!token) throw new SignInError('unauthenticated', 'not signed in');
     let response: Response;
     try {
-      response = await fetch(CODE_ENDPOINT, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ code }),
+      response = await fetch(ME_ENDPOINT, {
+        headers: { accept: 'application/json', authorization: `Bearer ${token}` },
         credentials: 'same-origin',
         cache: 'no-store',
       });
     } catch {
       throw new SignInError('network', 'the server could not be reached');
     }
-    const body = (await response.json().catch(() => undefined)) as Partial<TokenInfo> & { error?: ApiErrorBody } | undefined;
-    if (!response.ok || !body || body.error || typeof body.token !== 'string' || typeof body.expiresAt !== 'number') {
-      const error = body?.error;
-      throw new SignInError(error?.code ?? `http_${response.status}`, error?.message ?? `sign-in failed (HTTP ${response.status})`);
+    const body = (await response.json().catch(() => undefined)) as (Partial<UserInfo> & { error?: ApiErrorBody }) | undefined;
+    if (!response.ok || !body || body.error || typeof body.username !== 'string' || typeof body.role !== 'string') {
+      const code = body?.error?.code ?? (response.status === 401 ? 'unauthenticated' : `http_${response.status}`);
+      throw new SignInError(code, body?.error?.message ?? `HTTP ${response.status}`);
     }
-    this.setToken({ token: body.token, expiresAt: body.expiresAt });
-    return true;
+    return {
+      id: String(body.id ?? ''),
+      username: body.username,
+      displayName: typeof body.displayName === 'string' && body.displayName.length > 0 ? body.displayName : body.username,
+      role: body.role,
+      areas: Array.isArray(body.areas) ? body.areas : [],
+      municipalities: Array.isArray(body.municipalities) ? body.municipalities : [],
+    };
   }
 
   /** Keeps a new token (from sign-in or refresh) and reschedules the refresh. */
@@ -196,4 +230,52 @@ export class Session extends Emitter<SessionEvents> {
       return undefined;
     }
   }
+}
+
+/** POSTs a sign-in request; resolves with the token or throws SignInError with the server's message. */
+async function exchange(endpoint: string, body: Record<string, string>): Promise<TokenInfo> {
+  let response: Response;
+  try {
+    response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new SignInError('network', 'the server could not be reached');
+  }
+  const answer = (await response.json().catch(() => undefined)) as (Partial<TokenInfo> & { error?: ApiErrorBody }) | undefined;
+  if (!response.ok || !answer || answer.error || typeof answer.token !== 'string' || typeof answer.expiresAt !== 'number') {
+    const error = answer?.error;
+    const code = error?.code ?? `http_${response.status}`;
+    let message = error?.message ?? `sign-in failed (HTTP ${response.status})`;
+    const retryAfter = retryAfterSeconds(response, error);
+    if (code === 'rate_limited' || response.status === 429) {
+      if (retryAfter !== undefined) {
+        const wait = formatWait(retryAfter);
+        message = /try again in \d+ ?s\b/.test(message) ? message.replace(/try again in \d+ ?s\b/, `try again in ${wait}`) : `${message}: try again in ${wait}`;
+        message = `${message} (at ${new Date(Date.now() + retryAfter * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })})`;
+      }
+    }
+    throw new SignInError(code, message, retryAfter);
+  }
+  return { token: answer.token, expiresAt: answer.expiresAt };
+}
+
+/** 45 -> "45 s", 899 -> "15 min". */
+function formatWait(seconds: number): string {
+  return seconds < 120 ? `${seconds} s` : `${Math.ceil(seconds / 60)} min`;
+}
+
+function retryAfterSeconds(response: Response, error: ApiErrorBody | undefined): number | undefined {
+  const fromDetails = error?.details?.retryAfterSeconds;
+  if (typeof fromDetails === 'number' && Number.isFinite(fromDetails)) return Math.max(0, Math.ceil(fromDetails));
+  const header = response.headers.get('retry-after');
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }

@@ -50,8 +50,12 @@ export interface SignallingEvents {
   authFailed: [message: string];
   cameraState: [status: CameraStatusMessage];
   cameraHealth: [event: { cameraId: string; health: CameraHealth }];
-  consumerClosed: [event: { consumerId: string; cameraId: string; reason: string }];
+  consumerClosed: [event: { consumerId: string; cameraId: string; reason: string; message?: string }];
   transportClosed: [event: { transportId: string; reason: string }];
+  /** The user's role or assignments changed: the cameras they may see may have changed. */
+  rightsChanged: [event: { role: string; areas: string[]; municipalities: string[] }];
+  /** The server ended the session (account disabled, token expired); the connection is closed and not retried. */
+  sessionEnded: [reason: string];
 }
 
 type ConsoleSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -71,6 +75,7 @@ export class SignallingClient extends Emitter<SignallingEvents> {
   #socket: ConsoleSocket | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  #sessionEnded = false;
 
   /** `getToken` is read at every handshake; undefined means signed out (no connection is tried). */
   constructor(private readonly getToken: () => string | undefined) {
@@ -97,7 +102,7 @@ export class SignallingClient extends Emitter<SignallingEvents> {
     socket.on('disconnect', (reason) => {
       this.emit('disconnected', reason);
       // 'io server disconnect': the server closed us; Socket.IO will not come back by itself.
-      if (reason === 'io server disconnect') this.#reconnectLater();
+      if (reason === 'io server disconnect' && !this.#sessionEnded) this.#reconnectLater();
     });
     socket.on('connect_error', (error: Error & { data?: unknown }) => {
       if (isAuthError(error)) {
@@ -111,6 +116,13 @@ export class SignallingClient extends Emitter<SignallingEvents> {
     socket.on('cameraHealth', (event) => this.emit('cameraHealth', event));
     socket.on('consumerClosed', (event) => this.emit('consumerClosed', event));
     socket.on('transportClosed', (event) => this.emit('transportClosed', event));
+    socket.on('rightsChanged', (event) => this.emit('rightsChanged', event));
+    socket.on('sessionEnded', (event) => {
+      // The server disconnects right after: do not come back with a token it has just refused.
+      const reason = typeof event?.reason === 'string' && event.reason.length > 0 ? event.reason : 'the session has ended';
+      this.#sessionEnded = true;
+      this.emit('sessionEnded', reason);
+    });
   }
 
   /** Drops the connection and opens it again (the server then closes all our media). */
@@ -154,7 +166,7 @@ export class SignallingClient extends Emitter<SignallingEvents> {
   }
 
   #reconnectLater(delayMs = RECONNECT_DELAY_MS): void {
-    if (this.#retryTimer !== undefined || this.#closed) return;
+    if (this.#retryTimer !== undefined || this.#closed || this.#sessionEnded) return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       const socket = this.#socket;

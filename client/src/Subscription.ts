@@ -3,6 +3,9 @@
  *
  *   consume -> attach track -> resumeConsumer -> (first frame) live
  *   consumerClosed            -> reconnecting "camera restarting", re-consume when the camera is live
+ *   consumerClosed withdrawn/forbidden, or consume refused 'forbidden'
+ *                             -> forbidden with the server's message; tried again only when a hint says
+ *                                it may work (camera live, rights changed, reconnection) or every 60 s
  *   consume failed            -> reconnecting with the reason, retry with backoff (1 s -> 10 s)
  *   socket lost               -> reconnecting "connection lost", re-consume after the reconnection
  *   no frame for too long     -> reconnecting "no video", re-consume
@@ -15,6 +18,12 @@ import type { Tile } from './Tile.ts';
 
 /** A consumer whose track has shown no frame after this long is re-subscribed (covers a GOP of several seconds). */
 const FIRST_FRAME_TIMEOUT_MS = 15000;
+/** A tile that may not watch its camera tries again this often at most, unless a hint comes first. */
+export const FORBIDDEN_RETRY_MS = 60_000;
+/** Hints (camera live) do not retry a forbidden tile more often than this. */
+const FORBIDDEN_HINT_MIN_MS = 5000;
+/** consumerClosed reasons meaning "you may not watch this camera now", not "wait, it comes back". */
+const FORBIDDEN_REASONS = new Set(['camera_withdrawn', 'camera_forbidden']);
 
 export interface SubscriptionContext {
   receiver: MediaReceiver;
@@ -30,6 +39,10 @@ export class Subscription {
   #closed = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #firstFrameTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The camera may not be watched: the tile shows why and retries only slowly or on a hint. */
+  #forbidden = false;
+  /** performance.now() of the last consume started while forbidden. */
+  #lastForbiddenTry = 0;
   readonly #backoff = new Backoff();
   readonly #offLive: () => void;
 
@@ -39,6 +52,7 @@ export class Subscription {
     private readonly context: SubscriptionContext,
   ) {
     this.#offLive = tile.on('live', () => {
+      this.#forbidden = false;
       this.#clearFirstFrameTimer();
       this.#backoff.reset();
     });
@@ -46,6 +60,11 @@ export class Subscription {
 
   get consumerId(): string | undefined {
     return this.#consumer?.id;
+  }
+
+  /** Whether the tile is showing "not allowed" (the camera may not be watched). */
+  get forbidden(): boolean {
+    return this.#forbidden;
   }
 
   /** Starts watching (now if online, otherwise at the next `online()`). */
@@ -66,21 +85,54 @@ export class Subscription {
     if (this.#closed) return;
     this.#abandon();
     this.#dropConsumer(false);
-    this.tile.showReconnecting(reason);
+    // A forbidden tile keeps saying why; the reconnection tries it once more.
+    if (!this.#forbidden) this.tile.showReconnecting(reason);
   }
 
-  /** The server closed our consumer (camera restarting or down). */
-  consumerClosed(reason?: string): void {
+  /** The server closed our consumer (camera restarting or down, or no longer allowed). */
+  consumerClosed(reason?: string, message?: string): void {
     if (this.#closed) return;
+    if (reason !== undefined && FORBIDDEN_REASONS.has(reason)) {
+      this.#dropConsumer(false);
+      this.forbid(describeForbidden(reason, message));
+      return;
+    }
     this.#abandon();
     this.#dropConsumer(false);
     this.tile.showReconnecting(!reason || /restart/.test(reason) ? 'camera restarting' : humanise(reason));
     this.#scheduleRetry();
   }
 
+  /**
+   * The camera may not be watched now: stop, say why, and try again only at the next hint or
+   * after FORBIDDEN_RETRY_MS. The consumer (if any) is closed on the server too.
+   */
+  forbid(message: string): void {
+    if (this.#closed) return;
+    this.#abandon();
+    this.#dropConsumer(true);
+    this.#forbidden = true;
+    this.#backoff.reset();
+    this.tile.showForbidden(message);
+    this.#scheduleRetry();
+  }
+
+  /** Something suggests a forbidden camera may be watchable again (rights changed): try now. */
+  mayWork(): void {
+    if (this.#closed || !this.#forbidden) return;
+    this.#clearRetry();
+    void this.#consume();
+  }
+
   /** A camera status update for this tile's camera. */
   cameraState(status: CameraStatusMessage): void {
-    if (this.#closed || this.tile.state !== 'reconnecting' || this.#consumer) return;
+    if (this.#closed) return;
+    if (this.#forbidden) {
+      // The camera is live for someone: it may be back (reinstated, shared again). Not too often.
+      if (status.state === 'live' && !this.#consumer && performance.now() - this.#lastForbiddenTry >= FORBIDDEN_HINT_MIN_MS) this.mayWork();
+      return;
+    }
+    if (this.tile.state !== 'reconnecting' || this.#consumer) return;
     if (status.state === 'live') {
       // The camera is back: no need to wait for the timer.
       this.#clearRetry();
@@ -112,6 +164,7 @@ export class Subscription {
     if (this.#closed || this.#consuming || this.#consumer || !this.context.online()) return;
     const generation = ++this.#generation;
     this.#consuming = true;
+    if (this.#forbidden) this.#lastForbiddenTry = performance.now();
     const { receiver } = this.context;
     let consumer: msc.Consumer | undefined;
     try {
@@ -122,6 +175,11 @@ export class Subscription {
         return;
       }
       this.#consumer = consumer;
+      if (this.#forbidden) {
+        // Allowed again.
+        this.#forbidden = false;
+        this.tile.showConnecting();
+      }
       consumer.on('trackended', () => {
         if (this.#consumer === consumer && !this.#closed) this.restart('video track ended');
       });
@@ -131,6 +189,11 @@ export class Subscription {
     } catch (error) {
       if (generation !== this.#generation || this.#closed) return;
       if (consumer && this.#consumer === consumer) this.#dropConsumer(true);
+      if ((error as { code?: unknown } | undefined)?.code === 'forbidden') {
+        this.forbid(describeForbidden('forbidden', (error as Error).message));
+        return;
+      }
+      this.#forbidden = false;
       this.tile.showReconnecting(describeFailure(error));
       this.#scheduleRetry();
     } finally {
@@ -158,7 +221,7 @@ export class Subscription {
       this.#retryTimer = undefined;
       // Offline: the reconnection calls online() instead.
       void this.#consume();
-    }, this.#backoff.next());
+    }, this.#forbidden ? FORBIDDEN_RETRY_MS : this.#backoff.next());
   }
 
   #clearRetry(): void {
@@ -204,6 +267,13 @@ export function describeFailure(error: unknown): string {
     default:
       return text || 'camera unavailable';
   }
+}
+
+/** The text a forbidden tile shows: the server's reason when it gave one. */
+export function describeForbidden(reason: string, message: string | undefined): string {
+  const text = message?.trim();
+  if (reason === 'camera_withdrawn') return text ? `Camera withdrawn: ${text}` : 'Camera withdrawn: it may no longer be watched';
+  return text ? `Not allowed: ${text}` : 'Not allowed to view this camera';
 }
 
 /** The text for a camera's failure reason (IngestFailureReason, or 'restarting'). */

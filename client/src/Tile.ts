@@ -7,7 +7,11 @@
 import { element, icon } from './dom.ts';
 import { Emitter } from './Emitter.ts';
 
-export type TileState = 'empty' | 'connecting' | 'live' | 'reconnecting';
+/**
+ * 'forbidden': the camera may not be watched (by this user, or by anyone for now: suspended,
+ * retired, rights changed); the tile shows why and does not retry on its own every second.
+ */
+export type TileState = 'empty' | 'connecting' | 'live' | 'reconnecting' | 'forbidden';
 
 export interface TileEvents {
   /** The operator clicked the tile (to pick it as the target of the next camera). */
@@ -29,6 +33,7 @@ const STATE_LABEL: Record<TileState, string> = {
   connecting: 'connecting',
   live: 'live',
   reconnecting: 'reconnecting',
+  forbidden: 'not allowed',
 };
 
 export class Tile extends Emitter<TileEvents> {
@@ -156,6 +161,12 @@ export class Tile extends Emitter<TileEvents> {
     this.#setState('reconnecting', reason);
   }
 
+  /** The camera may not be watched: no video (not even the last frame), and the reason. */
+  showForbidden(reason: string): void {
+    this.detach();
+    this.#setState('forbidden', reason);
+  }
+
   /** Plays a received track; the tile turns live at its first rendered frame. */
   attach(track: MediaStreamTrack): void {
     this.detach();
@@ -242,7 +253,7 @@ export class Tile extends Emitter<TileEvents> {
   #onFrame(): void {
     const video = this.#video;
     if (!this.#armed || !video.srcObject || video.videoWidth === 0 || video.videoHeight === 0) return;
-    if (this.#state === 'connecting' || this.#state === 'reconnecting') {
+    if (this.#state === 'connecting' || this.#state === 'reconnecting' || this.#state === 'forbidden') {
       this.#lastProgressAt = performance.now();
       this.#lastFrames = this.#decodedFrames();
       this.#setState('live');
@@ -267,6 +278,7 @@ export class Tile extends Emitter<TileEvents> {
     if (state === 'empty') message = this.el.classList.contains('selected') ? 'Pick a camera from the list' : 'Select this tile, then pick a camera';
     else if (state === 'connecting') message = this.#reason ?? 'Connecting…';
     else if (state === 'reconnecting') message = this.#reason ?? 'Reconnecting…';
+    else if (state === 'forbidden') message = this.#reason ?? 'Not allowed to view this camera';
     this.#message.textContent = message;
     this.#message.hidden = message === '';
   }

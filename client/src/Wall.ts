@@ -159,9 +159,27 @@ export class Wall extends Emitter<WallEvents> {
     for (const subscription of this.#subscriptions.values()) subscription.offline(reason);
   }
 
-  consumerClosed(event: { consumerId: string; cameraId: string; reason: string }): void {
+  consumerClosed(event: { consumerId: string; cameraId: string; reason: string; message?: string }): void {
     for (const subscription of this.#subscriptions.values()) {
-      if (subscription.consumerId === event.consumerId) subscription.consumerClosed(event.reason);
+      if (subscription.consumerId === event.consumerId) subscription.consumerClosed(event.reason, event.message);
+    }
+  }
+
+  /** The cameras of the visible tiles (each once). */
+  watchedCameras(): string[] {
+    return [...new Set([...this.#subscriptions.values()].map((subscription) => subscription.cameraId))];
+  }
+
+  /**
+   * After the user's rights changed: tiles whose camera is no longer in the user's list show
+   * "not allowed" (and stop); forbidden tiles whose camera is in the list again try at once.
+   * `allowed` answers undefined when it does not know (the tile is left alone).
+   */
+  checkAccess(allowed: (cameraId: string) => boolean | undefined): void {
+    for (const subscription of this.#subscriptions.values()) {
+      const verdict = allowed(subscription.cameraId);
+      if (verdict === false && !subscription.forbidden) subscription.forbid('Not allowed: this camera is no longer in your list');
+      else if (verdict === true) subscription.mayWork();
     }
   }
 

@@ -1,11 +1,13 @@
 /**
- * The C5 Live operator console: signs in, connects the signalling and the media, and wires the
- * camera list to the wall. Each piece lives in its own class; this file only connects them.
+ * The C5 Live operator console: signs in (username and password, or a console link), connects
+ * the signalling and the media, and wires the camera list to the wall. Each piece lives in its
+ * own class; this file only connects them. A sign-out (by the operator, or ended by the server)
+ * tears the connected console down and shows the sign-in form; a new sign-in builds it again.
  */
 import { CameraList } from './CameraList.ts';
 import { ConsoleView } from './ConsoleView.ts';
 import { MediaReceiver, type IceProtocol } from './MediaReceiver.ts';
-import { Session, SignInError } from './Session.ts';
+import { Session, SignInError, type UserInfo } from './Session.ts';
 import { SignallingClient } from './SignallingClient.ts';
 import type { TileState } from './Tile.ts';
 import { Wall } from './Wall.ts';
@@ -21,6 +23,8 @@ export interface ConsoleHooks {
     videoHeight: number;
     transport: IceProtocol | undefined;
   }>;
+  /** Who is signed in (from GET /api/me, role kept current by rightsChanged), once known. */
+  user: () => { username: string; role: string } | undefined;
   readonly ready: boolean;
   readonly signedIn: boolean;
   /** The connection indicator's state: starting, connecting, connected, reconnecting, signed-out. */
@@ -36,63 +40,26 @@ declare global {
 /** After a failed media set-up on a live connection, reconnect after this long. */
 const SETUP_RETRY_MS = 2000;
 
-async function main(): Promise<void> {
-  // A console link opened in a tab that already shows the console changes only the hash: start over with it.
-  window.addEventListener('hashchange', () => {
-    if (/(^#|&)code=/.test(window.location.hash)) window.location.reload();
-  });
-  const view = new ConsoleView();
-  const session = new Session(sessionStorage);
-  let signalling: SignallingClient | undefined;
-  let receiver: MediaReceiver | undefined;
-  let wall: Wall | undefined;
+/** The connected console of one session: signalling, media, list, wall. */
+interface ConsoleRun {
+  readonly receiver: MediaReceiver;
+  readonly wall: Wall;
+  readonly ready: boolean;
+  /** Tears everything down (signed out); the wall's assignment stays saved. */
+  stop(): void;
+}
+
+interface RunHooks {
+  view: ConsoleView;
+  session: Session;
+  setConnection: (state: Parameters<ConsoleView['setConnection']>[0], detail?: string) => void;
+  /** The server said the user's rights changed. */
+  rightsChanged: (event: { role: string; areas: string[]; municipalities: string[] }) => void;
+}
+
+function startConsole({ view, session, setConnection, rightsChanged }: RunHooks): ConsoleRun {
   let ready = false;
-  let connection = 'starting';
-
-  const setConnection = (state: Parameters<ConsoleView['setConnection']>[0], detail?: string): void => {
-    connection = state;
-    view.setConnection(state, detail);
-  };
-
-  window.c5 = {
-    handlerName: () => receiver?.handlerName,
-    tiles: () =>
-      (wall?.tiles() ?? []).map((tile) => ({
-        cameraId: tile.cameraId,
-        state: tile.state,
-        reason: tile.reason,
-        videoWidth: tile.videoWidth,
-        videoHeight: tile.videoHeight,
-        transport: tile.state === 'live' ? receiver?.protocol : undefined,
-      })),
-    get ready() {
-      return ready;
-    },
-    get signedIn() {
-      return session.signedIn;
-    },
-    get connection() {
-      return connection;
-    },
-  };
-
-  let signInFailure: string | undefined;
-  try {
-    await session.signInFromLocation(window.location, window.history);
-  } catch (error) {
-    signInFailure = error instanceof SignInError ? `sign-in failed: ${error.message}` : 'sign-in failed';
-  }
-  const showSignedOut = (reason?: string): void => {
-    connection = 'signed-out';
-    view.showSignedOut(reason);
-  };
-  if (!session.signedIn) {
-    showSignedOut(signInFailure);
-    return;
-  }
-
-  view.showConsole();
-  setConnection('connecting');
+  let stopped = false;
   const client = new SignallingClient(() => session.token);
   const media = new MediaReceiver(client, { tcpOnly: new URLSearchParams(window.location.search).get('transport') === 'tcp' });
   const cameras = new CameraList(view.cameraListElement, (query) => client.request('listCameras', query));
@@ -105,12 +72,9 @@ async function main(): Promise<void> {
     },
     localStorage,
   );
-  signalling = client;
-  receiver = media;
-  wall = videoWall;
   view.setLayout(videoWall.layout);
 
-  view.on('layout', (layout) => {
+  const offLayout = view.on('layout', (layout) => {
     videoWall.setLayout(layout);
     view.setLayout(layout);
   });
@@ -119,6 +83,14 @@ async function main(): Promise<void> {
   // Bumped at every disconnection so a set-up still running for an older connection stops.
   let connectionEpoch = 0;
   let filledOnce = videoWall.restored;
+
+  /** Tiles whose camera is no longer in the user's list say so; forbidden ones listed again retry. */
+  const checkWallAccess = async (epoch: number): Promise<void> => {
+    const access = await cameras.accessible(videoWall.watchedCameras());
+    if (epoch !== connectionEpoch || stopped) return;
+    videoWall.checkAccess((cameraId) => access.get(cameraId));
+    videoWall.refreshNames();
+  };
 
   client.on('connected', () => {
     const epoch = ++connectionEpoch;
@@ -156,16 +128,27 @@ async function main(): Promise<void> {
     ready = false;
     media.reset();
     videoWall.offline('connection lost');
-    if (session.signedIn) setConnection('reconnecting');
+    if (session.signedIn && !stopped) setConnection('reconnecting');
   });
 
   client.on('authFailed', (message) => session.signOut(message));
+  client.on('sessionEnded', (reason) => session.signOut(reason));
   client.on('cameraState', (status) => {
     cameras.update(status);
     videoWall.cameraState(status);
   });
   client.on('cameraHealth', (event) => cameras.updateHealth(event));
   client.on('consumerClosed', (event) => videoWall.consumerClosed(event));
+  client.on('rightsChanged', (event) => {
+    rightsChanged(event);
+    const epoch = connectionEpoch;
+    // The list shows what the user may see now; then the wall is checked against it.
+    cameras
+      .reload()
+      .catch((error: unknown) => console.warn('listing cameras after a rights change failed', error))
+      .then(() => checkWallAccess(epoch))
+      .catch((error: unknown) => console.warn('checking the wall after a rights change failed', error));
+  });
 
   // ICE/DTLS failed, or the server's transport went with its media worker: reconnecting the socket
   // makes the server close everything, then all is re-created.
@@ -183,24 +166,151 @@ async function main(): Promise<void> {
     if (media.isCurrentTransport(event.transportId)) rebuildMedia('media server restarting');
   });
 
+  session.startRefreshing(() => client.request('refreshToken', {}));
+  client.open();
+
+  return {
+    receiver: media,
+    wall: videoWall,
+    get ready() {
+      return ready;
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      connectionEpoch++;
+      ready = false;
+      session.close();
+      offLayout();
+      // The connection closes with everything: the server drops our consumers with it.
+      videoWall.stopAll('signed out', { notifyServer: false });
+      videoWall.close();
+      media.reset();
+      client.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  // A console link opened in a tab that already shows the console changes only the hash: start over with it.
+  window.addEventListener('hashchange', () => {
+    if (/(^#|&)code=/.test(window.location.hash)) window.location.reload();
+  });
+  const view = new ConsoleView();
+  const session = new Session(sessionStorage);
+  let run: ConsoleRun | undefined;
+  let user: UserInfo | undefined;
+  let connection = 'starting';
+  /** Bumped at every sign-in and sign-out: answers about an older session are dropped. */
+  let sessionEpoch = 0;
+
+  const setConnection = (state: Parameters<ConsoleView['setConnection']>[0], detail?: string): void => {
+    connection = state;
+    view.setConnection(state, detail);
+  };
+
+  window.c5 = {
+    handlerName: () => run?.receiver.handlerName,
+    tiles: () =>
+      (run?.wall.tiles() ?? []).map((tile) => ({
+        cameraId: tile.cameraId,
+        state: tile.state,
+        reason: tile.reason,
+        videoWidth: tile.videoWidth,
+        videoHeight: tile.videoHeight,
+        transport: tile.state === 'live' ? run?.receiver.protocol : undefined,
+      })),
+    user: () => (user ? { username: user.username, role: user.role } : undefined),
+    get ready() {
+      return run?.ready ?? false;
+    },
+    get signedIn() {
+      return session.signedIn;
+    },
+    get connection() {
+      return connection;
+    },
+  };
+
+  const showSignedOut = (reason?: string): void => {
+    connection = 'signed-out';
+    view.showSignedOut(reason);
+  };
+
+  /** Who is signed in, for the top bar and window.c5.user(); a refused token ends the session. */
+  const loadUser = async (epoch: number): Promise<void> => {
+    try {
+      const me = await session.me();
+      if (epoch !== sessionEpoch) return;
+      user = me;
+      view.setUser(me);
+    } catch (error) {
+      if (epoch !== sessionEpoch) return;
+      const code = error instanceof SignInError ? error.code : undefined;
+      if (code === 'unauthenticated') session.signOut(error instanceof Error && error.message ? error.message : 'the session has ended');
+      else console.warn('could not read the signed-in user', error);
+    }
+  };
+
+  const start = (): void => {
+    const epoch = ++sessionEpoch;
+    view.showConsole();
+    setConnection('connecting');
+    run = startConsole({
+      view,
+      session,
+      setConnection,
+      rightsChanged: (event) => {
+        if (epoch !== sessionEpoch || !user) return;
+        user = { ...user, role: event.role, areas: event.areas, municipalities: event.municipalities };
+        view.setUser(user);
+      },
+    });
+    void loadUser(epoch);
+  };
+
   session.on('signedOut', (reason) => {
-    connectionEpoch++;
-    ready = false;
-    session.close();
-    videoWall.stopAll('signed out', { notifyServer: false });
-    media.reset();
-    client.close();
+    sessionEpoch++;
+    user = undefined;
+    const current = run;
+    run = undefined;
+    current?.stop();
     showSignedOut(reason);
   });
   view.on('signOut', () => session.signOut('you signed out'));
+  view.on('signIn', (username, password) => {
+    view.setSigningIn(true);
+    view.showSignInError(undefined);
+    session.signIn(username, password).then(
+      () => {
+        view.setSigningIn(false);
+        if (session.signedIn && !run) start();
+      },
+      (error: unknown) => view.signInRefused(error instanceof SignInError ? error.message : 'sign-in failed'),
+    );
+  });
 
-  session.startRefreshing(() => client.request('refreshToken', {}));
-  window.addEventListener('pagehide', () => client.close());
+  window.addEventListener('pagehide', () => {
+    const current = run;
+    run = undefined;
+    current?.stop();
+  });
   // Back/forward cache: the connection was closed on pagehide, so start again.
   window.addEventListener('pageshow', (event) => {
     if (event.persisted) window.location.reload();
   });
-  client.open();
+
+  let signInFailure: string | undefined;
+  try {
+    await session.signInFromLocation(window.location, window.history);
+  } catch (error) {
+    signInFailure = error instanceof SignInError ? `sign-in failed: ${error.message}` : 'sign-in failed';
+  }
+  if (!session.signedIn) {
+    showSignedOut(signInFailure);
+    return;
+  }
+  start();
 }
 
 void main().catch((error: unknown) => {

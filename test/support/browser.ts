@@ -88,7 +88,7 @@ export function collectPageErrors(page: Page): string[] {
 /** What the console exposes on window.c5.tiles(). */
 export interface ConsoleTile {
   cameraId: string | undefined;
-  state: 'empty' | 'connecting' | 'live' | 'reconnecting';
+  state: 'empty' | 'connecting' | 'live' | 'reconnecting' | 'forbidden';
   reason: string | undefined;
   videoWidth: number;
   videoHeight: number;
