@@ -27,6 +27,11 @@ import { AppError } from './errors/AppError.ts';
 import type { UserRepository } from './catalog/UserRepository.ts';
 import { EmbeddedUserRepository } from './catalog/embedded/EmbeddedUserRepository.ts';
 import { MongoUserRepository } from './catalog/mongo/MongoUserRepository.ts';
+import { AuditLog } from './audit/AuditLog.ts';
+import { ViewRecorder } from './audit/ViewRecorder.ts';
+import type { AuditRepository } from './catalog/AuditRecord.ts';
+import { FileAuditRepository } from './catalog/embedded/FileAuditRepository.ts';
+import { MongoAuditRepository } from './catalog/mongo/MongoAuditRepository.ts';
 import type { LiveViewing } from './signalling/ports.ts';
 import type { CameraHealth, CameraSummary } from './signalling/protocol.ts';
 import type { CameraRecord } from './catalog/CameraRecord.ts';
@@ -57,6 +62,7 @@ export class App {
     readonly logger: Logger,
     readonly catalog: CameraCatalog,
     readonly users: UserService,
+    readonly audit: AuditLog,
     readonly media: MediaWorkerPool,
     readonly cameras: CameraManager,
     readonly tokens: TokenService,
@@ -106,6 +112,22 @@ export class App {
       : await EmbeddedUserRepository.open(join(config.dataDir, 'catalog', 'users.db'));
     cleanups.push(() => userRepository.close());
     const users = await UserService.create(userRepository, logger);
+    const auditDir = join(config.dataDir, 'audit');
+    const auditRepository: AuditRepository = config.catalog.mongodbUri
+      ? await MongoAuditRepository.connect(config.catalog.mongodbUri)
+      : new FileAuditRepository(join(auditDir, 'audit.jsonl'));
+    const audit = await AuditLog.open(auditRepository, secrets.get('audit-key', config.audit.key, 'audit.key (AUDIT_KEY)'), auditDir, logger);
+    cleanups.push(() => audit.close());
+    const views = new ViewRecorder(audit, join(auditDir, 'open-views.json'));
+    const leftovers = await views.closeLeftovers();
+    if (leftovers > 0) logger.warn({ views: leftovers }, 'closed in the audit trail the views left open by a server that stopped unexpectedly');
+    const retention = (): void => {
+      void audit.applyRetention(new Date(Date.now() - config.audit.retentionDays * 86_400_000)).catch((error: unknown) => logger.error({ err: error }, 'audit retention failed'));
+    };
+    retention();
+    const retentionTimer = setInterval(retention, 6 * 3_600_000);
+    retentionTimer.unref();
+    cleanups.push(() => clearInterval(retentionTimer));
     const catalog = new CameraCatalog(repository, vault);
     for (const camera of [...config.cameras, ...seedCameras]) await catalog.ensureConfigured(camera);
     logger.info({ store: config.catalog.mongodbUri ? 'mongo' : 'embedded' }, 'camera catalog open');
@@ -150,7 +172,7 @@ export class App {
     const clientDir = join(config.dataDir, 'client');
     await buildClient(clientDir, { minify: config.env === 'production' });
     let closing = false;
-    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, clientDir, ready: () => !closing && media.workers.every((w) => !w.closed) });
+    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, clientDir, ready: () => !closing && media.workers.every((w) => !w.closed) });
     const web = await WebServer.create(express, {
       host: config.http.host,
       port: config.http.port,
@@ -192,6 +214,8 @@ export class App {
           municipalities: page.municipalities,
         };
       },
+      viewStarted: (view) => views.start({ ...view, username: users.get(view.userId).username }),
+      viewStopped: (viewId, reason, forced) => views.stop(viewId, reason, forced),
       onCameraHealth: (listener) => {
         const relay = ({ camera }: { camera: CameraRecord }) => listener({ cameraId: camera.code, health: healthOf(camera) });
         prober.on('health', relay);
@@ -225,7 +249,7 @@ export class App {
       closing = true;
     });
     logger.info({ workers: media.workers.map((w) => w.pid), ffmpeg, port: web.port, tls: web.secure }, 'C5 Live ready');
-    return new App(config, logger, catalog, users, media, cameras, tokens, loginCodes, web, signalling, prober, cleanups);
+    return new App(config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, cleanups);
   }
 
   /** Media for a new viewer, on the least loaded worker. */

@@ -99,6 +99,14 @@ export const configSchema = z.strictObject({
       maxBackoffMs: ms(7 * 24 * 3_600_000).min(1000).default(3_600_000),
     })
     .prefault({}),
+  audit: z
+    .strictObject({
+      /** HMAC key of the audit chain; generated into dataDir on first run outside production. */
+      key: z.string().min(32).optional(),
+      /** Entries older than this are exported to dataDir/audit/exports and then deleted. */
+      retentionDays: z.number().int().min(1).max(36_500).default(365),
+    })
+    .prefault({}),
   signalling: z
     .strictObject({
       /** A vanished client is reaped after pingInterval + pingTimeout. */
@@ -133,6 +141,8 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'JWT_SECRET', path: ['auth', 'jwtSecret'], kind: 'string' },
   { name: 'MONGODB_URI', path: ['catalog', 'mongodbUri'], kind: 'string' },
   { name: 'CREDENTIAL_KEY', path: ['catalog', 'credentialKey'], kind: 'string' },
+  { name: 'AUDIT_KEY', path: ['audit', 'key'], kind: 'string' },
+  { name: 'AUDIT_RETENTION_DAYS', path: ['audit', 'retentionDays'], kind: 'int' },
   { name: 'TOKEN_TTL_SECONDS', path: ['auth', 'tokenTtlSeconds'], kind: 'int' },
   { name: 'MEDIA_WORKERS', path: ['media', 'workers'], kind: 'int' },
   { name: 'MEDIA_LOG_LEVEL', path: ['media', 'logLevel'], kind: 'string' },

@@ -6,7 +6,7 @@ import { cameraCreateSchema, cameraPatchSchema, cameraQuerySchema, statusChangeS
 import { parseOr400 } from './createExpressApp.ts';
 import { CameraImporter } from '../catalog/CameraImporter.ts';
 import express from 'express';
-import { requireRole, type Authenticator } from './requireRole.ts';
+import { auditFor, requireRole, type Authenticator } from './requireRole.ts';
 import { VisibilityPolicy } from '../auth/VisibilityPolicy.ts';
 
 const idParam = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a camera id') });
@@ -30,6 +30,7 @@ export function cameraRoutes(catalog: CameraCatalog, auth: Authenticator): Route
   router.post('/', admin, async (req, res) => {
     const input = parseOr400(cameraCreateSchema, req.body, 'body');
     const camera = await catalog.create(input);
+    await auditFor(auth, req, { action: 'camera.create', cameraId: camera.code, details: { after: catalog.view(camera) } });
     res.status(201).location(`/api/cameras/${camera.id}`).json(catalog.view(camera));
   });
 
@@ -44,18 +45,26 @@ export function cameraRoutes(catalog: CameraCatalog, auth: Authenticator): Route
   router.patch('/:id', admin, async (req, res) => {
     const { id } = parseOr400(idParam, req.params, 'path');
     const patch = parseOr400(cameraPatchSchema, req.body, 'body');
-    res.json(catalog.view(await catalog.update(id, patch)));
+    const before = catalog.view(await catalog.get(id));
+    const after = catalog.view(await catalog.update(id, patch));
+    await auditFor(auth, req, { action: 'camera.update', cameraId: after.code, details: { before, after } });
+    res.json(after);
   });
 
   router.delete('/:id', admin, async (req, res) => {
     const { id } = parseOr400(idParam, req.params, 'path');
-    res.json(catalog.view(await catalog.retire(id)));
+    const retired = catalog.view(await catalog.retire(id));
+    await auditFor(auth, req, { action: 'camera.retire', cameraId: retired.code, details: { after: retired } });
+    res.json(retired);
   });
 
   router.post('/:id/:action', admin, async (req, res) => {
     const { id, action } = parseOr400(actionParam, req.params, 'path');
     const { reason } = parseOr400(statusChangeSchema, req.body, 'body');
-    res.json(catalog.view(await catalog.changeStatus(id, action as StatusAction, reason)));
+    const before = await catalog.get(id);
+    const after = catalog.view(await catalog.changeStatus(id, action as StatusAction, reason));
+    await auditFor(auth, req, { action: `camera.${action}`, cameraId: after.code, details: { before: before.status, after: after.status, reason } });
+    res.json(after);
   });
 
   return router;
@@ -86,7 +95,9 @@ export function cameraImportRoute(catalog: CameraCatalog, auth: Authenticator): 
       else if (req.body && Array.isArray((req.body as { cameras?: unknown }).cameras)) rows = importer.rowsFromJson((req.body as { cameras: unknown[] }).cameras);
       else throw new AppError('invalid_request', 'send text/csv, or application/json with an array of cameras');
       if (rows.length > 50_000) throw new AppError('invalid_request', 'at most 50,000 rows per import');
-      res.json(await importer.run(rows, options));
+      const report = await importer.run(rows, options);
+      await auditFor(auth, req, { action: 'camera.import', details: { rows: report.rows, created: report.created, updated: report.updated, unchanged: report.unchanged, errors: report.errors.length, ...options } });
+      res.json(report);
     },
   );
   return router;

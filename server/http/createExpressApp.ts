@@ -9,6 +9,8 @@ import { cameraImportRoute, cameraRoutes } from './cameraRoutes.ts';
 import { openApiDocument } from './openapi.ts';
 import { userRoutes } from './userRoutes.ts';
 import type { UserService } from '../auth/UserService.ts';
+import type { AuditLog } from '../audit/AuditLog.ts';
+import { auditRoutes } from './auditRoutes.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -16,6 +18,7 @@ export interface HttpDeps {
   loginCodes: LoginCodes;
   catalog: CameraCatalog;
   users: UserService;
+  audit: AuditLog;
   /** Directory of the built console (index.html, app.js, styles.css). */
   clientDir: string;
   /** Readiness: the media workers are up and the server is not shutting down. */
@@ -44,7 +47,7 @@ export function createExpressApp(deps: HttpDeps): express.Express {
     res.setHeader('X-Frame-Options', 'DENY');
     next();
   });
-  const auth = { tokens: deps.tokens, users: deps.users };
+  const auth = { tokens: deps.tokens, users: deps.users, audit: deps.audit };
   app.use('/api/cameras/import', cameraImportRoute(deps.catalog, auth));
   app.use('/api', express.json({ limit: '100kb' }));
 
@@ -58,6 +61,7 @@ export function createExpressApp(deps: HttpDeps): express.Express {
 
   app.use('/api', userRoutes(auth, deps.loginCodes, deps.logger));
   app.use('/api/cameras', cameraRoutes(deps.catalog, auth));
+  app.use('/api/audit', auditRoutes(deps.audit, auth));
   const openapi = openApiDocument();
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);

@@ -80,6 +80,19 @@ export function openApiDocument(): object {
         parameters: [idParameter],
         post: { summary: 'Reset a password (admin)', requestBody: json(passwordResetSchema, 'input'), responses: { '200': { description: 'changed', ...json(userView) }, ...errors(400, 401, 403, 404) } },
       },
+      '/api/audit': {
+        get: {
+          summary: 'The audit trail, newest first (admin; read-only)',
+          parameters: ['user', 'camera', 'action', 'from', 'to', 'offset', 'limit'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+          responses: { '200': { description: 'a page of entries' }, ...errors(400, 401, 403) },
+        },
+      },
+      '/api/audit/verify': {
+        get: {
+          summary: 'Verify the hash chain against its checkpoints',
+          responses: { '200': { description: 'the result', ...json(z.object({ ok: z.boolean(), entries: z.number(), problems: z.array(z.string()) })) }, ...errors(401, 403) },
+        },
+      },
       '/api/cameras': {
         get: { summary: 'List cameras', parameters: queryParameters(), responses: { '200': { description: 'a page of cameras', ...json(cameraListSchema) }, ...errors(400, 401) } },
         post: { summary: 'Register a camera (pending approval)', requestBody: json(cameraCreateSchema, 'input'), responses: { '201': { description: 'registered', ...json(cameraViewSchema) }, ...errors(400, 401, 403, 409, 422) } },

@@ -4,6 +4,16 @@ import type { Identity, Role } from '../auth/Identity.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { UserService } from '../auth/UserService.ts';
 import type { UserRecord } from '../catalog/UserRecord.ts';
+import type { AuditLog, AuditInput } from '../audit/AuditLog.ts';
+
+/** Records an entry on behalf of the signed-in user of `req`. */
+export function auditFor(auth: Authenticator, req: Request, input: AuditInput): Promise<unknown> {
+  return auth.audit.record({
+    ...(req.user && { userId: req.user.id, username: req.user.username }),
+    ...(req.ip && { ip: req.ip }),
+    ...input,
+  });
+}
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -15,6 +25,8 @@ declare module 'express-serve-static-core' {
 export interface Authenticator {
   tokens: TokenService;
   users: UserService;
+  /** Where the routes record who changed what. */
+  audit: AuditLog;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { LoginCodes } from '../auth/LoginCodes.ts';
 import { loginSchema, passwordResetSchema, userCreateSchema, userPatchSchema } from '../auth/UserService.ts';
 import type { Logger } from '../logging/createLogger.ts';
 import { parseOr400 } from './createExpressApp.ts';
-import { requireRole, type Authenticator } from './requireRole.ts';
+import { auditFor, requireRole, type Authenticator } from './requireRole.ts';
 
 const idParam = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a user id') });
 const codeBody = z.strictObject({ code: z.string().min(10).max(200) });
@@ -19,18 +19,21 @@ export function userRoutes(auth: Authenticator, loginCodes: LoginCodes, logger: 
     try {
       const user = await users.login(username, password, req.ip ?? 'unknown');
       logger.info({ user: user.username, ip: req.ip }, 'signed in');
+      await auth.audit.record({ action: 'auth.login', userId: user.id, username: user.username, ...(req.ip && { ip: req.ip }) });
       res.json(tokens.issue({ userId: user.id, role: user.role, authTime: Math.floor(Date.now() / 1000) }));
     } catch (error) {
       logger.warn({ username: username.slice(0, 64), ip: req.ip, code: (error as { code?: string }).code }, 'sign-in refused');
+      await auth.audit.record({ action: 'auth.login_failed', username: username.slice(0, 64), ...(req.ip && { ip: req.ip }), details: { code: (error as { code?: string }).code ?? 'error' } });
       throw error;
     }
   });
 
-  router.post('/auth/code', (req, res) => {
+  router.post('/auth/code', async (req, res) => {
     const { code } = parseOr400(codeBody, req.body, 'body');
     const identity = loginCodes.redeem(code);
     const user = users.current(identity.userId);
     logger.info({ user: user.username }, 'signed in with a login code');
+    await auth.audit.record({ action: 'auth.login', userId: user.id, username: user.username, ...(req.ip && { ip: req.ip }), details: { with: 'login code' } });
     res.json(tokens.issue({ ...identity, role: user.role }));
   });
 
@@ -44,6 +47,7 @@ export function userRoutes(auth: Authenticator, loginCodes: LoginCodes, logger: 
   });
   router.post('/users', admin, async (req, res) => {
     const user = await users.createUser(parseOr400(userCreateSchema, req.body, 'body'));
+    await auditFor(auth, req, { action: 'user.create', details: { after: users.view(user) } });
     res.status(201).json(users.view(user));
   });
   router.get('/users/:id', admin, (req, res) => {
@@ -51,12 +55,18 @@ export function userRoutes(auth: Authenticator, loginCodes: LoginCodes, logger: 
   });
   router.patch('/users/:id', admin, async (req, res) => {
     const { id } = parseOr400(idParam, req.params, 'path');
-    res.json(users.view(await users.updateUser(id, parseOr400(userPatchSchema, req.body, 'body'))));
+    const patch = parseOr400(userPatchSchema, req.body, 'body');
+    const before = users.view(users.get(id));
+    const after = users.view(await users.updateUser(id, patch));
+    await auditFor(auth, req, { action: 'user.update', details: { before, after } });
+    res.json(after);
   });
   router.post('/users/:id/password', admin, async (req, res) => {
     const { id } = parseOr400(idParam, req.params, 'path');
     const { password } = parseOr400(passwordResetSchema, req.body, 'body');
-    res.json(users.view(await users.resetPassword(id, password)));
+    const user = await users.resetPassword(id, password);
+    await auditFor(auth, req, { action: 'user.password_reset', details: { user: user.username } });
+    res.json(users.view(user));
   });
   return router;
 }

@@ -25,6 +25,8 @@ export type ViewerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Re
 
 interface Watch {
   lease: CameraLease;
+  /** The audited view, once a consumer exists. */
+  viewId?: string;
   /** Open consumers of the camera on this socket, and ones that closed by themselves (awaiting re-consume). */
   consumers: Set<string>;
 }
@@ -38,6 +40,7 @@ export class ViewerConnection {
   readonly #consumers = new Map<string, { cameraId: string; open: boolean }>();
   #expiryTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #address: string | undefined;
 
   constructor(
     readonly socket: ViewerSocket,
@@ -45,6 +48,7 @@ export class ViewerConnection {
     private readonly tokens: TokenService,
     private readonly logger: Logger,
   ) {
+    this.#address = socket.handshake.address || undefined;
     this.#armExpiry();
   }
 
@@ -54,6 +58,10 @@ export class ViewerConnection {
     if (!pending || this.#closed) return;
     void pending.then((watch) => {
       if (this.#watches.get(cameraId) !== pending) return;
+      if (watch.viewId) {
+        this.live.viewStopped(watch.viewId, `${reason}${message ? `: ${message}` : ''}`, reason !== 'camera_restarting');
+        watch.viewId = undefined;
+      }
       for (const consumerId of watch.consumers) {
         const entry = this.#consumers.get(consumerId);
         if (entry?.open) {
@@ -154,6 +162,7 @@ export class ViewerConnection {
       }
       watch.consumers.add(consumer.id);
       this.#consumers.set(consumer.id, { cameraId, open: true });
+      watch.viewId ??= this.live.viewStarted({ userId: this.identity.userId, cameraId, ...(this.#address && { ip: this.#address }) });
       return { consumer: consumer as unknown as ConsumerInfo };
     },
     pauseConsumer: async ({ consumerId }) => {
@@ -194,8 +203,13 @@ export class ViewerConnection {
     this.#media?.close();
     this.#media = undefined;
     this.#transportId = undefined;
+    const reason = this.#closed ? 'disconnected' : 'transport closed by the viewer';
     for (const [cameraId, pending] of this.#watches) {
-      void pending.then((watch) => watch.lease.release(), () => undefined);
+      void pending.then((watch) => {
+        if (watch.viewId) this.live.viewStopped(watch.viewId, reason);
+        watch.viewId = undefined;
+        watch.lease.release();
+      }, () => undefined);
       this.#watches.delete(cameraId);
       void this.socket.leave(`camera:${cameraId}`);
     }
@@ -260,7 +274,9 @@ export class ViewerConnection {
     return pending;
   }
 
-  #unwatch(cameraId: string, watch: Watch): void {
+  #unwatch(cameraId: string, watch: Watch, reason = 'closed by the viewer'): void {
+    if (watch.viewId) this.live.viewStopped(watch.viewId, reason);
+    watch.viewId = undefined;
     this.#watches.delete(cameraId);
     watch.lease.release();
     void this.socket.leave(`camera:${cameraId}`);

@@ -32,5 +32,8 @@ export interface LiveViewing {
   acquire(cameraId: string): Promise<CameraLease>;
   listCameras(query: RequestPayload<'listCameras'>, viewer: Viewer): Promise<CameraPage>;
   onCameraState(listener: (status: CameraStatus) => void): () => void;
+  /** Audit: a user started watching a camera; returns the view's id for viewStopped. */
+  viewStarted(view: { userId: string; cameraId: string; ip?: string }): string;
+  viewStopped(viewId: string, reason: string, forced?: boolean): void;
   onCameraHealth(listener: (event: { cameraId: string; health: CameraHealth }) => void): () => void;
 }

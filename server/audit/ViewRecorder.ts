@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { AuditLog } from './AuditLog.ts';
+
+interface OpenView {
+  userId: string;
+  username?: string;
+  cameraId: string;
+  ip?: string;
+  startedAt: number;
+}
+
+/**
+ * Audits every view's start and stop (with its duration), and keeps the open views in a small file
+ * so that views still open when the server died are closed at the next start, marked as such.
+ */
+export class ViewRecorder {
+  readonly #open = new Map<string, OpenView>();
+
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly path: string,
+  ) {}
+
+  /** Closes the views a previous run left open; returns how many. */
+  async closeLeftovers(): Promise<number> {
+    if (!existsSync(this.path)) return 0;
+    const left = JSON.parse(readFileSync(this.path, 'utf8')) as Record<string, OpenView>;
+    for (const [viewId, view] of Object.entries(left)) {
+      await this.audit.record({
+        action: 'view.stop',
+        userId: view.userId,
+        ...(view.username && { username: view.username }),
+        cameraId: view.cameraId,
+        ...(view.ip && { ip: view.ip }),
+        details: { viewId, startedAt: new Date(view.startedAt).toISOString(), reason: 'server_stopped', closedAtRestart: true },
+      });
+    }
+    this.#save();
+    return Object.keys(left).length;
+  }
+
+  start(view: Omit<OpenView, 'startedAt'>): string {
+    const viewId = randomUUID();
+    const open = { ...view, startedAt: Date.now() };
+    this.#open.set(viewId, open);
+    this.#save();
+    void this.audit.record({
+      action: 'view.start',
+      userId: view.userId,
+      ...(view.username && { username: view.username }),
+      cameraId: view.cameraId,
+      ...(view.ip && { ip: view.ip }),
+      details: { viewId },
+    });
+    return viewId;
+  }
+
+  /** `forced`: the server ended it (rights, camera withdrawn); the reason says why. */
+  stop(viewId: string, reason: string, forced = false): void {
+    const view = this.#open.get(viewId);
+    if (!view) return;
+    this.#open.delete(viewId);
+    this.#save();
+    void this.audit.record({
+      action: forced ? 'view.forced_stop' : 'view.stop',
+      userId: view.userId,
+      ...(view.username && { username: view.username }),
+      cameraId: view.cameraId,
+      ...(view.ip && { ip: view.ip }),
+      details: { viewId, reason, durationMs: Date.now() - view.startedAt, startedAt: new Date(view.startedAt).toISOString() },
+    });
+  }
+
+  get openCount(): number {
+    return this.#open.size;
+  }
+
+  #save(): void {
+    writeFileSync(`${this.path}.tmp`, JSON.stringify(Object.fromEntries(this.#open)), { mode: 0o600 });
+    renameSync(`${this.path}.tmp`, this.path);
+  }
+}

@@ -1,0 +1,50 @@
+/** One audit entry: part of an HMAC-keyed hash chain, never edited, deleted only by retention. */
+export interface AuditEntry {
+  seq: number;
+  /** ISO 8601. */
+  at: string;
+  action: string;
+  userId?: string;
+  username?: string;
+  cameraId?: string;
+  ip?: string;
+  details?: Record<string, unknown>;
+  /** The previous entry's hash ('genesis' for the first). */
+  prevHash: string;
+  /** HMAC-SHA256 (hex) over the entry's canonical JSON without `hash`. */
+  hash: string;
+}
+
+export interface AuditFilter {
+  userId?: string;
+  cameraId?: string;
+  action?: string;
+  from?: Date;
+  to?: Date;
+}
+
+/**
+ * Where audit entries live. Appends are in seq order; reads stream. The embedded adapter keeps
+ * a JSON-lines file (never the whole log in memory); the mongo adapter a collection.
+ */
+export interface AuditRepository {
+  append(entry: AuditEntry): Promise<void>;
+  last(): Promise<AuditEntry | undefined>;
+  /** Newest first. */
+  query(filter: AuditFilter, page: { offset: number; limit: number }): Promise<{ items: AuditEntry[]; total: number }>;
+  /** In seq order. */
+  scan(): AsyncIterable<AuditEntry>;
+  /** Removes entries with seq <= `seq` (retention, after export). */
+  deleteThrough(seq: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function matchesAudit(entry: AuditEntry, filter: AuditFilter): boolean {
+  if (filter.userId && entry.userId !== filter.userId) return false;
+  if (filter.cameraId && entry.cameraId !== filter.cameraId) return false;
+  if (filter.action && entry.action !== filter.action && !entry.action.startsWith(`${filter.action}.`)) return false;
+  const at = Date.parse(entry.at);
+  if (filter.from && at < filter.from.getTime()) return false;
+  if (filter.to && at > filter.to.getTime()) return false;
+  return true;
+}
