@@ -32,6 +32,7 @@ import { ViewRecorder } from './audit/ViewRecorder.ts';
 import type { AuditRepository } from './catalog/AuditRecord.ts';
 import { FileAuditRepository } from './catalog/embedded/FileAuditRepository.ts';
 import { MongoAuditRepository } from './catalog/mongo/MongoAuditRepository.ts';
+import { Metrics } from './metrics/Metrics.ts';
 import type { LiveViewing } from './signalling/ports.ts';
 import type { CameraHealth, CameraSummary } from './signalling/protocol.ts';
 import type { CameraRecord } from './catalog/CameraRecord.ts';
@@ -70,6 +71,7 @@ export class App {
     readonly web: WebServer,
     readonly signalling: SignallingServer,
     readonly prober: CameraProber,
+    readonly metrics: Metrics,
     cleanups: Array<() => unknown>,
   ) {
     this.#cleanups = cleanups;
@@ -172,7 +174,15 @@ export class App {
     const clientDir = join(config.dataDir, 'client');
     await buildClient(clientDir, { minify: config.env === 'production' });
     let closing = false;
-    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, clientDir, ready: () => !closing && media.workers.every((w) => !w.closed) });
+    let signallingRef: SignallingServer | undefined;
+    const metrics = new Metrics(cameras, media, repository, () => signallingRef?.connectionCount ?? 0, logger);
+    cleanups.push(() => metrics.close());
+    const ready = async (): Promise<boolean> => {
+      if (closing || media.workers.some((w) => w.closed)) return false;
+      const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000).unref());
+      return Promise.race([repository.count({ codes: [] }).then(() => true, () => false), timeout]);
+    };
+    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, metrics, clientDir, ready });
     const web = await WebServer.create(express, {
       host: config.http.host,
       port: config.http.port,
@@ -214,6 +224,11 @@ export class App {
           municipalities: page.municipalities,
         };
       },
+      observeRequest: (name, errorCode) => {
+        metrics.requests.inc({ request: name });
+        if (errorCode) metrics.errors.inc({ request: name, code: errorCode });
+      },
+      observeFirstFrame: (ms) => metrics.firstFrame.observe(ms / 1000),
       viewStarted: (view) => views.start({ ...view, username: users.get(view.userId).username }),
       viewStopped: (viewId, reason, forced) => views.stop(viewId, reason, forced),
       onCameraHealth: (listener) => {
@@ -233,6 +248,7 @@ export class App {
       pingIntervalMs: config.signalling.pingIntervalMs,
       pingTimeoutMs: config.signalling.pingTimeoutMs,
     });
+    signallingRef = signalling;
     cleanups.push(() => signalling.close());
     // A suspended, revoked, retired or edited camera: viewers who may no longer see it lose it
     // now, with the reason; a camera nobody may watch stops; a changed URL restarts the ingest.
@@ -249,7 +265,7 @@ export class App {
       closing = true;
     });
     logger.info({ workers: media.workers.map((w) => w.pid), ffmpeg, port: web.port, tls: web.secure }, 'C5 Live ready');
-    return new App(config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, cleanups);
+    return new App(config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, metrics, cleanups);
   }
 
   /** Media for a new viewer, on the least loaded worker. */

@@ -104,6 +104,12 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
     return { consumer, track: consumer.track };
   }
 
+  /** Tells the server how long a tile waited for its first frame (its metrics histogram). */
+  reportFirstFrame(cameraId: string, ms: number): void {
+    if (!this.signalling.connected) return;
+    this.signalling.request('reportFirstFrame', { cameraId, ms: Math.round(ms) }).catch(() => undefined);
+  }
+
   /** Lets the server start sending (consumers are created paused so no keyframe is lost). */
   async resume(consumer: msc.Consumer): Promise<void> {
     await this.signalling.request('resumeConsumer', { consumerId: consumer.id });

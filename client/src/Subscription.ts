@@ -44,6 +44,8 @@ export class Subscription {
   /** performance.now() of the last consume started while forbidden. */
   #lastForbiddenTry = 0;
   readonly #backoff = new Backoff();
+  /** When this tile last asked for its camera: the server's time-to-first-frame histogram gets the wait. */
+  #askedAt: number | undefined;
   readonly #offLive: () => void;
 
   constructor(
@@ -52,6 +54,10 @@ export class Subscription {
     private readonly context: SubscriptionContext,
   ) {
     this.#offLive = tile.on('live', () => {
+      if (this.#askedAt !== undefined) {
+        this.context.receiver.reportFirstFrame(this.cameraId, performance.now() - this.#askedAt);
+        this.#askedAt = undefined;
+      }
       this.#forbidden = false;
       this.#clearFirstFrameTimer();
       this.#backoff.reset();
@@ -167,6 +173,7 @@ export class Subscription {
     if (this.#forbidden) this.#lastForbiddenTry = performance.now();
     const { receiver } = this.context;
     let consumer: msc.Consumer | undefined;
+    this.#askedAt = performance.now();
     try {
       const received = await receiver.consume(this.cameraId);
       consumer = received.consumer;

@@ -50,6 +50,7 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
   #feed: CameraFeed | undefined;
   #teardown: Promise<void> = Promise.resolve();
   #attempts = 0;
+  #restarts = 0;
   #liveSince = 0;
   #startTimer: NodeJS.Timeout | undefined;
   #backoffTimer: NodeJS.Timeout | undefined;
@@ -62,10 +63,11 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
   ) {
     super();
     this.#deps = deps;
-    this.#status = { cameraId: camera.id, state: 'idle', since: Date.now(), viewers: 0 };
+    this.#status = { cameraId: camera.id, state: 'idle', since: Date.now(), viewers: 0, restarts: 0 };
     this.#ingest = deps.createIngest(camera);
     this.#ingest.on('error', (error) => this.#fail(this.#generation, error));
     this.#ingest.on('progress', (progress) => {
+      if (progress.frames > (this.#status.progress?.frames ?? -1)) this.#status.lastFrameAt = Date.now();
       this.#status.progress = progress;
       this.emit('progress', progress);
     });
@@ -194,6 +196,7 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
     const failure = { reason: error.reason, message: error.message };
     if (this.#viewers > 0 || this.camera.alwaysOn) {
       const delay = this.#backoffDelay(++this.#attempts);
+      this.#restarts++;
       this.#setState('backoff', { ...failure, retryInMs: delay });
       this.#backoffTimer = setTimeout(() => void this.#startRun(), delay);
     } else {
@@ -248,6 +251,9 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
       state,
       since: Date.now(),
       viewers: this.#viewers,
+      restarts: this.#restarts,
+      ...(previous.progress && state === 'live' && { progress: previous.progress }),
+      ...(previous.lastFrameAt && { lastFrameAt: previous.lastFrameAt }),
       ...(keepReason && previous.reason && { reason: previous.reason, message: previous.message }),
       ...failure,
       ...(state === 'live' && previous.transcodeReason && { transcodeReason: previous.transcodeReason }),

@@ -15,4 +15,8 @@ export interface CameraStatus {
   retryInMs?: number;
   transcodeReason?: IngestDescription['transcodeReason'];
   progress?: IngestProgress;
+  /** When the ingest last reported a new frame (epoch ms). */
+  lastFrameAt?: number;
+  /** Ingest restarts after a failure since the session began. */
+  restarts: number;
 }

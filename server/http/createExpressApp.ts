@@ -8,6 +8,7 @@ import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
 import { cameraImportRoute, cameraRoutes } from './cameraRoutes.ts';
 import { openApiDocument } from './openapi.ts';
 import { userRoutes } from './userRoutes.ts';
+import type { Metrics } from '../metrics/Metrics.ts';
 import type { UserService } from '../auth/UserService.ts';
 import type { AuditLog } from '../audit/AuditLog.ts';
 import { auditRoutes } from './auditRoutes.ts';
@@ -21,8 +22,9 @@ export interface HttpDeps {
   audit: AuditLog;
   /** Directory of the built console (index.html, app.js, styles.css). */
   clientDir: string;
-  /** Readiness: the media workers are up and the server is not shutting down. */
-  ready(): boolean;
+  /** Readiness: the media workers are up, the catalog answers, the server is not shutting down. */
+  ready(): Promise<boolean>;
+  metrics: Metrics;
 }
 
 /**
@@ -54,8 +56,21 @@ export function createExpressApp(deps: HttpDeps): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', (_req, res) => {
-    const ready = deps.ready();
+  app.use((req, res, next) => {
+    const end = deps.metrics.httpDuration.startTimer();
+    res.once('finish', () => {
+      // The matched route pattern, never the raw path: label values stay few.
+      const route = (req.route as { path?: string } | undefined)?.path;
+      end({ method: req.method, route: route ? `${req.baseUrl}${route}` : req.path.startsWith('/api') ? 'unmatched' : 'static', status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', deps.metrics.registry.contentType);
+    res.send(await deps.metrics.registry.metrics());
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await deps.ready();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready' });
   });
 

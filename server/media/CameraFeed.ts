@@ -16,6 +16,8 @@ interface Attachment {
 export class CameraFeed {
   readonly #attachments = new Map<number, Attachment>();
   readonly #closeListeners = new Set<() => void>();
+  /** The viewers' consumers of this feed, on any router (metrics read their stats). */
+  readonly consumers = new Set<types.Consumer>();
   #closed = false;
   readonly firstRtp: Promise<void>;
 

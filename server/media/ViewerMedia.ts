@@ -104,7 +104,9 @@ export class ViewerMedia extends TypedEmitter<ViewerMediaEvents> {
     }
     this.worker.consumers++;
     this.#consumers.set(consumer.id, { consumer, feed });
+    feed.consumers.add(consumer);
     consumer.observer.once('close', () => {
+      feed.consumers.delete(consumer);
       this.worker.consumers--;
       this.#consumers.delete(consumer.id);
       feed.detach(this.worker);

@@ -114,8 +114,11 @@ export class SignallingServer {
         throw new AppError('invalid_request', describe(parsed.error));
       }
       reply(await connection.handle(name, parsed.data as never));
+      this.options.live.observeRequest?.(name);
     } catch (error) {
-      reply({ error: toErrorBody(error, this.options.logger, name) });
+      const body = toErrorBody(error, this.options.logger, name);
+      this.options.live.observeRequest?.(name, body.code);
+      reply({ error: body });
     }
   }
 

@@ -183,6 +183,12 @@ export class ViewerConnection {
       if (watch && watch.consumers.size === 0) this.#unwatch(entry.cameraId, watch);
       return {};
     },
+    reportFirstFrame: async ({ cameraId, ms }) => {
+      // Only a camera this connection watches counts: a client cannot fill the histogram at will.
+      if (!this.#watches.has(cameraId)) throw new AppError('not_found', `this connection does not watch ${cameraId}`);
+      this.live.observeFirstFrame?.(ms);
+      return {};
+    },
     refreshToken: async () => {
       const issued = this.tokens.issue(this.identity);
       this.socket.data.expiresAt = issued.expiresAt;

@@ -35,5 +35,8 @@ export interface LiveViewing {
   /** Audit: a user started watching a camera; returns the view's id for viewStopped. */
   viewStarted(view: { userId: string; cameraId: string; ip?: string }): string;
   viewStopped(viewId: string, reason: string, forced?: boolean): void;
+  /** Metrics: one answered request (errorCode when it failed), and a console's time-to-first-frame report. */
+  observeRequest?(name: string, errorCode?: string): void;
+  observeFirstFrame?(ms: number): void;
   onCameraHealth(listener: (event: { cameraId: string; health: CameraHealth }) => void): () => void;
 }

@@ -118,6 +118,8 @@ export const schemas = {
   resumeConsumer: z.strictObject({ consumerId: id }),
   closeConsumer: z.strictObject({ consumerId: id }),
   refreshToken: z.strictObject({}),
+  /** The console's report of a tile's time from asking for a camera to its first decoded frame. */
+  reportFirstFrame: z.strictObject({ cameraId, ms: z.number().min(0).max(600_000) }),
 } as const;
 
 export type RequestName = keyof typeof schemas;
@@ -134,6 +136,7 @@ export interface ResponseMap {
   resumeConsumer: Record<string, never>;
   closeConsumer: Record<string, never>;
   refreshToken: TokenInfo;
+  reportFirstFrame: Record<string, never>;
 }
 
 export type ClientToServerEvents = {

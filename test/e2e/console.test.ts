@@ -69,6 +69,11 @@ describe('operator console in headless Chromium (end to end)', function () {
       const state = (await consoleTiles(page)).find((x) => x.cameraId === cameraId);
       expect(state?.videoWidth).to.equal(expectedWidth);
     }
+    // What the browser receives shows in the metrics too.
+    await t.app.metrics.sample();
+    const metrics = await (await fetch(`${t.app.consoleUrl}/metrics`)).text();
+    const sent = Number(/^c5_camera_rtp_sent_bytes\{camera="cam-stamped"\} (\S+)$/m.exec(metrics)?.[1]);
+    expect(sent, 'bytes sent to the browser').to.be.greaterThan(10_000);
     // The High-profile camera was forwarded untouched (relabelled), and Chromium decoded it.
     expect(t.app.cameras.status('cam-high')?.transcodeReason).to.equal(undefined);
     expect(errors.filter((e) => !/favicon/.test(e))).to.deep.equal([]);

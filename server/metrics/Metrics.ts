@@ -1,0 +1,160 @@
+import { readFileSync } from 'node:fs';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from '../logging/createLogger.ts';
+import type { CameraManager } from '../cameras/CameraManager.ts';
+import type { MediaWorkerPool } from '../media/MediaWorkerPool.ts';
+import type { CameraRepository } from '../catalog/CameraRepository.ts';
+
+const LIVE_STATES = ['starting', 'live', 'backoff', 'closing'] as const;
+
+/**
+ * Prometheus metrics. Per-camera series exist only while a camera has a session that is not idle
+ * (starting, live, backoff, closing) and disappear when it stops, so cardinality follows the
+ * cameras being watched, not the catalog. Values that need the media workers (RTP stats, worker
+ * CPU and memory) are sampled on a timer into gauges: a scrape only reads them.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #timer: NodeJS.Timeout;
+  #sampling: Promise<void> | undefined;
+
+  readonly cameraState = this.#gauge('c5_camera_ingest_state', 'The ingest state of a camera (1 for its current state).', ['camera', 'state']);
+  readonly cameraBitrate = this.#gauge('c5_camera_ingest_bitrate_bits_per_second', 'Bitrate arriving from the ingest (mediasoup producer stats).', ['camera']);
+  readonly cameraFps = this.#gauge('c5_camera_ingest_frames_per_second', 'Ingest frame rate reported by ffmpeg.', ['camera']);
+  readonly cameraRestarts = this.#gauge('c5_camera_ingest_restarts_total', 'Ingest restarts after a failure since the camera session began.', ['camera']);
+  readonly cameraSinceFrame = this.#gauge('c5_camera_seconds_since_last_frame', 'Seconds since the ingest last produced a frame.', ['camera']);
+  readonly cameraViewers = this.#gauge('c5_camera_viewers', 'Viewers (signed-in connections) watching a camera.', ['camera']);
+  readonly cameraConsumers = this.#gauge('c5_camera_consumers', 'mediasoup consumers of a camera.', ['camera']);
+  readonly rtpInPackets = this.#gauge('c5_camera_rtp_received_packets', 'RTP packets received from the ingest (producer stats).', ['camera']);
+  readonly rtpInBytes = this.#gauge('c5_camera_rtp_received_bytes', 'RTP bytes received from the ingest (producer stats).', ['camera']);
+  readonly rtpLost = this.#gauge('c5_camera_rtp_lost_packets', 'RTP packets lost between the ingest and mediasoup.', ['camera']);
+  readonly rtpOutBytes = this.#gauge('c5_camera_rtp_sent_bytes', 'RTP bytes sent to the viewers of a camera (sum over its consumers).', ['camera']);
+  readonly nacks = this.#gauge('c5_camera_nacks', 'NACKs received from the viewers of a camera (sum over its consumers).', ['camera']);
+  readonly workerConsumers = this.#gauge('c5_worker_consumers', 'Consumers on a mediasoup worker.', ['worker']);
+  readonly workerCpu = this.#gauge('c5_worker_cpu_ratio', 'Share of one core a mediasoup worker used (getResourceUsage deltas).', ['worker']);
+  readonly workerMemory = this.#gauge('c5_worker_memory_bytes', 'Resident memory of a mediasoup worker (/proc VmRSS).', ['worker']);
+  readonly health = this.#gauge('c5_cameras_by_health', 'Approved cameras by health status (from the prober).', ['status']);
+  readonly camerasLive = this.#gauge('c5_cameras_live', 'Cameras with a live ingest.', []);
+  readonly connections = this.#gauge('c5_signalling_connections', 'Signed-in Socket.IO connections.', []);
+  readonly requests = new Counter({ name: 'c5_signalling_requests_total', help: 'Signalling requests by type.', labelNames: ['request'], registers: [this.registry] });
+  readonly errors = new Counter({ name: 'c5_signalling_errors_total', help: 'Signalling requests answered with an error, by type and code.', labelNames: ['request', 'code'], registers: [this.registry] });
+  readonly firstFrame = new Histogram({
+    name: 'c5_time_to_first_frame_seconds',
+    help: 'From a console tile asking for a camera to its first decoded frame (reported by the console).',
+    buckets: [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20],
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'c5_http_request_duration_seconds',
+    help: 'HTTP request duration.',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  constructor(
+    private readonly cameras: CameraManager,
+    private readonly media: MediaWorkerPool,
+    private readonly repository: CameraRepository,
+    private readonly connectionCount: () => number,
+    private readonly logger: Logger,
+    sampleEveryMs = 5000,
+  ) {
+    collectDefaultMetrics({ register: this.registry });
+    for (const status of ['reachable', 'unauthorized', 'unreachable', 'unknown']) this.health.set({ status }, 0);
+    this.camerasLive.set(0);
+    this.connections.set(0);
+    this.#timer = setInterval(() => void this.sample(), sampleEveryMs);
+    this.#timer.unref();
+  }
+
+  /** Reads the workers and the catalog into the gauges (on the timer; tests call it directly). */
+  sample(): Promise<void> {
+    this.#sampling ??= this.#sample()
+      .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'metrics sample failed'))
+      .finally(() => {
+        this.#sampling = undefined;
+      });
+    return this.#sampling;
+  }
+
+  async #sample(): Promise<void> {
+    const statuses = this.cameras.statuses().filter((s) => (LIVE_STATES as readonly string[]).includes(s.state));
+    const rtp = new Map<string, { inPackets: number; inBytes: number; inBitrate: number; lost: number; outBytes: number; nacks: number; consumers: number }>();
+    for (const status of statuses) {
+      const feed = this.cameras.session(status.cameraId)?.feed;
+      if (!feed || feed.closed) continue;
+      const entry = { inPackets: 0, inBytes: 0, inBitrate: 0, lost: 0, outBytes: 0, nacks: 0, consumers: feed.consumers.size };
+      for (const stat of await feed.producer.getStats().catch(() => [])) {
+        entry.inPackets += stat.packetCount;
+        entry.inBytes += stat.byteCount;
+        entry.inBitrate += stat.bitrate;
+        entry.lost += stat.packetsLost;
+      }
+      for (const consumer of feed.consumers) {
+        for (const stat of await consumer.getStats().catch(() => [])) {
+          if (stat.type !== 'outbound-rtp') continue;
+          entry.outBytes += stat.byteCount;
+          entry.nacks += stat.nackCount;
+        }
+      }
+      rtp.set(status.cameraId, entry);
+    }
+    const workers = [];
+    for (const worker of this.media.workers) {
+      if (worker.closed) continue;
+      await worker.sampleCpu().catch(() => undefined);
+      workers.push({ index: String(worker.index), consumers: worker.consumers, cpu: worker.cpu, memory: rssBytes(worker.pid) });
+    }
+    const healthCounts = await Promise.all(
+      (['reachable', 'unauthorized', 'unreachable', 'unknown'] as const).map(async (health) => [health, await this.repository.count({ status: ['approved'], health })] as const),
+    );
+    // Everything below runs without awaiting, so a scrape never sees a half-updated set.
+    for (const gauge of [this.cameraState, this.cameraBitrate, this.cameraFps, this.cameraRestarts, this.cameraSinceFrame, this.cameraViewers, this.cameraConsumers, this.rtpInPackets, this.rtpInBytes, this.rtpLost, this.rtpOutBytes, this.nacks, this.workerConsumers, this.workerCpu, this.workerMemory]) {
+      gauge.reset();
+    }
+    const now = Date.now();
+    for (const status of statuses) {
+      const camera = status.cameraId;
+      for (const state of LIVE_STATES) this.cameraState.set({ camera, state }, status.state === state ? 1 : 0);
+      // What reaches mediasoup from the ingest (ffmpeg reports no bitrate for RTP output with -c copy).
+      this.cameraBitrate.set({ camera }, rtp.get(camera)?.inBitrate || (status.progress?.kbps ?? 0) * 1000);
+      this.cameraFps.set({ camera }, status.progress?.fps ?? 0);
+      this.cameraRestarts.set({ camera }, status.restarts);
+      this.cameraSinceFrame.set({ camera }, status.lastFrameAt ? (now - status.lastFrameAt) / 1000 : 0);
+      this.cameraViewers.set({ camera }, status.viewers);
+      const stats = rtp.get(camera);
+      this.cameraConsumers.set({ camera }, stats?.consumers ?? 0);
+      this.rtpInPackets.set({ camera }, stats?.inPackets ?? 0);
+      this.rtpInBytes.set({ camera }, stats?.inBytes ?? 0);
+      this.rtpLost.set({ camera }, stats?.lost ?? 0);
+      this.rtpOutBytes.set({ camera }, stats?.outBytes ?? 0);
+      this.nacks.set({ camera }, stats?.nacks ?? 0);
+    }
+    for (const worker of workers) {
+      this.workerConsumers.set({ worker: worker.index }, worker.consumers);
+      this.workerCpu.set({ worker: worker.index }, worker.cpu);
+      this.workerMemory.set({ worker: worker.index }, worker.memory);
+    }
+    for (const [status, count] of healthCounts) this.health.set({ status }, count);
+    this.camerasLive.set(statuses.filter((s) => s.state === 'live').length);
+    this.connections.set(this.connectionCount());
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
+
+  #gauge(name: string, help: string, labelNames: string[]): Gauge {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+}
+
+function rssBytes(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return Number(match?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
