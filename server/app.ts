@@ -182,7 +182,7 @@ export class App {
       const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000).unref());
       return Promise.race([repository.count({ codes: [] }).then(() => true, () => false), timeout]);
     };
-    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, metrics, clientDir, ready });
+    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, metrics, clientDir, ready, trustProxy: config.http.trustProxy });
     const web = await WebServer.create(express, {
       host: config.http.host,
       port: config.http.port,

@@ -29,6 +29,8 @@ export const configSchema = z.strictObject({
       /** PEM files; when both are set, everything is served over HTTPS/WSS only. */
       tlsCert: z.string().min(1).optional(),
       tlsKey: z.string().min(1).optional(),
+      /** Express "trust proxy": which proxies' X-Forwarded-For to believe (client addresses for rate limits and the audit). */
+      trustProxy: z.string().min(1).default('loopback'),
       /** The URL printed for the console (defaults to http(s)://localhost:port). */
       publicUrl: z.url().optional(),
     })
@@ -138,6 +140,7 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'TLS_CERT', path: ['http', 'tlsCert'], kind: 'string' },
   { name: 'TLS_KEY', path: ['http', 'tlsKey'], kind: 'string' },
   { name: 'PUBLIC_URL', path: ['http', 'publicUrl'], kind: 'string' },
+  { name: 'TRUST_PROXY', path: ['http', 'trustProxy'], kind: 'string' },
   { name: 'JWT_SECRET', path: ['auth', 'jwtSecret'], kind: 'string' },
   { name: 'MONGODB_URI', path: ['catalog', 'mongodbUri'], kind: 'string' },
   { name: 'CREDENTIAL_KEY', path: ['catalog', 'credentialKey'], kind: 'string' },

@@ -25,6 +25,7 @@ export interface HttpDeps {
   /** Readiness: the media workers are up, the catalog answers, the server is not shutting down. */
   ready(): Promise<boolean>;
   metrics: Metrics;
+  trustProxy: string;
 }
 
 /**
@@ -42,7 +43,7 @@ export function parseOr400<T>(schema: z.ZodType<T, unknown>, value: unknown, par
 export function createExpressApp(deps: HttpDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.trustProxy);
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
