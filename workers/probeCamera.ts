@@ -44,7 +44,7 @@ export async function probeCamera(options: ProbeOptions): Promise<CameraStreamIn
     '-hide_banner', '-v', 'error',
     '-rtsp_transport', options.transport,
     '-timeout', String(Math.round(options.timeoutMs * 1000)),
-    '-analyzeduration', '2000000',
+    '-analyzeduration', '500000', '-probesize', '200000',
     '-show_streams', '-show_data', '-select_streams', 'v:0', '-of', 'json',
     options.url,
   ];

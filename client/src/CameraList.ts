@@ -7,7 +7,7 @@
  * Rows arrive in pages of PAGE_SIZE as the operator scrolls near the end. Every filter change
  * starts a new generation: answers of older generations are dropped.
  */
-import type { CameraHealth, CameraPage, CameraStatusMessage, CameraSummary, HealthFilter, RequestPayload } from '../../server/signalling/protocol.ts';
+import type { CameraHealth, CameraPage, CameraStatusMessage, CameraSummary, RequestPayload } from '../../server/signalling/protocol.ts';
 import { CameraRow } from './CameraRow.ts';
 import { element } from './dom.ts';
 import { Emitter } from './Emitter.ts';

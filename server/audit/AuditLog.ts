@@ -5,14 +5,8 @@ import { join } from 'node:path';
 import type { Logger } from '../logging/createLogger.ts';
 import type { AuditEntry, AuditFilter, AuditRepository } from '../catalog/AuditRecord.ts';
 
-export interface AuditInput {
-  action: string;
-  userId?: string;
-  username?: string;
-  cameraId?: string;
-  ip?: string;
-  details?: Record<string, unknown>;
-}
+/** What a caller records; the log adds seq, time and the chain values. */
+export type AuditInput = Omit<AuditEntry, 'seq' | 'at' | 'prevHash' | 'hash'>;
 
 /** Written outside the audit store: the chain head, and where the kept chain starts after retention. */
 interface Checkpoint {

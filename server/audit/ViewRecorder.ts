@@ -27,14 +27,7 @@ export class ViewRecorder {
     if (!existsSync(this.path)) return 0;
     const left = JSON.parse(readFileSync(this.path, 'utf8')) as Record<string, OpenView>;
     for (const [viewId, view] of Object.entries(left)) {
-      await this.audit.record({
-        action: 'view.stop',
-        userId: view.userId,
-        ...(view.username && { username: view.username }),
-        cameraId: view.cameraId,
-        ...(view.ip && { ip: view.ip }),
-        details: { viewId, startedAt: new Date(view.startedAt).toISOString(), reason: 'server_stopped', closedAtRestart: true },
-      });
+      await this.#record('view.stop', view, { viewId, startedAt: new Date(view.startedAt).toISOString(), reason: 'server_stopped', closedAtRestart: true });
     }
     this.#save();
     return Object.keys(left).length;
@@ -45,14 +38,7 @@ export class ViewRecorder {
     const open = { ...view, startedAt: Date.now() };
     this.#open.set(viewId, open);
     this.#save();
-    void this.audit.record({
-      action: 'view.start',
-      userId: view.userId,
-      ...(view.username && { username: view.username }),
-      cameraId: view.cameraId,
-      ...(view.ip && { ip: view.ip }),
-      details: { viewId },
-    });
+    void this.#record('view.start', open, { viewId });
     return viewId;
   }
 
@@ -62,18 +48,22 @@ export class ViewRecorder {
     if (!view) return;
     this.#open.delete(viewId);
     this.#save();
-    void this.audit.record({
-      action: forced ? 'view.forced_stop' : 'view.stop',
-      userId: view.userId,
-      ...(view.username && { username: view.username }),
-      cameraId: view.cameraId,
-      ...(view.ip && { ip: view.ip }),
-      details: { viewId, reason, durationMs: Date.now() - view.startedAt, startedAt: new Date(view.startedAt).toISOString() },
-    });
+    void this.#record(forced ? 'view.forced_stop' : 'view.stop', view, { viewId, reason, durationMs: Date.now() - view.startedAt, startedAt: new Date(view.startedAt).toISOString() });
   }
 
   get openCount(): number {
     return this.#open.size;
+  }
+
+  #record(action: string, view: OpenView, details: Record<string, unknown>): Promise<unknown> {
+    return this.audit.record({
+      action,
+      userId: view.userId,
+      ...(view.username && { username: view.username }),
+      cameraId: view.cameraId,
+      ...(view.ip && { ip: view.ip }),
+      details,
+    });
   }
 
   #save(): void {

@@ -8,9 +8,6 @@
 import { ObjectId } from 'mongodb';
 import type { Filter, IndexDescription, UpdateFilter } from 'mongodb';
 import type {
-  ApprovalStatus,
-  CameraArea,
-  CameraCategory,
   CameraFilter,
   CameraHealthRecord,
   CameraOwner,
@@ -20,7 +17,6 @@ import type {
   NewCameraRecord,
   Page,
   SealedUrl,
-  SharingMode,
   StatusChange,
 } from '../CameraRecord.ts';
 import { escapeRegExp, radiusInRadians } from '../geo.ts';
@@ -31,30 +27,8 @@ export interface GeoJsonPoint {
   coordinates: [lng: number, lat: number];
 }
 
-/** A camera as stored in the collection (`_id` is added by the driver on insert). */
-export interface CameraDocument {
-  _id?: ObjectId;
-  code: string;
-  name: string;
-  area: CameraArea;
-  owner: CameraOwner;
-  category: CameraCategory;
-  municipality: string;
-  location?: GeoJsonPoint;
-  mainUrl: SealedUrl;
-  substreamUrl?: SealedUrl;
-  transport: 'tcp' | 'udp';
-  sharing?: SharingMode;
-  status: ApprovalStatus;
-  statusReason?: string;
-  statusChangedAt: Date;
-  alwaysOn: boolean;
-  tags: string[];
-  createdAt: Date;
-  updatedAt: Date;
-  retiredAt?: Date;
-  health?: CameraHealthRecord;
-}
+/** A camera as stored in the collection (`_id` is added by the driver on insert; location as GeoJSON). */
+export type CameraDocument = Omit<CameraRecord, 'id' | 'location'> & { _id?: ObjectId; location?: GeoJsonPoint };
 
 /** A document as read back: `_id` always present. */
 export type StoredCameraDocument = CameraDocument & { _id: ObjectId };
