@@ -31,6 +31,8 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): string[] {
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
     '-fflags', 'nobuffer', '-flags', 'low_delay',
+    // The probe already knows the stream: ffmpeg need not analyse seconds of it before sending.
+    '-analyzeduration', '500000', '-probesize', '262144',
     '-rtsp_transport', options.transport,
     '-timeout', String(Math.round(options.timeoutMs * 1000)),
     '-i', options.url,
