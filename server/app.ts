@@ -165,7 +165,13 @@ export class App {
       createFeed: (cameraId, description) => CameraFeed.create(media, media.leastLoaded(), cameraId, description),
     });
     cleanups.push(() => cameras.close());
-    cameras.on('state', (status) => logger.info({ camera: status.cameraId, state: status.state, reason: status.reason }, 'camera state'));
+    const loggedState = new Map<string, string>();
+    cameras.on('state', (status) => {
+      // Viewer-count updates repeat the state: log transitions only.
+      if (loggedState.get(status.cameraId) === status.state && !status.reason) return;
+      loggedState.set(status.cameraId, status.state);
+      logger.info({ camera: status.cameraId, state: status.state, reason: status.reason }, 'camera state');
+    });
 
     const prober = new CameraProber(catalog, config.health, (code) => cameras.status(code)?.state === 'live', logger);
     cleanups.push(() => prober.close());

@@ -36,6 +36,7 @@ export class AuditLog {
   #prevHash = GENESIS;
   #checkpointTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  #loggedHeadAt = 0;
 
   private constructor(
     readonly repository: AuditRepository,
@@ -158,7 +159,11 @@ export class AuditLog {
     const checkpoint = this.#readCheckpoint();
     checkpoint.head = { seq: this.#seq, hash: this.#prevHash, at: new Date().toISOString() };
     this.#writeCheckpoint(checkpoint);
-    this.logger.info({ auditHead: checkpoint.head }, 'audit chain head');
+    // The log is the second copy of the head; once a minute (and at shutdown) is enough there.
+    if (Date.now() - this.#loggedHeadAt >= 60_000 || this.#closed) {
+      this.#loggedHeadAt = Date.now();
+      this.logger.info({ auditHead: checkpoint.head }, 'audit chain head');
+    }
   }
 
   async close(): Promise<void> {

@@ -104,6 +104,7 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
     this.#viewers++;
     this.#status.viewers = this.#viewers;
     this.#clearIdleTimer();
+    this.#announceViewers();
     if (this.state === 'live' && this.#feed) return Promise.resolve(this.#feed);
     const answer = new Promise<CameraFeed>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     if (this.state === 'idle' || this.state === 'closing') void this.#startRun();
@@ -114,6 +115,7 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
     if (this.#viewers === 0) return;
     this.#viewers--;
     this.#status.viewers = this.#viewers;
+    this.#announceViewers();
     if (this.#viewers > 0 || this.camera.alwaysOn || this.#closed) return;
     switch (this.state) {
       case 'live':
@@ -260,6 +262,11 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
     };
     if (previous.state === state && !failure.reason) return;
     this.emit('state', this.status);
+  }
+
+  /** A viewer joined or left a running camera: its status (viewer count) is news for the consoles. */
+  #announceViewers(): void {
+    if (this.state === 'live' || this.state === 'backoff') this.emit('state', this.status);
   }
 
   #clearIdleTimer(): void {
