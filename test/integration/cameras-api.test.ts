@@ -202,9 +202,12 @@ describe('camera catalog over REST', function () {
     }
   });
 
-  it('never lets the stored credential out: API bodies, errors and logs', async () => {
+  it('never lets the stored credential out: API bodies, errors, logs and /metrics', async () => {
     const forms = [PASSWORD, encodeURIComponent(PASSWORD), Buffer.from(`${USER}:${PASSWORD}`).toString('base64')];
-    const everything = bodies.join('\n') + t.log.text;
+    await t.app.metrics.sample();
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).to.contain('c5_cameras_by_health');
+    const everything = bodies.join('\n') + t.log.text + metrics;
     for (const form of forms) expect(everything, form).to.not.contain(form);
     expect(bodies.length).to.be.greaterThan(40);
   });
