@@ -17,6 +17,8 @@ packages=(
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
   # browser tests
   chromium
+  # benchmark peer (bench:latency): Janus's streaming plugin and its browser library
+  janus libjs-janus-gateway libjs-webrtc-adapter
 )
 
 missing=()

@@ -2,7 +2,7 @@
  * Glass-to-glass latency: C5 Live (WebRTC, the operator console) against the rtsp-relay baseline
  * (MPEG-1 over WebSocket, JSMpeg), same stamped simulated camera, same headless Chromium.
  *
- *   npm run bench:latency -- [--seconds 20] [--trials 3] [--json-only] [--systems c5,rtspRelay] [--dump DIR]
+ *   npm run bench:latency -- [--seconds 20] [--trials 3] [--json-only] [--systems c5,rtspRelay,janus] [--dump DIR]
  *   (= node scripts/with-env.mjs tsx scripts/bench/latency.ts ...)
  *
  * Every frame of the camera carries the sender's Date.now() (mod 2^32) as blocks in its top rows
@@ -25,13 +25,14 @@ import { Simulator, type CameraConfig } from '../camsim/Simulator.ts';
 import { startTestApp, type TestApp } from '../../test/support/pipelineApp.ts';
 import { launchChromium, sampleVideo, type LaunchedChromium } from '../../test/support/browser.ts';
 import { RtspRelayPeer } from './RtspRelayPeer.ts';
+import { JanusPeer } from './JanusPeer.ts';
 import { samplerScript, type PageBench, type PageFrame } from './sampler.ts';
 import { analyzeFrames, type FrameAnalysis } from './latencyAnalysis.ts';
 import { cpuBusyShare, median, parseProcStat, percentile, round1, type CpuReading } from './stats.ts';
 
-const SYSTEMS = ['c5', 'rtspRelay'] as const;
+const SYSTEMS = ['c5', 'rtspRelay', 'janus'] as const;
 type System = (typeof SYSTEMS)[number];
-const LABEL: Record<System, string> = { c5: 'C5 Live', rtspRelay: 'rtsp-relay' };
+const LABEL: Record<System, string> = { c5: 'C5 Live', rtspRelay: 'rtsp-relay', janus: 'Janus' };
 
 const CAMERA = {
   id: 'cam-stamped',
@@ -154,9 +155,13 @@ async function runTrial(
   const page = await chromium.newPage();
   try {
     const tileSelector = `[data-camera-id="${CAMERA.id}"]`;
-    const selector = `${tileSelector} video`;
+    const selector = system === 'janus' ? '#janus-video' : `${tileSelector} video`;
     await page.addInitScript({
-      content: samplerScript(system === 'c5' ? { mode: 'video', selector, tileSelector, untilTag: CAMERA.tag } : { mode: 'canvas' }),
+      content: samplerScript(
+        system === 'rtspRelay'
+          ? { mode: 'canvas' }
+          : { mode: 'video', selector, untilTag: CAMERA.tag, ...(system === 'c5' && { tileSelector }) },
+      ),
     });
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.length < 10 && pageErrors.push(error.message));
@@ -171,7 +176,7 @@ async function runTrial(
       await page.waitForFunction(firstFrame, undefined, { timeout: FIRST_FRAME_TIMEOUT_MS, polling: 20 });
     } catch (error) {
       const state = await page
-        .evaluate(`JSON.stringify({ bench: window.__bench, tiles: window.c5 && window.c5.tiles && window.c5.tiles(), relay: window.relayState })`)
+        .evaluate(`JSON.stringify({ bench: window.__bench, tiles: window.c5 && window.c5.tiles && window.c5.tiles(), relay: window.relayState, janus: window.janusState })`)
         .catch(() => 'unavailable');
       throw new Error(`${LABEL[system]} trial ${trial}: no frame within ${FIRST_FRAME_TIMEOUT_MS} ms (page state ${String(state)}; page errors: ${pageErrors.join(' | ') || 'none'})`, { cause: error });
     }
@@ -185,7 +190,7 @@ async function runTrial(
     const startup: Record<string, number> = {};
     for (const [name, at] of Object.entries(early.marks).sort((a, b) => a[1] - b[1])) startup[name] = at - navigationStart;
     startup['first-frame'] = firstAt - navigationStart;
-    if (system === 'c5') {
+    if (system !== 'rtspRelay') {
       frames.push(...early.frames);
       unreadable += early.unreadable;
       const samples = await sampleVideo(page, selector, { durationMs: Math.max(0, endAt - Date.now()) });
@@ -336,6 +341,15 @@ async function main(): Promise<number> {
       const peer = relay;
       cleanups.push({ what: 'rtsp-relay', run: () => peer.close() });
     }
+    let janus: JanusPeer | undefined;
+    if (args.systems.includes('janus')) {
+      // Janus pulls the camera from its start and keeps pulling between viewers: its first frame
+      // is a warm one (the next keyframe of a running stream), unlike C5 Live's and rtsp-relay's.
+      log('starting Janus (streaming plugin, RTSP mountpoint)');
+      janus = await JanusPeer.start({ rtspUrl });
+      const peer = janus;
+      cleanups.push({ what: 'Janus', run: () => peer.close() });
+    }
 
     const pageUrl: Record<System, () => string> = {
       c5: () => {
@@ -347,9 +361,13 @@ async function main(): Promise<number> {
         if (!relay) throw new Error('rtsp-relay is not running');
         return relay.pageUrl;
       },
+      janus: () => {
+        if (!janus) throw new Error('Janus is not running');
+        return janus.pageUrl;
+      },
     };
 
-    const runs: Record<System, TrialRun[]> = { c5: [], rtspRelay: [] };
+    const runs: Record<System, TrialRun[]> = { c5: [], rtspRelay: [], janus: [] };
     for (let trial = 1; trial <= args.trials; trial++) {
       for (const system of args.systems) {
         log(`trial ${trial}/${args.trials} ${LABEL[system]} (${args.seconds} s)`);
@@ -387,16 +405,12 @@ async function main(): Promise<number> {
 
 function summaryLine(args: Args, out: Partial<Record<System, SystemSummary>>): string {
   const setup = `${args.trials}x${args.seconds} s ${args.systems.length > 1 ? 'alternating ' : ''}trials; median of per-trial p50`;
-  const c5 = out.c5;
-  const relay = out.rtspRelay;
-  if (c5 && relay) {
-    return (
-      `latency p50: C5 Live ${fmt(c5.medianTrialP50)} ms vs rtsp-relay ${fmt(relay.medianTrialP50)} ms ` +
-      `(p95 ${fmt(c5.p95)} vs ${fmt(relay.p95)}; first frame ${fmt(c5.firstFrameMs)} vs ${fmt(relay.firstFrameMs)} ms; ${setup})`
-    );
-  }
-  const [system, s] = c5 ? (['c5', c5] as const) : (['rtspRelay', relay!] as const);
-  return `latency p50: ${LABEL[system]} ${fmt(s.medianTrialP50)} ms (p95 ${fmt(s.p95)}; first frame ${fmt(s.firstFrameMs)} ms; ${setup})`;
+  const present = SYSTEMS.filter((system) => out[system]).map((system) => [system, out[system]!] as const);
+  const part = (pick: (s: SystemSummary) => number | null) => present.map(([, s]) => fmt(pick(s))).join(' vs ');
+  return (
+    `latency p50: ${present.map(([system, s]) => `${LABEL[system]} ${fmt(s.medianTrialP50)} ms`).join(' vs ')} ` +
+    `(p95 ${part((s) => s.p95)}; first frame ${part((s) => s.firstFrameMs)} ms${out.janus ? ', Janus warm' : ''}; ${setup})`
+  );
 }
 
 const fmt = (v: number | null) => (v === null ? '?' : String(Math.round(v)));
