@@ -15,8 +15,8 @@ packages=(
   g++ pkg-config ninja-build meson python3-venv libuv1-dev libssl-dev libsrtp2-dev libusrsctp-dev libabsl-dev nlohmann-json3-dev
   # camera simulator (GStreamer RTSP server through Python GI)
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
-  # browser tests
-  chromium
+  # browser tests; openssl makes the HTTPS test's throwaway certificate
+  chromium openssl
   # benchmark peer (bench:latency): Janus's streaming plugin and its browser library
   janus libjs-janus-gateway libjs-webrtc-adapter
 )
