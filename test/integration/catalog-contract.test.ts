@@ -4,6 +4,7 @@ import type { CameraRepository } from '../../server/catalog/CameraRepository.ts'
 import type { NewCameraRecord } from '../../server/catalog/CameraRecord.ts';
 import { EmbeddedCameraRepository } from '../../server/catalog/embedded/EmbeddedCameraRepository.ts';
 import { MongoCameraRepository } from '../../server/catalog/mongo/MongoCameraRepository.ts';
+import { contractSuite, mongoSkipReason, type ContractAdapter } from '../support/contract.ts';
 
 /** Mexico City's Zócalo, and points at known distances from it. */
 const zocalo = { lat: 19.4326, lng: -99.1332 };
@@ -26,11 +27,7 @@ function camera(code: string, extra: Partial<NewCameraRecord> = {}): NewCameraRe
   };
 }
 
-interface AdapterCase {
-  name: string;
-  /** Why this adapter is not run here, or undefined when it is. */
-  skipReason?: string;
-  open(): Promise<CameraRepository>;
+interface AdapterCase extends ContractAdapter<CameraRepository> {
   idPattern: RegExp;
 }
 
@@ -38,26 +35,18 @@ const adapters: AdapterCase[] = [
   { name: 'embedded (nedb)', open: () => EmbeddedCameraRepository.open(), idPattern: /^[A-Za-z0-9]{16}$/ },
   {
     name: 'mongo (mongoose)',
-    ...(!process.env.MONGODB_URI && { skipReason: 'MONGODB_URI is not set (no MongoDB server can be installed on this machine)' }),
+    skipReason: mongoSkipReason,
     open: () => MongoCameraRepository.connect(process.env.MONGODB_URI!, { dbName: `c5_contract_${process.pid}_${Date.now()}` }),
     idPattern: /^[0-9a-f]{24}$/,
   },
 ];
 
-for (const adapter of adapters) {
-  describe(`camera repository contract: ${adapter.name}`, function () {
-    let repo: CameraRepository;
-
-    before(function () {
-      if (adapter.skipReason) {
-        console.log(`      skipped: ${adapter.skipReason}`);
-        this.skip();
-      }
+contractSuite('camera repository contract', adapters, (current, adapter) => {
+  {
+    let repo!: CameraRepository;
+    beforeEach(() => {
+      repo = current();
     });
-    beforeEach(async () => {
-      repo = await adapter.open();
-    });
-    afterEach(async () => repo?.close());
 
     it('inserts and finds by id and by code; ids have the store\'s format; unknown or malformed ids are not found', async () => {
       const created = await repo.insert(camera('C-1', { location: zocalo, tags: ['centro'] }));
@@ -170,5 +159,5 @@ for (const adapter of adapters) {
       expect((await repo.list({ includeRetired: true }, { offset: 0, limit: 5 })).items.map((c) => c.code)).to.deep.equal(['R-1']);
       expect((await repo.findById(created.id))?.retiredAt).to.be.instanceOf(Date);
     });
-  });
-}
+  }
+});

@@ -6,6 +6,7 @@ import { EmbeddedUserRepository } from '../../server/catalog/embedded/EmbeddedUs
 import { MongoUserRepository } from '../../server/catalog/mongo/MongoUserRepository.ts';
 import { buildUserUpdate } from '../../server/catalog/mongo/userQueries.ts';
 import { hashPassword, verifyPassword } from '../../server/auth/passwords.ts';
+import { contractSuite, mongoSkipReason } from '../support/contract.ts';
 
 const user = (username: string): NewUserRecord => ({
   username,
@@ -21,24 +22,17 @@ const adapters = [
   { name: 'embedded (nedb)', open: () => EmbeddedUserRepository.open() },
   {
     name: 'mongo (mongoose)',
-    skipReason: process.env.MONGODB_URI ? undefined : 'MONGODB_URI is not set (no MongoDB server can be installed on this machine)',
+    skipReason: mongoSkipReason,
     open: () => MongoUserRepository.connect(process.env.MONGODB_URI!, { dbName: `c5_users_${process.pid}_${Date.now()}` }),
   },
 ];
 
-for (const adapter of adapters) {
-  describe(`user repository contract: ${adapter.name}`, function () {
-    let repo: UserRepository;
-    before(function () {
-      if (adapter.skipReason) {
-        console.log(`      skipped: ${adapter.skipReason}`);
-        this.skip();
-      }
+contractSuite('user repository contract', adapters, (current) => {
+  {
+    let repo!: UserRepository;
+    beforeEach(() => {
+      repo = current();
     });
-    beforeEach(async () => {
-      repo = await adapter.open();
-    });
-    afterEach(async () => repo?.close());
 
     it('inserts, finds, lists by username, refuses a duplicate username', async () => {
       const b = await repo.insert(user('bravo'));
@@ -66,8 +60,8 @@ for (const adapter of adapters) {
       expect(disabled).to.include({ disabled: true, role: 'supervisor', rightsVersion: 2, displayName: 'Carol' });
       expect(await repo.update('nope', { disabled: true }, true)).to.equal(undefined);
     });
-  });
-}
+  }
+});
 
 describe('passwords and the mongo user update builder', () => {
   it('hashes with scrypt and verifies only the right password', async () => {
