@@ -40,3 +40,28 @@ export function parseProcStat(text: string): CpuReading {
   const total = f.slice(0, 8).reduce((s, v) => s + v, 0); // user..steal (guest is inside user)
   return { busy: total - idle, total };
 }
+
+/** A number backed by several trials: their median and spread (min..max). */
+export interface Spread {
+  median: number | null;
+  min: number | null;
+  max: number | null;
+  /** how many trials */
+  n: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  const finite = values.filter((v) => Number.isFinite(v));
+  return {
+    median: round1(median(finite)),
+    min: finite.length ? round1(Math.min(...finite)) : null,
+    max: finite.length ? round1(Math.max(...finite)) : null,
+    n: finite.length,
+  };
+}
+
+/** "116 (110-121, n=3)" */
+export function formatSpread(s: Spread, unit = ''): string {
+  if (s.median === null) return '?';
+  return s.n > 1 ? `${s.median}${unit} (${s.min}-${s.max}, n=${s.n})` : `${s.median}${unit} (n=1)`;
+}
