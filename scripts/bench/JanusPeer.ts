@@ -38,7 +38,14 @@ const MOUNTPOINT_ID = 1;
 const START_TIMEOUT_MS = 15_000;
 
 export interface JanusPeerOptions {
+  /** Mountpoint 1, pulled from Janus's start. */
   rtspUrl: string;
+  /**
+   * More cameras by mountpoint id (not 1). They are NOT created at start: the page creates one when
+   * opened with `?id=N&create=1` (a cold start: Janus connects to the camera on the viewer's request),
+   * or createMountpoint(N) does (then it is warm for the next viewer).
+   */
+  more?: Record<number, string>;
   /** Janus's own log lines (stdout/stderr) go here; default: kept in a tail for errors only. */
   logTo?: (line: string) => void;
   /** Janus debug level 0-7 (default 3: errors and warnings). */
@@ -104,27 +111,32 @@ cors: {
 `;
 }
 
-function streamingConfig(rtspUrl: string): string {
-  return `general: {
-}
-camera: {
-	type = "rtsp"
-	id = ${MOUNTPOINT_ID}
-	description = "benchmark camera"
-	audio = false
-	video = true
-	url = ${q(rtspUrl)}
-	rtsp_reconnect_delay = 1
-	rtsp_timeout = 10
-	rtsp_conn_timeout = 5
-	videopt = 96
-	videortpmap = "H264/90000"
-	videofmtp = "profile-level-id=42e01f;packetization-mode=1"
-}
-`;
+/** The streaming plugin's RTSP mountpoint settings (the config file and the `create` request take the same keys). */
+function rtspMountpoint(id: number, rtspUrl: string) {
+  return {
+    type: 'rtsp',
+    id,
+    description: `benchmark camera ${id}`,
+    audio: false,
+    video: true,
+    url: rtspUrl,
+    rtsp_reconnect_delay: 1,
+    rtsp_timeout: 10,
+    rtsp_conn_timeout: 5,
+    videopt: 96,
+    videortpmap: 'H264/90000',
+    videofmtp: 'profile-level-id=42e01f;packetization-mode=1',
+  };
 }
 
-const page = (janusApi: string) => `<!doctype html>
+function streamingConfig(rtspUrl: string): string {
+  const settings = Object.entries(rtspMountpoint(MOUNTPOINT_ID, rtspUrl))
+    .map(([key, value]) => `\t${key} = ${typeof value === 'string' ? q(value) : String(value)}`)
+    .join('\n');
+  return `general: {\n}\ncamera: {\n${settings}\n}\n`;
+}
+
+const page = (janusApi: string, mountpoints: Record<number, ReturnType<typeof rtspMountpoint>>) => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -157,7 +169,20 @@ const page = (janusApi: string) => `<!doctype html>
           success: (handle) => {
             set('attached');
             window.janusHandle = handle;
-            handle.send({ message: { request: 'watch', id: ${MOUNTPOINT_ID} } });
+            const query = new URLSearchParams(location.search);
+            const id = Number(query.get('id') || ${MOUNTPOINT_ID});
+            const watch = () => handle.send({ message: { request: 'watch', id } });
+            if (query.get('create') !== '1') return watch();
+            const create = Object.assign({ request: 'create' }, ${JSON.stringify(mountpoints)}[id]);
+            handle.send({
+              message: create,
+              success: (answer) => {
+                if (answer && answer.error && answer.error_code !== 456) return fail('create')(answer.error);
+                set('created');
+                watch();
+              },
+              error: fail('create'),
+            });
           },
           onmessage: (msg, jsep) => {
             const handle = window.janusHandle;
@@ -216,11 +241,55 @@ export class JanusPeer {
     private readonly dir: string,
     readonly janusPort: number,
     readonly port: number,
+    private readonly mountpoints: Record<number, ReturnType<typeof rtspMountpoint>>,
   ) {}
 
-  /** The player page. */
+  /** The player page (mountpoint 1). */
   get pageUrl(): string {
     return `http://127.0.0.1:${this.port}/`;
+  }
+
+  /** The player page of mountpoint `id`; with `create`, the page creates the mountpoint first (cold). */
+  playerUrl(id: number, opts: { create?: boolean } = {}): string {
+    return `http://127.0.0.1:${this.port}/?id=${id}${opts.create ? '&create=1' : ''}`;
+  }
+
+  /** Creates mountpoint `id` (one of `more`) now: Janus starts pulling its camera. Already there: no-op. */
+  async createMountpoint(id: number): Promise<void> {
+    const settings = this.mountpoints[id];
+    if (!settings) throw new Error(`mountpoint ${id} is not one of JanusPeer's cameras`);
+    const answer = await this.streamingRequest({ request: 'create', ...settings });
+    if (answer.error && answer.error_code !== 456) throw new Error(`janus create ${id}: ${String(answer.error)}`);
+  }
+
+  /** Destroys mountpoint `id` (Janus stops pulling its camera; its viewers are hung up). Absent: no-op. */
+  async destroyMountpoint(id: number): Promise<void> {
+    const answer = await this.streamingRequest({ request: 'destroy', id });
+    if (answer.error && answer.error_code !== 455) throw new Error(`janus destroy ${id}: ${String(answer.error)}`);
+  }
+
+  /** One synchronous streaming-plugin request over the HTTP API in a throwaway session. */
+  private async streamingRequest(body: Record<string, unknown>): Promise<{ error?: unknown; error_code?: number; [k: string]: unknown }> {
+    const api = `http://127.0.0.1:${this.janusPort}/janus`;
+    const post = async (url: string, message: Record<string, unknown>) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...message, transaction: Math.random().toString(36).slice(2) }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const json = (await res.json()) as { janus: string; data?: { id: number }; plugindata?: { data: Record<string, unknown> }; error?: { reason: string } };
+      if (json.janus === 'error') throw new Error(`janus: ${json.error?.reason ?? 'error'}`);
+      return json;
+    };
+    const session = (await post(api, { janus: 'create' })).data!.id;
+    try {
+      const handle = (await post(`${api}/${session}`, { janus: 'attach', plugin: 'janus.plugin.streaming' })).data!.id;
+      const answer = await post(`${api}/${session}/${handle}`, { janus: 'message', body });
+      return (answer.plugindata?.data ?? {}) as { error?: unknown; error_code?: number };
+    } finally {
+      await post(`${api}/${session}`, { janus: 'destroy' }).catch(() => undefined);
+    }
   }
 
   /** Janus's pid (its process group id too). */
@@ -285,7 +354,9 @@ export class JanusPeer {
       const janusApi = `http://127.0.0.1:${janusPort}/janus`;
       const janusJs = readFileSync(JANUS_JS, 'utf8');
       const adapterJs = readFileSync(ADAPTER_JS, 'utf8');
-      const html = page(janusApi);
+      const mountpoints: Record<number, ReturnType<typeof rtspMountpoint>> = {};
+      for (const [id, url] of Object.entries(opts.more ?? {})) mountpoints[Number(id)] = rtspMountpoint(Number(id), url);
+      const html = page(janusApi, mountpoints);
       server = createServer((req, res) => {
         const send = (type: string, body: string) => {
           res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
@@ -319,7 +390,7 @@ export class JanusPeer {
       });
       const address = srv.address();
       const port = typeof address === 'object' && address ? address.port : 0;
-      return new JanusPeer(started, exited, srv, sockets, dir, janusPort, port);
+      return new JanusPeer(started, exited, srv, sockets, dir, janusPort, port, mountpoints);
     } catch (error) {
       if (server) server.close();
       if (child) await stopGroup(child, new Promise((r) => (child!.exitCode !== null || child!.signalCode !== null ? r() : child!.once('close', () => r()))));

@@ -48,7 +48,10 @@ function packageDir(name: string): string {
 }
 
 export interface RtspRelayPeerOptions {
+  /** Relayed on /stream (the page at /). */
   rtspUrl: string;
+  /** More cameras by key: relayed on /stream/<key>, played by the page at /?stream=<key>. */
+  more?: Record<string, string>;
   /** Loopback port; default 0 = a free one. */
   port?: number;
   /** rtsp-relay's own console logging. */
@@ -73,7 +76,7 @@ const page = (title: string) => `<!doctype html>
   const canvas = document.getElementById('video');
   window.relayState = 'loading';
   window.loadPlayer({
-    url: (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/stream',
+    url: (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/stream' + (new URLSearchParams(location.search).get('stream') ? '/' + new URLSearchParams(location.search).get('stream') : ''),
     canvas,
     disableGl: true,
     audio: false,
@@ -102,6 +105,16 @@ export class RtspRelayPeer {
     return `http://127.0.0.1:${this.port}/`;
   }
 
+  /** The player page of one of the `more` cameras. */
+  playerUrl(key: string): string {
+    return `http://127.0.0.1:${this.port}/?stream=${encodeURIComponent(key)}`;
+  }
+
+  /** The WebSocket a player reads MPEG-TS from (`key`: one of the `more` cameras). */
+  streamUrl(key?: string): string {
+    return `ws://127.0.0.1:${this.port}/stream${key ? `/${key}` : ''}`;
+  }
+
   static async start(opts: RtspRelayPeerOptions): Promise<RtspRelayPeer> {
     if (created) throw new Error('rtsp-relay binds to the first express app it sees: one RtspRelayPeer per process');
     created = true;
@@ -114,7 +127,12 @@ export class RtspRelayPeer {
     const server = createServer(app);
     const relay = (require('rtsp-relay') as RelayFactory)(app, server);
     const handler: WsHandler = relay.proxy({ url: opts.rtspUrl, transport: 'tcp', verbose: opts.verbose ?? false });
-    (app as unknown as { ws(route: string, h: WsHandler): void }).ws('/stream', handler);
+    const ws = (app as unknown as { ws(route: string, h: WsHandler): void }).ws.bind(app);
+    ws('/stream', handler);
+    for (const [key, url] of Object.entries(opts.more ?? {})) {
+      if (!/^[a-z0-9-]+$/i.test(key)) throw new Error(`rtsp-relay stream key ${key}: letters, digits and - only`);
+      ws(`/stream/${key}`, relay.proxy({ url, transport: 'tcp', verbose: opts.verbose ?? false }));
+    }
 
     const js = (body: string) => (_req: express.Request, res: express.Response) => {
       res.type('application/javascript').set('cache-control', 'no-store').send(body);
@@ -144,13 +162,13 @@ export class RtspRelayPeer {
     return new RtspRelayPeer(server, sockets, port);
   }
 
-  /** Pids of the relay's ffmpeg processes (children of this process encoding MPEG-1). */
-  static ffmpegPids(): number[] {
+  /** Pids of the relay's ffmpeg processes (children of this process encoding MPEG-1); of one camera with `rtspUrl`. */
+  static ffmpegPids(rtspUrl?: string): number[] {
     const pids: number[] = [];
     for (const pid of descendants(process.pid)) {
       try {
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        if (/ffmpeg/.test(cmdline[0] ?? '') && cmdline.includes('mpeg1video')) pids.push(pid);
+        if (/ffmpeg/.test(cmdline[0] ?? '') && cmdline.includes('mpeg1video') && (!rtspUrl || cmdline.includes(rtspUrl))) pids.push(pid);
       } catch {
         /* gone */
       }
