@@ -1,0 +1,71 @@
+/**
+ * The rows of the suite's table (scripts/bench/run.ts, README.md's Performance section): a few
+ * numbers out of each benchmark's JSON, as "median (min-max, n)" per system.
+ */
+import type { Spread } from './stats.ts';
+
+export interface HeadlineRow {
+  benchmark: string;
+  measure: string;
+  c5?: string;
+  janus?: string;
+  rtspRelay?: string;
+}
+
+type Json = Record<string, unknown>;
+
+const get = (json: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Json)[key] : undefined), json);
+
+function isSpread(v: unknown): v is Spread {
+  return Boolean(v && typeof v === 'object' && 'median' in v && 'n' in v);
+}
+
+/** "116 (110-121, n=3)"; `scale` divides (ms -> s). */
+export function fmtSpread(v: unknown, opts: { scale?: number; digits?: number; unit?: string } = {}): string | undefined {
+  if (!isSpread(v) || v.median === null) return undefined;
+  const scale = opts.scale ?? 1;
+  const digits = opts.digits ?? 0;
+  const f = (x: number | null) => (x === null ? '?' : (x / scale).toFixed(digits));
+  const unit = opts.unit ?? '';
+  return v.n > 1 ? `${f(v.median)}${unit} (${f(v.min)}-${f(v.max)}, n=${v.n})` : `${f(v.median)}${unit} (n=1)`;
+}
+
+const SYSTEMS = ['c5', 'janus', 'rtspRelay'] as const;
+
+function perSystem(benchmark: string, measure: string, pick: (system: (typeof SYSTEMS)[number]) => string | undefined): HeadlineRow {
+  const row: HeadlineRow = { benchmark, measure };
+  for (const s of SYSTEMS) {
+    const v = pick(s);
+    if (v !== undefined) row[s] = v;
+  }
+  return row;
+}
+
+export function headlineRows(name: string, json: Json): HeadlineRow[] {
+  switch (name) {
+    case 'latency': {
+      const rows: HeadlineRow[] = [];
+      for (const [variant, label] of [
+        ['single', '1 viewer'],
+        ['loaded', '+20 viewers'],
+      ] as const) {
+        for (const p of ['p50', 'p95', 'p99'] as const) {
+          rows.push(perSystem('latency', `glass-to-glass ${p}, ${label} (ms)`, (s) => fmtSpread(get(json, 'variants', variant, s, p))));
+        }
+      }
+      return rows;
+    }
+    case 'ttff': {
+      const rows: HeadlineRow[] = [];
+      for (const gop of [1, 2]) {
+        for (const mode of ['warm', 'cold'] as const) {
+          rows.push(perSystem('ttff', `first frame, GOP ${gop} s, ${mode} (s)`, (s) => fmtSpread(get(json, 'ttffMs', s, `gop${gop}s`, mode), { scale: 1000, digits: 2 })));
+        }
+      }
+      return rows;
+    }
+    default:
+      return [];
+  }
+}
