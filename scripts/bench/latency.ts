@@ -1,22 +1,26 @@
 /**
- * Glass-to-glass latency: C5 Live (WebRTC, the operator console) against the rtsp-relay baseline
- * (MPEG-1 over WebSocket, JSMpeg), same stamped simulated camera, same headless Chromium.
+ * Glass-to-glass latency: C5 Live (WebRTC, the operator console), Janus (streaming plugin, janus.js)
+ * and rtsp-relay (MPEG-1 over WebSocket, JSMpeg), the same stamped simulated camera, the same
+ * headless Chromium; with one viewer, and again while N other viewers (default 20) watch it.
  *
- *   npm run bench:latency -- [--seconds 20] [--trials 3] [--json-only] [--systems c5,rtspRelay,janus] [--dump DIR]
- *   (= node scripts/with-env.mjs tsx scripts/bench/latency.ts ...)
+ *   npm run bench:latency -- [--full] [--seconds S] [--trials N] [--viewers 20] [--systems c5,rtspRelay,janus] [--out DIR] [--dump DIR] [--json-only]
+ *   quick mode (default): 2 trials of 10 s per system and variant; --full: 5 trials of 20 s.
  *
  * Every frame of the camera carries the sender's Date.now() (mod 2^32) as blocks in its top rows
  * (scripts/camsim, test/support/frames.ts). The page decodes the stamp of every frame it shows and
  * notes its own Date.now(); the difference is the glass-to-glass latency on one machine and one
- * clock. C5 Live: the console's tile <video>, sampled in requestVideoFrameCallback. rtsp-relay:
- * JSMpeg's 2D canvas, sampled in onVideoDecode (right after the frame was drawn).
+ * clock. C5 Live and Janus: the <video>, sampled in requestVideoFrameCallback. rtsp-relay: JSMpeg's
+ * 2D canvas, sampled in onVideoDecode (right after the frame was drawn).
  *
- * Trials alternate (C5, relay, C5, relay, ...); each opens a fresh browser context on a system
- * whose camera is idle (C5 closes an unwatched ingest at once here; rtsp-relay stops its ffmpeg when
- * its last client leaves), so every trial also measures a cold first frame. A trial records for
- * --seconds after its first frame; the first second is dropped.
+ * Trials alternate: for each round, 1 viewer then loaded, each system in turn (A B C A B C). A
+ * trial opens a fresh browser context; in the single variant the camera is idle before it for
+ * C5 Live (ingest closed at once) and rtsp-relay (ffmpeg stopped with its last client), so its first
+ * frame is cold; Janus pulls the camera all along. In the loaded variant N receive-only viewers
+ * (LoadViewers.ts: WebRTC peer connections in one Chromium page for C5 Live and Janus, WebSockets
+ * for rtsp-relay) are opened first and stay during the trial. A trial records for --seconds after
+ * its first frame; the first second is dropped.
  *
- * stdout: the JSON result, then (without --json-only) one summary line. Progress goes to stderr.
+ * Writes DIR/latency.json and DIR/latency.png; stdout: the JSON, then one summary line.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +32,11 @@ import { RtspRelayPeer } from './RtspRelayPeer.ts';
 import { JanusPeer } from './JanusPeer.ts';
 import { samplerScript, type PageBench, type PageFrame } from './sampler.ts';
 import { analyzeFrames, type FrameAnalysis } from './latencyAnalysis.ts';
-import { cpuBusyShare, median, parseProcStat, percentile, round1, type CpuReading } from './stats.ts';
+import { cpuBusyShare, parseProcStat, percentile, round1, spread, type CpuReading, type Spread } from './stats.ts';
+import { Cleanups } from './Cleanups.ts';
+import { commonArgs, commonOptions, logger, report, type CommonArgs } from './report.ts';
+import { LoadViewers, loadWindow, type LoadWindow } from './LoadViewers.ts';
+import type { PlotSpec } from './plot.ts';
 
 const SYSTEMS = ['c5', 'rtspRelay', 'janus'] as const;
 type System = (typeof SYSTEMS)[number];
@@ -49,41 +57,45 @@ const CAMERA = {
 
 const WARMUP_MS = 1000;
 const FIRST_FRAME_TIMEOUT_MS = 30_000;
-const CLEANUP_STEP_TIMEOUT_MS = 15_000;
 
-interface Args {
+interface Args extends CommonArgs {
   seconds: number;
   trials: number;
-  jsonOnly: boolean;
   systems: System[];
-  /** Directory to write every trial's raw frames to (<system>-<trial>.json), for a closer look. */
+  /** Load viewers in the loaded variant. */
+  viewers: number;
+  /** Directory to write every trial's raw frames to (<system>-<variant>-<trial>.json), for a closer look. */
   dump: string | undefined;
 }
 
 function parseCli(): Args {
   const { values } = parseArgs({
     options: {
-      seconds: { type: 'string', default: '20' },
-      trials: { type: 'string', default: '3' },
-      'json-only': { type: 'boolean', default: false },
+      ...commonOptions,
+      seconds: { type: 'string' },
+      trials: { type: 'string' },
+      viewers: { type: 'string', default: '20' },
       systems: { type: 'string', default: SYSTEMS.join(',') },
       dump: { type: 'string' },
     },
     strict: true,
   });
-  const seconds = Number(values.seconds);
-  const trials = Number(values.trials);
+  const common = commonArgs(values);
+  const seconds = Number(values.seconds ?? (common.full ? 20 : 10));
+  const trials = Number(values.trials ?? (common.full ? 5 : 2));
+  const viewers = Number(values.viewers);
   if (!Number.isFinite(seconds) || seconds < 2 || seconds > 600) throw new Error('--seconds must be a number from 2 to 600');
   if (!Number.isInteger(trials) || trials < 1 || trials > 50) throw new Error('--trials must be an integer from 1 to 50');
+  if (!Number.isInteger(viewers) || viewers < 0 || viewers > 200) throw new Error('--viewers must be an integer from 0 to 200');
   const systems = values.systems.split(',').map((s) => s.trim()).filter(Boolean);
   for (const s of systems) if (!(SYSTEMS as readonly string[]).includes(s)) throw new Error(`--systems: unknown system ${s} (known: ${SYSTEMS.join(', ')})`);
   if (systems.length === 0) throw new Error('--systems: none given');
-  return { seconds, trials, jsonOnly: values['json-only'], systems: systems as System[], dump: values.dump };
+  return { ...common, seconds, trials, viewers, systems: systems as System[], dump: values.dump };
 }
 
 interface TrialResult {
   system: System;
-  trial: number;
+  trial: string;
   firstFrameMs: number | null;
   frames: number;
   p50: number | null;
@@ -146,7 +158,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 async function runTrial(
   chromium: LaunchedChromium,
   system: System,
-  trial: number,
+  trial: string,
   seconds: number,
   pageUrl: () => string,
   log: (line: string) => void,
@@ -247,46 +259,50 @@ async function runTrial(
   }
 }
 
+const VARIANTS = ['single', 'loaded'] as const;
+type Variant = (typeof VARIANTS)[number];
+
 interface SystemSummary {
+  /** over trials of each trial's own percentile: median (min-max, n) */
+  p50: Spread;
+  p95: Spread;
+  p99: Spread;
+  /** navigation -> first frame (single: cold, the camera idle before; loaded: warm, the load viewers watch it) */
+  firstFrameMs: Spread;
   /** pooled over the counted frames of all trials */
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  /** median over trials of each trial's p50 (the headline number) */
-  medianTrialP50: number | null;
-  frames: number;
-  /** median over trials */
-  firstFrameMs: number | null;
+  pooled: { p50: number | null; p95: number | null; p99: number | null; frames: number };
   missedFrames: number;
   stalls: number;
   decodeFailures: number;
+  /** loaded variant: what the load viewers received during each measured trial */
+  load?: LoadWindow[];
   trials: TrialResult[];
 }
 
-function summarize(runs: TrialRun[]): SystemSummary {
+function summarize(runs: TrialRun[], loads: LoadWindow[]): SystemSummary {
   const pooled = runs.flatMap((r) => r.latencies);
-  const p50s = runs.map((r) => r.result.p50).filter((v): v is number => v !== null);
-  const firsts = runs.map((r) => r.result.firstFrameMs).filter((v): v is number => v !== null);
+  const of = (pick: (r: TrialResult) => number | null) => spread(runs.map((r) => pick(r.result)).filter((v): v is number => v !== null));
   return {
-    p50: round1(percentile(pooled, 50)),
-    p95: round1(percentile(pooled, 95)),
-    p99: round1(percentile(pooled, 99)),
-    medianTrialP50: round1(median(p50s)),
-    frames: pooled.length,
-    firstFrameMs: round1(median(firsts)),
+    p50: of((r) => r.p50),
+    p95: of((r) => r.p95),
+    p99: of((r) => r.p99),
+    firstFrameMs: of((r) => r.firstFrameMs),
+    pooled: { p50: round1(percentile(pooled, 50)), p95: round1(percentile(pooled, 95)), p99: round1(percentile(pooled, 99)), frames: pooled.length },
     missedFrames: runs.reduce((s, r) => s + r.result.missedFrames, 0),
     stalls: runs.reduce((s, r) => s + r.result.stalls, 0),
     decodeFailures: runs.reduce((s, r) => s + r.result.decodeFailures, 0),
+    ...(loads.length > 0 && { load: loads }),
     trials: runs.map((r) => r.result),
   };
 }
 
 const STATISTIC =
-  'latency = page Date.now() when a frame is shown (C5 Live: requestVideoFrameCallback on the console tile <video>; ' +
+  'latency = page Date.now() when a frame is shown (C5 Live: requestVideoFrameCallback on the console tile <video>; Janus: the same on its <video>; ' +
   "rtsp-relay: JSMpeg onVideoDecode after drawing into its 2D canvas) minus the sender's Date.now() stamped into that frame by the simulator; " +
-  'each camera frame counted once (first showing of its stamp; a stamp within half a frame interval of the last counted one is a repeat); first 1 s after the first frame of each trial dropped; ' +
-  'p50/p95/p99 = nearest-rank percentiles over the pooled frames of all trials; medianTrialP50 = median of the per-trial p50s (headline); ' +
-  'firstFrameMs = median over trials of page navigation -> first correctly decoded frame shown (cold: the camera is idle before each trial)';
+  'each camera frame counted once (first showing of its stamp); first 1 s after the first frame of each trial dropped; ' +
+  'p50/p95/p99 = nearest-rank percentiles of each trial, reported as median (min-max, n) over trials; pooled = over all frames of all trials; ' +
+  'single = the measured viewer alone (its first frame is cold for C5 Live and rtsp-relay, warm for Janus, which pulls the camera from its start); ' +
+  'loaded = the same while N receive-only viewers (LoadViewers: WebRTC peer connections in Chromium for C5 Live and Janus, WebSockets for rtsp-relay) watch the same camera';
 
 async function main(): Promise<number> {
   let args: Args;
@@ -296,124 +312,150 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   }
-  const log = args.jsonOnly ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
-  const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
-  let cleaning: Promise<void> | undefined;
-  const cleanUp = () =>
-    (cleaning ??= (async () => {
-      while (cleanups.length) {
-        const step = cleanups.pop()!;
-        await withTimeout(step.run(), CLEANUP_STEP_TIMEOUT_MS, `stopping ${step.what}`).catch((error: unknown) =>
-          process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`),
-        );
-      }
-    })());
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`bench: ${signal}, cleaning up\n`);
-      void cleanUp().finally(() => process.exit(130));
-    });
-  }
+  const log = logger(args);
+  const cleanups = new Cleanups();
+  const failures: string[] = [];
+  const runs: Record<Variant, Record<System, TrialRun[]>> = { single: { c5: [], rtspRelay: [], janus: [] }, loaded: { c5: [], rtspRelay: [], janus: [] } };
+  const loads: Record<System, LoadWindow[]> = { c5: [], rtspRelay: [], janus: [] };
+  const variants: Variant[] = args.viewers > 0 ? [...VARIANTS] : ['single'];
 
   try {
     log(`starting the camera simulator (${CAMERA.id}: ${CAMERA.width}x${CAMERA.height}@${CAMERA.fps}, GOP ${CAMERA.gop}, stamped)`);
     const sim = await Simulator.start({ config: { cameras: [CAMERA] } });
-    cleanups.push({ what: 'the camera simulator', run: () => sim.stop() });
+    cleanups.add('the camera simulator', () => sim.stop());
     const rtspUrl = sim.url(CAMERA.id);
 
     log('launching Chromium');
     const browser = await launchChromium();
-    cleanups.push({ what: 'Chromium', run: () => browser.close() });
+    cleanups.add('Chromium', () => browser.close());
 
     let c5: TestApp | undefined;
     let benchUserId = '';
-    if (args.systems.includes('c5')) {
-      log('starting C5 Live (1 media worker)');
-      c5 = await startTestApp({ logLevel: 'info', cameras: [{ id: CAMERA.id, name: 'Stamped', url: rtspUrl }], media: { workers: 1 } });
-      benchUserId = await c5.user('operator');
-      const app = c5;
-      cleanups.push({ what: 'C5 Live', run: () => app.close() });
-    }
     let relay: RtspRelayPeer | undefined;
-    if (args.systems.includes('rtspRelay')) {
-      log('starting the rtsp-relay baseline');
-      relay = await RtspRelayPeer.start({ rtspUrl });
-      const peer = relay;
-      cleanups.push({ what: 'rtsp-relay', run: () => peer.close() });
-    }
     let janus: JanusPeer | undefined;
-    if (args.systems.includes('janus')) {
-      // Janus pulls the camera from its start and keeps pulling between viewers: its first frame
-      // is a warm one (the next keyframe of a running stream), unlike C5 Live's and rtsp-relay's.
-      log('starting Janus (streaming plugin, RTSP mountpoint)');
-      janus = await JanusPeer.start({ rtspUrl });
-      const peer = janus;
-      cleanups.push({ what: 'Janus', run: () => peer.close() });
+    const started: System[] = [];
+    for (const system of args.systems) {
+      try {
+        if (system === 'c5') {
+          log('starting C5 Live (1 media worker)');
+          const app = await startTestApp({ logLevel: 'info', cameras: [{ id: CAMERA.id, name: 'Stamped', url: rtspUrl }], media: { workers: 1 } });
+          cleanups.add('C5 Live', () => app.close());
+          benchUserId = await app.user('operator');
+          c5 = app;
+        } else if (system === 'rtspRelay') {
+          log('starting the rtsp-relay baseline');
+          const peer = await RtspRelayPeer.start({ rtspUrl });
+          cleanups.add('rtsp-relay', () => peer.close());
+          relay = peer;
+        } else {
+          // Janus pulls the camera from its start and keeps pulling between viewers: its first frame
+          // is a warm one (the next keyframe of a running stream), unlike C5 Live's and rtsp-relay's.
+          log('starting Janus (streaming plugin, RTSP mountpoint)');
+          const peer = await JanusPeer.start({ rtspUrl });
+          cleanups.add('Janus', () => peer.close());
+          janus = peer;
+        }
+        started.push(system);
+      } catch (error) {
+        failures.push(`${LABEL[system]} did not start: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
 
     const pageUrl: Record<System, () => string> = {
       c5: () => {
-        if (!c5) throw new Error('C5 Live is not running');
-        const code = c5.app.loginCodes.issue({ userId: benchUserId, role: 'operator' });
-        return `${c5.app.consoleUrl}/#code=${encodeURIComponent(code)}`;
+        const code = c5!.app.loginCodes.issue({ userId: benchUserId, role: 'operator' });
+        return `${c5!.app.consoleUrl}/#code=${encodeURIComponent(code)}`;
       },
-      rtspRelay: () => {
-        if (!relay) throw new Error('rtsp-relay is not running');
-        return relay.pageUrl;
-      },
-      janus: () => {
-        if (!janus) throw new Error('Janus is not running');
-        return janus.pageUrl;
-      },
+      rtspRelay: () => relay!.pageUrl,
+      janus: () => janus!.pageUrl,
+    };
+    const openLoad = (system: System): Promise<LoadViewers> => {
+      if (system === 'c5') return LoadViewers.open(browser, { system, count: args.viewers, consoleUrl: c5!.app.consoleUrl, token: () => c5!.token('operator'), cameraId: CAMERA.id });
+      if (system === 'janus') return LoadViewers.open(browser, { system, count: args.viewers, pageUrl: janus!.pageUrl, janusPort: janus!.janusPort });
+      return LoadViewers.open(browser, { system, count: args.viewers, port: relay!.port });
     };
 
-    const runs: Record<System, TrialRun[]> = { c5: [], rtspRelay: [], janus: [] };
     for (let trial = 1; trial <= args.trials; trial++) {
-      for (const system of args.systems) {
-        log(`trial ${trial}/${args.trials} ${LABEL[system]} (${args.seconds} s)`);
-        const run = await runTrial(browser, system, trial, args.seconds, pageUrl[system], log, args.dump);
-        const r = run.result;
-        log(
-          `  first frame ${r.firstFrameMs} ms; ${r.frames} frames; p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms; ` +
-            `missed ${r.missedFrames}, stalls ${r.stalls}, repeats ${r.repeats} (noisy ${r.noisyRepeats}), decode failures ${r.decodeFailures}, cpu ${r.cpuBusy === null ? '?' : Math.round(r.cpuBusy * 100)}%`,
-        );
-        log(`  start-up (ms after navigation): ${Object.entries(r.startupMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-        runs[system].push(run);
-        // Let the system being left go idle (ingest / relay ffmpeg stop) before the other starts.
-        await sleep(1000);
+      for (const variant of variants) {
+        for (const system of started) {
+          const what = `${LABEL[system]} ${variant === 'single' ? '1 viewer' : `+${args.viewers} viewers`} trial ${trial}/${args.trials}`;
+          log(`${what} (${args.seconds} s)`);
+          let load: LoadViewers | undefined;
+          try {
+            if (variant === 'loaded') {
+              load = await openLoad(system);
+              await sleep(1000);
+            }
+            const before = await load?.stats();
+            const run = await runTrial(browser, system, `${variant}-${trial}`, args.seconds, pageUrl[system], log, args.dump);
+            if (load && before) {
+              const window = loadWindow(before, await load.stats());
+              loads[system].push(window);
+              log(`  load viewers: ${window.viewers - window.failed - window.silent}/${window.viewers} receiving, loss ${window.lossPct}%, ${window.kbpsPerViewer} kbit/s each`);
+              if (window.failed || window.silent) failures.push(`${what}: ${window.failed} load viewers failed, ${window.silent} silent`);
+            }
+            const r = run.result;
+            log(
+              `  first frame ${r.firstFrameMs} ms; ${r.frames} frames; p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms; ` +
+                `missed ${r.missedFrames}, stalls ${r.stalls}, decode failures ${r.decodeFailures}, cpu ${r.cpuBusy === null ? '?' : Math.round(r.cpuBusy * 100)}%`,
+            );
+            runs[variant][system].push(run);
+          } catch (error) {
+            failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+            log(`  FAILED: ${error instanceof Error ? error.message : String(error)}`);
+          } finally {
+            await load?.close();
+          }
+          // Let the system being left go idle (ingest / relay ffmpeg stop) before the next starts.
+          await sleep(1000);
+        }
       }
     }
+  } catch (error) {
+    failures.push(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  } finally {
+    await cleanups.run();
+  }
 
-    const output: Record<string, unknown> = {};
-    for (const system of args.systems) output[system] = summarize(runs[system]);
-    Object.assign(output, {
+  const out: Record<Variant, Partial<Record<System, SystemSummary>>> = { single: {}, loaded: {} };
+  for (const variant of variants) for (const system of args.systems) if (runs[variant][system].length) out[variant][system] = summarize(runs[variant][system], variant === 'loaded' ? loads[system] : []);
+  const present = args.systems.filter((s) => out.single[s] || out.loaded[s]);
+  const plot: PlotSpec = {
+    title: 'Glass-to-glass latency (stamped camera -> frame shown in Chromium)',
+    subtitle: `median and min-max over ${args.trials} alternating trials of ${args.seconds} s; 640x360@25 H.264, loopback`,
+    kind: 'bar',
+    xLabel: 'viewers and percentile',
+    yLabel: 'ms',
+    series: present.map((system) => ({
+      label: LABEL[system],
+      points: variants.flatMap((variant) =>
+        (['p50', 'p95', 'p99'] as const).map((p) => {
+          const v = out[variant][system]?.[p];
+          return { x: `${variant === 'single' ? '1 viewer' : `+${args.viewers} viewers`} ${p}`, y: v?.median ?? null, yMin: v?.min ?? null, yMax: v?.max ?? null };
+        }),
+      ),
+    })),
+  };
+  const m = (v: Spread | undefined) => (v?.median == null ? '?' : String(Math.round(v.median)));
+  const summary =
+    `latency p50/p95 ms (median of ${args.trials} alternating ${args.seconds} s trials): 1 viewer ` +
+    present.map((s) => `${LABEL[s]} ${m(out.single[s]?.p50)}/${m(out.single[s]?.p95)}`).join(', ') +
+    (variants.includes('loaded') ? `; +${args.viewers} viewers ` + present.map((s) => `${LABEL[s]} ${m(out.loaded[s]?.p50)}/${m(out.loaded[s]?.p95)}`).join(', ') : '');
+  return report(args, {
+    name: 'latency',
+    result: {
       seconds: args.seconds,
       trials: args.trials,
+      loadViewers: args.viewers,
       camera: { width: CAMERA.width, height: CAMERA.height, fps: CAMERA.fps, gop: CAMERA.gop, codec: 'h264 baseline', bitrateKbps: CAMERA.bitrateKbps },
       statistic: STATISTIC,
-    });
-    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
-    if (!args.jsonOnly) process.stdout.write(`${summaryLine(args, output as Partial<Record<System, SystemSummary>>)}\n`);
-    return 0;
-  } catch (error) {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  } finally {
-    await cleanUp();
-  }
+      variants: out,
+    },
+    summary,
+    plots: plot,
+    failures,
+  });
 }
-
-function summaryLine(args: Args, out: Partial<Record<System, SystemSummary>>): string {
-  const setup = `${args.trials}x${args.seconds} s ${args.systems.length > 1 ? 'alternating ' : ''}trials; median of per-trial p50`;
-  const present = SYSTEMS.filter((system) => out[system]).map((system) => [system, out[system]!] as const);
-  const part = (pick: (s: SystemSummary) => number | null) => present.map(([, s]) => fmt(pick(s))).join(' vs ');
-  return (
-    `latency p50: ${present.map(([system, s]) => `${LABEL[system]} ${fmt(s.medianTrialP50)} ms`).join(' vs ')} ` +
-    `(p95 ${part((s) => s.p95)}; first frame ${part((s) => s.firstFrameMs)} ms${out.janus ? ', Janus warm' : ''}; ${setup})`
-  );
-}
-
-const fmt = (v: number | null) => (v === null ? '?' : String(Math.round(v)));
 
 const code = await main();
 // Everything this script started is stopped by now; do not wait for stray handles.
