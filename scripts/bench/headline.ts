@@ -65,6 +65,21 @@ export function headlineRows(name: string, json: Json): HeadlineRow[] {
       }
       return rows;
     }
+    case 'fanout-webrtc': {
+      const pct = (v: unknown) => fmtSpread(v, { digits: 2, unit: '%' });
+      return [
+        perSystem('fanout, WebRTC viewers in Chromium', 'server CPU per viewer (% of one core)', (s) => (s === 'rtspRelay' ? undefined : pct(get(json, 'systems', s, 'cpuPerViewerPct')))),
+        perSystem('fanout, WebRTC viewers in Chromium', 'viewers reached under 1% loss (stepping stops at the load generator)', (s) =>
+          s === 'rtspRelay' ? undefined : fmtSpread(get(json, 'systems', s, 'maxCleanViewers')),
+        ),
+      ];
+    }
+    case 'fanout-srtp':
+      return [
+        { benchmark: 'fanout, SRTP PlainTransport sinks', measure: 'one worker\'s ceiling: consumers of a 1 Mbit/s camera under 1% loss', c5: fmtSpread(get(json, 'ceiling', 'consumers')) },
+        { benchmark: 'fanout, SRTP PlainTransport sinks', measure: 'forwarded at the ceiling (Mbit/s)', c5: fmtSpread(get(json, 'ceiling', 'mbps')) },
+        { benchmark: 'fanout, SRTP PlainTransport sinks', measure: 'worker CPU per forwarded packet (µs)', c5: fmtSpread(get(json, 'workerUsPerPacket'), { digits: 1 }) },
+      ];
     default:
       return [];
   }
