@@ -80,6 +80,24 @@ export function headlineRows(name: string, json: Json): HeadlineRow[] {
         { benchmark: 'fanout, SRTP PlainTransport sinks', measure: 'forwarded at the ceiling (Mbit/s)', c5: fmtSpread(get(json, 'ceiling', 'mbps')) },
         { benchmark: 'fanout, SRTP PlainTransport sinks', measure: 'worker CPU per forwarded packet (µs)', c5: fmtSpread(get(json, 'workerUsPerPacket'), { digits: 1 }) },
       ];
+    case 'ingest': {
+      const rows: HeadlineRow[] = [];
+      for (const [variant, label] of [
+        ['passthrough', 'passthrough H.264'],
+        ['transcoded', 'transcoded MJPEG -> H.264'],
+      ] as const) {
+        const h = (key: string) => get(json, 'variants', variant, 'headline', key);
+        const notSaturated = Number(h('trialsNotSaturated') ?? 0) > 0 ? ` (not saturated up to ${fmtSpread(h('sustains')) ?? '?'})` : '';
+        rows.push(
+          { benchmark: `ingest, ${label}`, measure: 'CPU per camera: ffmpeg + server + mediasoup (% of one core)', c5: fmtSpread(h('c5CpuPerCameraPercent'), { digits: 1, unit: '%' }) },
+          { benchmark: `ingest, ${label}`, measure: 'memory per camera: ffmpeg private / RSS (MB)', c5: `${fmtSpread(h('ffmpegUssPerCameraMb'), { digits: 1 }) ?? '?'} / ${fmtSpread(h('ffmpegRssPerCameraMb'), { digits: 1 }) ?? '?'}` },
+          { benchmark: `ingest, ${label}`, measure: 'cameras at saturation (2 cores, simulator on the same machine)', c5: `${fmtSpread(h('saturatesAt')) ?? 'n/a'}${notSaturated}` },
+          { benchmark: `ingest, ${label}`, measure: 'cameras for C5 Live alone at 90% of the machine (extrapolated)', c5: fmtSpread(h('capacityEstimate')) },
+          { benchmark: `ingest, ${label}`, measure: "simulator's own CPU at that step (% of one core)", c5: fmtSpread(h('simulatorCpuPercent'), { digits: 1, unit: '%' }) },
+        );
+      }
+      return rows;
+    }
     default:
       return [];
   }
