@@ -157,6 +157,7 @@ export class App {
           camera,
           ffmpegPath: ffmpeg,
           highProfile: config.ingest.highProfile,
+          transcodeKbps: config.ingest.transcodeKbps,
           timeoutMs: config.ingest.rtspTimeoutMs,
           stallTimeoutMs: config.ingest.stallTimeoutMs,
           ledger,

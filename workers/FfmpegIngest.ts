@@ -26,6 +26,8 @@ export interface FfmpegIngestOptions {
   ffmpegPath: string;
   /** How a High-profile H.264 camera reaches browsers that accept only Baseline and Main. */
   highProfile: 'transcode' | 'relabel';
+  /** Bit rate cap of transcoded output (kbit/s). */
+  transcodeKbps: number;
   /** RTSP I/O timeout, and the probe's overall bound. */
   timeoutMs: number;
   /** A run whose frame count stops advancing this long ends with reason 'stalled'. */
@@ -86,6 +88,7 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
       timeoutMs: this.#options.timeoutMs,
       mode: description.transcodeReason ? 'transcode' : 'copy',
       fps: description.source.fps ?? 25,
+      transcodeKbps: this.#options.transcodeKbps,
       target,
       ssrc: description.ssrc,
       payloadType: description.codec.payloadType,

@@ -9,6 +9,8 @@ export interface FfmpegArgsOptions {
   mode: 'copy' | 'transcode';
   /** Source frame rate; the transcoder's GOP is one second of it. */
   fps: number;
+  /** Transcoded output: average and peak bit rate (kbit/s). libx264 ultrafast uncapped gives ~3x a camera's own rate. */
+  transcodeKbps: number;
   target: RtpTarget;
   ssrc: number;
   payloadType: number;
@@ -25,6 +27,8 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): string[] {
           '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
           '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-bf', '0',
           '-g', gop, '-keyint_min', gop, '-sc_threshold', '0',
+          // A half-second VBV buffer holds the peak rate without adding a frame of delay.
+          '-b:v', `${options.transcodeKbps}k`, '-maxrate', `${options.transcodeKbps}k`, '-bufsize', `${Math.round(options.transcodeKbps / 2)}k`,
           '-x264-params', 'repeat-headers=1',
         ];
   const { ip, rtpPort, rtcpPort } = options.target;

@@ -64,6 +64,8 @@ export const configSchema = z.strictObject({
        * browsers that refuse High (costs a full encode per camera).
        */
       highProfile: z.enum(['transcode', 'relabel']).default('relabel'),
+      /** Bit rate cap of a transcoded camera's H.264 (MJPEG, H.265, B-frames): what each viewer receives. */
+      transcodeKbps: z.number().int().min(100).max(20_000).default(1500),
     })
     .prefault({}),
   auth: z
@@ -156,5 +158,6 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'INGEST_START_TIMEOUT_MS', path: ['ingest', 'startTimeoutMs'], kind: 'int' },
   { name: 'INGEST_STALL_TIMEOUT_MS', path: ['ingest', 'stallTimeoutMs'], kind: 'int' },
   { name: 'IDLE_CLOSE_MS', path: ['ingest', 'idleCloseMs'], kind: 'int' },
+  { name: 'INGEST_TRANSCODE_KBPS', path: ['ingest', 'transcodeKbps'], kind: 'int' },
   { name: 'DEMO_SIMULATOR', path: ['demo', 'simulator'], kind: 'bool' },
 ];

@@ -13,6 +13,8 @@ import { mediaSnapshot } from '../support/dumps.ts';
 
 const small = { width: 320, height: 180, fps: 25, gop: 25, bitrateKbps: 300 } as const;
 const SECRET = 'Str0ng-Secret-91';
+/** Low enough that libx264 ultrafast, uncapped, would exceed it on the MJPEG camera. */
+const TRANSCODE_KBPS = 200;
 const simConfig: SimulatorConfig = {
   cameras: [
     { id: 'cam-base', tag: 11, codec: 'h264', profile: 'baseline', ...small, pattern: 'smpte' },
@@ -23,6 +25,8 @@ const simConfig: SimulatorConfig = {
     { id: 'cam-secure', tag: 16, codec: 'h264', profile: 'baseline', ...small, auth: { user: 'viewer', password: SECRET, method: 'basic' } },
     { id: 'cam-drop', tag: 17, codec: 'h264', profile: 'baseline', ...small, pattern: 'gradient' },
     { id: 'cam-always', tag: 18, codec: 'h264', profile: 'baseline', ...small },
+    // Noise: libx264 uncapped makes well over 1 Mbit/s of it.
+    { id: 'cam-mjpeg-noise', tag: 19, codec: 'mjpeg', width: 320, height: 180, fps: 25, pattern: 'snow' },
   ],
 };
 
@@ -35,9 +39,9 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
   before(async () => {
     sim = await Simulator.start({ config: simConfig });
     t = await startTestApp({
-      ingest: { highProfile: 'relabel' },
+      ingest: { highProfile: 'relabel', transcodeKbps: TRANSCODE_KBPS },
       cameras: [
-        camera('cam-base'), camera('cam-main'), camera('cam-high'), camera('cam-bf'), camera('cam-mjpeg'),
+        camera('cam-base'), camera('cam-main'), camera('cam-high'), camera('cam-bf'), camera('cam-mjpeg'), camera('cam-mjpeg-noise'),
         camera('cam-drop'),
         camera('cam-udp', { url: sim.url('cam-main'), transport: 'udp' }),
         camera('cam-secure-wrong', { url: sim.url('cam-secure'), username: 'viewer', password: 'Wr0ng-Pa55word-zq' }),
@@ -98,11 +102,30 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     }
   });
 
+  it('holds a transcoded camera to the configured bit rate', async () => {
+    const lease = await t.app.cameras.acquire('cam-mjpeg-noise');
+    try {
+      const producer = lease.feed!.producer;
+      const bytes = async () => (await producer.getStats()).reduce((sum, s) => sum + s.byteCount, 0);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const before = await bytes();
+      const started = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      const kbps = ((await bytes()) - before) * 8 / (performance.now() - started);
+      expect(kbps).to.be.greaterThan(TRANSCODE_KBPS / 2);
+      // The VBV buffer is half a second: over 5 s the average stays near the cap.
+      expect(kbps).to.be.lessThan(TRANSCODE_KBPS * 1.3);
+    } finally {
+      lease.release();
+    }
+  });
+
   it('transcodes a High-profile camera when configured to', async () => {
     const ingest = new FfmpegIngest({
       camera: { id: 'cam-high', url: sim.url('cam-high'), transport: 'tcp' },
       ffmpegPath: ffmpegPath(),
       highProfile: 'transcode',
+      transcodeKbps: 1500,
       timeoutMs: 5000,
       stallTimeoutMs: 5000,
     });
