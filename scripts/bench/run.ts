@@ -11,8 +11,7 @@
  * README.md's Performance section holds) and DIR/summary.json, and exits non-zero when any
  * benchmark did (a peer or a step that could not run).
  */
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -32,13 +31,12 @@ interface Outcome {
   json: Record<string, unknown> | undefined;
 }
 
+/** A tool's version from its output (janus --version exits non-zero after printing it). */
 function version(cmd: string, args: string[], pick: RegExp): string {
-  try {
-    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
-    return pick.exec(out)?.[1] ?? out.split('\n')[0]!.trim();
-  } catch {
-    return 'not found';
-  }
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+  if (r.error) return 'not found';
+  const out = `${r.stdout}${r.stderr}`;
+  return pick.exec(out)?.[1] ?? (out.split('\n')[0]?.trim() || 'unknown');
 }
 
 export function machine(): Record<string, string | number> {
