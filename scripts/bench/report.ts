@@ -59,7 +59,7 @@ export async function report(args: CommonArgs, r: BenchReport): Promise<number> 
       r.failures.push(`plot ${file}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  const output = { benchmark: r.name, mode: args.full ? 'full' : 'quick', at: new Date().toISOString(), ...r.result, failures: r.failures, plots: plotFiles };
+  const output = { benchmark: r.name, mode: args.full ? 'full' : 'quick', at: new Date().toISOString(), ...r.result, summary: r.summary, failures: r.failures, plots: plotFiles };
   const json = JSON.stringify(output, null, 2);
   writeFileSync(join(args.out, `${r.name}.json`), `${json}\n`);
   process.stdout.write(`${json}\n`);

@@ -4,6 +4,7 @@
  *   npm run bench                   # quick mode (about 15 minutes on 2 cores)
  *   npm run bench -- --full         # full mode: more trials, longer windows, more steps
  *   npm run bench -- --only latency,ttff [--out DIR]
+ *   npm run bench -- --table-only [--out DIR]   # the table again from DIR/*.json (after re-running one benchmark)
  *
  * Each benchmark writes DIR/<name>.json and its PNG plot(s) and prints its JSON and a one-line
  * summary (scripts/bench/report.ts). This runner shows their progress as they go, then writes
@@ -76,6 +77,15 @@ function run(name: Benchmark, args: string[]): Promise<Outcome> {
   });
 }
 
+/** A benchmark's outcome from the JSON it wrote earlier (--table-only); its summary line is not kept there. */
+function fromFile(name: Benchmark, out: string): Outcome {
+  const file = join(out, `${name}.json`);
+  if (!existsSync(file)) return { name, exitCode: 1, seconds: 0, summary: `no ${file}`, json: undefined };
+  const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const failures = (json.failures as string[] | undefined) ?? [];
+  return { name, exitCode: failures.length ? 1 : 0, seconds: 0, summary: typeof json.summary === 'string' ? json.summary : `(${name}.json of ${String(json.at)}, ${String(json.mode)} mode)`, json };
+}
+
 function markdownTable(rows: HeadlineRow[]): string {
   const cell = (v: string | undefined) => v ?? 'n/a';
   return [
@@ -91,6 +101,7 @@ async function main(): Promise<number> {
       full: { type: 'boolean', default: false },
       only: { type: 'string' },
       out: { type: 'string', default: 'bench-results' },
+      'table-only': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -104,6 +115,10 @@ async function main(): Promise<number> {
 
   const outcomes: Outcome[] = [];
   for (const name of only as Benchmark[]) {
+    if (values['table-only']) {
+      outcomes.push(fromFile(name, out));
+      continue;
+    }
     process.stderr.write(`\n=== ${name} ===\n`);
     const outcome = await run(name, [...(values.full ? ['--full'] : []), '--out', out]);
     process.stderr.write(`=== ${name}: exit ${outcome.exitCode} after ${outcome.seconds} s\n${outcome.summary}\n`);

@@ -19,6 +19,7 @@
  * picture; sampler.ts): C5 Live and Janus in requestVideoFrameCallback of the <video>, rtsp-relay in
  * JSMpeg's onVideoDecode after drawing into its canvas. Each trial opens a fresh browser context.
  *
+ * Each request waits a random fraction of a GOP first, so it lands anywhere in the camera's GOP.
  * Trials alternate: for each round, GOP 1 s and 2 s, cold and warm, each system in turn (A B C A B C).
  * Quick mode 3 rounds, full mode 7; every number is the median over its trials with min-max and n.
  */
@@ -155,6 +156,10 @@ class Peers {
 async function runTrial(peers: Peers, system: System, gop: Gop, mode: Mode, round: number): Promise<Trial> {
   const cam = camera(gop);
   await peers.prepare(system, gop, mode);
+  // Without this the trials keep one rhythm and every request lands at the same point of the
+  // camera's GOP (its encoder started with the first client): a random offset of up to one GOP
+  // makes the wait for the next keyframe a fair draw.
+  await sleep(Math.random() * gop * 1000);
   const page = await peers.chromium.newPage();
   try {
     const tileSelector = `[data-camera-id="${cam.id}"]`;
