@@ -9,6 +9,17 @@
  */
 const STEP_TIMEOUT_MS = 15_000;
 
+/** `promise`, or a rejection naming `what` after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
 export class Cleanups {
   private readonly steps: Array<{ what: string; run: () => Promise<unknown> }> = [];
   private running: Promise<void> | undefined;
@@ -30,15 +41,9 @@ export class Cleanups {
     this.running ??= (async () => {
       while (this.steps.length) {
         const step = this.steps.pop()!;
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          step.run(),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`stopping ${step.what} timed out after ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS);
-          }),
-        ])
-          .catch((error: unknown) => process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`))
-          .finally(() => clearTimeout(timer));
+        await withTimeout(step.run(), STEP_TIMEOUT_MS, `stopping ${step.what}`).catch((error: unknown) =>
+          process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`),
+        );
       }
     })();
     return this.running;

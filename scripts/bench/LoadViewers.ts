@@ -54,6 +54,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import type { BenchLoadApi, LoadSystem, PageOpenOptions, PageStats, ViewerStats } from './loadViewersPage.ts';
+import { withTimeout } from './Cleanups.ts';
 import { median } from './stats.ts';
 
 export type { LoadSystem, ViewerStats } from './loadViewersPage.ts';
@@ -245,15 +246,6 @@ ${vendor}<script src="${JS_PATH}"></script>
 `;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    }),
-  ]);
-}
 
 /** Calls window.c5BenchLoad.<method>(arg) in the page (a string: tsx's keepNames helpers do not exist in the page). */
 function call<K extends keyof BenchLoadApi>(page: Page, method: K, arg?: unknown): Promise<Awaited<ReturnType<BenchLoadApi[K]>>> {

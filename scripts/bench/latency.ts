@@ -33,7 +33,7 @@ import { JanusPeer } from './JanusPeer.ts';
 import { samplerScript, type PageBench, type PageFrame } from './sampler.ts';
 import { analyzeFrames, type FrameAnalysis } from './latencyAnalysis.ts';
 import { cpuBusyShare, parseProcStat, percentile, round1, spread, type CpuReading, type Spread } from './stats.ts';
-import { Cleanups } from './Cleanups.ts';
+import { Cleanups, withTimeout } from './Cleanups.ts';
 import { commonArgs, commonOptions, logger, report, type CommonArgs } from './report.ts';
 import { LoadViewers, loadWindow, type LoadWindow } from './LoadViewers.ts';
 import type { PlotSpec } from './plot.ts';
@@ -138,15 +138,6 @@ function readCpu(): CpuReading {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    }),
-  ]);
-}
 
 /**
  * One trial: open the page in a fresh browser context, wait for the first frame, record until
