@@ -14,24 +14,18 @@ import { TokenService } from './auth/TokenService.ts';
 import { LoginCodes } from './auth/LoginCodes.ts';
 import { UrlVault } from './catalog/UrlVault.ts';
 import { CameraCatalog } from './catalog/CameraCatalog.ts';
-import type { CameraRepository } from './catalog/CameraRepository.ts';
-import { EmbeddedCameraRepository } from './catalog/embedded/EmbeddedCameraRepository.ts';
-import { MongoCameraRepository } from './catalog/mongo/MongoCameraRepository.ts';
+import type { Store } from './store/Store.ts';
+import { EmbeddedStore } from './store/embedded/EmbeddedStore.ts';
+import { MongoStore } from './store/mongo/MongoStore.ts';
 import { createExpressApp } from './http/createExpressApp.ts';
 import { WebServer } from './http/WebServer.ts';
 import { SignallingServer } from './signalling/SignallingServer.ts';
 import { CameraProber } from './health/CameraProber.ts';
-import { UserService } from './auth/UserService.ts';
+import { UserService } from './users/UserService.ts';
 import { VisibilityPolicy } from './auth/VisibilityPolicy.ts';
 import { AppError } from './errors/AppError.ts';
-import type { UserRepository } from './catalog/UserRepository.ts';
-import { EmbeddedUserRepository } from './catalog/embedded/EmbeddedUserRepository.ts';
-import { MongoUserRepository } from './catalog/mongo/MongoUserRepository.ts';
 import { AuditLog } from './audit/AuditLog.ts';
 import { ViewRecorder } from './audit/ViewRecorder.ts';
-import type { AuditRepository } from './catalog/AuditRecord.ts';
-import { FileAuditRepository } from './catalog/embedded/FileAuditRepository.ts';
-import { MongoAuditRepository } from './catalog/mongo/MongoAuditRepository.ts';
 import { Metrics } from './metrics/Metrics.ts';
 import type { LiveViewing } from './signalling/ports.ts';
 import type { CameraHealth, CameraSummary } from './signalling/protocol.ts';
@@ -105,20 +99,11 @@ export class App {
     const loginCodes = new LoginCodes(config.auth.loginCodeTtlSeconds * 1000);
     const vault = new UrlVault(secrets.get('credential-key', config.catalog.credentialKey, 'catalog.credentialKey (CREDENTIAL_KEY)'), [...config.catalog.previousCredentialKeys]);
 
-    const repository: CameraRepository = config.catalog.mongodbUri
-      ? await MongoCameraRepository.connect(config.catalog.mongodbUri)
-      : await EmbeddedCameraRepository.open(join(config.dataDir, 'catalog', 'cameras.db'));
-    cleanups.push(() => repository.close());
-    const userRepository: UserRepository = config.catalog.mongodbUri
-      ? await MongoUserRepository.connect(config.catalog.mongodbUri)
-      : await EmbeddedUserRepository.open(join(config.dataDir, 'catalog', 'users.db'));
-    cleanups.push(() => userRepository.close());
-    const users = await UserService.create(userRepository, logger);
+    const store: Store = config.catalog.mongodbUri ? await MongoStore.open(config.catalog.mongodbUri) : await EmbeddedStore.open(config.dataDir);
+    cleanups.push(() => store.close());
+    const users = await UserService.create(store.users, logger);
     const auditDir = join(config.dataDir, 'audit');
-    const auditRepository: AuditRepository = config.catalog.mongodbUri
-      ? await MongoAuditRepository.connect(config.catalog.mongodbUri)
-      : new FileAuditRepository(join(auditDir, 'audit.jsonl'));
-    const audit = await AuditLog.open(auditRepository, secrets.get('audit-key', config.audit.key, 'audit.key (AUDIT_KEY)'), auditDir, logger);
+    const audit = await AuditLog.open(store.audit, secrets.get('audit-key', config.audit.key, 'audit.key (AUDIT_KEY)'), auditDir, logger);
     cleanups.push(() => audit.close());
     const views = new ViewRecorder(audit, join(auditDir, 'open-views.json'));
     const leftovers = await views.closeLeftovers();
@@ -130,9 +115,9 @@ export class App {
     const retentionTimer = setInterval(retention, 6 * 3_600_000);
     retentionTimer.unref();
     cleanups.push(() => clearInterval(retentionTimer));
-    const catalog = new CameraCatalog(repository, vault);
+    const catalog = new CameraCatalog(store.cameras, vault);
     for (const camera of [...config.cameras, ...seedCameras]) await catalog.ensureConfigured(camera);
-    logger.info({ store: config.catalog.mongodbUri ? 'mongo' : 'embedded' }, 'camera catalog open');
+    logger.info({ store: store.kind }, 'camera catalog open');
 
     const media = await MediaWorkerPool.create(
       config.media.workers,
@@ -182,12 +167,12 @@ export class App {
     await buildClient(clientDir, { minify: config.env === 'production' });
     let closing = false;
     let signallingRef: SignallingServer | undefined;
-    const metrics = new Metrics(cameras, media, repository, () => signallingRef?.connectionCount ?? 0, logger);
+    const metrics = new Metrics(cameras, media, store.cameras, () => signallingRef?.connectionCount ?? 0, logger);
     cleanups.push(() => metrics.close());
     const ready = async (): Promise<boolean> => {
       if (closing || media.workers.some((w) => w.closed)) return false;
       const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000).unref());
-      return Promise.race([repository.count({ codes: [] }).then(() => true, () => false), timeout]);
+      return Promise.race([store.ping().then(() => true, () => false), timeout]);
     };
     const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, metrics, clientDir, ready, trustProxy: config.http.trustProxy });
     const web = await WebServer.create(express, {

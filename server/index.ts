@@ -2,7 +2,7 @@ import { loadConfig } from './config/loadConfig.ts';
 import { ConfigError } from './config/ConfigError.ts';
 import { createLogger } from './logging/createLogger.ts';
 import { App } from './app.ts';
-import { DemoCameras } from './demo/DemoCameras.ts';
+import { DemoCameras } from '../scripts/demo/DemoCameras.ts';
 
 let config;
 try {

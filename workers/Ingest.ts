@@ -1,4 +1,4 @@
-import type { TypedEmitter } from '../server/util/TypedEmitter.ts';
+import type { TypedEmitter } from './common/TypedEmitter.ts';
 import type { IngestError } from './IngestError.ts';
 
 /** What the ingest will send, known before any RTP flows, so the Producer can exist first. */

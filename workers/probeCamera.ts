@@ -2,7 +2,7 @@ import { spawnOwned, stopChild } from './spawnOwned.ts';
 import { IngestError } from './IngestError.ts';
 import { classifyFfmpegError } from './classifyFfmpegError.ts';
 import { parseFfprobeHexdump, profileLevelIdFromExtradata, profileLevelIdFromName } from './h264.ts';
-import { redact } from '../server/util/redact.ts';
+import { redact } from './common/redact.ts';
 
 export interface CameraStreamInfo {
   codec: string;

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logging/createLogger.ts';
-import type { AuditEntry, AuditFilter, AuditRepository } from '../catalog/AuditRecord.ts';
+import type { AuditEntry, AuditFilter } from './AuditRecord.ts';
+import type { AuditRepository } from './AuditRepository.ts';
 
 /** What a caller records; the log adds seq, time and the chain values. */
 export type AuditInput = Omit<AuditEntry, 'seq' | 'at' | 'prevHash' | 'hash'>;

@@ -1,5 +1,5 @@
 import { AppError } from '../errors/AppError.ts';
-import { TypedEmitter } from '../util/TypedEmitter.ts';
+import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
 import type { CameraDirectory } from './CameraDirectory.ts';
 import { CameraSession, type CameraSessionDeps } from './CameraSession.ts';

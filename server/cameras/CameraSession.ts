@@ -1,6 +1,6 @@
 import type { Logger } from '../logging/createLogger.ts';
 import { AppError } from '../errors/AppError.ts';
-import { TypedEmitter } from '../util/TypedEmitter.ts';
+import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
 import type { Ingest, IngestDescription, IngestProgress } from '../../workers/Ingest.ts';
 import { IngestError } from '../../workers/IngestError.ts';

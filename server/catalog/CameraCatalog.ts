@@ -1,5 +1,5 @@
 import { AppError } from '../errors/AppError.ts';
-import { TypedEmitter } from '../util/TypedEmitter.ts';
+import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraDirectory, CameraRecord as LiveCamera } from '../cameras/CameraDirectory.ts';
 import type { CameraRepository } from './CameraRepository.ts';
 import type { ApprovalStatus, CameraArea, CameraFilter, CameraPatch, CameraRecord, HealthStatus, SealedUrl } from './CameraRecord.ts';

@@ -1,5 +1,5 @@
 import type { Logger } from '../logging/createLogger.ts';
-import { TypedEmitter } from '../util/TypedEmitter.ts';
+import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
 import type { CameraHealthRecord, CameraRecord, HealthStatus } from '../catalog/CameraRecord.ts';
 import { probeRtsp, type ProbeResult } from './probeRtsp.ts';

@@ -9,7 +9,7 @@ import { cameraImportRoute, cameraRoutes } from './cameraRoutes.ts';
 import { openApiDocument } from './openapi.ts';
 import { userRoutes } from './userRoutes.ts';
 import type { Metrics } from '../metrics/Metrics.ts';
-import type { UserService } from '../auth/UserService.ts';
+import type { UserService } from '../users/UserService.ts';
 import type { AuditLog } from '../audit/AuditLog.ts';
 import { auditRoutes } from './auditRoutes.ts';
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { cameraCreateSchema, cameraListSchema, cameraPatchSchema, cameraQuerySchema, cameraViewSchema, statusChangeSchema } from '../catalog/cameraSchemas.ts';
 import { errorCodes } from '../errors/AppError.ts';
 import { csvColumns } from '../catalog/CameraImporter.ts';
-import { loginSchema, passwordResetSchema, userCreateSchema, userPatchSchema } from '../auth/UserService.ts';
+import { loginSchema, passwordResetSchema, userCreateSchema, userPatchSchema } from '../users/UserService.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
 const json = (s: z.ZodType, io: 'input' | 'output' = 'output') => ({ content: { 'application/json': { schema: schema(s, io) } } });

@@ -2,8 +2,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../errors/AppError.ts';
 import type { Identity, Role } from '../auth/Identity.ts';
 import type { TokenService } from '../auth/TokenService.ts';
-import type { UserService } from '../auth/UserService.ts';
-import type { UserRecord } from '../catalog/UserRecord.ts';
+import type { UserService } from '../users/UserService.ts';
+import type { UserRecord } from '../users/UserRecord.ts';
 import type { AuditLog, AuditInput } from '../audit/AuditLog.ts';
 
 /** Records an entry on behalf of the signed-in user of `req`. */

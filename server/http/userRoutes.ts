@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { LoginCodes } from '../auth/LoginCodes.ts';
-import { loginSchema, passwordResetSchema, userCreateSchema, userPatchSchema } from '../auth/UserService.ts';
+import { loginSchema, passwordResetSchema, userCreateSchema, userPatchSchema } from '../users/UserService.ts';
 import type { Logger } from '../logging/createLogger.ts';
 import { parseOr400 } from './createExpressApp.ts';
 import { auditFor, requireRole, type Authenticator } from './requireRole.ts';

@@ -1,5 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import { redact } from '../util/redact.ts';
+import { redact } from '../../workers/common/redact.ts';
 
 export type { Logger };
 

@@ -1,6 +1,6 @@
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
-import { TypedEmitter } from '../util/TypedEmitter.ts';
+import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import { routerMediaCodecs } from './codecs.ts';
 
 export interface MediaWorkerSettings {

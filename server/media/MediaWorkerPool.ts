@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup';
 import type { Logger } from '../logging/createLogger.ts';
-import { TypedEmitter } from '../util/TypedEmitter.ts';
+import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import { MediaWorker, type MediaWorkerSettings } from './MediaWorker.ts';
 import { RouterPipe } from './RouterPipe.ts';
 

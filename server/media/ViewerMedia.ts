@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup';
 import { AppError } from '../errors/AppError.ts';
-import { TypedEmitter } from '../util/TypedEmitter.ts';
+import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraFeed } from './CameraFeed.ts';
 import type { MediaWorker } from './MediaWorker.ts';
 

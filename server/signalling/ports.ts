@@ -2,7 +2,7 @@ import type { CameraStatus } from '../cameras/CameraStatus.ts';
 import type { CameraLease } from '../cameras/CameraManager.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
 import type { Viewer } from '../auth/VisibilityPolicy.ts';
-import type { TypedEmitter } from '../util/TypedEmitter.ts';
+import type { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraHealth, CameraPage, RequestPayload } from './protocol.ts';
 
 /**

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { AuditLog } from '../../server/audit/AuditLog.ts';
 import { ViewRecorder } from '../../server/audit/ViewRecorder.ts';
-import { FileAuditRepository } from '../../server/catalog/embedded/FileAuditRepository.ts';
+import { FileAuditRepository } from '../../server/store/embedded/FileAuditRepository.ts';
 import { LogCapture } from '../support/LogCapture.ts';
 import { Simulator } from '../support/simulator.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { connectClient, ok } from '../support/signallingClient.ts';
 import { waitFor } from '../support/processes.ts';
-import type { AuditEntry } from '../../server/catalog/AuditRecord.ts';
+import type { AuditEntry } from '../../server/audit/AuditRecord.ts';
 
 const KEY = 'k'.repeat(48);
 

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { AppError } from '../../server/errors/AppError.ts';
 import type { CameraRepository } from '../../server/catalog/CameraRepository.ts';
 import type { NewCameraRecord } from '../../server/catalog/CameraRecord.ts';
-import { EmbeddedCameraRepository } from '../../server/catalog/embedded/EmbeddedCameraRepository.ts';
-import { MongoCameraRepository } from '../../server/catalog/mongo/MongoCameraRepository.ts';
-import { contractSuite, mongoSkipReason, type ContractAdapter } from '../support/contract.ts';
+import { EmbeddedCameraRepository } from '../../server/store/embedded/EmbeddedCameraRepository.ts';
+import { MongoStore } from '../../server/store/mongo/MongoStore.ts';
+import { closingStore, contractSuite, mongoSkipReason, type ContractAdapter } from '../support/contract.ts';
 
 /** Mexico City's Zócalo, and points at known distances from it. */
 const zocalo = { lat: 19.4326, lng: -99.1332 };
@@ -36,7 +36,10 @@ const adapters: AdapterCase[] = [
   {
     name: 'mongo (mongoose)',
     skipReason: mongoSkipReason,
-    open: () => MongoCameraRepository.connect(process.env.MONGODB_URI!, { dbName: `c5_contract_${process.pid}_${Date.now()}` }),
+    open: async () => {
+      const store = await MongoStore.open(process.env.MONGODB_URI!, { dbName: `c5_contract_${process.pid}_${Date.now()}` });
+      return closingStore(store.cameras, store);
+    },
     idPattern: /^[0-9a-f]{24}$/,
   },
 ];

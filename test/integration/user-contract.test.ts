@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { AppError } from '../../server/errors/AppError.ts';
-import type { UserRepository } from '../../server/catalog/UserRepository.ts';
-import type { NewUserRecord } from '../../server/catalog/UserRecord.ts';
-import { EmbeddedUserRepository } from '../../server/catalog/embedded/EmbeddedUserRepository.ts';
-import { MongoUserRepository } from '../../server/catalog/mongo/MongoUserRepository.ts';
-import { buildUserUpdate } from '../../server/catalog/mongo/userQueries.ts';
+import type { UserRepository } from '../../server/users/UserRepository.ts';
+import type { NewUserRecord } from '../../server/users/UserRecord.ts';
+import { EmbeddedUserRepository } from '../../server/store/embedded/EmbeddedUserRepository.ts';
+import { MongoStore } from '../../server/store/mongo/MongoStore.ts';
+import { buildUserUpdate } from '../../server/store/mongo/userQueries.ts';
 import { hashPassword, verifyPassword } from '../../server/auth/passwords.ts';
-import { contractSuite, mongoSkipReason } from '../support/contract.ts';
+import { closingStore, contractSuite, mongoSkipReason } from '../support/contract.ts';
 
 const user = (username: string): NewUserRecord => ({
   username,
@@ -23,7 +23,10 @@ const adapters = [
   {
     name: 'mongo (mongoose)',
     skipReason: mongoSkipReason,
-    open: () => MongoUserRepository.connect(process.env.MONGODB_URI!, { dbName: `c5_users_${process.pid}_${Date.now()}` }),
+    open: async () => {
+      const store = await MongoStore.open(process.env.MONGODB_URI!, { dbName: `c5_users_${process.pid}_${Date.now()}` });
+      return closingStore(store.users, store);
+    },
   },
 ];
 

@@ -34,3 +34,17 @@ export function contractSuite<A extends ContractAdapter<{ close(): Promise<void>
     });
   }
 }
+
+/**
+ * A repository of an open store whose close() closes the whole store (the repositories of a store
+ * share its connection, so each contract test opens and closes a store of its own).
+ */
+export function closingStore<R extends object>(repository: R, store: { close(): Promise<void> }): R & { close(): Promise<void> } {
+  return new Proxy(repository, {
+    get(target, key) {
+      if (key === 'close') return () => store.close();
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as R & { close(): Promise<void> };
+}

@@ -13,7 +13,7 @@ import {
   parseObjectId,
   toDocument,
   type StoredCameraDocument,
-} from '../../server/catalog/mongo/mongoQueries.ts';
+} from '../../server/store/mongo/mongoQueries.ts';
 
 /** Mexico City's Zócalo: latitude and longitude differ in sign, so a swap is visible. */
 const zocalo = { lat: 19.4326, lng: -99.1332 };

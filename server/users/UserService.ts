@@ -3,12 +3,12 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { Logger } from '../logging/createLogger.ts';
 import { AppError } from '../errors/AppError.ts';
-import { TypedEmitter } from '../util/TypedEmitter.ts';
-import type { UserRepository } from '../catalog/UserRepository.ts';
-import type { UserPatch, UserRecord } from '../catalog/UserRecord.ts';
+import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
+import type { UserRepository } from './UserRepository.ts';
+import type { UserPatch, UserRecord } from './UserRecord.ts';
 import { cameraAreas } from '../catalog/CameraRecord.ts';
-import { roles } from './Identity.ts';
-import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.ts';
+import { roles } from '../auth/Identity.ts';
+import { DUMMY_HASH, hashPassword, verifyPassword } from '../auth/passwords.ts';
 
 const password = z.string().min(12, 'at least 12 characters').max(256);
 const assignments = {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Logger } from '../logging/createLogger.ts';
-import type { ConfigCamera } from '../config/schema.ts';
-import { Simulator, type CameraConfig, type SimulatorConfig } from '../../scripts/camsim/Simulator.ts';
+import type { Logger } from '../../server/logging/createLogger.ts';
+import type { ConfigCamera } from '../../server/config/schema.ts';
+import { Simulator, type CameraConfig, type SimulatorConfig } from '../camsim/Simulator.ts';
 
 const names: Record<string, string> = {
   'cam-stamped': 'Demo 1 · Clock-stamped (Baseline)',

@@ -1,8 +1,7 @@
-import mongoose from 'mongoose';
 import type { Collection, Connection } from 'mongoose';
 import { AppError } from '../../errors/AppError.ts';
-import type { CameraRepository } from '../CameraRepository.ts';
-import type { CameraFilter, CameraHealthRecord, CameraListResult, CameraPatch, CameraRecord, NewCameraRecord, Page, StatusChange } from '../CameraRecord.ts';
+import type { CameraRepository } from '../../catalog/CameraRepository.ts';
+import type { CameraFilter, CameraHealthRecord, CameraListResult, CameraPatch, CameraRecord, NewCameraRecord, Page, StatusChange } from '../../catalog/CameraRecord.ts';
 import {
   buildFilter,
   buildFindOptions,
@@ -21,38 +20,24 @@ import {
 } from './mongoQueries.ts';
 
 export interface MongoCameraRepositoryOptions {
-  /** Database name; default: the one in the URI (or mongoose's default). */
-  dbName?: string;
   /** Collection name; default `cameras`. */
   collection?: string;
 }
 
 /**
- * The catalog in MongoDB (`MONGODB_URI`), through its own mongoose connection. Every query and
- * update is built by the pure functions in mongoQueries.ts and passed unchanged to the driver's
- * collection, so their unit tests describe what runs here. Reads return plain objects.
+ * The catalog in MongoDB (`MONGODB_URI`), on the process's one mongoose connection (MongoStore
+ * owns it). Every query and update is built by the pure functions in mongoQueries.ts and passed
+ * unchanged to the driver's collection, so their unit tests describe what runs here. Reads return
+ * plain objects.
  */
 export class MongoCameraRepository implements CameraRepository {
-  private constructor(
-    private readonly connection: Connection,
-    private readonly cameras: Collection<CameraDocument>,
-  ) {}
+  private constructor(private readonly cameras: Collection<CameraDocument>) {}
 
-  /** Opens a connection (fails after 5 s without a server) and creates the indexes before returning. */
-  static async connect(uri: string, options: MongoCameraRepositoryOptions = {}): Promise<MongoCameraRepository> {
-    const connection = mongoose.createConnection(uri, {
-      serverSelectionTimeoutMS: 5000,
-      ...(options.dbName !== undefined && { dbName: options.dbName }),
-    });
-    try {
-      await connection.asPromise();
-      const cameras = connection.collection<CameraDocument>(options.collection ?? 'cameras');
-      await cameras.createIndexes([...cameraIndexes]);
-      return new MongoCameraRepository(connection, cameras);
-    } catch (error) {
-      await connection.close().catch(() => undefined);
-      throw error;
-    }
+  /** Takes its collection from an open connection and creates the indexes before returning. */
+  static async create(connection: Connection, options: MongoCameraRepositoryOptions = {}): Promise<MongoCameraRepository> {
+    const cameras = connection.collection<CameraDocument>(options.collection ?? 'cameras');
+    await cameras.createIndexes([...cameraIndexes]);
+    return new MongoCameraRepository(cameras);
   }
 
   async insert(camera: NewCameraRecord): Promise<CameraRecord> {
@@ -128,9 +113,8 @@ export class MongoCameraRepository implements CameraRepository {
     return (await this.#updateOne(buildRetire(_id, new Date()))) ?? this.findById(id);
   }
 
-  async close(): Promise<void> {
-    await this.connection.close();
-  }
+  /** The connection is MongoStore's: nothing to release here. */
+  async close(): Promise<void> {}
 
   async #updateOne({ filter, update }: ConditionalUpdate): Promise<CameraRecord | undefined> {
     return toRecord(await this.cameras.findOneAndUpdate(filter, update, { returnDocument: 'after' }));

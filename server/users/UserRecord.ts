@@ -1,5 +1,5 @@
 import type { Role } from '../auth/Identity.ts';
-import type { CameraArea } from './CameraRecord.ts';
+import type { CameraArea } from '../catalog/CameraRecord.ts';
 
 /** A person who signs in. Passwords are kept only as scrypt hashes. */
 export interface UserRecord {

@@ -1,5 +1,5 @@
 import type { ObjectId } from 'mongodb';
-import type { UserPatch, UserRecord } from '../UserRecord.ts';
+import type { UserPatch, UserRecord } from '../../users/UserRecord.ts';
 
 /** A user as stored in MongoDB. */
 export type UserDocument = Omit<UserRecord, 'id'> & { _id?: ObjectId };

@@ -23,22 +23,6 @@ export interface AuditFilter {
   to?: Date;
 }
 
-/**
- * Where audit entries live. Appends are in seq order; reads stream. The embedded adapter keeps
- * a JSON-lines file (never the whole log in memory); the mongo adapter a collection.
- */
-export interface AuditRepository {
-  append(entry: AuditEntry): Promise<void>;
-  last(): Promise<AuditEntry | undefined>;
-  /** Newest first. */
-  query(filter: AuditFilter, page: { offset: number; limit: number }): Promise<{ items: AuditEntry[]; total: number }>;
-  /** In seq order. */
-  scan(): AsyncIterable<AuditEntry>;
-  /** Removes entries with seq <= `seq` (retention, after export). */
-  deleteThrough(seq: number): Promise<number>;
-  close(): Promise<void>;
-}
-
 export function matchesAudit(entry: AuditEntry, filter: AuditFilter): boolean {
   if (filter.userId && entry.userId !== filter.userId) return false;
   if (filter.cameraId && entry.cameraId !== filter.cameraId) return false;

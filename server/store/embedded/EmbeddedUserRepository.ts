@@ -1,6 +1,6 @@
 import { AppError } from '../../errors/AppError.ts';
-import type { UserRepository } from '../UserRepository.ts';
-import type { NewUserRecord, UserPatch, UserRecord } from '../UserRecord.ts';
+import type { UserRepository } from '../../users/UserRepository.ts';
+import type { NewUserRecord, UserPatch, UserRecord } from '../../users/UserRecord.ts';
 import { openDatastore, type Datastore } from './nedb.ts';
 
 type StoredUser = Omit<UserRecord, 'id'> & { _id: string };

@@ -1,6 +1,7 @@
-import mongoose from 'mongoose';
-import type { Collection, Connection } from 'mongoose';
-import type { AuditEntry, AuditFilter, AuditRepository } from '../AuditRecord.ts';
+import type { Connection } from 'mongoose';
+import type { Collection } from 'mongodb';
+import type { AuditEntry, AuditFilter } from '../../audit/AuditRecord.ts';
+import type { AuditRepository } from '../../audit/AuditRepository.ts';
 
 /** Builds the MongoDB filter for an audit query (pure). */
 export function buildAuditFilter(filter: AuditFilter): Record<string, unknown> {
@@ -14,25 +15,20 @@ export function buildAuditFilter(filter: AuditFilter): Record<string, unknown> {
   return query;
 }
 
-/** The audit log in a MongoDB collection (unique seq; indexes for the filters). */
+/** The audit log in a MongoDB collection on MongoStore's connection (unique seq; indexes for the filters). */
 export class MongoAuditRepository implements AuditRepository {
-  private constructor(
-    private readonly connection: Connection,
-    private readonly entries: Collection<AuditEntry>,
-  ) {}
+  private constructor(private readonly entries: Collection<AuditEntry>) {}
 
-  static async connect(uri: string): Promise<MongoAuditRepository> {
-    const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000 });
-    try {
-      await connection.asPromise();
-      const entries = connection.collection<AuditEntry>('audit');
-      await entries.createIndex({ seq: 1 }, { unique: true, name: 'seq_unique' });
-      for (const field of ['at', 'userId', 'cameraId', 'action']) await entries.createIndex({ [field]: 1 }, { name: field });
-      return new MongoAuditRepository(connection, entries);
-    } catch (error) {
-      await connection.close().catch(() => undefined);
-      throw error;
-    }
+  /**
+   * The append-only audit uses the driver's collection (`connection.db`) directly: entries are
+   * written once, never edited, so a mongoose model would add nothing but a copy.
+   */
+  static async create(connection: Connection): Promise<MongoAuditRepository> {
+    if (!connection.db) throw new Error('MongoAuditRepository needs an open connection');
+    const entries = connection.db.collection<AuditEntry>('audit');
+    await entries.createIndex({ seq: 1 }, { unique: true, name: 'seq_unique' });
+    for (const field of ['at', 'userId', 'cameraId', 'action']) await entries.createIndex({ [field]: 1 }, { name: field });
+    return new MongoAuditRepository(entries);
   }
 
   async append(entry: AuditEntry): Promise<void> {
@@ -60,7 +56,6 @@ export class MongoAuditRepository implements AuditRepository {
     return (await this.entries.deleteMany({ seq: { $lte: seq } })).deletedCount;
   }
 
-  async close(): Promise<void> {
-    await this.connection.close();
-  }
+  /** The connection is MongoStore's: nothing to release here. */
+  async close(): Promise<void> {}
 }

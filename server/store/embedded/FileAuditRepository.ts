@@ -2,7 +2,8 @@ import { createReadStream, existsSync, mkdirSync, renameSync, statSync } from 'n
 import { appendFile, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { matchesAudit, type AuditEntry, type AuditFilter, type AuditRepository } from '../AuditRecord.ts';
+import { matchesAudit, type AuditEntry, type AuditFilter } from '../../audit/AuditRecord.ts';
+import type { AuditRepository } from '../../audit/AuditRepository.ts';
 
 /**
  * The embedded audit store: an append-only JSON-lines file, read by streaming, so memory stays

@@ -1,12 +1,11 @@
 // Creates an administrator (the first one in production, where no demo account exists), with a
 // generated password printed once. Usage: npm run create-admin -- <username> [display name]
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { loadConfig } from '../server/config/loadConfig.ts';
-import { createLogger } from '../server/logging/createLogger.ts';
-import { UserService } from '../server/auth/UserService.ts';
-import { EmbeddedUserRepository } from '../server/catalog/embedded/EmbeddedUserRepository.ts';
-import { MongoUserRepository } from '../server/catalog/mongo/MongoUserRepository.ts';
+import { loadConfig } from './config/loadConfig.ts';
+import { createLogger } from './logging/createLogger.ts';
+import { UserService } from './users/UserService.ts';
+import { EmbeddedStore } from './store/embedded/EmbeddedStore.ts';
+import { MongoStore } from './store/mongo/MongoStore.ts';
 
 const [username, ...name] = process.argv.slice(2);
 if (!username) {
@@ -15,11 +14,9 @@ if (!username) {
 }
 const config = loadConfig();
 const logger = createLogger({ level: 'warn', pretty: false });
-const repository = config.catalog.mongodbUri
-  ? await MongoUserRepository.connect(config.catalog.mongodbUri)
-  : await EmbeddedUserRepository.open(join(config.dataDir, 'catalog', 'users.db'));
+const store = config.catalog.mongodbUri ? await MongoStore.open(config.catalog.mongodbUri) : await EmbeddedStore.open(config.dataDir);
 try {
-  const users = await UserService.create(repository, logger);
+  const users = await UserService.create(store.users, logger);
   const password = randomBytes(15).toString('base64url');
   await users.createUser({ username, displayName: name.join(' ') || username, role: 'admin', areas: ['agency', 'citizen'], municipalities: [], password });
   console.log(`Administrator "${username.toLowerCase()}" created. Password (shown once): ${password}`);
@@ -27,5 +24,5 @@ try {
   console.error(`could not create the administrator: ${(error as Error).message}`);
   process.exitCode = 1;
 } finally {
-  await repository.close();
+  await store.close();
 }

@@ -1,29 +1,19 @@
-import mongoose from 'mongoose';
 import type { Collection, Connection } from 'mongoose';
 import { AppError } from '../../errors/AppError.ts';
-import type { UserRepository } from '../UserRepository.ts';
-import type { NewUserRecord, UserPatch, UserRecord } from '../UserRecord.ts';
+import type { UserRepository } from '../../users/UserRepository.ts';
+import type { NewUserRecord, UserPatch, UserRecord } from '../../users/UserRecord.ts';
 import { isDuplicateKeyError, parseObjectId } from './mongoQueries.ts';
 import { buildUserUpdate, userFromDocument, type UserDocument } from './userQueries.ts';
 
-/** Users in MongoDB, through the pure builders of userQueries.ts. */
+/** Users in MongoDB, on MongoStore's connection, through the pure builders of userQueries.ts. */
 export class MongoUserRepository implements UserRepository {
-  private constructor(
-    private readonly connection: Connection,
-    private readonly users: Collection<UserDocument>,
-  ) {}
+  private constructor(private readonly users: Collection<UserDocument>) {}
 
-  static async connect(uri: string, options: { dbName?: string } = {}): Promise<MongoUserRepository> {
-    const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000, ...(options.dbName && { dbName: options.dbName }) });
-    try {
-      await connection.asPromise();
-      const users = connection.collection<UserDocument>('users');
-      await users.createIndex({ username: 1 }, { unique: true, name: 'username_unique' });
-      return new MongoUserRepository(connection, users);
-    } catch (error) {
-      await connection.close().catch(() => undefined);
-      throw error;
-    }
+  /** Takes its collection from an open connection and creates the unique username index. */
+  static async create(connection: Connection): Promise<MongoUserRepository> {
+    const users = connection.collection<UserDocument>('users');
+    await users.createIndex({ username: 1 }, { unique: true, name: 'username_unique' });
+    return new MongoUserRepository(users);
   }
 
   async insert(user: NewUserRecord): Promise<UserRecord> {
@@ -65,7 +55,6 @@ export class MongoUserRepository implements UserRepository {
     return this.users.countDocuments({});
   }
 
-  async close(): Promise<void> {
-    await this.connection.close();
-  }
+  /** The connection is MongoStore's: nothing to release here. */
+  async close(): Promise<void> {}
 }

@@ -18,8 +18,8 @@ import type {
   Page,
   SealedUrl,
   StatusChange,
-} from '../CameraRecord.ts';
-import { escapeRegExp, radiusInRadians } from '../geo.ts';
+} from '../../catalog/CameraRecord.ts';
+import { escapeRegExp, radiusInRadians } from '../../catalog/geo.ts';
 
 /** A location as MongoDB stores it for a 2dsphere index: GeoJSON, longitude first. */
 export interface GeoJsonPoint {
@@ -45,7 +45,7 @@ export interface ConditionalUpdate {
   update: UpdateFilter<CameraDocument>;
 }
 
-/** The collection's indexes, created by MongoCameraRepository.connect() before it returns. */
+/** The collection's indexes, created by MongoCameraRepository.create() before it returns. */
 export const cameraIndexes: readonly IndexDescription[] = [
   /** Codes are unique forever: retired documents stay, so the index keeps refusing their codes. */
   { key: { code: 1 }, name: 'code_unique', unique: true },

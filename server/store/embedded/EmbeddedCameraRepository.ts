@@ -1,8 +1,8 @@
 import { AppError } from '../../errors/AppError.ts';
 import { openDatastore, type Datastore } from './nedb.ts';
-import type { CameraRepository } from '../CameraRepository.ts';
-import type { CameraHealthRecord, CameraFilter, CameraListResult, CameraPatch, CameraRecord, GeoPoint, NewCameraRecord, Page, StatusChange } from '../CameraRecord.ts';
-import { distanceKm, escapeRegExp } from '../geo.ts';
+import type { CameraRepository } from '../../catalog/CameraRepository.ts';
+import type { CameraHealthRecord, CameraFilter, CameraListResult, CameraPatch, CameraRecord, GeoPoint, NewCameraRecord, Page, StatusChange } from '../../catalog/CameraRecord.ts';
+import { distanceKm, escapeRegExp } from '../../catalog/geo.ts';
 
 
 

@@ -1,0 +1,19 @@
+import type { CameraRepository } from '../catalog/CameraRepository.ts';
+import type { UserRepository } from '../users/UserRepository.ts';
+import type { AuditRepository } from '../audit/AuditRepository.ts';
+
+/**
+ * Where everything the server keeps is stored: one adapter per backend (embedded files, or
+ * MongoDB), opened and closed by the composition root. The repositories are the store's: close
+ * the store, never a repository.
+ */
+export interface Store {
+  readonly kind: 'embedded' | 'mongo';
+  readonly cameras: CameraRepository;
+  readonly users: UserRepository;
+  readonly audit: AuditRepository;
+  /** Resolves when the store answers a trivial query (readiness), rejects otherwise. */
+  ping(): Promise<void>;
+  /** Closes every repository, then the backend. Idempotent. */
+  close(): Promise<void>;
+}
