@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { TypedEmitter } from './common/TypedEmitter.ts';
 import { redact } from './common/redact.ts';
-import type { Ingest, IngestDescription, IngestEvents, RtpTarget } from './Ingest.ts';
+import type { Ingest, IngestDescription, IngestEvents, IngestSource, RtpTarget } from './Ingest.ts';
 import { IngestError } from './IngestError.ts';
 import { classifyFfmpegError } from './classifyFfmpegError.ts';
 import { buildFfmpegArgs, withCredentials } from './ffmpegArgs.ts';
@@ -13,16 +13,8 @@ import { probeCamera, type CameraStreamInfo } from './probeCamera.ts';
 import { signalGroup, spawnOwned, stopChild } from './spawnOwned.ts';
 import type { ChildProcessLedger } from './ChildProcessLedger.ts';
 
-export interface IngestCamera {
-  id: string;
-  url: string;
-  username?: string;
-  password?: string;
-  transport: 'tcp' | 'udp';
-}
-
 export interface FfmpegIngestOptions {
-  camera: IngestCamera;
+  camera: IngestSource;
   ffmpegPath: string;
   /** How a High-profile H.264 camera reaches browsers that accept only Baseline and Main. */
   highProfile: 'transcode' | 'relabel';

@@ -1,5 +1,16 @@
 import type { TypedEmitter } from './common/TypedEmitter.ts';
 import type { IngestError } from './IngestError.ts';
+import type { RtspTransport } from './common/RtspTransport.ts';
+
+/** The camera an ingest pulls: its RTSP URL and credentials (never sent anywhere but the camera). */
+export interface IngestSource {
+  /** The camera's code. */
+  id: string;
+  url: string;
+  username?: string;
+  password?: string;
+  transport: RtspTransport;
+}
 
 /** What the ingest will send, known before any RTP flows, so the Producer can exist first. */
 export interface IngestDescription {

@@ -1,8 +1,9 @@
 import type { RtpTarget } from './Ingest.ts';
+import type { RtspTransport } from './common/RtspTransport.ts';
 
 export interface FfmpegArgsOptions {
   url: string;
-  transport: 'tcp' | 'udp';
+  transport: RtspTransport;
   /** RTSP socket I/O timeout. */
   timeoutMs: number;
   /** Pass H.264 through untouched, or transcode to H.264 that every browser decodes. */

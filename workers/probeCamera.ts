@@ -3,6 +3,7 @@ import { IngestError } from './IngestError.ts';
 import { classifyFfmpegError } from './classifyFfmpegError.ts';
 import { parseFfprobeHexdump, profileLevelIdFromExtradata, profileLevelIdFromName } from './h264.ts';
 import { redact } from './common/redact.ts';
+import type { RtspTransport } from './common/RtspTransport.ts';
 
 export interface CameraStreamInfo {
   codec: string;
@@ -18,7 +19,7 @@ export interface CameraStreamInfo {
 export interface ProbeOptions {
   ffprobePath: string;
   url: string;
-  transport: 'tcp' | 'udp';
+  transport: RtspTransport;
   timeoutMs: number;
   secrets: string[];
   /** Receives every stderr line, credentials removed. */

@@ -1,17 +1,16 @@
-/** A camera as the live pipeline needs it. Credentials stay on the server. */
-export interface CameraRecord {
-  id: string;
+import type { IngestSource } from '../../workers/Ingest.ts';
+import type { CameraArea } from '../catalog/CameraRecord.ts';
+
+/** A camera as the live pipeline needs it: what the ingest pulls, plus how its session behaves. */
+export interface CameraSource extends IngestSource {
   name: string;
-  url: string;
-  username?: string;
-  password?: string;
-  transport: 'tcp' | 'udp';
+  /** Kept live with no viewer. */
   alwaysOn: boolean;
-  area: 'agency' | 'citizen';
+  area: CameraArea;
 }
 
-/** Where camera sessions look cameras up: config now, the catalog later. */
+/** Where camera sessions look cameras up (the catalog, through CameraCatalog.asDirectory()). */
 export interface CameraDirectory {
-  get(id: string): Promise<CameraRecord | undefined>;
-  list(): Promise<CameraRecord[]>;
+  get(code: string): Promise<CameraSource | undefined>;
+  list(): Promise<CameraSource[]>;
 }

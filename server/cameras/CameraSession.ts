@@ -4,7 +4,7 @@ import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
 import type { Ingest, IngestDescription, IngestProgress } from '../../workers/Ingest.ts';
 import { IngestError } from '../../workers/IngestError.ts';
-import type { CameraRecord } from './CameraDirectory.ts';
+import type { CameraSource } from './CameraDirectory.ts';
 import type { CameraState, CameraStatus } from './CameraStatus.ts';
 
 export interface CameraTiming {
@@ -15,7 +15,7 @@ export interface CameraTiming {
 }
 
 export interface CameraSessionDeps {
-  createIngest(camera: CameraRecord): Ingest;
+  createIngest(camera: CameraSource): Ingest;
   createFeed(cameraId: string, description: IngestDescription): Promise<CameraFeed>;
   timing: CameraTiming;
   logger: Logger;
@@ -58,7 +58,7 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
   #closed = false;
 
   constructor(
-    readonly camera: CameraRecord,
+    readonly camera: CameraSource,
     deps: CameraSessionDeps,
   ) {
     super();

@@ -1,7 +1,9 @@
 import type { IngestDescription, IngestProgress } from '../../workers/Ingest.ts';
 import type { IngestFailureReason } from '../../workers/IngestError.ts';
 
-export type CameraState = 'idle' | 'starting' | 'live' | 'backoff' | 'closing' | 'closed';
+/** A camera session's state (see CameraSession for the transitions). */
+export const cameraStates = ['idle', 'starting', 'live', 'backoff', 'closing', 'closed'] as const;
+export type CameraState = (typeof cameraStates)[number];
 
 /** What the layers above (signalling, console, metrics) learn about a camera. No secrets. */
 export interface CameraStatus {

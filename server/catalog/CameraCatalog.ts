@@ -1,6 +1,6 @@
 import { AppError } from '../errors/AppError.ts';
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
-import type { CameraDirectory, CameraRecord as LiveCamera } from '../cameras/CameraDirectory.ts';
+import type { CameraDirectory, CameraSource } from '../cameras/CameraDirectory.ts';
 import type { CameraRepository } from './CameraRepository.ts';
 import type { ApprovalStatus, CameraArea, CameraFilter, CameraPatch, CameraRecord, HealthStatus, SealedUrl } from './CameraRecord.ts';
 import type { CameraCreate, CameraPatchInput, CameraQuery, CameraView } from './cameraSchemas.ts';
@@ -93,6 +93,17 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     const camera = await this.repository.findById(id);
     if (!camera || (camera.retiredAt && !options.includeRetired)) throw new AppError('not_found', `no camera ${id}`);
     return camera;
+  }
+
+  /**
+   * A camera by its code, or by its database id (the REST alias, deprecated): the code always wins,
+   * so a code that looks like an id names its own camera. `byAlias` tells that the id was used.
+   */
+  async resolve(codeOrId: string, options: { includeRetired?: boolean } = {}): Promise<{ camera: CameraRecord; byAlias: boolean }> {
+    const byCode = await this.repository.findByCode(codeOrId);
+    const camera = byCode ?? (await this.repository.findById(codeOrId));
+    if (!camera || (camera.retiredAt && !options.includeRetired)) throw new AppError('not_found', `no camera ${codeOrId}`);
+    return { camera, byAlias: !byCode };
   }
 
   async list(query: CameraQuery, visible: CameraFilter = {}): Promise<{ items: CameraRecord[]; total: number }> {
@@ -245,7 +256,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     return splitCredentials(this.vault.open(camera.mainUrl));
   }
 
-  #live(camera: CameraRecord): LiveCamera {
+  #live(camera: CameraRecord): CameraSource {
     const { url, username, password } = this.connectionOf(camera);
     return {
       id: camera.code,

@@ -1,4 +1,6 @@
-/** The catalog's camera: registered, owned, approved and revocable. */
+import type { RtspTransport } from '../../workers/common/RtspTransport.ts';
+
+// The catalog's camera: registered, owned, approved and revocable, and the vocabulary it uses.
 
 export const cameraAreas = ['agency', 'citizen'] as const;
 export type CameraArea = (typeof cameraAreas)[number];
@@ -46,6 +48,7 @@ export interface CameraHealthRecord {
   message?: string;
 }
 
+/** The catalog's camera: registered, owned, approved and revocable. */
 export interface CameraRecord {
   id: string;
   /** Unique forever: never reused, even after revocation or retirement. */
@@ -58,7 +61,7 @@ export interface CameraRecord {
   location?: GeoPoint;
   mainUrl: SealedUrl;
   substreamUrl?: SealedUrl;
-  transport: 'tcp' | 'udp';
+  transport: RtspTransport;
   /** Citizen cameras only. */
   sharing?: SharingMode;
   status: ApprovalStatus;

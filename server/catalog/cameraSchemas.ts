@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { approvalStatuses, cameraAreas, cameraCategories, healthStatuses, sharingModes } from './CameraRecord.ts';
+import { rtspTransports } from '../../workers/common/RtspTransport.ts';
 
 /** The REST shapes of cameras: validation and the OpenAPI document come from these. */
 
@@ -30,7 +31,7 @@ export const cameraCreateSchema = z
     mainUrl: url,
     substreamUrl: url.optional(),
     credentials: credentials.optional().describe('RTSP credentials; stored encrypted, never returned'),
-    transport: z.enum(['tcp', 'udp']).default('tcp'),
+    transport: z.enum(rtspTransports).default('tcp'),
     sharing: z.enum(sharingModes).optional().describe('citizen cameras only; defaults to incident-only'),
     alwaysOn: z.boolean().default(false),
     tags: tags.default([]),
@@ -53,7 +54,7 @@ export const cameraPatchSchema = z
     mainUrl: url,
     substreamUrl: url.nullable(),
     credentials: credentials.nullable().describe('null removes the credentials'),
-    transport: z.enum(['tcp', 'udp']),
+    transport: z.enum(rtspTransports),
     sharing: z.enum(sharingModes),
     alwaysOn: z.boolean(),
     tags,
@@ -100,7 +101,7 @@ export const cameraViewSchema = z.object({
   mainUrl: z.string().describe('masked: never carries credentials'),
   substreamUrl: z.string().optional(),
   hasCredentials: z.boolean(),
-  transport: z.enum(['tcp', 'udp']),
+  transport: z.enum(rtspTransports),
   sharing: z.enum(sharingModes).optional(),
   status: z.enum(approvalStatuses),
   statusReason: z.string().optional(),

@@ -1,10 +1,12 @@
 import { cpus } from 'node:os';
 import { z } from 'zod';
+import { rtspTransports } from '../../workers/common/RtspTransport.ts';
+import { cameraAreas } from '../catalog/CameraRecord.ts';
 
 const port = z.number().int().min(0).max(65535);
 const ms = (max: number) => z.number().int().min(0).max(max);
 
-export const cameraTransport = z.enum(['tcp', 'udp']);
+export const cameraTransport = z.enum(rtspTransports);
 
 /** A camera described in config; the catalog issue replaces this directory with the database. */
 export const configCameraSchema = z.strictObject({
@@ -15,7 +17,7 @@ export const configCameraSchema = z.strictObject({
   password: z.string().optional(),
   transport: cameraTransport.default('tcp'),
   alwaysOn: z.boolean().default(false),
-  area: z.enum(['agency', 'citizen']).default('agency'),
+  area: z.enum(cameraAreas).default('agency'),
 });
 
 export const configSchema = z.strictObject({

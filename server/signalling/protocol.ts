@@ -5,6 +5,11 @@
  */
 import { z } from 'zod';
 import type { types as msc } from 'mediasoup-client';
+import type { CameraState } from '../cameras/CameraStatus.ts';
+import { cameraAreas, type CameraArea, type HealthStatus } from '../catalog/CameraRecord.ts';
+
+// The domain's unions, declared once beside what they describe, re-exported for the console.
+export type { CameraArea, CameraState, HealthStatus };
 
 export interface ApiErrorBody {
   code: string;
@@ -16,10 +21,6 @@ export interface ApiErrorBody {
 export type Ack<T> = (T & { error?: undefined }) | { error: ApiErrorBody };
 export type AckCallback<T> = (answer: Ack<T>) => void;
 
-export type CameraState = 'idle' | 'starting' | 'live' | 'backoff' | 'closing' | 'closed';
-
-/** A camera as the console sees it (never its URL or credentials). */
-export type HealthStatus = 'reachable' | 'unauthorized' | 'unreachable';
 export type HealthFilter = HealthStatus | 'unknown';
 
 /** What the prober last learned of a camera without watching it. */
@@ -35,7 +36,7 @@ export interface CameraSummary {
   /** The camera's code: its id on the live path. */
   id: string;
   name: string;
-  area: 'agency' | 'citizen';
+  area: CameraArea;
   municipality: string;
   health: CameraHealth;
   status: CameraStatusMessage;
@@ -93,7 +94,7 @@ const opaqueObject = z.record(z.string(), z.unknown());
 export const schemas = {
   getRouterRtpCapabilities: z.strictObject({}),
   listCameras: z.strictObject({
-    area: z.enum(['agency', 'citizen']).optional(),
+    area: z.enum(cameraAreas).optional(),
     municipality: z.string().min(1).max(100).optional(),
     health: z.enum(['reachable', 'unauthorized', 'unreachable', 'unknown']).optional(),
     q: z.string().min(1).max(100).optional(),
