@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/AuditLog.ts';
-import { parseOr400 } from './createExpressApp.ts';
+import { parseOr400 } from './parseOr400.ts';
 import { requireRole, type Authenticator } from './requireRole.ts';
 
 export const auditQuerySchema = z.strictObject({

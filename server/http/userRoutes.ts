@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { LoginCodes } from '../auth/LoginCodes.ts';
 import { loginSchema, passwordResetSchema, userCreateSchema, userPatchSchema } from '../users/UserService.ts';
 import type { Logger } from '../logging/createLogger.ts';
-import { parseOr400 } from './createExpressApp.ts';
+import { parseOr400 } from './parseOr400.ts';
 import { auditFor, requireRole, type Authenticator } from './requireRole.ts';
 
 const idParam = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a user id') });

@@ -1,6 +1,5 @@
 import type { CameraStatus } from '../cameras/CameraStatus.ts';
 import type { CameraLease } from '../cameras/CameraManager.ts';
-import type { CameraFeed } from '../media/CameraFeed.ts';
 import type { Viewer } from '../auth/VisibilityPolicy.ts';
 import type { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraHealth, CameraPage, RequestPayload } from './protocol.ts';
@@ -15,7 +14,7 @@ export interface ViewerMediaPort
   readonly usable: boolean;
   createTransport(options: { tcpOnly?: boolean }): Promise<{ id: string } & object>;
   connectTransport(dtlsParameters: object): Promise<void>;
-  consume(feed: CameraFeed, rtpCapabilities: object): Promise<{ id: string; producerId: string; kind: string; rtpParameters: object; cameraId: string }>;
+  consume(feed: NonNullable<CameraLease['feed']>, rtpCapabilities: object): Promise<{ id: string; producerId: string; kind: string; rtpParameters: object; cameraId: string }>;
   pause(consumerId: string): Promise<void>;
   resume(consumerId: string): Promise<void>;
   closeConsumer(consumerId: string): void;
