@@ -24,7 +24,8 @@ export interface Datastore<T> {
   countAsync(query: object): PromiseLike<number>;
   updateAsync(query: object, update: object, options: object): Promise<{ numAffected: number; affectedDocuments: unknown }>;
 }
-const DatastoreClass = createRequire(import.meta.url)('@seald-io/nedb') as new <T>(options: object) => Datastore<T>;
+const require = createRequire(import.meta.url);
+const DatastoreClass = require('@seald-io/nedb') as new <T>(options: object) => Datastore<T>;
 
 /** Opens (creating its folder) or, without a filename, creates in memory, a loaded datastore. */
 export async function openDatastore<T>(filename: string | undefined): Promise<Datastore<T>> {
