@@ -16,7 +16,7 @@ type VisibleFields = Pick<CameraRecord, 'area' | 'municipality' | 'sharing' | 's
  * - admin sees every camera;
  * - operators and supervisors see a camera when its area is one of theirs AND (their municipality
  *   list is empty OR contains the camera's) AND, for a citizen camera, its sharing is `live`;
- * - investigators see nothing (incident grants come later).
+ * - investigators see no camera through this policy.
  */
 export class VisibilityPolicy {
   static canView(viewer: Viewer, camera: VisibleFields): boolean {

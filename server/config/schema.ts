@@ -8,7 +8,7 @@ const ms = (max: number) => z.number().int().min(0).max(max);
 
 export const cameraTransport = z.enum(rtspTransports);
 
-/** A camera described in config; the catalog issue replaces this directory with the database. */
+/** A camera listed in config: registered (approved) in the catalog at start-up, once. */
 export const configCameraSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-" only (1-64)'),
   name: z.string().min(1).max(200),
@@ -35,6 +35,8 @@ export const configSchema = z.strictObject({
       trustProxy: z.string().min(1).default('loopback'),
       /** The URL printed for the console (defaults to http(s)://localhost:port). */
       publicUrl: z.url().optional(),
+      /** The built browser console served at `/` (`npm run build`); default `<project root>/dist/client`. */
+      consoleDir: z.string().min(1).optional(),
     })
     .refine((http) => Boolean(http.tlsCert) === Boolean(http.tlsKey), { message: 'tlsCert and tlsKey go together' })
     .prefault({}),
@@ -120,13 +122,6 @@ export const configSchema = z.strictObject({
       pingTimeoutMs: ms(60_000).min(500).default(5_000),
     })
     .prefault({}),
-  demo: z
-    .strictObject({
-      /** Start the bundled RTSP camera simulator and register its cameras (development only). */
-      simulator: z.boolean().default(false),
-      simulatorConfig: z.string().min(1).default('config/cameras.json'),
-    })
-    .prefault({}),
   cameras: z.array(configCameraSchema).default([]),
 });
 
@@ -145,6 +140,7 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'TLS_KEY', path: ['http', 'tlsKey'], kind: 'string' },
   { name: 'PUBLIC_URL', path: ['http', 'publicUrl'], kind: 'string' },
   { name: 'TRUST_PROXY', path: ['http', 'trustProxy'], kind: 'string' },
+  { name: 'CONSOLE_DIR', path: ['http', 'consoleDir'], kind: 'string' },
   { name: 'JWT_SECRET', path: ['auth', 'jwtSecret'], kind: 'string' },
   { name: 'MONGODB_URI', path: ['catalog', 'mongodbUri'], kind: 'string' },
   { name: 'CREDENTIAL_KEY', path: ['catalog', 'credentialKey'], kind: 'string' },
@@ -161,5 +157,4 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'INGEST_STALL_TIMEOUT_MS', path: ['ingest', 'stallTimeoutMs'], kind: 'int' },
   { name: 'IDLE_CLOSE_MS', path: ['ingest', 'idleCloseMs'], kind: 'int' },
   { name: 'INGEST_TRANSCODE_KBPS', path: ['ingest', 'transcodeKbps'], kind: 'int' },
-  { name: 'DEMO_SIMULATOR', path: ['demo', 'simulator'], kind: 'bool' },
 ];
