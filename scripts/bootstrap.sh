@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh Debian 12 machine with Node 20: Debian packages (when root),
-# npm dependencies without install scripts, and the mediasoup worker built offline into a cache
-# outside the repository. A second run only checks and takes seconds.
+# npm dependencies without install scripts, the mediasoup worker built offline into a cache
+# outside the repository, and `npm run build` (dist/). A second run checks, and builds dist/ again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -52,4 +52,9 @@ fi
 
 "$here/build-mediasoup-worker.sh"
 
-echo "bootstrap: ready in $(( $(date +%s) - started )) s (worker: $(node "$here/toolchain.mjs" worker-bin))"
+# The server (tsc) and the browser console (esbuild) into dist/: what npm start, npm test and the
+# image run.
+echo "bootstrap: npm run build"
+npm run build --silent
+
+echo "bootstrap: ready in $(( $(date +%s) - started )) s (worker: $(node --import tsx server/toolchain.ts worker-bin))"

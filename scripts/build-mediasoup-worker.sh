@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-bin=$(node "$here/toolchain.mjs" worker-bin)
+bin=$(cd "$root" && node --import tsx server/toolchain.ts worker-bin)
 dir=$(dirname "$bin")
 if [ -x "$bin" ] && [ "${FORCE_WORKER_BUILD:-0}" != 1 ]; then
   echo "mediasoup worker: cached at $bin"

@@ -1,26 +1,26 @@
-// Runs a command with MEDIASOUP_WORKER_BIN and FFMPEG_BIN set before anything loads mediasoup or
-// ffmpeg-static: mediasoup 3.12 reads its worker path once, when the module is first imported.
+// Runs a command (mocha, tsx scripts, benchmarks) with MEDIASOUP_WORKER_BIN and FFMPEG_BIN set
+// before anything loads mediasoup or ffmpeg-static: mediasoup 3.12 reads its worker path once, when
+// the module is first imported. The values come from server/toolchain.ts, the same code the
+// production launcher (server/launch.ts) runs; tsx loads it from source here (development only).
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { workerBinPath, ffmpegPath, projectRoot } from './toolchain.mjs';
+import { tsImport } from 'tsx/esm/api';
+
+const { setToolchainEnvironment, ToolchainError, projectRoot } = await tsImport('../server/toolchain.ts', import.meta.url);
 
 const [command, ...args] = process.argv.slice(2);
 if (!command) {
   console.error('usage: with-env.mjs COMMAND [ARGS...]');
   process.exit(2);
 }
-const workerBin = process.env.MEDIASOUP_WORKER_BIN ?? workerBinPath();
-if (!existsSync(workerBin)) {
-  console.error(`mediasoup worker not found at ${workerBin}: run ./scripts/bootstrap.sh first`);
+const env = { ...process.env, PATH: `${join(projectRoot, 'node_modules', '.bin')}:${process.env.PATH}` };
+try {
+  setToolchainEnvironment(env);
+} catch (error) {
+  if (!(error instanceof ToolchainError)) throw error;
+  console.error(error.message);
   process.exit(1);
 }
-const env = {
-  ...process.env,
-  MEDIASOUP_WORKER_BIN: workerBin,
-  FFMPEG_BIN: process.env.FFMPEG_BIN ?? ffmpegPath(),
-  PATH: `${join(projectRoot, 'node_modules', '.bin')}:${process.env.PATH}`,
-};
 const child = spawn(command, args, { stdio: 'inherit', env });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => child.kill(signal));

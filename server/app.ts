@@ -1,5 +1,7 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Config, ConfigCamera } from './config/schema.ts';
+import { ConfigError } from './config/ConfigError.ts';
 import type { Logger } from './logging/createLogger.ts';
 import { MediaWorkerPool } from './media/MediaWorkerPool.ts';
 import { CameraFeed } from './media/CameraFeed.ts';
@@ -7,8 +9,7 @@ import { ViewerMedia } from './media/ViewerMedia.ts';
 import { CameraManager } from './cameras/CameraManager.ts';
 import { FfmpegIngest } from '../workers/FfmpegIngest.ts';
 import { ChildProcessLedger } from '../workers/ChildProcessLedger.ts';
-import { ffmpegPath } from '../scripts/toolchain.mjs';
-import { buildClient } from '../client/build.ts';
+import { ffmpegPath, projectRoot } from './toolchain.ts';
 import { SecretStore } from './auth/SecretStore.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { LoginCodes } from './auth/LoginCodes.ts';
@@ -45,6 +46,19 @@ function healthOf(camera: CameraRecord): CameraHealth {
     since: camera.health.since.getTime(),
     ...(camera.health.lastSeenAt && { lastSeenAt: camera.health.lastSeenAt.getTime() }),
   };
+}
+
+/**
+ * The built console (`npm run build` writes it to dist/client): http.consoleDir (CONSOLE_DIR), else
+ * `<project root>/dist/client`, the same folder whether the server runs from source or from dist/.
+ * The server never builds it; without an index.html there, start-up stops.
+ */
+function consoleDir(config: Readonly<Config>): string {
+  const dir = resolve(config.http.consoleDir ?? join(projectRoot, 'dist', 'client'));
+  if (!existsSync(join(dir, 'index.html'))) {
+    throw new ConfigError([`http.consoleDir (CONSOLE_DIR): no console in ${dir} (index.html missing): run \`npm run build\``]);
+  }
+  return dir;
 }
 
 /** The composition root: creates the components in order and closes them in reverse. */
@@ -90,6 +104,7 @@ export class App {
   }
 
   static async #assemble(config: Readonly<Config>, logger: Logger, seedCameras: ConfigCamera[], cleanups: Array<() => unknown>): Promise<App> {
+    const clientDir = consoleDir(config);
     const ledger = new ChildProcessLedger(join(config.dataDir, 'children.json'));
     const reaped = ledger.reapLeftovers();
     if (reaped.length > 0) logger.warn({ pids: reaped }, 'stopped ingest processes left over by an earlier run');
@@ -163,8 +178,6 @@ export class App {
     cleanups.push(() => prober.close());
     prober.on('health', ({ camera, health }) => logger.info({ camera: camera.code, health: health.status, why: health.message }, 'camera health changed'));
 
-    const clientDir = join(config.dataDir, 'client');
-    await buildClient(clientDir, { minify: config.env === 'production' });
     let closing = false;
     let signallingRef: SignallingServer | undefined;
     const metrics = new Metrics(cameras, media, store.cameras, () => signallingRef?.connectionCount ?? 0, logger);

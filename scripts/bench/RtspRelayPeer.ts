@@ -23,7 +23,7 @@ import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { ffmpegPath } from '../toolchain.mjs';
+import { ffmpegPath } from '../../server/toolchain.ts';
 import { descendants } from '../camsim/Simulator.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,7 +1,7 @@
 import { readlinkSync, existsSync } from 'node:fs';
 import { expect } from 'chai';
 import * as mediasoup from 'mediasoup';
-import { workerBinPath, mediasoupVersion, osRelease, cacheRoot } from '../../scripts/toolchain.mjs';
+import { workerBinPath, mediasoupVersion, osRelease, cacheRoot } from '../../server/toolchain.ts';
 import { join } from 'node:path';
 
 describe('mediasoup worker built by bootstrap', () => {

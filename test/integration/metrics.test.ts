@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { projectRoot } from '../../scripts/toolchain.mjs';
+import { projectRoot } from '../../server/toolchain.ts';
 import { Simulator } from '../support/simulator.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { connectClient, ok, type ClientSocket } from '../support/signallingClient.ts';

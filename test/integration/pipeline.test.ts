@@ -3,7 +3,7 @@ import { AppError } from '../../server/errors/AppError.ts';
 import type { CameraStatus } from '../../server/cameras/CameraStatus.ts';
 import { ViewerMedia } from '../../server/media/ViewerMedia.ts';
 import { FfmpegIngest } from '../../workers/FfmpegIngest.ts';
-import { ffmpegPath } from '../../scripts/toolchain.mjs';
+import { ffmpegPath } from '../../server/toolchain.ts';
 import { Simulator, type SimulatorConfig } from '../support/simulator.ts';
 import { decodeTag, grabFrame, probe } from '../support/frames.ts';
 import { RtpTap } from '../support/rtpTap.ts';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect } from 'chai';
-import { projectRoot } from '../../scripts/toolchain.mjs';
+import { projectRoot } from '../../server/toolchain.ts';
 import { Simulator } from '../support/simulator.ts';
 import { isAlive, waitFor } from '../support/processes.ts';
 
