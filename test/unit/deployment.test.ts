@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { environmentMap } from '../../server/config/schema.ts';
 import { loadConfig } from '../../server/config/loadConfig.ts';
-import { workerCacheDir } from '../../scripts/toolchain.mjs';
+import { workerCacheDir } from '../../server/toolchain.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dockerDir = join(root, 'docker');
@@ -346,7 +346,7 @@ describe('deployment files (docker/)', () => {
       expect(build.some((i) => i.keyword === 'RUN' && i.args.includes('scripts/build-mediasoup-worker.sh'))).to.equal(true);
       expect(build.some((i) => i.keyword === 'RUN' && /npm ci\b.*--ignore-scripts/.test(i.args))).to.equal(true);
       expect(instructions.filter((i) => i.keyword === 'ENV' && /C5_CACHE_DIR=\/opt\/c5-cache/.test(i.args)).map((i) => i.stage)).to.include.members([0, last]);
-      // The script keeps its meson venv next to the cached binaries (toolchain.mjs layout); the
+      // The script keeps its meson venv next to the cached binaries (server/toolchain.ts layout); the
       // Dockerfile deletes it before the runtime stage copies the cache.
       const saved = process.env.C5_CACHE_DIR;
       process.env.C5_CACHE_DIR = '/opt/c5-cache';
@@ -360,7 +360,7 @@ describe('deployment files (docker/)', () => {
       expect(instructions.some((i) => i.stage === last && i.keyword === 'COPY' && i.args.includes('/opt/c5-cache'))).to.equal(true);
     });
 
-    it('runs as a non-root user, in production, with a health check and the with-env launcher', () => {
+    it('runs as a non-root user, in production, with a health check and the built launcher', () => {
       const user = instructions.filter((i) => i.keyword === 'USER' && i.stage === last).at(-1);
       expect(user, 'USER in the runtime stage').to.not.equal(undefined);
       expect(user!.args.split(':')[0]).to.not.match(/^(root|0)$/);
@@ -369,13 +369,35 @@ describe('deployment files (docker/)', () => {
       const expose = instructions.filter((i) => i.keyword === 'EXPOSE' && i.stage === last).flatMap((i) => i.args.split(/\s+/));
       expect(expose).to.include.members(['8080', '40000/udp', '40000/tcp']);
       const cmd = instructions.filter((i) => i.keyword === 'CMD' && i.stage === last).at(-1);
-      expect(JSON.parse(cmd!.args)).to.deep.equal(['node', 'scripts/with-env.mjs', 'tsx', 'server/index.ts']);
+      expect(JSON.parse(cmd!.args)).to.deep.equal(['node', 'dist/server/launch.js']);
       const health = instructions.find((i) => i.keyword === 'HEALTHCHECK' && i.stage === last);
       expect(health?.args).to.include('/healthz');
       // The node -e program of the health check compiles.
       const exec = JSON.parse(health!.args.slice(health!.args.indexOf('CMD') + 3).trim()) as string[];
       expect(exec.slice(0, 2)).to.deep.equal(['node', '-e']);
       expect(() => new Function(exec[2]!)).to.not.throw();
+    });
+
+    it('ships dist/ (built in the build stage) and production packages only: no sources, no scripts/, no tsx', () => {
+      const build = instructions.filter((i) => i.stage === 0);
+      expect(build.some((i) => i.keyword === 'RUN' && /^npm run build$/.test(i.args)), 'npm run build in the build stage').to.equal(true);
+      const runtime = instructions.filter((i) => i.stage === last);
+      const copies = runtime.filter((i) => i.keyword === 'COPY');
+      const fromStage = (source: string) => copies.find((i) => copySources(i).includes(source))?.args.match(/--from=(\S+)/)?.[1];
+      expect(fromStage('/app/dist'), 'dist/ from the build stage').to.equal('build');
+      // node_modules comes from a stage that ran `npm ci --omit=dev` (and nothing else installed there).
+      const depsStage = fromStage('/app/node_modules');
+      expect(depsStage, 'node_modules copied from a stage').to.be.a('string').and.not.equal('build');
+      const depsIndex = froms.findIndex((from) => new RegExp(`\\bAS\\s+${depsStage}$`, 'i').test(from.args));
+      expect(depsIndex, `stage ${depsStage}`).to.be.greaterThan(0);
+      const installs = instructions.filter((i) => i.stage === depsIndex && i.keyword === 'RUN' && /\bnpm\b/.test(i.args));
+      expect(installs.map((i) => i.args)).to.have.length(1);
+      expect(installs[0]!.args).to.match(/npm ci\b.*--omit=dev/);
+      // From the repository, the runtime stage takes package.json ("type": "module") and nothing else.
+      const own = copies.filter((i) => !i.args.includes('--from')).flatMap(copySources);
+      expect(own).to.deep.equal(['package.json']);
+      expect(runtime.some((i) => /\btsx\b|scripts\//.test(i.args)), 'no tsx and no scripts/ in the runtime stage').to.equal(false);
+      expect(runtime.some((i) => i.keyword === 'RUN' && i.args.includes('node dist/server/toolchain.js worker-bin'))).to.equal(true);
     });
 
     it('copies only paths that exist in the repository', () => {
