@@ -29,7 +29,9 @@ export function profileLevelIdFromExtradata(extradata: Buffer): string | undefin
 
 /** The profile-level-id when only ffprobe's profile name and level are known (no SPS). */
 export function profileLevelIdFromName(profile: string | undefined, level: number | undefined): string {
-  const levelHex = Math.max(10, Math.min(level ?? 31, 52)).toString(16).padStart(2, '0');
+  // ffprobe prints an unknown level as -99 (no SPS yet, e.g. SPS/PPS only in a later packet): 3.1 then.
+  const known = level !== undefined && Number.isFinite(level) && level > 0 ? level : 31;
+  const levelHex = Math.max(10, Math.min(known, 52)).toString(16).padStart(2, '0');
   switch ((profile ?? '').toLowerCase()) {
     case 'constrained baseline':
       return `42e0${levelHex}`;

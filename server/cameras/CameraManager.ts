@@ -76,7 +76,13 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
     if (!session) return;
     this.#sessions.delete(cameraId);
     this.emit('state', { ...session.status, state: 'closed', since: Date.now(), reason: final ? 'withdrawn' : 'changed', message });
-    await session.close();
+    // Viewers still waiting learn why: forbidden when it may not be watched any more, unavailable
+    // (worth asking again) when only its record changed.
+    await session.close(final ? new AppError('forbidden', `camera ${cameraId} was withdrawn: ${message}`) : new AppError('camera_unavailable', `camera ${cameraId} is restarting: ${message}`));
+    if (final || this.#closed || this.#sessions.has(cameraId)) return;
+    // An always-on camera whose record changed (a new URL) starts again at once, with no viewer.
+    const camera = await this.directory.get(cameraId);
+    if (camera?.alwaysOn && !this.#closed && !this.#sessions.has(cameraId)) (await this.#session(cameraId)).startAlwaysOn();
   }
 
   async close(): Promise<void> {

@@ -131,12 +131,13 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
     }
   }
 
-  async close(): Promise<void> {
+  /** Ends the session; viewers still waiting for it are rejected with `reason` (default shutting_down). */
+  async close(reason: AppError = new AppError('shutting_down', 'the server is shutting down')): Promise<void> {
     if (this.#closed) return this.#teardown;
     this.#closed = true;
     this.#generation++;
     this.#clearTimers();
-    this.#answerWaiters(new AppError('shutting_down', 'the server is shutting down'));
+    this.#answerWaiters(reason);
     this.#viewers = 0;
     this.#beginTeardown();
     await this.#teardown;

@@ -15,8 +15,6 @@ import { LogCapture } from '../support/LogCapture.ts';
 // controllable clock (setTimeout / clearTimeout / Date.now replaced for each test): no ffmpeg,
 // no mediasoup, no network, no real waiting. Every test ends with no timer left.
 
-/** Rows showing a bug in the code under test are skipped; RUN_KNOWN_BUGS=1 runs them (they fail). */
-const knownBug = process.env.RUN_KNOWN_BUGS ? it : it.skip;
 
 // ---------------------------------------------------------------------------------------------
 // A controllable clock
@@ -1057,8 +1055,8 @@ describe('CameraManager and CameraSession (fake ingest, fake feeds, fake clock)'
       expect(h.status('CAM-1')).to.include({ state: 'live', viewers: 1 });
     });
 
-    knownBug(
-      "not final, always-on camera: restarted with no viewer (BUG: CameraManager.withdraw(code, why, false) deletes the session and nothing starts it again; an always-on camera whose URL is edited stays down until a viewer asks for it)",
+    it(
+      'not final, always-on camera: restarted with no viewer',
       async () => {
         const h = new Harness([camera('ALWAYS', { alwaysOn: true })]);
         await h.manager.start();
@@ -1083,8 +1081,8 @@ describe('CameraManager and CameraSession (fake ingest, fake feeds, fake clock)'
       expect(h.ingest('CAM-1').stops).to.equal(1);
     });
 
-    knownBug(
-      "viewers still waiting are told why, not 'shutting_down' (BUG: withdraw() closes the session with CameraSession.close(), which rejects waiters with shutting_down / 'the server is shutting down'; the console shows 'server restarting')",
+    it(
+      "viewers still waiting are told why, not 'shutting_down'",
       async () => {
         const h = new Harness([camera('CAM-1')]);
         h.script('CAM-1').queue.push('hang');
@@ -1149,8 +1147,7 @@ describe('CameraManager and CameraSession (fake ingest, fake feeds, fake clock)'
           await clock.tick();
           await h.manager.withdraw('CAM-1', 'revoked', true);
         },
-        // Which code is the subject of a known-bug test above; here: answered at all.
-        expect: {},
+        expect: { code: 'forbidden' },
       },
     ];
     for (const row of rows) {

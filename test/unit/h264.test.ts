@@ -1,8 +1,6 @@
 import { expect } from 'chai';
 import { isHighProfile, parseFfprobeHexdump, profileLevelIdFromExtradata, profileLevelIdFromName } from '../../workers/h264.ts';
 
-/** Rows showing a bug in the code under test are skipped; RUN_KNOWN_BUGS=1 runs them (they fail). */
-const knownBug = process.env.RUN_KNOWN_BUGS ? it : it.skip;
 
 // Table tests of the SPS / profile-level-id helpers that probeCamera uses
 // (fromSps = profileLevelIdFromExtradata(parseFfprobeHexdump(stream.extradata)),
@@ -250,7 +248,7 @@ describe('H.264 malformed extradata', () => {
 });
 
 describe('H.264 profile-level-id from ffprobe profile name and level (no SPS)', () => {
-  const rows: Array<{ profile: string | undefined; level: number | undefined; expected: string; note?: string; bug?: string }> = [
+  const rows: Array<{ profile: string | undefined; level: number | undefined; expected: string; note?: string }> = [
     // ffprobe's own names, as printed for the libx264 files above.
     { profile: 'Constrained Baseline', level: 30, expected: '42e01e' },
     { profile: 'Constrained Baseline', level: 31, expected: '42e01f' },
@@ -272,12 +270,11 @@ describe('H.264 profile-level-id from ffprobe profile name and level (no SPS)', 
       level: -99,
       expected: '42e01f',
       note: "what ffprobe printed over RTSP for an SDP without sprop-parameter-sets (no profile key, level -99)",
-      bug: "BUG: ffprobe reports an unknown level as -99 (FF_LEVEL_UNKNOWN), not as a missing key, so `level ?? 31` never applies and the clamp yields level 1.0 ('42e00a')",
     },
   ];
   for (const row of rows) {
-    const title = `${row.profile ?? '(none)'} / ${row.level ?? '(none)'} -> ${row.expected}${row.note ? ` (${row.note})` : ''}${row.bug ? ` ${row.bug}` : ''}`;
-    (row.bug ? knownBug : it)(title, () => {
+    const title = `${row.profile ?? '(none)'} / ${row.level ?? '(none)'} -> ${row.expected}${row.note ? ` (${row.note})` : ''}`;
+    it(title, () => {
       expect(profileLevelIdFromName(row.profile, row.level)).to.equal(row.expected);
     });
   }
