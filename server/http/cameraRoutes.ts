@@ -1,18 +1,39 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors/AppError.ts';
 import type { CameraCatalog, StatusAction } from '../catalog/CameraCatalog.ts';
+import type { CameraRecord } from '../catalog/CameraRecord.ts';
 import { cameraCreateSchema, cameraPatchSchema, cameraQuerySchema, statusChangeSchema } from '../catalog/cameraSchemas.ts';
-import { parseOr400 } from './createExpressApp.ts';
+import { parseOr400 } from './parseOr400.ts';
 import { CameraImporter } from '../catalog/CameraImporter.ts';
 import express from 'express';
 import { auditFor, requireRole, type Authenticator } from './requireRole.ts';
 import { VisibilityPolicy } from '../auth/VisibilityPolicy.ts';
 
-const idParam = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a camera id') });
-const actionParam = z.strictObject({ id: idParam.shape.id, action: z.enum(['approve', 'reject', 'suspend', 'reinstate', 'revoke']) });
+/** A camera code, or (deprecated, for one release) the camera's database id: both fit this. */
+const codeParam = z.strictObject({ code: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a camera code') });
+const actionParam = z.strictObject({ code: codeParam.shape.code, action: z.enum(['approve', 'reject', 'suspend', 'reinstate', 'revoke']) });
 
-/** /api/cameras: the catalog over REST. Until the users issue, writes need the admin role of the signed token. */
+/** When the database id alias of /api/cameras/{code} was deprecated (RFC 9745: a Structured Field Date). */
+export const ID_ALIAS_DEPRECATED_AT = Date.UTC(2026, 10, 30) / 1000;
+
+/** The camera's path by code: codes are letters, digits, ".", "_", "-" but encoded all the same. */
+export const cameraPath = (code: string, action?: string) => `/api/cameras/${encodeURIComponent(code)}${action ? `/${action}` : ''}`;
+
+/**
+ * A request that named the camera by its database id: the same answer, marked deprecated
+ * (RFC 9745 Deprecation, RFC 8288 Link to the path by code). Call only once the caller may see the camera.
+ */
+function markAlias(res: Response, camera: CameraRecord, action?: string): void {
+  res.setHeader('Deprecation', `@${ID_ALIAS_DEPRECATED_AT}`);
+  res.setHeader('Link', `<${cameraPath(camera.code, action)}>; rel="successor-version"`);
+}
+
+/**
+ * /api/cameras: the catalog over REST, cameras named by their code (as on the socket and in the
+ * audit); the database id is still accepted in its place for one release, deprecated. Writes need
+ * the admin role.
+ */
 export function cameraRoutes(catalog: CameraCatalog, auth: Authenticator): Router {
   const router = Router();
   const signedIn = requireRole(auth);
@@ -31,38 +52,44 @@ export function cameraRoutes(catalog: CameraCatalog, auth: Authenticator): Route
     const input = parseOr400(cameraCreateSchema, req.body, 'body');
     const camera = await catalog.create(input);
     await auditFor(auth, req, { action: 'camera.create', cameraId: camera.code, details: { after: catalog.view(camera) } });
-    res.status(201).location(`/api/cameras/${camera.id}`).json(catalog.view(camera));
+    res.status(201).location(cameraPath(camera.code)).json(catalog.view(camera));
   });
 
-  router.get('/:id', signedIn, async (req, res) => {
-    const { id } = parseOr400(idParam, req.params, 'path');
+  router.get('/:code', signedIn, async (req, res) => {
+    const { code } = parseOr400(codeParam, req.params, 'path');
     const admin = VisibilityPolicy.canAdminister(req.user!);
-    const camera = await catalog.get(id, { includeRetired: admin });
-    if (!admin && !VisibilityPolicy.canView(req.user!, camera)) throw new AppError('not_found', `no camera ${id}`);
+    const { camera, byAlias } = await catalog.resolve(code, { includeRetired: admin });
+    if (!admin && !VisibilityPolicy.canView(req.user!, camera)) throw new AppError('not_found', `no camera ${code}`);
+    if (byAlias) markAlias(res, camera);
     res.json(catalog.view(camera));
   });
 
-  router.patch('/:id', admin, async (req, res) => {
-    const { id } = parseOr400(idParam, req.params, 'path');
+  router.patch('/:code', admin, async (req, res) => {
+    const { code } = parseOr400(codeParam, req.params, 'path');
     const patch = parseOr400(cameraPatchSchema, req.body, 'body');
-    const before = catalog.view(await catalog.get(id));
-    const after = catalog.view(await catalog.update(id, patch));
+    const { camera, byAlias } = await catalog.resolve(code);
+    if (byAlias) markAlias(res, camera);
+    const before = catalog.view(camera);
+    const after = catalog.view(await catalog.update(camera.id, patch));
     await auditFor(auth, req, { action: 'camera.update', cameraId: after.code, details: { before, after } });
     res.json(after);
   });
 
-  router.delete('/:id', admin, async (req, res) => {
-    const { id } = parseOr400(idParam, req.params, 'path');
-    const retired = catalog.view(await catalog.retire(id));
+  router.delete('/:code', admin, async (req, res) => {
+    const { code } = parseOr400(codeParam, req.params, 'path');
+    const { camera, byAlias } = await catalog.resolve(code);
+    if (byAlias) markAlias(res, camera);
+    const retired = catalog.view(await catalog.retire(camera.id));
     await auditFor(auth, req, { action: 'camera.retire', cameraId: retired.code, details: { after: retired } });
     res.json(retired);
   });
 
-  router.post('/:id/:action', admin, async (req, res) => {
-    const { id, action } = parseOr400(actionParam, req.params, 'path');
+  router.post('/:code/:action', admin, async (req, res) => {
+    const { code, action } = parseOr400(actionParam, req.params, 'path');
     const { reason } = parseOr400(statusChangeSchema, req.body, 'body');
-    const before = await catalog.get(id);
-    const after = catalog.view(await catalog.changeStatus(id, action as StatusAction, reason));
+    const { camera: before, byAlias } = await catalog.resolve(code);
+    if (byAlias) markAlias(res, before, action);
+    const after = catalog.view(await catalog.changeStatus(before.id, action as StatusAction, reason));
     await auditFor(auth, req, { action: `camera.${action}`, cameraId: after.code, details: { before: before.status, after: after.status, reason } });
     res.json(after);
   });

@@ -1,14 +1,22 @@
 import { z } from 'zod';
-import { cameraCreateSchema, cameraListSchema, cameraPatchSchema, cameraQuerySchema, cameraViewSchema, statusChangeSchema } from '../catalog/cameraSchemas.ts';
-import { errorCodes } from '../errors/AppError.ts';
+import { cameraCode, cameraCreateSchema, cameraListSchema, cameraPatchSchema, cameraQuerySchema, cameraViewSchema, statusChangeSchema } from '../catalog/cameraSchemas.ts';
+import { errorCodes, type ErrorCode } from '../errors/AppError.ts';
 import { csvColumns } from '../catalog/CameraImporter.ts';
 import { loginSchema, passwordResetSchema, userCreateSchema, userPatchSchema } from '../users/UserService.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
 const json = (s: z.ZodType, io: 'input' | 'output' = 'output') => ({ content: { 'application/json': { schema: schema(s, io) } } });
-const errorBody = z.object({ error: z.object({ code: z.enum(Object.keys(errorCodes) as [string, ...string[]]), message: z.string() }) });
+/** The stable error codes answered with this HTTP status. */
+const codesOf = (status: number) => (Object.keys(errorCodes) as ErrorCode[]).filter((code) => errorCodes[code] === status);
+const errorBody = (codes: ErrorCode[]) => z.object({ error: z.object({ code: z.enum(codes), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }) });
 const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [String(status), { description: `error (${status})`, ...json(errorBody) }]));
+  Object.fromEntries(
+    statuses.map((status) => {
+      const codes = codesOf(status);
+      if (codes.length === 0) throw new Error(`no error code has the status ${status}`);
+      return [String(status), { description: `error: ${codes.join(' or ')}`, ...json(errorBody(codes)) }];
+    }),
+  );
 const importReportSchema = z.object({
   rows: z.number().int(),
   created: z.number().int(),
@@ -29,6 +37,22 @@ const userView = z.object({
   updatedAt: z.string(),
 });
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const cameraCodeParameter = {
+  name: 'code',
+  in: 'path',
+  required: true,
+  schema: schema(cameraCode),
+  description:
+    "The camera's code (as on the socket and in the audit). Deprecated: the camera's database id is still accepted in its place " +
+    'for one release; a code that looks like an id names the camera with that code. Answers found by the id carry ' +
+    '`Deprecation` (RFC 9745) and `Link: </api/cameras/{code}>; rel="successor-version"`.',
+};
+/** Headers of an answer to a request that named the camera by its database id (deprecated). */
+const aliasHeaders = {
+  Deprecation: { description: 'only when the path named the camera by its database id: when that alias was deprecated (RFC 9745, `@<epoch seconds>`)', schema: { type: 'string' } },
+  Link: { description: 'only when the path named the camera by its database id: the same path by code, `rel="successor-version"`', schema: { type: 'string' } },
+};
+const cameraAnswer = (description: string) => ({ description, headers: aliasHeaders, ...json(cameraViewSchema) });
 
 function queryParameters(): object[] {
   const shape = cameraQuerySchema.shape;
@@ -113,18 +137,21 @@ export function openApiDocument(): object {
           responses: { '200': { description: 'the import report', ...json(importReportSchema) }, ...errors(400, 401, 403) },
         },
       },
-      '/api/cameras/{id}': {
-        parameters: [idParameter],
-        get: { summary: 'One camera', responses: { '200': { description: 'the camera', ...json(cameraViewSchema) }, ...errors(401, 404) } },
-        patch: { summary: 'Change a camera', requestBody: json(cameraPatchSchema, 'input'), responses: { '200': { description: 'changed', ...json(cameraViewSchema) }, ...errors(400, 401, 403, 404, 422) } },
-        delete: { summary: 'Retire a camera (kept for the audit trail; its code is never reused)', responses: { '200': { description: 'retired', ...json(cameraViewSchema) }, ...errors(401, 403, 404) } },
+      '/api/cameras/{code}': {
+        parameters: [cameraCodeParameter],
+        get: {
+          summary: 'One camera (admins also see retired cameras; others only the cameras they may watch)',
+          responses: { '200': cameraAnswer('the camera'), ...errors(400, 401, 404) },
+        },
+        patch: { summary: 'Change a camera', requestBody: json(cameraPatchSchema, 'input'), responses: { '200': cameraAnswer('changed'), ...errors(400, 401, 403, 404, 422) } },
+        delete: { summary: 'Retire a camera (kept for the audit trail; its code is never reused)', responses: { '200': cameraAnswer('retired'), ...errors(400, 401, 403, 404) } },
       },
       ...Object.fromEntries(
         statusActions.map((action) => [
-          `/api/cameras/{id}/${action}`,
+          `/api/cameras/{code}/${action}`,
           {
-            parameters: [idParameter],
-            post: { summary: `${action[0]!.toUpperCase()}${action.slice(1)} a camera`, requestBody: json(statusChangeSchema, 'input'), responses: { '200': { description: 'new status', ...json(cameraViewSchema) }, ...errors(400, 401, 403, 404, 409) } },
+            parameters: [cameraCodeParameter],
+            post: { summary: `${action[0]!.toUpperCase()}${action.slice(1)} a camera`, requestBody: json(statusChangeSchema, 'input'), responses: { '200': cameraAnswer('new status'), ...errors(400, 401, 403, 404, 409) } },
           },
         ]),
       ),

@@ -170,8 +170,7 @@ describe('audit trail of a running server', function () {
     await ok(socket, 'closeConsumer', { consumerId: consumer.id });
     socket.close();
     const admin = await t.token('admin');
-    const camera = (await t.app.catalog.repository.findByCode('cam-au'))!;
-    await fetch(`${t.app.consoleUrl}/api/cameras/${camera.id}`, { method: 'PATCH', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Renamed', credentials: { username: 'viewer', password: 'Audit-Secret-88' } }) });
+    await fetch(`${t.app.consoleUrl}/api/cameras/cam-au`, { method: 'PATCH', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Renamed', credentials: { username: 'viewer', password: 'Audit-Secret-88' } }) });
     const read = async (query: string) => {
       const res = await fetch(`${t.app.consoleUrl}/api/audit?${query}`, { headers: { authorization: `Bearer ${admin}` } });
       return (await res.json()) as { items: AuditEntry[]; total: number };

@@ -33,6 +33,7 @@ describe('authorization: roles, areas, municipalities, sharing', function () {
   this.timeout(180_000);
   let sim: Simulator;
   let t: TestApp;
+  /** Database ids by code: only to check that the deprecated id alias follows the same visibility. */
   const ids: Record<string, string> = {};
   const sockets: ClientSocket[] = [];
 
@@ -42,7 +43,7 @@ describe('authorization: roles, areas, municipalities, sharing', function () {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
-    return { status: res.status, json: (await res.json()) as any };
+    return { status: res.status, headers: res.headers, json: (await res.json()) as any };
   };
   const login = (username: string, password: string, ip = '127.0.0.1') =>
     fetch(`${t.app.consoleUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify({ username, password }) });
@@ -88,8 +89,12 @@ describe('authorization: roles, areas, municipalities, sharing', function () {
       const listed = await rest(token, 'GET', '/api/cameras?limit=50');
       expect(listed.json.items.map((c: { code: string }) => c.code), 'REST list').to.deep.equal(row.sees);
       for (const c of CAMERAS) {
-        const got = await rest(token, 'GET', `/api/cameras/${ids[c.code]}`);
+        const got = await rest(token, 'GET', `/api/cameras/${encodeURIComponent(c.code)}`);
         expect(got.status, `REST get ${c.code}`).to.equal(row.sees.includes(c.code) ? 200 : 404);
+        // The deprecated id alias: the same answer; the path by code only to those who may see it.
+        const byId = await rest(token, 'GET', `/api/cameras/${ids[c.code]}`);
+        expect(byId.status, `REST get ${c.code} by id`).to.equal(got.status);
+        expect(byId.headers.get('link'), `REST get ${c.code} by id: Link`).to.equal(row.sees.includes(c.code) ? `</api/cameras/${c.code}>; rel="successor-version"` : null);
       }
       // Socket list and consume.
       const socket = await connectClient(t.app.consoleUrl, token);
@@ -106,9 +111,9 @@ describe('authorization: roles, areas, municipalities, sharing', function () {
       // Administration.
       const adminStatus = row.admin ? 200 : 403;
       expect((await rest(token, 'GET', '/api/users')).status, 'list users').to.equal(adminStatus);
-      expect((await rest(token, 'PATCH', `/api/cameras/${ids.A1}`, { name: 'Camera A1' })).status, 'edit camera').to.equal(adminStatus);
-      expect((await rest(token, 'POST', `/api/cameras/${ids.A2}/suspend`, { reason: 'matrix' })).status, 'suspend').to.equal(adminStatus);
-      if (row.admin) expect((await rest(token, 'POST', `/api/cameras/${ids.A2}/reinstate`, { reason: 'matrix' })).status).to.equal(200);
+      expect((await rest(token, 'PATCH', '/api/cameras/A1', { name: 'Camera A1' })).status, 'edit camera').to.equal(adminStatus);
+      expect((await rest(token, 'POST', '/api/cameras/A2/suspend', { reason: 'matrix' })).status, 'suspend').to.equal(adminStatus);
+      if (row.admin) expect((await rest(token, 'POST', '/api/cameras/A2/reinstate', { reason: 'matrix' })).status).to.equal(200);
       expect((await rest(token, 'POST', '/api/cameras/import', [])).status, 'import').to.equal(row.admin ? 200 : 403);
     });
   }
@@ -164,10 +169,10 @@ describe('authorization: roles, areas, municipalities, sharing', function () {
     const closed = new Promise<{ reason: string }>((resolve) => socket.once('consumerClosed', resolve));
     const adminToken = await t.token('admin');
     const started = Date.now();
-    expect((await rest(adminToken, 'PATCH', `/api/cameras/${ids.C3}`, { sharing: 'incident-only' })).status).to.equal(200);
+    expect((await rest(adminToken, 'PATCH', '/api/cameras/C3', { sharing: 'incident-only' })).status).to.equal(200);
     expect((await closed).reason).to.equal('camera_forbidden');
     console.log(`      sharing change ended the view in ${Date.now() - started} ms`);
-    await rest(adminToken, 'PATCH', `/api/cameras/${ids.C3}`, { sharing: 'live' });
+    await rest(adminToken, 'PATCH', '/api/cameras/C3', { sharing: 'live' });
   });
 
   it('answers a wrong password, an unknown user and a disabled user the same way', async () => {

@@ -24,8 +24,10 @@ describe('camera catalog over REST', function () {
     });
     const text = await res.text();
     bodies.push(text);
-    return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
+    return { status: res.status, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
   }
+  /** The path of a camera (or of one of its actions) by code, as every caller builds it. */
+  const at = (code: string, action?: string) => `/api/cameras/${encodeURIComponent(code)}${action ? `/${action}` : ''}`;
 
   const agency = (code: string, extra: Record<string, unknown> = {}) => ({
     code,
@@ -58,7 +60,8 @@ describe('camera catalog over REST', function () {
     expect(created.json.mainUrl).to.equal('rtsp://***@10.20.30.40:554/Streaming/Channels/101');
     expect(created.json.hasCredentials).to.equal(true);
     expect(created.json.location).to.deep.equal({ lat: 19.4326, lng: -99.1332 });
-    const fetched = await api('GET', `/api/cameras/${created.json.id}`);
+    expect(created.headers.get('location')).to.equal('/api/cameras/CDMX-0001');
+    const fetched = await api('GET', at('CDMX-0001'));
     expect(fetched.json.code).to.equal('CDMX-0001');
   });
 
@@ -127,7 +130,7 @@ describe('camera catalog over REST', function () {
 
   it('applies status transitions and refuses the others; a revoked code is never reused', async () => {
     const { json: cam } = await api('POST', '/api/cameras', agency('CDMX-0400'));
-    const act = (action: string, reason?: string) => api('POST', `/api/cameras/${cam.id}/${action}`, reason === undefined ? {} : { reason });
+    const act = (action: string, reason?: string) => api('POST', at(cam.code, action), reason === undefined ? {} : { reason });
     expect((await act('approve')).status, 'reason required').to.equal(400);
     expect((await act('suspend', 'x')).status, 'pending cannot be suspended').to.equal(409);
     expect((await act('reinstate', 'x')).status).to.equal(409);
@@ -142,32 +145,141 @@ describe('camera catalog over REST', function () {
     expect((await act('revoke', 'again')).status).to.equal(409);
     expect((await act('approve', 'undo')).status).to.equal(409);
     expect((await api('POST', '/api/cameras', agency('CDMX-0400'))).status).to.equal(409);
-    expect((await api('POST', `/api/cameras/${cam.id}/explode`, { reason: 'x' })).status).to.equal(400);
+    expect((await api('POST', at(cam.code, 'explode'), { reason: 'x' })).status).to.equal(400);
   });
 
   it('edits, and deletes by retiring (kept, code never reused)', async () => {
     const { json: cam } = await api('POST', '/api/cameras', agency('CDMX-0500'));
-    const patched = await api('PATCH', `/api/cameras/${cam.id}`, { name: 'Nuevo nombre', location: null, credentials: { username: USER, password: PASSWORD } });
+    const patched = await api('PATCH', at(cam.code), { name: 'Nuevo nombre', location: null, credentials: { username: USER, password: PASSWORD } });
     expect(patched.status).to.equal(200);
     expect(patched.json.name).to.equal('Nuevo nombre');
     expect(patched.json).to.not.have.property('location');
     expect(patched.json.mainUrl).to.equal('rtsp://***@10.20.30.40:554/Streaming/Channels/101');
-    expect((await api('PATCH', `/api/cameras/${cam.id}`, {})).status).to.equal(422);
-    expect((await api('PATCH', `/api/cameras/${cam.id}`, { code: 'NEW' })).status).to.equal(400);
-    const deleted = await api('DELETE', `/api/cameras/${cam.id}`);
+    expect((await api('PATCH', at(cam.code), {})).status).to.equal(422);
+    expect((await api('PATCH', at(cam.code), { code: 'NEW' })).status).to.equal(400);
+    const deleted = await api('DELETE', at(cam.code));
     expect(deleted.json.retiredAt).to.be.a('string');
-    expect((await api('GET', `/api/cameras/${cam.id}`, undefined, 'operator')).status).to.equal(404);
+    expect((await api('GET', at(cam.code), undefined, 'operator')).status).to.equal(404);
     expect((await api('GET', '/api/cameras?q=CDMX-0500')).json.total).to.equal(0);
     expect((await api('GET', '/api/cameras?q=CDMX-0500&includeRetired=true')).json.total).to.equal(1);
     expect((await api('POST', '/api/cameras', agency('CDMX-0500'))).status).to.equal(409);
+    const retired = await api('GET', at(cam.code));
+    expect(retired.status, 'admins still open a retired camera by its code').to.equal(200);
+    expect(retired.json.retiredAt).to.equal(deleted.json.retiredAt);
+    expect((await api('PATCH', at(cam.code), { name: 'x' })).status, 'but cannot change it').to.equal(404);
+    expect((await api('DELETE', at(cam.code))).status).to.equal(404);
     expect((await api('GET', '/api/cameras/doesnotexist')).status).to.equal(404);
+  });
+
+  // Cameras are named by code; the database id is a deprecated alias for one release.
+  const deprecation = (res: { headers: Headers }) => ({ deprecation: res.headers.get('deprecation'), link: res.headers.get('link') });
+  const none = { deprecation: null, link: null };
+  const expectAlias = (res: { headers: Headers }, successor: string) => {
+    expect(res.headers.get('deprecation'), 'Deprecation (RFC 9745)').to.match(/^@\d{10}$/);
+    expect(res.headers.get('link')).to.equal(`<${successor}>; rel="successor-version"`);
+  };
+
+  it('serves every route by code, without deprecation headers', async () => {
+    const { json: cam } = await api('POST', '/api/cameras', agency('CDMX-0600'));
+    const got = await api('GET', at('CDMX-0600'));
+    expect(got.status).to.equal(200);
+    expect(got.json).to.deep.equal(cam);
+    expect(deprecation(got)).to.deep.equal(none);
+    const patched = await api('PATCH', at('CDMX-0600'), { name: 'Por código' });
+    expect([patched.status, patched.json.name]).to.deep.equal([200, 'Por código']);
+    expect(deprecation(patched)).to.deep.equal(none);
+    for (const [action, status] of [['approve', 'approved'], ['suspend', 'suspended'], ['reinstate', 'approved'], ['revoke', 'revoked']] as const) {
+      const res = await api('POST', at('CDMX-0600', action), { reason: `by code: ${action}` });
+      expect([res.status, res.json.status], action).to.deep.equal([200, status]);
+      expect(deprecation(res), action).to.deep.equal(none);
+    }
+    const { json: other } = await api('POST', '/api/cameras', agency('CDMX-0601'));
+    expect((await api('POST', at(other.code, 'reject'), { reason: 'by code' })).json.status).to.equal('rejected');
+    const deleted = await api('DELETE', at('CDMX-0600'));
+    expect([deleted.status, typeof deleted.json.retiredAt]).to.deep.equal([200, 'string']);
+    expect(deprecation(deleted)).to.deep.equal(none);
+  });
+
+  it('still answers by database id, the same answer marked deprecated with the path by code', async () => {
+    const { json: cam } = await api('POST', '/api/cameras', agency('CDMX-0610'));
+    expect(cam.id).to.not.equal(cam.code);
+    const byId = await api('GET', at(cam.id));
+    expect(byId.status).to.equal(200);
+    expect(byId.json).to.deep.equal((await api('GET', at(cam.code))).json);
+    expectAlias(byId, '/api/cameras/CDMX-0610');
+    const approved = await api('POST', at(cam.id, 'approve'), { reason: 'by id' });
+    expect(approved.json.status).to.equal('approved');
+    expectAlias(approved, '/api/cameras/CDMX-0610/approve');
+    const patched = await api('PATCH', at(cam.id), { tags: ['alias'] });
+    expect(patched.json.tags).to.deep.equal(['alias']);
+    expectAlias(patched, '/api/cameras/CDMX-0610');
+    // Operators who may watch it get the same; the audit keeps naming the camera by its code.
+    expectAlias(await api('GET', at(cam.id), undefined, 'operator'), '/api/cameras/CDMX-0610');
+    const audited = (await api('GET', '/api/audit?camera=CDMX-0610')).json.items as Array<{ action: string; cameraId: string }>;
+    expect(audited.map((entry) => entry.action)).to.include.members(['camera.create', 'camera.approve', 'camera.update']);
+    expect(audited.every((entry) => entry.cameraId === 'CDMX-0610')).to.equal(true);
+    const retired = await api('DELETE', at(cam.id));
+    expectAlias(retired, '/api/cameras/CDMX-0610');
+    expectAlias(await api('GET', at(cam.id)), '/api/cameras/CDMX-0610');
+    // A camera the caller may not see: 404, and no Link that would tell its code.
+    const hidden = await api('GET', at(cam.id), undefined, 'operator');
+    expect([hidden.status, hidden.json.error.code]).to.deep.equal([404, 'not_found']);
+    expect(deprecation(hidden)).to.deep.equal(none);
+    expect(JSON.stringify(hidden.json)).to.not.contain('CDMX-0610');
+  });
+
+  it('answers an unknown code with 404 not_found and a malformed one with 400', async () => {
+    for (const method of ['GET', 'PATCH', 'DELETE'] as const) {
+      const res = await api(method, at('NOPE-404'), method === 'PATCH' ? { name: 'x' } : undefined);
+      expect([res.status, res.json.error.code], method).to.deep.equal([404, 'not_found']);
+    }
+    const action = await api('POST', at('NOPE-404', 'approve'), { reason: 'x' });
+    expect([action.status, action.json.error.code]).to.deep.equal([404, 'not_found']);
+    const malformed = await api('GET', at('BAD CODE'));
+    expect([malformed.status, malformed.json.error.code]).to.deep.equal([400, 'invalid_request']);
+    expect(malformed.json.error.message).to.match(/^path\.code/);
+  });
+
+  it('resolves a code that looks like a database id as the code first', async () => {
+    const { json: first } = await api('POST', '/api/cameras', agency('CDMX-0620'));
+    const { json: lookalike } = await api('POST', '/api/cameras', agency(first.id));
+    expect(lookalike.code).to.equal(first.id);
+    const got = await api('GET', at(first.id));
+    expect(got.json.id, 'the camera whose code it is').to.equal(lookalike.id);
+    expect(deprecation(got)).to.deep.equal(none);
+    const approved = await api('POST', at(first.id, 'approve'), { reason: 'the lookalike' });
+    expect([approved.json.code, approved.json.status]).to.deep.equal([first.id, 'approved']);
+    expect((await api('GET', at('CDMX-0620'))).json.status, 'the other camera is untouched').to.equal('pending');
+    // The lookalike's own id is still an alias of it, and the first camera's code still names it.
+    expectAlias(await api('GET', at(lookalike.id)), `/api/cameras/${encodeURIComponent(first.id)}`);
+    expect((await api('GET', at('CDMX-0620'))).json.id).to.equal(first.id);
+  });
+
+  it('takes codes with dots and underscores, URL-encoded or not', async () => {
+    const code = 'cam.lobby_01-a';
+    const created = await api('POST', '/api/cameras', agency(code));
+    expect(created.headers.get('location')).to.equal(`/api/cameras/${encodeURIComponent(code)}`);
+    expect((await api('GET', at(code))).json.code).to.equal(code);
+    expect((await api('GET', `/api/cameras/${code.replace('.', '%2E')}`)).json.code).to.equal(code);
+    expect((await api('POST', at(code, 'approve'), { reason: 'dots' })).json.status).to.equal('approved');
   });
 
   it('publishes an OpenAPI document generated from the same schemas', async () => {
     const res = await fetch(`${base}/api/openapi.json`);
     const doc = (await res.json()) as { openapi: string; paths: Record<string, any> };
     expect(doc.openapi).to.equal('3.1.0');
-    expect(Object.keys(doc.paths)).to.include.members(['/api/cameras', '/api/cameras/{id}', '/api/cameras/{id}/suspend', '/api/auth/code']);
+    expect(Object.keys(doc.paths)).to.include.members(['/api/cameras', '/api/cameras/{code}', '/api/cameras/{code}/suspend', '/api/auth/code']);
+    expect(Object.keys(doc.paths).filter((path) => path.startsWith('/api/cameras/{id}'))).to.deep.equal([]);
+    for (const path of ['/api/cameras/{code}', '/api/cameras/{code}/approve']) {
+      const [parameter] = doc.paths[path].parameters as Array<{ name: string; in: string; description: string; schema: { pattern: string } }>;
+      expect(parameter).to.include({ name: 'code', in: 'path' });
+      expect(parameter!.schema.pattern).to.be.a('string');
+      expect(parameter!.description).to.match(/Deprecated: the camera's database id/);
+    }
+    const notFound = doc.paths['/api/cameras/{code}'].get.responses['404'].content['application/json'].schema;
+    expect(notFound.properties.error.properties.code.enum).to.deep.equal(['not_found']);
+    expect(doc.paths['/api/cameras/{code}/revoke'].post.responses['409'].content['application/json'].schema.properties.error.properties.code.enum).to.include('invalid_state');
+    expect(doc.paths['/api/cameras/{code}'].get.responses['200'].headers).to.have.keys(['Deprecation', 'Link']);
     const create = doc.paths['/api/cameras'].post.requestBody.content['application/json'].schema;
     expect(create.properties.code.pattern).to.be.a('string');
     expect(create.required).to.include.members(['code', 'name', 'area', 'mainUrl']);
@@ -180,9 +292,9 @@ describe('camera catalog over REST', function () {
       const { transport } = await ok(socket, 'createTransport', {});
       await ok(socket, 'consume', { transportId: transport.id, cameraId: 'cam-w', rtpCapabilities });
       const closed = new Promise<{ reason: string; message?: string }>((resolve) => socket.once('consumerClosed', resolve));
-      const camera = (await api('GET', '/api/cameras?q=cam-w')).json.items[0] as { id: string };
+      const camera = (await api('GET', '/api/cameras?q=cam-w')).json.items[0] as { code: string };
       const started = Date.now();
-      expect((await api('POST', `/api/cameras/${camera.id}/suspend`, { reason: 'court order 12/2026' })).status).to.equal(200);
+      expect((await api('POST', at(camera.code, 'suspend'), { reason: 'court order 12/2026' })).status).to.equal(200);
       const event = await closed;
       const tookMs = Date.now() - started;
       console.log(`      suspension to viewer told: ${tookMs} ms`);
@@ -194,7 +306,7 @@ describe('camera catalog over REST', function () {
       expect(again.error?.code).to.equal('forbidden');
       const { cameras } = await ok(socket, 'listCameras', {});
       expect(cameras.map((c) => c.id)).to.not.include('cam-w');
-      await api('POST', `/api/cameras/${camera.id}/reinstate`, { reason: 'lifted' });
+      await api('POST', at(camera.code, 'reinstate'), { reason: 'lifted' });
       const back = await ok(socket, 'consume', { transportId: transport.id, cameraId: 'cam-w', rtpCapabilities });
       expect(back.consumer.cameraId).to.equal('cam-w');
     } finally {
