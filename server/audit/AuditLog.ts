@@ -36,6 +36,7 @@ export class AuditLog {
   #seq = 0;
   #prevHash = GENESIS;
   #checkpointTimer: NodeJS.Timeout | undefined;
+  #retentionTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #loggedHeadAt = 0;
 
@@ -153,6 +154,20 @@ export class AuditLog {
     return { exported: old.length, file };
   }
 
+  /**
+   * Applies retention now and then every `everyMs` (default 6 h): entries older than `days` days
+   * are exported and deleted. A failed round is logged; the next one tries again.
+   */
+  scheduleRetention(days: number, everyMs = 6 * 3_600_000): void {
+    if (this.#closed || this.#retentionTimer) return;
+    const round = (): void => {
+      void this.applyRetention(new Date(Date.now() - days * 86_400_000)).catch((error: unknown) => this.logger.error({ err: error }, 'audit retention failed'));
+    };
+    round();
+    this.#retentionTimer = setInterval(round, everyMs);
+    this.#retentionTimer.unref();
+  }
+
   /** Writes the chain head now (also done shortly after every append). */
   async checkpoint(): Promise<void> {
     await this.#chain;
@@ -167,12 +182,14 @@ export class AuditLog {
     }
   }
 
+  /** Stops the timers and writes the chain head; the repository is the store's to close. */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#checkpointTimer) clearTimeout(this.#checkpointTimer);
     this.#checkpointTimer = undefined;
+    if (this.#retentionTimer) clearInterval(this.#retentionTimer);
+    this.#retentionTimer = undefined;
     await this.checkpoint();
-    await this.repository.close();
   }
 
   #scheduleCheckpoint(): void {

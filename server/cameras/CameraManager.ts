@@ -102,9 +102,13 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
     const raced = this.#sessions.get(cameraId);
     if (raced) return raced;
     const session = new CameraSession(camera, this.deps);
+    let logged: string | undefined;
     session.on('state', (status) => {
       // A withdrawn session's own 'closed' follows its announcement: say it once.
       if (this.#sessions.get(cameraId) === session || status.state !== 'closed') this.emit('state', status);
+      // Viewer-count updates repeat the state: log transitions only.
+      if (status.state !== logged || status.reason) this.deps.logger.info({ camera: cameraId, state: status.state, reason: status.reason }, 'camera state');
+      logged = status.state;
     });
     this.#sessions.set(cameraId, session);
     return session;

@@ -2,7 +2,7 @@ import type { Logger } from '../logging/createLogger.ts';
 import { AppError } from '../errors/AppError.ts';
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
-import type { Ingest, IngestDescription, IngestProgress } from '../../workers/Ingest.ts';
+import type { Ingest, IngestDescription } from '../../workers/Ingest.ts';
 import { IngestError } from '../../workers/IngestError.ts';
 import type { CameraSource } from './CameraDirectory.ts';
 import type { CameraState, CameraStatus } from './CameraStatus.ts';
@@ -23,7 +23,6 @@ export interface CameraSessionDeps {
 
 export type CameraSessionEvents = {
   state: [CameraStatus];
-  progress: [IngestProgress];
 };
 
 interface Waiter {
@@ -69,7 +68,6 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
     this.#ingest.on('progress', (progress) => {
       if (progress.frames > (this.#status.progress?.frames ?? -1)) this.#status.lastFrameAt = Date.now();
       this.#status.progress = progress;
-      this.emit('progress', progress);
     });
   }
 

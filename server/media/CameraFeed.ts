@@ -1,7 +1,35 @@
 import type { types } from 'mediasoup';
 import type { IngestDescription, RtpTarget } from '../../workers/Ingest.ts';
-import type { MediaWorker } from './MediaWorker.ts';
-import type { MediaWorkerPool } from './MediaWorkerPool.ts';
+import { ObserverEmitter } from '../../workers/common/ObserverEmitter.ts';
+
+/** The part of a media worker a feed lives on (declared here so the feed does not import its owner). */
+export interface FeedHost {
+  readonly index: number;
+  readonly pid: number;
+  readonly closed: boolean;
+  readonly router: types.Router;
+}
+
+/** Pipes a producer from its host's router into another worker's router (the pool's RouterPipes). */
+export type PipeProducer = (from: FeedHost, to: FeedHost, producer: types.Producer) => Promise<types.Producer>;
+
+/** Counters of one feed, from mediasoup's stats (bytes, packets; bit rate in bit/s). */
+export interface FeedStats {
+  /** From the ingest into the producer. */
+  inPackets: number;
+  inBytes: number;
+  inBitrate: number;
+  lost: number;
+  /** To the viewers, summed over the feed's consumers. */
+  outBytes: number;
+  nacks: number;
+  consumers: number;
+}
+
+export type CameraFeedObserverEvents = {
+  /** The feed closed, by itself or because its host closed. */
+  close: [];
+};
 
 interface Attachment {
   users: number;
@@ -11,24 +39,24 @@ interface Attachment {
 /**
  * One camera run in the SFU: a PlainTransport (comedia, RTCP not muxed, as ffmpeg needs) and the
  * Producer fed by the ingest, on the router of the worker hosting the camera; piped into other
- * workers' routers while viewers there use it. Closing the feed closes everything it created.
+ * workers' routers while viewers there use it. Created by MediaWorker.createCameraFeed(), which
+ * keeps it until it closes. Closing the feed closes everything it created.
  */
 export class CameraFeed {
+  readonly observer = new ObserverEmitter<CameraFeedObserverEvents>();
   readonly #attachments = new Map<number, Attachment>();
   readonly #closeListeners = new Set<() => void>();
-  /** The viewers' consumers of this feed, on any router (metrics read their stats). */
-  readonly consumers = new Set<types.Consumer>();
+  readonly #consumers = new Set<types.Consumer>();
   #closed = false;
   readonly firstRtp: Promise<void>;
 
   private constructor(
     readonly cameraId: string,
-    readonly host: MediaWorker,
+    readonly host: FeedHost,
     readonly transport: types.PlainTransport,
     readonly producer: types.Producer,
-    private readonly pool: MediaWorkerPool,
+    private readonly pipeProducer: PipeProducer,
   ) {
-    host.hostedCameras++;
     this.firstRtp = new Promise<void>((resolve) => {
       if (transport.tuple.remotePort) resolve();
       else transport.once('tuple', () => resolve());
@@ -36,7 +64,8 @@ export class CameraFeed {
     transport.observer.once('close', () => this.close());
   }
 
-  static async create(pool: MediaWorkerPool, host: MediaWorker, cameraId: string, description: IngestDescription): Promise<CameraFeed> {
+  /** Use MediaWorker.createCameraFeed(): the worker must know its feeds. */
+  static async create(host: FeedHost, cameraId: string, description: IngestDescription, pipeProducer: PipeProducer): Promise<CameraFeed> {
     const transport = await host.router.createPlainTransport({
       listenIp: '127.0.0.1',
       rtcpMux: false,
@@ -52,7 +81,7 @@ export class CameraFeed {
         },
         appData: { cameraId },
       });
-      return new CameraFeed(cameraId, host, transport, producer, pool);
+      return new CameraFeed(cameraId, host, transport, producer, pipeProducer);
     } catch (error) {
       transport.close();
       throw error;
@@ -69,15 +98,17 @@ export class CameraFeed {
     return { ip: this.transport.tuple.localIp, rtpPort: this.transport.tuple.localPort, rtcpPort: rtcp.localPort };
   }
 
+  /** Consumers of this feed on any router. */
+  get consumerCount(): number {
+    return this.#consumers.size;
+  }
+
   /** The producer to consume on `worker`'s router (piped there on first need). Pair with detach(). */
-  async attach(worker: MediaWorker): Promise<types.Producer> {
+  async attach(worker: FeedHost): Promise<types.Producer> {
     if (this.#closed) throw new Error('camera feed closed');
     let attachment = this.#attachments.get(worker.index);
     if (!attachment) {
-      const producer =
-        worker === this.host
-          ? Promise.resolve(this.producer)
-          : this.pool.pipeProducer(this.host, worker, this.producer).then(({ pipeProducer }) => pipeProducer);
+      const producer = worker.index === this.host.index ? Promise.resolve(this.producer) : this.pipeProducer(this.host, worker, this.producer);
       attachment = { users: 0, producer };
       this.#attachments.set(worker.index, attachment);
       producer.catch(() => {
@@ -93,11 +124,38 @@ export class CameraFeed {
     }
   }
 
-  detach(worker: MediaWorker): void {
+  detach(worker: FeedHost): void {
     const attachment = this.#attachments.get(worker.index);
     if (!attachment || --attachment.users > 0) return;
     this.#attachments.delete(worker.index);
-    if (worker !== this.host) void attachment.producer.then((pipeProducer) => pipeProducer.close(), () => undefined);
+    if (worker.index !== this.host.index) void attachment.producer.then((pipeProducer) => pipeProducer.close(), () => undefined);
+  }
+
+  /** A viewer's consumer of this feed (made on an attached producer): counted until it closes. */
+  addConsumer(consumer: types.Consumer): void {
+    if (consumer.closed) return;
+    this.#consumers.add(consumer);
+    consumer.observer.once('close', () => this.#consumers.delete(consumer));
+  }
+
+  /** Producer and consumer counters; empty counters once closed. */
+  async getStats(): Promise<FeedStats> {
+    const stats: FeedStats = { inPackets: 0, inBytes: 0, inBitrate: 0, lost: 0, outBytes: 0, nacks: 0, consumers: this.#consumers.size };
+    if (this.#closed) return stats;
+    for (const stat of await this.producer.getStats().catch(() => [])) {
+      stats.inPackets += stat.packetCount;
+      stats.inBytes += stat.byteCount;
+      stats.inBitrate += stat.bitrate;
+      stats.lost += stat.packetsLost;
+    }
+    for (const consumer of [...this.#consumers]) {
+      for (const stat of await consumer.getStats().catch(() => [])) {
+        if (stat.type !== 'outbound-rtp') continue;
+        stats.outBytes += stat.byteCount;
+        stats.nacks += stat.nackCount;
+      }
+    }
+    return stats;
   }
 
   onClose(listener: () => void): () => void {
@@ -105,14 +163,28 @@ export class CameraFeed {
     return () => this.#closeListeners.delete(listener);
   }
 
+  /** "I close": releases the transport (its producer, pipes and consumers go with it). Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.host.hostedCameras--;
     // Closing the producer closes its pipe consumers, hence the pipe producers and their consumers.
     this.transport.close();
+    this.#finish();
+  }
+
+  /** "My host closed" (its worker died or closed): mediasoup already closed the transport. */
+  hostClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#finish();
+  }
+
+  #finish(): void {
     this.#attachments.clear();
+    this.#consumers.clear();
     for (const listener of this.#closeListeners) listener();
     this.#closeListeners.clear();
+    this.observer.notify('close');
+    this.observer.clear();
   }
 }

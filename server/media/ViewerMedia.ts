@@ -1,8 +1,13 @@
 import type { types } from 'mediasoup';
 import { AppError } from '../errors/AppError.ts';
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
-import type { CameraFeed } from './CameraFeed.ts';
-import type { MediaWorker } from './MediaWorker.ts';
+import { ObserverEmitter } from '../../workers/common/ObserverEmitter.ts';
+import type { CameraFeed, FeedHost } from './CameraFeed.ts';
+
+/** The part of a media worker a viewer lives on (declared here so the viewer does not import its owner). */
+export interface ViewerHost extends FeedHost {
+  readonly webRtcServer: types.WebRtcServer;
+}
 
 export interface TransportDescription {
   id: string;
@@ -26,6 +31,13 @@ export type ViewerMediaEvents = {
   transportclosed: [{ transportId: string }];
 };
 
+export type ViewerMediaObserverEvents = {
+  /** The viewer's media closed (by its owner, or because its host closed). */
+  close: [];
+  /** The number of its consumers changed (the host's load follows it). */
+  consumers: [number];
+};
+
 interface ViewerConsumer {
   consumer: types.Consumer;
   feed: CameraFeed;
@@ -33,14 +45,17 @@ interface ViewerConsumer {
 
 /**
  * One viewer's media: a receive WebRtcTransport on its worker's router (through the worker's
- * WebRtcServer) and one Consumer per tile. close() releases all of it.
+ * WebRtcServer) and one Consumer per tile. Created by MediaWorker.createViewerMedia(), which keeps
+ * it until it closes. close() releases all of it.
  */
 export class ViewerMedia extends TypedEmitter<ViewerMediaEvents> {
+  readonly observer = new ObserverEmitter<ViewerMediaObserverEvents>();
   #transport: types.WebRtcTransport | undefined;
   readonly #consumers = new Map<string, ViewerConsumer>();
   #closed = false;
 
-  constructor(readonly worker: MediaWorker) {
+  /** Use MediaWorker.createViewerMedia(): the worker must know its viewers. */
+  constructor(readonly worker: ViewerHost) {
     super();
   }
 
@@ -102,14 +117,13 @@ export class ViewerMedia extends TypedEmitter<ViewerMediaEvents> {
       feed.detach(this.worker);
       throw error;
     }
-    this.worker.consumers++;
     this.#consumers.set(consumer.id, { consumer, feed });
-    feed.consumers.add(consumer);
+    feed.addConsumer(consumer);
+    this.observer.notify('consumers', this.#consumers.size);
     consumer.observer.once('close', () => {
-      feed.consumers.delete(consumer);
-      this.worker.consumers--;
       this.#consumers.delete(consumer.id);
       feed.detach(this.worker);
+      this.observer.notify('consumers', this.#consumers.size);
     });
     const closedByItself = (): void => this.emit('consumerclosed', { consumerId: consumer.id, cameraId: feed.cameraId });
     consumer.once('producerclose', closedByItself);
@@ -132,23 +146,24 @@ export class ViewerMedia extends TypedEmitter<ViewerMediaEvents> {
     this.#requireConsumer(consumerId).close();
   }
 
-  /** Closes the consumers of one camera (its view stopped). */
-  closeCamera(cameraId: string): void {
-    for (const { consumer, feed } of [...this.#consumers.values()]) {
-      if (feed.cameraId === cameraId) consumer.close();
-    }
-  }
-
-  async stats(consumerId: string): Promise<types.ConsumerStat[]> {
-    return this.#requireConsumer(consumerId).getStats();
-  }
-
+  /** "I close": closes the consumers and the transport. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const { consumer } of [...this.#consumers.values()]) consumer.close();
     this.#transport?.close();
     this.#transport = undefined;
+    this.observer.notify('close');
+    this.observer.clear();
+  }
+
+  /**
+   * "My host closed": mediasoup closes the transport and consumers by itself, and the owner learns
+   * it from 'transportclosed' and 'consumerclosed'; the viewer stays usable=false until replaced.
+   */
+  hostClosed(): void {
+    this.observer.notify('close');
+    this.observer.clear();
   }
 
   #assertOpen(): void {

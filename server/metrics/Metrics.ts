@@ -3,7 +3,20 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Logger } from '../logging/createLogger.ts';
 import type { CameraManager } from '../cameras/CameraManager.ts';
 import type { MediaWorkerPool } from '../media/MediaWorkerPool.ts';
+import type { CameraFeed, FeedStats } from '../media/CameraFeed.ts';
 import type { CameraRepository } from '../catalog/CameraRepository.ts';
+import type { SignallingObserverEvents } from '../signalling/SignallingServer.ts';
+import type { ObserverEmitter } from '../../workers/common/ObserverEmitter.ts';
+
+export interface MetricsOptions {
+  cameras: CameraManager;
+  /** Its observer tells the feeds as they are created; its workers' CPU is read, never sampled here. */
+  media: MediaWorkerPool;
+  repository: CameraRepository;
+  logger: Logger;
+  /** How often the gauges are refreshed (ms); default 5000. */
+  sampleEveryMs?: number;
+}
 
 const LIVE_STATES = ['starting', 'live', 'backoff', 'closing'] as const;
 
@@ -17,6 +30,27 @@ export class Metrics {
   readonly registry = new Registry();
   readonly #timer: NodeJS.Timeout;
   #sampling: Promise<void> | undefined;
+  readonly #cameras: CameraManager;
+  readonly #media: MediaWorkerPool;
+  readonly #repository: CameraRepository;
+  readonly #logger: Logger;
+  /** The live feeds, by camera code, as the media pool's observer reports them. */
+  readonly #feeds = new Map<string, CameraFeed>();
+  #signalling: Pick<ObserverEmitter<SignallingObserverEvents>, 'on' | 'off'> | undefined;
+  readonly #onRequest = ({ name, errorCode }: SignallingObserverEvents['request'][0]): void => {
+    this.requests.inc({ request: name });
+    if (errorCode) this.errors.inc({ request: name, code: errorCode });
+  };
+  readonly #onFirstFrame = (ms: number): void => this.firstFrame.observe(ms / 1000);
+  readonly #onConnections = (count: number): void => {
+    this.connections.set(count);
+  };
+  readonly #onNewFeed = (feed: CameraFeed): void => {
+    this.#feeds.set(feed.cameraId, feed);
+    feed.observer.once('close', () => {
+      if (this.#feeds.get(feed.cameraId) === feed) this.#feeds.delete(feed.cameraId);
+    });
+  };
 
   readonly cameraState = this.#gauge('c5_camera_ingest_state', 'The ingest state of a camera (1 for its current state).', ['camera', 'state']);
   readonly cameraBitrate = this.#gauge('c5_camera_ingest_bitrate_bits_per_second', 'Bitrate arriving from the ingest (mediasoup producer stats).', ['camera']);
@@ -52,26 +86,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(
-    private readonly cameras: CameraManager,
-    private readonly media: MediaWorkerPool,
-    private readonly repository: CameraRepository,
-    private readonly connectionCount: () => number,
-    private readonly logger: Logger,
-    sampleEveryMs = 5000,
-  ) {
+  constructor(options: MetricsOptions) {
+    this.#cameras = options.cameras;
+    this.#media = options.media;
+    this.#repository = options.repository;
+    this.#logger = options.logger;
+    this.#media.observer.on('newfeed', this.#onNewFeed);
     collectDefaultMetrics({ register: this.registry });
     for (const status of ['reachable', 'unauthorized', 'unreachable', 'unknown']) this.health.set({ status }, 0);
     this.camerasLive.set(0);
     this.connections.set(0);
-    this.#timer = setInterval(() => void this.sample(), sampleEveryMs);
+    this.#timer = setInterval(() => void this.sample(), options.sampleEveryMs ?? 5000);
     this.#timer.unref();
+  }
+
+  /** Counts signalling requests, errors, first-frame reports and connections from its observer. */
+  observeSignalling(observer: Pick<ObserverEmitter<SignallingObserverEvents>, 'on' | 'off'>): void {
+    this.#signalling?.off('request', this.#onRequest).off('firstframe', this.#onFirstFrame).off('connections', this.#onConnections);
+    this.#signalling = observer.on('request', this.#onRequest).on('firstframe', this.#onFirstFrame).on('connections', this.#onConnections);
   }
 
   /** Reads the workers and the catalog into the gauges (on the timer; tests call it directly). */
   sample(): Promise<void> {
     this.#sampling ??= this.#sample()
-      .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'metrics sample failed'))
+      .catch((error: unknown) => this.#logger.warn({ err: (error as Error).message }, 'metrics sample failed'))
       .finally(() => {
         this.#sampling = undefined;
       });
@@ -79,35 +117,19 @@ export class Metrics {
   }
 
   async #sample(): Promise<void> {
-    const statuses = this.cameras.statuses().filter((s) => (LIVE_STATES as readonly string[]).includes(s.state));
-    const rtp = new Map<string, { inPackets: number; inBytes: number; inBitrate: number; lost: number; outBytes: number; nacks: number; consumers: number }>();
+    const statuses = this.#cameras.statuses().filter((s) => (LIVE_STATES as readonly string[]).includes(s.state));
+    const rtp = new Map<string, FeedStats>();
     for (const status of statuses) {
-      const feed = this.cameras.session(status.cameraId)?.feed;
-      if (!feed || feed.closed) continue;
-      const entry = { inPackets: 0, inBytes: 0, inBitrate: 0, lost: 0, outBytes: 0, nacks: 0, consumers: feed.consumers.size };
-      for (const stat of await feed.producer.getStats().catch(() => [])) {
-        entry.inPackets += stat.packetCount;
-        entry.inBytes += stat.byteCount;
-        entry.inBitrate += stat.bitrate;
-        entry.lost += stat.packetsLost;
-      }
-      for (const consumer of feed.consumers) {
-        for (const stat of await consumer.getStats().catch(() => [])) {
-          if (stat.type !== 'outbound-rtp') continue;
-          entry.outBytes += stat.byteCount;
-          entry.nacks += stat.nackCount;
-        }
-      }
-      rtp.set(status.cameraId, entry);
+      const feed = this.#feeds.get(status.cameraId);
+      if (feed && !feed.closed) rtp.set(status.cameraId, await feed.getStats());
     }
     const workers = [];
-    for (const worker of this.media.workers) {
+    for (const worker of this.#media.workers) {
       if (worker.closed) continue;
-      await worker.sampleCpu().catch(() => undefined);
       workers.push({ index: String(worker.index), consumers: worker.consumers, cpu: worker.cpu, memory: rssBytes(worker.pid) });
     }
     const healthCounts = await Promise.all(
-      (['reachable', 'unauthorized', 'unreachable', 'unknown'] as const).map(async (health) => [health, await this.repository.count({ status: ['approved'], health })] as const),
+      (['reachable', 'unauthorized', 'unreachable', 'unknown'] as const).map(async (health) => [health, await this.#repository.count({ status: ['approved'], health })] as const),
     );
     // Everything below runs without awaiting, so a scrape never sees a half-updated set.
     for (const gauge of [this.cameraState, this.cameraBitrate, this.cameraFps, this.cameraRestarts, this.cameraSinceFrame, this.cameraViewers, this.cameraConsumers, this.rtpInPackets, this.rtpInBytes, this.rtpLost, this.rtpOutBytes, this.nacks, this.workerConsumers, this.workerCpu, this.workerMemory]) {
@@ -138,11 +160,14 @@ export class Metrics {
     }
     for (const [status, count] of healthCounts) this.health.set({ status }, count);
     this.camerasLive.set(statuses.filter((s) => s.state === 'live').length);
-    this.connections.set(this.connectionCount());
   }
 
   close(): void {
     clearInterval(this.#timer);
+    this.#media.observer.off('newfeed', this.#onNewFeed);
+    this.#signalling?.off('request', this.#onRequest).off('firstframe', this.#onFirstFrame).off('connections', this.#onConnections);
+    this.#signalling = undefined;
+    this.#feeds.clear();
   }
 
   #gauge(name: string, help: string, labelNames: string[]): Gauge {

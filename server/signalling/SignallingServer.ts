@@ -4,21 +4,38 @@ import { z } from 'zod';
 import type { Logger } from '../logging/createLogger.ts';
 import { AppError } from '../errors/AppError.ts';
 import type { TokenService } from '../auth/TokenService.ts';
-import type { LiveViewing } from './ports.ts';
+import { ObserverEmitter } from '../../workers/common/ObserverEmitter.ts';
+import type { CameraListing, LiveEvents, LiveMedia, ViewAudit, ViewerAccess } from './ports.ts';
 import { schemas, SOCKET_PATH, type ApiErrorBody, type ClientToServerEvents, type RequestName, type ServerToClientEvents } from './protocol.ts';
 import { ViewerConnection, type SocketData } from './ViewerConnection.ts';
 
 export interface SignallingOptions {
   tokens: TokenService;
-  live: LiveViewing;
+  access: ViewerAccess;
+  media: LiveMedia;
+  listing: CameraListing;
+  events: LiveEvents;
+  audit: ViewAudit;
   logger: Logger;
+  /** Socket.IO heartbeat (ms). */
   pingIntervalMs: number;
   pingTimeoutMs: number;
 }
 
+export type SignallingObserverEvents = {
+  /** A request was answered; `errorCode` when it failed. */
+  request: [{ name: RequestName; errorCode?: string }];
+  /** A console reported its time to first frame for a camera it watches (ms). */
+  firstframe: [number];
+  /** Signed-in connections now. */
+  connections: [number];
+};
+
 /** Socket.IO signalling: JWT in the handshake `auth`, every message validated, errors in the ack. */
 export class SignallingServer {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+  /** Monitoring (metrics): requests, first-frame reports, connection counts. */
+  readonly observer = new ObserverEmitter<SignallingObserverEvents>();
   readonly #connections = new Set<ViewerConnection>();
   readonly #unsubscribe: Array<() => void>;
 
@@ -37,7 +54,7 @@ export class SignallingServer {
         const auth = socket.handshake.auth as { token?: unknown } | undefined;
         const verified = options.tokens.verify(auth?.token);
         // The account as it is now, not as the token remembers it.
-        const viewer = options.live.currentViewer(verified.userId);
+        const viewer = options.access.currentViewer(verified.userId);
         socket.data.identity = { userId: verified.userId, role: viewer.role, authTime: verified.authTime };
         socket.data.expiresAt = verified.expiresAt;
         next();
@@ -47,19 +64,30 @@ export class SignallingServer {
       }
     });
     this.io.on('connection', (socket) => {
-      const connection = new ViewerConnection(socket, options.live, options.tokens, options.logger);
+      const connection = new ViewerConnection({
+        socket,
+        access: options.access,
+        media: options.media,
+        listing: options.listing,
+        audit: options.audit,
+        tokens: options.tokens,
+        logger: options.logger,
+        onFirstFrame: (ms) => this.observer.notify('firstframe', ms),
+      });
       this.#connections.add(connection);
+      this.observer.notify('connections', this.#connections.size);
       for (const name of Object.keys(schemas) as RequestName[]) {
         socket.on(name, (payload: unknown, ack: unknown) => void this.#dispatch(connection, name, payload, ack));
       }
       socket.once('disconnect', (reason) => {
         connection.close();
         this.#connections.delete(connection);
+        this.observer.notify('connections', this.#connections.size);
         options.logger.debug({ user: socket.data.identity.userId, reason }, 'viewer disconnected');
       });
     });
-    const unsubscribeHealth = options.live.onCameraHealth((event) => this.io.to('cameras').emit('cameraHealth', event));
-    const unsubscribeState = options.live.onCameraState((status) => {
+    const unsubscribeHealth = options.events.onCameraHealth((event) => this.io.to('cameras').emit('cameraHealth', event));
+    const unsubscribeState = options.events.onCameraState((status) => {
       const { cameraId, state, since, viewers, reason, message, retryInMs, transcodeReason } = status;
       if (state === 'closed' && (reason === 'withdrawn' || reason === 'changed')) {
         for (const connection of this.#connections) {
@@ -114,10 +142,10 @@ export class SignallingServer {
         throw new AppError('invalid_request', describe(parsed.error));
       }
       reply(await connection.handle(name, parsed.data as never));
-      this.options.live.observeRequest?.(name);
+      this.observer.notify('request', { name });
     } catch (error) {
       const body = toErrorBody(error, this.options.logger, name);
-      this.options.live.observeRequest?.(name, body.code);
+      this.observer.notify('request', { name, errorCode: body.code });
       reply({ error: body });
     }
   }

@@ -4,7 +4,7 @@ import { AppError } from '../errors/AppError.ts';
 import type { Identity } from '../auth/Identity.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { CameraLease } from '../cameras/CameraManager.ts';
-import type { LiveViewing, ViewerMediaPort } from './ports.ts';
+import type { CameraListing, LiveMedia, ViewAudit, ViewerAccess, ViewerMediaPort } from './ports.ts';
 import type { Viewer } from '../auth/VisibilityPolicy.ts';
 import type {
   ClientToServerEvents,
@@ -22,6 +22,18 @@ export interface SocketData {
 }
 
 export type ViewerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface ViewerConnectionOptions {
+  socket: ViewerSocket;
+  access: ViewerAccess;
+  media: LiveMedia;
+  listing: CameraListing;
+  audit: ViewAudit;
+  tokens: TokenService;
+  logger: Logger;
+  /** A first-frame report for a camera this connection watches (ms). */
+  onFirstFrame(ms: number): void;
+}
 
 interface Watch {
   lease: CameraLease;
@@ -42,12 +54,25 @@ export class ViewerConnection {
   #closed = false;
   readonly #address: string | undefined;
 
-  constructor(
-    readonly socket: ViewerSocket,
-    private readonly live: LiveViewing,
-    private readonly tokens: TokenService,
-    private readonly logger: Logger,
-  ) {
+  readonly socket: ViewerSocket;
+  readonly #access: ViewerAccess;
+  readonly #live: LiveMedia;
+  readonly #listing: CameraListing;
+  readonly #audit: ViewAudit;
+  readonly #tokens: TokenService;
+  readonly #logger: Logger;
+  readonly #onFirstFrame: (ms: number) => void;
+
+  constructor(options: ViewerConnectionOptions) {
+    this.socket = options.socket;
+    this.#access = options.access;
+    this.#live = options.media;
+    this.#listing = options.listing;
+    this.#audit = options.audit;
+    this.#tokens = options.tokens;
+    this.#logger = options.logger;
+    this.#onFirstFrame = options.onFirstFrame;
+    const socket = this.socket;
     this.#address = socket.handshake.address || undefined;
     this.#armExpiry();
   }
@@ -59,7 +84,7 @@ export class ViewerConnection {
     void pending.then((watch) => {
       if (this.#watches.get(cameraId) !== pending) return;
       if (watch.viewId) {
-        this.live.viewStopped(watch.viewId, `${reason}${message ? `: ${message}` : ''}`, reason !== 'camera_restarting');
+        this.#audit.viewStopped(watch.viewId, `${reason}${message ? `: ${message}` : ''}`, reason !== 'camera_restarting');
         watch.viewId = undefined;
       }
       for (const consumerId of watch.consumers) {
@@ -88,7 +113,7 @@ export class ViewerConnection {
     for (const cameraId of [...this.#watches.keys()]) {
       if (onlyCamera !== undefined && cameraId !== onlyCamera) continue;
       try {
-        await this.live.authorize(viewer, cameraId);
+        await this.#access.authorize(viewer, cameraId);
       } catch (error) {
         this.cameraClosed(cameraId, 'camera_forbidden', (error as Error).message);
       }
@@ -96,7 +121,7 @@ export class ViewerConnection {
   }
 
   #viewer(): Viewer {
-    return this.live.currentViewer(this.identity.userId);
+    return this.#access.currentViewer(this.identity.userId);
   }
 
   get identity(): Identity {
@@ -114,10 +139,10 @@ export class ViewerConnection {
   }
 
   private readonly handlers: { [K in RequestName]: (payload: RequestPayload<K>) => Promise<ResponseMap[K]> } = {
-    getRouterRtpCapabilities: async () => ({ rtpCapabilities: this.live.rtpCapabilities as ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'] }),
+    getRouterRtpCapabilities: async () => ({ rtpCapabilities: this.#live.rtpCapabilities as ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'] }),
     listCameras: async (query) => {
       await this.socket.join('cameras');
-      return this.live.listCameras(query, this.#viewer());
+      return this.#listing.listCameras(query, this.#viewer());
     },
     createTransport: async ({ tcpOnly }) => {
       if (this.#transportId) throw new AppError('invalid_state', 'this connection already has a receive transport');
@@ -141,7 +166,7 @@ export class ViewerConnection {
     },
     consume: async ({ transportId, cameraId, rtpCapabilities }) => {
       const media = this.#requireTransport(transportId);
-      await this.live.authorize(this.#viewer(), cameraId);
+      await this.#access.authorize(this.#viewer(), cameraId);
       const watch = await this.#watch(cameraId);
       let consumer: Awaited<ReturnType<ViewerMediaPort['consume']>>;
       try {
@@ -162,7 +187,7 @@ export class ViewerConnection {
       }
       watch.consumers.add(consumer.id);
       this.#consumers.set(consumer.id, { cameraId, open: true });
-      watch.viewId ??= this.live.viewStarted({ userId: this.identity.userId, cameraId, ...(this.#address && { ip: this.#address }) });
+      watch.viewId ??= this.#audit.viewStarted({ userId: this.identity.userId, cameraId, ...(this.#address && { ip: this.#address }) });
       return { consumer: consumer as unknown as ConsumerInfo };
     },
     pauseConsumer: async ({ consumerId }) => {
@@ -186,11 +211,11 @@ export class ViewerConnection {
     reportFirstFrame: async ({ cameraId, ms }) => {
       // Only a camera this connection watches counts: a client cannot fill the histogram at will.
       if (!this.#watches.has(cameraId)) throw new AppError('not_found', `this connection does not watch ${cameraId}`);
-      this.live.observeFirstFrame?.(ms);
+      this.#onFirstFrame(ms);
       return {};
     },
     refreshToken: async () => {
-      const issued = this.tokens.issue(this.identity);
+      const issued = this.#tokens.issue(this.identity);
       this.socket.data.expiresAt = issued.expiresAt;
       this.#armExpiry();
       return issued;
@@ -212,7 +237,7 @@ export class ViewerConnection {
     const reason = this.#closed ? 'disconnected' : 'transport closed by the viewer';
     for (const [cameraId, pending] of this.#watches) {
       void pending.then((watch) => {
-        if (watch.viewId) this.live.viewStopped(watch.viewId, reason);
+        if (watch.viewId) this.#audit.viewStopped(watch.viewId, reason);
         watch.viewId = undefined;
         watch.lease.release();
       }, () => undefined);
@@ -224,7 +249,7 @@ export class ViewerConnection {
 
   #openMedia(): ViewerMediaPort {
     if (!this.#media) {
-      const media = this.live.openViewer();
+      const media = this.#live.openViewer();
       media.on('consumerclosed', ({ consumerId, cameraId }) => {
         const entry = this.#consumers.get(consumerId);
         if (!entry?.open || this.#closed) return;
@@ -263,7 +288,7 @@ export class ViewerConnection {
   #watch(cameraId: string): Promise<Watch> {
     let pending = this.#watches.get(cameraId);
     if (!pending) {
-      pending = this.live.acquire(cameraId).then(async (lease) => {
+      pending = this.#live.acquire(cameraId).then(async (lease) => {
         if (this.#closed) {
           lease.release();
           throw new AppError('invalid_state', 'connection closed');
@@ -281,7 +306,7 @@ export class ViewerConnection {
   }
 
   #unwatch(cameraId: string, watch: Watch, reason = 'closed by the viewer'): void {
-    if (watch.viewId) this.live.viewStopped(watch.viewId, reason);
+    if (watch.viewId) this.#audit.viewStopped(watch.viewId, reason);
     watch.viewId = undefined;
     this.#watches.delete(cameraId);
     watch.lease.release();
@@ -292,7 +317,7 @@ export class ViewerConnection {
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
     const delay = Math.max(0, this.socket.data.expiresAt - Date.now());
     this.#expiryTimer = setTimeout(() => {
-      this.logger.info({ user: this.identity.userId }, 'token expired: disconnecting');
+      this.#logger.info({ user: this.identity.userId }, 'token expired: disconnecting');
       this.socket.disconnect(true);
     }, Math.min(delay, 2 ** 31 - 1));
   }

@@ -4,9 +4,20 @@ import type { Viewer } from '../auth/VisibilityPolicy.ts';
 import type { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraHealth, CameraPage, RequestPayload } from './protocol.ts';
 
+// What signalling needs from the rest of the server, one small port per concern, declared here so
+// that signalling imports no mediasoup and no store. The composition root hands it one adapter.
+
+/** Who may connect and watch: used at the handshake and before every consume. */
+export interface ViewerAccess {
+  /** The signed-in user's current rights (AppError unauthenticated when disabled or gone). */
+  currentViewer(userId: string): Viewer;
+  /** Throws forbidden / not_found unless `viewer` may watch the camera now. */
+  authorize(viewer: Viewer, cameraId: string): Promise<void>;
+}
+
 /**
- * What signalling needs from the live pipeline, declared here so that signalling imports no
- * mediasoup: mediasoup structures pass through as opaque objects and are validated by mediasoup.
+ * One viewer's media, as signalling drives it: mediasoup structures pass through as opaque objects
+ * and are validated by mediasoup.
  */
 export interface ViewerMediaPort
   extends Pick<TypedEmitter<{ consumerclosed: [{ consumerId: string; cameraId: string }]; transportclosed: [{ transportId: string }] }>, 'on'> {
@@ -21,21 +32,28 @@ export interface ViewerMediaPort
   close(): void;
 }
 
-export interface LiveViewing {
-  /** The signed-in user's current rights (AppError unauthenticated when disabled or gone). */
-  currentViewer(userId: string): Viewer;
-  /** Throws forbidden / not_found unless `viewer` may watch the camera now. */
-  authorize(viewer: Viewer, cameraId: string): Promise<void>;
+/** The live pipeline: cameras started on demand, and media for viewers. */
+export interface LiveMedia {
   readonly rtpCapabilities: object;
   openViewer(): ViewerMediaPort;
+  /** Waits until the camera is live (AppError camera_unavailable, camera_timeout, not_found, shutting_down). */
   acquire(cameraId: string): Promise<CameraLease>;
+}
+
+/** The cameras a viewer may see, a page at a time, with their live state and health. */
+export interface CameraListing {
   listCameras(query: RequestPayload<'listCameras'>, viewer: Viewer): Promise<CameraPage>;
+}
+
+/** Changes every connected console hears about. Each subscription returns its unsubscribe. */
+export interface LiveEvents {
   onCameraState(listener: (status: CameraStatus) => void): () => void;
-  /** Audit: a user started watching a camera; returns the view's id for viewStopped. */
+  onCameraHealth(listener: (event: { cameraId: string; health: CameraHealth }) => void): () => void;
+}
+
+/** The audit of who watched what. */
+export interface ViewAudit {
+  /** A user started watching a camera; returns the view's id for viewStopped. */
   viewStarted(view: { userId: string; cameraId: string; ip?: string }): string;
   viewStopped(viewId: string, reason: string, forced?: boolean): void;
-  /** Metrics: one answered request (errorCode when it failed), and a console's time-to-first-frame report. */
-  observeRequest?(name: string, errorCode?: string): void;
-  observeFirstFrame?(ms: number): void;
-  onCameraHealth(listener: (event: { cameraId: string; health: CameraHealth }) => void): () => void;
 }

@@ -145,18 +145,23 @@ describe('camera simulator', function () {
   });
 
   describe('clock stamp and camera tag in the pixels', function () {
+    const STAMP_AGE_BOUND_MS = 5000;
+
     it('the stamp of a stamped camera is within 1 s of Date.now() (gray/Y decode)', async function () {
       // read 15 frames: the first ones can arrive in a burst after probing
       const f = await grabFrame(sim.url('t-stamped'), { format: 'gray', frames: 15 });
       const age = stampAgeMs(decodeStamp(f), f.receivedAt);
-      expect(age).to.be.within(0, 1000);
+      // A stamp that decodes wrong is off by hours or negative; a right one is this frame's age
+      // through encoder, RTSP and decoder, which a loaded 2-core machine stretches past 1 s
+      // (measured 1066 ms with a second suite running). Latency itself is bench:latency's.
+      expect(age).to.be.within(0, STAMP_AGE_BOUND_MS);
       expect(decodeTag(f)).to.equal(16);
     });
 
     it('the stamp also decodes from RGB (neutral chroma under the blocks), over UDP', async function () {
       const f = await grabFrame(sim.url('t-stamped'), { format: 'rgb', frames: 15, transport: 'udp' });
       expect(f.channels).to.equal(3);
-      expect(stampAgeMs(decodeStamp(f), f.receivedAt)).to.be.within(0, 1000);
+      expect(stampAgeMs(decodeStamp(f), f.receivedAt)).to.be.within(0, STAMP_AGE_BOUND_MS);
       expect(decodeTag(f)).to.equal(16);
     });
 

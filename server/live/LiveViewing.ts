@@ -1,0 +1,120 @@
+import { AppError } from '../errors/AppError.ts';
+import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
+import type { CameraRecord } from '../catalog/CameraRecord.ts';
+import { VisibilityPolicy, type Viewer } from '../auth/VisibilityPolicy.ts';
+import type { UserService } from '../users/UserService.ts';
+import type { ViewRecorder } from '../audit/ViewRecorder.ts';
+import type { MediaWorkerPool } from '../media/MediaWorkerPool.ts';
+import type { CameraLease, CameraManager } from '../cameras/CameraManager.ts';
+import type { CameraStatus } from '../cameras/CameraStatus.ts';
+import type { CameraProber } from '../health/CameraProber.ts';
+import type { CameraListing, LiveEvents, LiveMedia, ViewAudit, ViewerAccess, ViewerMediaPort } from '../signalling/ports.ts';
+import type { CameraHealth, CameraPage, CameraSummary, RequestPayload } from '../signalling/protocol.ts';
+
+export interface LiveViewingOptions {
+  catalog: CameraCatalog;
+  users: UserService;
+  views: ViewRecorder;
+  media: MediaWorkerPool;
+  cameras: CameraManager;
+  prober: CameraProber;
+}
+
+/** Page size when the console asks for the camera list without one. */
+const DEFAULT_PAGE = 500;
+
+/**
+ * What signalling needs from the rest of the server, in one adapter: access decided by
+ * VisibilityPolicy on the catalog's current record, media from the pool and the camera manager,
+ * the camera list with live state and health, the events consoles hear, and the audit of views.
+ */
+export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, LiveEvents, ViewAudit {
+  readonly #catalog: CameraCatalog;
+  readonly #users: UserService;
+  readonly #views: ViewRecorder;
+  readonly #media: MediaWorkerPool;
+  readonly #cameras: CameraManager;
+  readonly #prober: CameraProber;
+
+  constructor(options: LiveViewingOptions) {
+    this.#catalog = options.catalog;
+    this.#users = options.users;
+    this.#views = options.views;
+    this.#media = options.media;
+    this.#cameras = options.cameras;
+    this.#prober = options.prober;
+  }
+
+  currentViewer(userId: string): Viewer {
+    return this.#users.current(userId);
+  }
+
+  async authorize(viewer: Viewer, cameraId: string): Promise<void> {
+    const camera = await this.#catalog.repository.findByCode(cameraId);
+    if (!camera || camera.retiredAt) throw new AppError('not_found', `no camera ${cameraId}`);
+    if (!VisibilityPolicy.canView(viewer, camera)) {
+      const why = camera.status !== 'approved' ? `camera ${camera.code} is ${camera.status}` : `you may not watch camera ${camera.code}`;
+      throw new AppError('forbidden', why);
+    }
+  }
+
+  get rtpCapabilities(): object {
+    return this.#media.rtpCapabilities;
+  }
+
+  openViewer(): ViewerMediaPort {
+    return this.#media.createViewerMedia();
+  }
+
+  acquire(cameraId: string): Promise<CameraLease> {
+    return this.#cameras.acquire(cameraId);
+  }
+
+  async listCameras(query: RequestPayload<'listCameras'>, viewer: Viewer): Promise<CameraPage> {
+    const page = await this.#catalog.fleetPage({ ...query, offset: query.offset ?? 0, limit: query.limit ?? DEFAULT_PAGE }, VisibilityPolicy.scope(viewer));
+    return {
+      cameras: page.items.map(
+        (camera): CameraSummary => ({
+          id: camera.code,
+          name: camera.name,
+          area: camera.area,
+          municipality: camera.municipality,
+          health: healthOf(camera),
+          status: this.#cameras.status(camera.code) ?? { cameraId: camera.code, state: 'idle', since: Date.now(), viewers: 0 },
+        }),
+      ),
+      total: page.total,
+      healthCounts: page.healthCounts,
+      municipalities: page.municipalities,
+    };
+  }
+
+  onCameraState(listener: (status: CameraStatus) => void): () => void {
+    this.#cameras.on('state', listener);
+    return () => this.#cameras.off('state', listener);
+  }
+
+  onCameraHealth(listener: (event: { cameraId: string; health: CameraHealth }) => void): () => void {
+    const relay = ({ camera }: { camera: CameraRecord }): void => listener({ cameraId: camera.code, health: healthOf(camera) });
+    this.#prober.on('health', relay);
+    return () => this.#prober.off('health', relay);
+  }
+
+  viewStarted(view: { userId: string; cameraId: string; ip?: string }): string {
+    return this.#views.start({ ...view, username: this.#users.get(view.userId).username });
+  }
+
+  viewStopped(viewId: string, reason: string, forced?: boolean): void {
+    this.#views.stop(viewId, reason, forced);
+  }
+}
+
+/** What the console shows of a camera's health (epoch ms; 'unknown' until probed). */
+function healthOf(camera: CameraRecord): CameraHealth {
+  if (!camera.health) return { status: 'unknown' };
+  return {
+    status: camera.health.status,
+    since: camera.health.since.getTime(),
+    ...(camera.health.lastSeenAt && { lastSeenAt: camera.health.lastSeenAt.getTime() }),
+  };
+}
