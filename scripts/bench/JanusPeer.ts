@@ -28,6 +28,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../camsim/Simulator.ts';
+import { sleep } from './host.ts';
 
 const JANUS_BIN = process.env.JANUS_BIN ?? '/usr/bin/janus';
 const SETPRIV = '/usr/bin/setpriv';
@@ -227,8 +228,6 @@ async function freeUdpRange(size: number): Promise<[number, number]> {
   }
   throw new Error('no free UDP port range for Janus');
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class JanusPeer {
   #closing: Promise<void> | undefined;

@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { ffmpegPath } from '../../server/toolchain.ts';
 import { descendants } from '../camsim/Simulator.ts';
+import { processArgv, sleep } from './host.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(join(ROOT, 'package.json'));
@@ -166,12 +167,8 @@ export class RtspRelayPeer {
   static ffmpegPids(rtspUrl?: string): number[] {
     const pids: number[] = [];
     for (const pid of descendants(process.pid)) {
-      try {
-        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        if (/ffmpeg/.test(cmdline[0] ?? '') && cmdline.includes('mpeg1video') && (!rtspUrl || cmdline.includes(rtspUrl))) pids.push(pid);
-      } catch {
-        /* gone */
-      }
+      const argv = processArgv(pid);
+      if (/ffmpeg/.test(argv[0] ?? '') && argv.includes('mpeg1video') && (!rtspUrl || argv.includes(rtspUrl))) pids.push(pid);
     }
     return pids;
   }
@@ -182,7 +179,7 @@ export class RtspRelayPeer {
       for (const socket of this.sockets) socket.destroy();
       await new Promise<void>((resolve) => this.server.close(() => resolve()));
       const deadline = Date.now() + 3000;
-      while (RtspRelayPeer.ffmpegPids().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (RtspRelayPeer.ffmpegPids().length > 0 && Date.now() < deadline) await sleep(50);
       for (const pid of RtspRelayPeer.ffmpegPids()) {
         try {
           process.kill(pid, 'SIGKILL');

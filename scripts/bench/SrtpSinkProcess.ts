@@ -10,10 +10,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { onCore } from './host.ts';
 import type { SinkReady, SinkSnapshot } from './SrtpSink.ts';
 
 const SETPRIV = '/usr/bin/setpriv';
-const TASKSET = '/usr/bin/taskset';
 const SINK = fileURLToPath(new URL('./SrtpSink.ts', import.meta.url));
 const READY_TIMEOUT_MS = 15_000;
 const SNAPSHOT_TIMEOUT_MS = 10_000;
@@ -52,13 +52,11 @@ export class SrtpSinkProcess {
 
   /** Spawns the sink on `core` (taskset -c) and waits until it listens. */
   static async start(opts: { core: number }): Promise<SrtpSinkProcess> {
-    for (const tool of [SETPRIV, TASKSET]) if (!existsSync(tool)) throw new Error(`${tool} not found (util-linux)`);
+    if (!existsSync(SETPRIV)) throw new Error(`${SETPRIV} not found (util-linux)`);
     // process.execArgv carries tsx's loader, so the child runs TypeScript like we do.
-    const child = spawn(
-      SETPRIV,
-      ['--pdeathsig', 'KILL', '--', TASKSET, '-c', String(opts.core), process.execPath, ...process.execArgv, SINK],
-      { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
-    );
+    const child = spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', ...onCore(opts.core, [process.execPath, ...process.execArgv, SINK])], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
     const tail: string[] = [];
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       tail.push(...chunk.split('\n').filter(Boolean));

@@ -43,23 +43,19 @@
  * bench-results/fanout-srtp.png (x consumers; worker, sink, core-0 CPU; loss on the right axis).
  * Progress on stderr. Exit 1 when a step or a peer could not run.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { constants as osConstants, loadavg, setPriority } from 'node:os';
+import { constants as osConstants, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
 import type { types } from 'mediasoup';
 import { Simulator, type CameraConfig } from '../camsim/Simulator.ts';
 import { startTestApp } from '../../test/support/pipelineApp.ts';
 import { Cleanups } from './Cleanups.ts';
-import { CpuMeter } from './procStats.ts';
-import { commonArgs, commonOptions, logger, report, type CommonArgs } from './report.ts';
-import { cpuBusyShare, formatSpread, parseProcStat, round1, spread, type CpuReading, type Spread } from './stats.ts';
+import { autogroupSupported, benchmarkCommandLine, CpuMeter, cpuBusyShare, machineCpu, pinToCore, processCpu, setAutogroupNice, sleep, udpDrops, type CommonArgs } from './host.ts';
+import { logger, report } from './report.ts';
+import { formatSpread, round1, spread, type Spread } from './stats.ts';
 import type { PlotSeries } from './plot.ts';
 import { SrtpSinkProcess } from './SrtpSinkProcess.ts';
-
-const run = promisify(execFile);
 
 const WORKER_CORE = 0;
 const LOAD_CORE = 1;
@@ -116,9 +112,8 @@ interface Args extends CommonArgs {
 }
 
 function parseCli(): Args {
-  const { values } = parseArgs({
-    options: {
-      ...commonOptions,
+  return benchmarkCommandLine(
+    {
       trials: { type: 'string' },
       seconds: { type: 'string' },
       warmup: { type: 'string' },
@@ -128,79 +123,23 @@ function parseCli(): Args {
       plain: { type: 'boolean', default: false },
       nice: { type: 'string', default: '-20' },
     },
-    strict: true,
-  });
-  const common = commonArgs(values);
-  const mode = common.full ? FULL : QUICK;
-  const trials = values.trials === undefined ? mode.trials : Number(values.trials);
-  const seconds = values.seconds === undefined ? mode.seconds : Number(values.seconds);
-  const warmupSeconds = values.warmup === undefined ? mode.warmupSeconds : Number(values.warmup);
-  const budgetSeconds = values.budget === undefined ? mode.budgetSeconds : Number(values.budget);
-  const steps = values.steps === undefined ? mode.steps : values.steps.split(',').map((s) => Number(s.trim()));
-  if (!Number.isInteger(trials) || trials < 1 || trials > 20) throw new Error('--trials must be an integer from 1 to 20');
-  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 300) throw new Error('--seconds must be a number from 1 to 300');
-  if (!Number.isFinite(warmupSeconds) || warmupSeconds < 1.2 || warmupSeconds > 60) throw new Error('--warmup must be a number from 1.2 to 60 (a keyframe comes every second)');
-  if (steps.length === 0 || steps.some((n, i) => !Number.isInteger(n) || n < 1 || n > 15_000 || (i > 0 && n <= steps[i - 1]!)))
-    throw new Error('--steps must be increasing integers from 1 to 15000');
-  if (!Number.isFinite(budgetSeconds) || budgetSeconds < 10) throw new Error('--budget must be a number of seconds >= 10');
-  if (!(values.suite in SUITES)) throw new Error(`--suite must be one of ${Object.keys(SUITES).join(', ')}`);
-  const nice = Number(values.nice);
-  if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new Error('--nice must be an integer from -20 to 19');
-  return { ...common, trials, seconds, warmupSeconds, budgetSeconds, steps, suite: values.suite as Suite, plain: values.plain, nice };
+    (flags, { full }) => {
+      const mode = full ? FULL : QUICK;
+      const trials = flags.integer('trials', { min: 1, max: 20, fallback: mode.trials });
+      const seconds = flags.number('seconds', { min: 1, max: 300, fallback: mode.seconds });
+      const warmupSeconds = flags.number('warmup', { min: 1.2, max: 60, fallback: mode.warmupSeconds, why: 'a keyframe comes every second' });
+      const steps = flags.increasingIntegers('steps', { min: 1, max: 15_000, fallback: mode.steps });
+      const budgetSeconds = flags.number('budget', { min: 10, fallback: mode.budgetSeconds, what: 'a number of seconds' });
+      if (!(flags.values.suite in SUITES)) throw new Error(`--suite must be one of ${Object.keys(SUITES).join(', ')}`);
+      const nice = flags.integer('nice', { min: -20, max: 19 });
+      return { trials, seconds, warmupSeconds, budgetSeconds, steps, suite: flags.values.suite as Suite, plain: flags.values.plain, nice };
+    },
+  );
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
-// ---------------------------------------------------------------------------------------------
-// Pinning and /proc readings
-
-/**
- * Pins every thread of `pid` to `core` and gives each thread the nice value `nice`; throws unless
- * the kernel then reports exactly that core for every thread.
- */
+/** Pins every thread of `pid` to `core` at the nice value `nice`; throws when the process is gone. */
 async function pin(pid: number, core: number, nice: number): Promise<void> {
-  await run('/usr/bin/taskset', ['-apc', String(core), String(pid)]);
-  const lists = new Set<string>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    // setpriority() takes a thread id: a process's threads are reniced one by one.
-    if (nice !== 0) setPriority(Number(tid), nice);
-    const match = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'));
-    lists.add(match?.[1] ?? '?');
-  }
-  const got = [...lists].join(',');
-  if (got !== String(core)) throw new Error(`pid ${pid} pinned to ${core} but its threads allow ${got}`);
-}
-
-/** User and system CPU seconds of a process (0 when gone). */
-function cpuSplit(pid: number): { user: number; system: number } {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { user: Number(f[11]) / 100, system: Number(f[12]) / 100 };
-  } catch {
-    return { user: 0, system: 0 };
-  }
-}
-
-function readCores(): CpuReading[] {
-  const cores: CpuReading[] = [];
-  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
-    const match = /^cpu(\d+) /.exec(line);
-    if (match) cores[Number(match[1])] = parseProcStat(line.replace(/^cpu\d+/, 'cpu'));
-  }
-  return cores;
-}
-
-/** Datagrams the kernel dropped (receive buffer full) per local UDP port on 127.0.0.1. */
-function udpDrops(ports: readonly number[]): Map<number, number> {
-  const wanted = new Map(ports.map((p) => [`0100007F:${p.toString(16).toUpperCase().padStart(4, '0')}`, p]));
-  const out = new Map<number, number>();
-  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    const port = wanted.get(f[1] ?? '');
-    if (port !== undefined) out.set(port, (out.get(port) ?? 0) + Number(f[f.length - 1]));
-  }
-  return out;
+  if (!(await pinToCore(pid, core, { nice }))) throw new Error(`pid ${pid} is gone: it could not be pinned to core ${core}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,15 +203,15 @@ async function measure(rig: Rig, trial: number, ssrcs: ReadonlySet<number>, seco
   const prodA = await producerTotals(rig.producer);
   const snapA = await rig.sink.snapshot();
   const meter = CpuMeter.start({ worker: [pids.worker], sink: [pids.sink], ingest: [pids.ingest], simulator: [pids.simulator], bench: [pids.bench] });
-  const coresA = readCores();
-  const splitA = cpuSplit(pids.worker);
+  const coresA = machineCpu().cores;
+  const splitA = processCpu(pids.worker);
   const dropsA = udpDrops(ports);
   const startedAt = performance.now();
   await sleep(seconds * 1000);
   const snapB = await rig.sink.snapshot();
   const cpu = meter.stop();
-  const coresB = readCores();
-  const splitB = cpuSplit(pids.worker);
+  const coresB = machineCpu().cores;
+  const splitB = processCpu(pids.worker);
   const dropsB = udpDrops(ports);
   const elapsed = (performance.now() - startedAt) / 1000;
   const prodB = await producerTotals(rig.producer);
@@ -536,13 +475,7 @@ const STOP_TEXT: Record<TrialCeiling['endedBy'], string> = {
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
-  let args: Args;
-  try {
-    args = parseCli();
-  } catch (error) {
-    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 2;
-  }
+  const args = parseCli();
   const print = logger(args);
   const t0 = performance.now();
   const log = (line: string) => print(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`);
@@ -555,8 +488,7 @@ async function main(): Promise<number> {
   try {
     if (args.nice !== 0 && process.env[SESSION_ENV] === '1') {
       try {
-        writeFileSync('/proc/self/autogroup', String(args.nice));
-        setup.autogroup = readFileSync('/proc/self/autogroup', 'utf8').trim();
+        setup.autogroup = setAutogroupNice(args.nice);
       } catch (error) {
         setup.autogroup = `not reniced: ${error instanceof Error ? error.message : String(error)}`;
         log(`could not renice this session's autogroup (${String(setup.autogroup)}); nice only counts against our own processes`);
@@ -765,5 +697,5 @@ async function inOwnSession(): Promise<number> {
 }
 
 const SESSION_ENV = 'C5_BENCH_OWN_SESSION';
-const code = process.env[SESSION_ENV] === '1' || !existsSync('/proc/self/autogroup') ? await main() : await inOwnSession();
+const code = process.env[SESSION_ENV] === '1' || !autogroupSupported() ? await main() : await inOwnSession();
 process.exit(code);

@@ -44,21 +44,16 @@
  * bench-results/fanout-webrtc.png (x viewers, y CPU % of one core, whiskers min..max over trials,
  * y2 loss %). Exit 1 when a peer or a step could not run.
  */
-import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { parseArgs, promisify } from 'node:util';
 import { Simulator, descendants, type CameraConfig } from '../camsim/Simulator.ts';
 import { startTestApp, type TestApp } from '../../test/support/pipelineApp.ts';
 import { launchChromium, type LaunchedChromium } from '../../test/support/browser.ts';
 import { JanusPeer } from './JanusPeer.ts';
 import { LoadViewers, loadWindow, type LoadStats, type LoadViewersOptions, type LoadWindow } from './LoadViewers.ts';
 import { Cleanups } from './Cleanups.ts';
-import { CpuMeter } from './procStats.ts';
-import { commonArgs, commonOptions, logger, report, type CommonArgs } from './report.ts';
-import { cpuBusyShare, formatSpread, median, parseProcStat, round1, spread, type CpuReading, type Spread } from './stats.ts';
+import { benchmarkCommandLine, CpuMeter, cpuBusyShare, machineCpu, parentPid, pinAllToCore, pinToCore, processArgv, sleep, type CommonArgs } from './host.ts';
+import { logger, report } from './report.ts';
+import { formatSpread, median, round1, spread, type Spread } from './stats.ts';
 import type { PlotSeries } from './plot.ts';
-
-const run = promisify(execFile);
 
 const SYSTEMS = ['c5', 'janus'] as const;
 type System = (typeof SYSTEMS)[number];
@@ -94,89 +89,26 @@ interface Args extends CommonArgs {
 }
 
 function parseCli(): Args {
-  const { values } = parseArgs({
-    options: {
-      ...commonOptions,
+  return benchmarkCommandLine(
+    {
       trials: { type: 'string' },
       seconds: { type: 'string' },
       settle: { type: 'string', default: '2' },
       steps: { type: 'string' },
       systems: { type: 'string', default: SYSTEMS.join(',') },
     },
-    strict: true,
-  });
-  const common = commonArgs(values);
-  const trials = Number(values.trials ?? (common.full ? 3 : 2));
-  const seconds = Number(values.seconds ?? (common.full ? 8 : 5));
-  const settleSeconds = Number(values.settle);
-  const steps = (values.steps ?? (common.full ? '1,5,10,20,40,60,80,120' : '1,20,40,80')).split(',').map((s) => Number(s.trim()));
-  if (!Number.isInteger(trials) || trials < 1 || trials > 20) throw new Error('--trials must be an integer from 1 to 20');
-  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 120) throw new Error('--seconds must be a number from 1 to 120');
-  if (!Number.isFinite(settleSeconds) || settleSeconds < 0 || settleSeconds > 60) throw new Error('--settle must be a number from 0 to 60');
-  if (steps.length === 0 || steps.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) throw new Error('--steps: integers from 1 to 1000');
-  for (let i = 1; i < steps.length; i++) if (steps[i]! <= steps[i - 1]!) throw new Error('--steps must increase');
-  const systems = values.systems.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of systems) if (!(SYSTEMS as readonly string[]).includes(s)) throw new Error(`--systems: unknown system ${s} (known: ${SYSTEMS.join(', ')})`);
-  if (systems.length === 0) throw new Error('--systems: none given');
-  return { ...common, trials, seconds, settleSeconds, steps, systems: systems as System[] };
+    (flags, { full }) => ({
+      trials: flags.integer('trials', { min: 1, max: 20, fallback: full ? 3 : 2 }),
+      seconds: flags.number('seconds', { min: 1, max: 120, fallback: full ? 8 : 5 }),
+      settleSeconds: flags.number('settle', { min: 0, max: 60 }),
+      steps: flags.increasingIntegers('steps', { min: 1, max: 1000, fallback: full ? [1, 5, 10, 20, 40, 60, 80, 120] : [1, 20, 40, 80] }),
+      systems: flags.names('systems', SYSTEMS, 'system'),
+    }),
+  );
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
-/**
- * Pins every thread of `pid` to `core` (taskset -apc). Returns false when the process is gone;
- * throws when a live thread ends up allowed elsewhere (threads that exit meanwhile are ignored).
- */
-async function pin(pid: number, core: number): Promise<boolean> {
-  try {
-    await run('/usr/bin/taskset', ['-apc', String(core), String(pid)]);
-  } catch {
-    try {
-      readFileSync(`/proc/${pid}/stat`);
-    } catch {
-      return false;
-    }
-    await run('/usr/bin/taskset', ['-apc', String(core), String(pid)]);
-  }
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return false;
-  }
-  for (const tid of tids) {
-    let status: string;
-    try {
-      status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-    } catch {
-      continue;
-    }
-    const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1];
-    if (allowed !== String(core)) throw new Error(`pid ${pid} thread ${tid} pinned to ${core} but allowed on ${allowed}`);
-  }
-  return true;
-}
-
-async function pinAll(pids: readonly number[], core: number): Promise<void> {
-  for (const pid of pids) await pin(pid, core);
-}
-
-function cmdline0(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
-  } catch {
-    return '';
-  }
-}
-
-function parentPid(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
+/** A process's executable as its command line names it ('' when gone). */
+const cmdline0 = (pid: number) => processArgv(pid)[0] ?? '';
 
 /** The benchmark's Chromium: the chromium processes among our descendants, and everything under them. */
 function chromiumPids(): number[] {
@@ -190,15 +122,6 @@ function chromiumPids(): number[] {
 function ingestPids(sim: Simulator): number[] {
   const simPids = new Set([sim.pid, ...descendants(sim.pid)]);
   return descendants(process.pid).filter((pid) => !simPids.has(pid) && /ffmpeg/.test(cmdline0(pid)));
-}
-
-function readCores(): CpuReading[] {
-  const cores: CpuReading[] = [];
-  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
-    const match = /^cpu(\d+) /.exec(line);
-    if (match) cores[Number(match[1])] = parseProcStat(line.replace(/^cpu\d+/, 'cpu'));
-  }
-  return cores;
 }
 
 interface StepResult {
@@ -273,15 +196,15 @@ async function runStep(system: System, trial: number, count: number, peers: Peer
   try {
     const setupMs = Math.round(performance.now() - started);
     // A new page may mean a new renderer: pin the whole browser again (and the server, new threads).
-    await pinAll(chromiumPids(), LOAD_CORE);
+    await pinAllToCore(chromiumPids(), LOAD_CORE);
     const serverPid = system === 'c5' ? peers.workerPid : peers.janus!.pid!;
-    await pin(serverPid, SERVER_CORE);
+    await pinToCore(serverPid, SERVER_CORE);
     await sleep(args.settleSeconds * 1000);
     const before = await load.stats();
     const meter = CpuMeter.start({ server: [serverPid], chromium: chromiumPids(), ingest: ingestPids(peers.sim) });
-    const coresA = readCores();
+    const coresA = machineCpu().cores;
     await sleep(args.seconds * 1000);
-    const coresB = readCores();
+    const coresB = machineCpu().cores;
     const cpu = meter.stop();
     const after = await load.stats();
     const busy = (core: number) => {
@@ -399,11 +322,11 @@ async function main(): Promise<number> {
   const results: StepResult[] = [];
   let cameraCheck: Record<string, unknown> = {};
   try {
-    await pin(process.pid, LOAD_CORE);
+    await pinToCore(process.pid, LOAD_CORE);
     log(`fanout-webrtc: ${args.trials} trial(s), steps ${args.steps.join(',')}, ${args.seconds} s windows, systems ${args.systems.join(',')}`);
     const sim = await Simulator.start({ config: { cameras: [CAMERA] } });
     cleanups.add('the camera simulator', () => sim.stop());
-    await pinAll([sim.pid, ...descendants(sim.pid)], LOAD_CORE);
+    await pinAllToCore([sim.pid, ...descendants(sim.pid)], LOAD_CORE);
     const rtspUrl = sim.url(CAMERA.id);
 
     const c5 = await startTestApp({
@@ -416,7 +339,7 @@ async function main(): Promise<number> {
     cleanups.add('C5 Live', () => c5.close());
     const worker = c5.app.media.workers[0];
     if (!worker) throw new Error('C5 Live has no media worker');
-    await pin(worker.pid, SERVER_CORE);
+    await pinToCore(worker.pid, SERVER_CORE);
 
     let janus: JanusPeer | undefined;
     if (args.systems.includes('janus')) {
@@ -424,7 +347,7 @@ async function main(): Promise<number> {
         janus = await JanusPeer.start({ rtspUrl });
         cleanups.add('Janus', () => janus!.close());
         if (janus.pid === undefined) throw new Error('janus has no pid');
-        await pin(janus.pid, SERVER_CORE);
+        await pinToCore(janus.pid, SERVER_CORE);
       } catch (error) {
         failures.push(`Janus could not start: ${error instanceof Error ? error.message : String(error)}`);
         janus = undefined;
@@ -433,7 +356,7 @@ async function main(): Promise<number> {
 
     const chromium = await launchChromium();
     cleanups.add('Chromium', () => chromium.close());
-    await pinAll(chromiumPids(), LOAD_CORE);
+    await pinAllToCore(chromiumPids(), LOAD_CORE);
     const peers: Peers = { sim, c5, janus, chromium, token: await c5.token('operator'), workerPid: worker.pid };
     const systems = args.systems.filter((s) => s !== 'janus' || janus);
 
@@ -444,7 +367,7 @@ async function main(): Promise<number> {
       log(`  warm-up ${system}: first packet after ${s.viewers[0]?.firstPacketMs ?? '?'} ms`);
       await load.close();
     }
-    await pinAll(ingestPids(sim), LOAD_CORE);
+    await pinAllToCore(ingestPids(sim), LOAD_CORE);
 
     for (let trial = 1; trial <= args.trials; trial++) {
       const order = trial % 2 === 1 ? systems : [...systems].reverse();
@@ -453,7 +376,7 @@ async function main(): Promise<number> {
         for (const system of order) {
           if (stopped.has(system)) continue;
           try {
-            await pinAll(ingestPids(sim), LOAD_CORE);
+            await pinAllToCore(ingestPids(sim), LOAD_CORE);
             const r = await runStep(system, trial, viewers, peers, args);
             results.push(r);
             log(

@@ -53,17 +53,15 @@
  *
  * stdout: the JSON result, then (without --json-only) one summary line. Progress goes to stderr.
  */
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { parseArgs } from 'node:util';
 import { descendants, Simulator, type BulkConfig, type SimulatorConfig } from '../camsim/Simulator.ts';
 import { startTestApp, type TestApp } from '../../test/support/pipelineApp.ts';
 import type { CameraLease } from '../../server/cameras/CameraManager.ts';
 import { Cleanups } from './Cleanups.ts';
 import type { PlotSeries, PlotSpec } from './plot.ts';
-import { cpuSeconds, rssMb } from './procStats.ts';
-import { commonArgs, commonOptions, logger, report, type CommonArgs } from './report.ts';
-import { cpuBusyShare, formatSpread, median, parseProcStat, round1, spread, type CpuReading, type Spread } from './stats.ts';
+import { benchmarkCommandLine, CpuMeter, cpuBusyShare, cpuIrqShare, machineCpu, processName, rssMb, sleep, ussMb, type CommonArgs, type MachineCpu } from './host.ts';
+import { logger, report } from './report.ts';
+import { formatSpread, median, round1, spread, type Spread } from './stats.ts';
 
 const VARIANT_NAMES = ['passthrough', 'transcoded'] as const;
 type VariantName = (typeof VARIANT_NAMES)[number];
@@ -124,17 +122,9 @@ interface Args extends CommonArgs {
   busyLimit: number;
 }
 
-function parseSteps(text: string, flag: string): number[] {
-  const steps = text.split(',').map((s) => Number(s.trim()));
-  if (steps.length === 0 || steps.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) throw new Error(`${flag}: integers from 1 to 1000, comma-separated`);
-  if (steps.some((n, i) => i > 0 && n <= steps[i - 1]!)) throw new Error(`${flag}: steps must increase`);
-  return steps;
-}
-
 function parseCli(): Args {
-  const { values } = parseArgs({
-    options: {
-      ...commonOptions,
+  return benchmarkCommandLine(
+    {
       trials: { type: 'string' },
       seconds: { type: 'string' },
       variants: { type: 'string', default: VARIANT_NAMES.join(',') },
@@ -143,60 +133,34 @@ function parseCli(): Args {
       workers: { type: 'string', default: String(cpus().length) },
       'busy-limit': { type: 'string', default: String(DEFAULT_BUSY_LIMIT * 100) },
     },
-    strict: true,
-  });
-  const common = commonArgs(values);
-  const mode = common.full ? 'full' : 'quick';
-  const trials = Number(values.trials ?? (common.full ? 3 : 2));
-  const windowSeconds = Number(values.seconds ?? (common.full ? 6 : 3));
-  const workers = Number(values.workers);
-  const busyLimit = Number(values['busy-limit']) / 100;
-  if (!Number.isFinite(busyLimit) || busyLimit < 0.1 || busyLimit > 1) throw new Error('--busy-limit must be a percentage from 10 to 100');
-  if (!Number.isInteger(trials) || trials < 1 || trials > 20) throw new Error('--trials must be an integer from 1 to 20');
-  if (!Number.isFinite(windowSeconds) || windowSeconds < 2 || windowSeconds > 120) throw new Error('--seconds must be a number from 2 to 120');
-  if (!Number.isInteger(workers) || workers < 1 || workers > 16) throw new Error('--workers must be an integer from 1 to 16');
-  const variants = values.variants.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const v of variants) if (!(VARIANT_NAMES as readonly string[]).includes(v)) throw new Error(`--variants: unknown variant ${v} (known: ${VARIANT_NAMES.join(', ')})`);
-  if (variants.length === 0) throw new Error('--variants: none given');
-  return {
-    ...common,
-    trials,
-    windowSeconds,
-    settleSeconds: common.full ? 2 : 1,
-    variants: variants as VariantName[],
-    steps: {
-      passthrough: values['passthrough-steps'] ? parseSteps(values['passthrough-steps'], '--passthrough-steps') : VARIANTS.passthrough.steps[mode],
-      transcoded: values['transcoded-steps'] ? parseSteps(values['transcoded-steps'], '--transcoded-steps') : VARIANTS.transcoded.steps[mode],
+    (flags, { full }) => {
+      const mode = full ? 'full' : 'quick';
+      const busyLimit = flags.number('busy-limit', { min: 10, max: 100, what: 'a percentage' }) / 100;
+      const trials = flags.integer('trials', { min: 1, max: 20, fallback: full ? 3 : 2 });
+      const windowSeconds = flags.number('seconds', { min: 2, max: 120, fallback: full ? 6 : 3 });
+      const workers = flags.integer('workers', { min: 1, max: 16 });
+      const variants = flags.names('variants', VARIANT_NAMES, 'variant');
+      return {
+        trials,
+        windowSeconds,
+        settleSeconds: full ? 2 : 1,
+        variants,
+        steps: {
+          passthrough: flags.increasingIntegers('passthrough-steps', { min: 1, max: 1000, fallback: VARIANTS.passthrough.steps[mode] }),
+          transcoded: flags.increasingIntegers('transcoded-steps', { min: 1, max: 1000, fallback: VARIANTS.transcoded.steps[mode] }),
+        },
+        workers,
+        busyLimit,
+      };
     },
-    workers,
-    busyLimit,
-  };
+  );
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const percent = (share: number) => round1(share * 100);
 
-/** /proc/stat: the aggregate reading, and the ticks spent in interrupts (irq + softirq: here mostly loopback networking). */
-function machineCpu(): { reading: CpuReading; irq: number } {
-  const text = readFileSync('/proc/stat', 'utf8');
-  const fields = (text.split('\n').find((l) => l.startsWith('cpu ')) ?? '').trim().split(/\s+/).map(Number);
-  return { reading: parseProcStat(text), irq: (fields[6] ?? 0) + (fields[7] ?? 0) };
-}
-
-function machineShares(a: ReturnType<typeof machineCpu>, b: ReturnType<typeof machineCpu>): { busy: number; irq: number } {
-  const total = b.reading.total - a.reading.total;
-  return { busy: cpuBusyShare(a.reading, b.reading), irq: total > 0 ? (b.irq - a.irq) / total : NaN };
-}
-
-/** Unique set size in MB (pages no other process maps); 0 when gone. */
-function ussMb(pid: number): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
-    return Math.round((kb('Private_Clean') + kb('Private_Dirty')) / 102.4) / 10;
-  } catch {
-    return 0;
-  }
+/** Busy and interrupt (irq + softirq: here mostly loopback networking) shares of all cores between two readings. */
+function machineShares(a: MachineCpu, b: MachineCpu): { busy: number; irq: number } {
+  return { busy: cpuBusyShare(a.all, b.all), irq: cpuIrqShare(a.all, b.all) };
 }
 
 /** One measured step of one trial. CPU figures are shares of ONE core (1 = a full core). */
@@ -347,17 +311,11 @@ class Bench {
     const machineBefore = machineCpu();
     const serverBefore = process.cpuUsage();
     const started = performance.now();
-    // Not CpuMeter: it rounds to 1 % of a core, too coarse for one camera.
-    const groups = { ffmpeg: pids, mediasoup: this.t.app.media.workers.map((w) => w.pid), simulator: [this.sim.pid, ...descendants(this.sim.pid)] };
-    const cpuSecondsOf = (group: keyof typeof groups) => groups[group].reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-    const cpuBefore = { ffmpeg: cpuSecondsOf('ffmpeg'), mediasoup: cpuSecondsOf('mediasoup'), simulator: cpuSecondsOf('simulator') };
+    const meter = CpuMeter.start({ ffmpeg: pids, mediasoup: this.t.app.media.workers.map((w) => w.pid), simulator: [this.sim.pid, ...descendants(this.sim.pid)] });
     await sleep(this.args.windowSeconds * 1000);
+    // Unrounded: 1 % of a core is too coarse for one camera.
+    const cpu = meter.stop({ round: false });
     const seconds = (performance.now() - started) / 1000;
-    const cpu = {
-      ffmpeg: (cpuSecondsOf('ffmpeg') - cpuBefore.ffmpeg) / seconds,
-      mediasoup: (cpuSecondsOf('mediasoup') - cpuBefore.mediasoup) / seconds,
-      simulator: (cpuSecondsOf('simulator') - cpuBefore.simulator) / seconds,
-    };
     const server = process.cpuUsage(serverBefore);
     const machine = machineShares(machineBefore, machineCpu());
     const machineBusy = machine.busy;
@@ -540,7 +498,7 @@ async function main(): Promise<number> {
   const elapsed = () => `${Math.round((performance.now() - began) / 1000)} s`;
   const maxCameras = (v: VariantName) => Math.max(...args.steps[v]);
   // tsx's esbuild service is a child too, and stays.
-  const started = () => descendants(process.pid).filter((pid) => readComm(pid) !== 'esbuild');
+  const started = () => descendants(process.pid).filter((pid) => processName(pid) !== 'esbuild');
   try {
     const sim = await Simulator.start({
       config: {
@@ -580,7 +538,7 @@ async function main(): Promise<number> {
     await sleep(200);
     leftover = started();
   }
-  if (leftover.length) failures.push(`processes left running: ${leftover.map((pid) => `${pid} (${readComm(pid)})`).join(', ')}`);
+  if (leftover.length) failures.push(`processes left running: ${leftover.map((pid) => `${pid} (${processName(pid) ?? '?'})`).join(', ')}`);
 
   const summaries: Partial<Record<VariantName, ReturnType<typeof summarize>>> = {};
   for (const variant of args.variants) if (runs.some((r) => r.variant === variant)) summaries[variant] = summarize(runs, variant);
@@ -654,14 +612,6 @@ async function main(): Promise<number> {
   });
   log(`ingest: done in ${elapsed()}`);
   return code;
-}
-
-function readComm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '?';
-  }
 }
 
 process.exit(await main());

@@ -22,9 +22,8 @@
  *
  * Writes DIR/latency.json and DIR/latency.png; stdout: the JSON, then one summary line.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Simulator, type CameraConfig } from '../camsim/Simulator.ts';
 import { startTestApp, type TestApp } from '../../test/support/pipelineApp.ts';
 import { launchChromium, sampleVideo, type LaunchedChromium } from '../../test/support/browser.ts';
@@ -32,9 +31,10 @@ import { RtspRelayPeer } from './RtspRelayPeer.ts';
 import { JanusPeer } from './JanusPeer.ts';
 import { samplerScript, type PageBench, type PageFrame } from './sampler.ts';
 import { analyzeFrames, type FrameAnalysis } from './latencyAnalysis.ts';
-import { cpuBusyShare, parseProcStat, percentile, round1, spread, type CpuReading, type Spread } from './stats.ts';
+import { percentile, round1, spread, type Spread } from './stats.ts';
 import { Cleanups, withTimeout } from './Cleanups.ts';
-import { commonArgs, commonOptions, logger, report, type CommonArgs } from './report.ts';
+import { benchmarkCommandLine, cpuBusyShare, machineCpu, sleep, type CommonArgs } from './host.ts';
+import { logger, report } from './report.ts';
 import { LoadViewers, loadWindow, type LoadWindow } from './LoadViewers.ts';
 import type { PlotSpec } from './plot.ts';
 
@@ -69,28 +69,22 @@ interface Args extends CommonArgs {
 }
 
 function parseCli(): Args {
-  const { values } = parseArgs({
-    options: {
-      ...commonOptions,
+  return benchmarkCommandLine(
+    {
       seconds: { type: 'string' },
       trials: { type: 'string' },
       viewers: { type: 'string', default: '20' },
       systems: { type: 'string', default: SYSTEMS.join(',') },
       dump: { type: 'string' },
     },
-    strict: true,
-  });
-  const common = commonArgs(values);
-  const seconds = Number(values.seconds ?? (common.full ? 20 : 10));
-  const trials = Number(values.trials ?? (common.full ? 5 : 2));
-  const viewers = Number(values.viewers);
-  if (!Number.isFinite(seconds) || seconds < 2 || seconds > 600) throw new Error('--seconds must be a number from 2 to 600');
-  if (!Number.isInteger(trials) || trials < 1 || trials > 50) throw new Error('--trials must be an integer from 1 to 50');
-  if (!Number.isInteger(viewers) || viewers < 0 || viewers > 200) throw new Error('--viewers must be an integer from 0 to 200');
-  const systems = values.systems.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of systems) if (!(SYSTEMS as readonly string[]).includes(s)) throw new Error(`--systems: unknown system ${s} (known: ${SYSTEMS.join(', ')})`);
-  if (systems.length === 0) throw new Error('--systems: none given');
-  return { ...common, seconds, trials, viewers, systems: systems as System[], dump: values.dump };
+    (flags, { full }) => ({
+      seconds: flags.number('seconds', { min: 2, max: 600, fallback: full ? 20 : 10 }),
+      trials: flags.integer('trials', { min: 1, max: 50, fallback: full ? 5 : 2 }),
+      viewers: flags.integer('viewers', { min: 0, max: 200 }),
+      systems: flags.names('systems', SYSTEMS, 'system'),
+      dump: flags.values.dump,
+    }),
+  );
 }
 
 interface TrialResult {
@@ -127,17 +121,6 @@ interface TrialRun {
   result: TrialResult;
   latencies: number[];
 }
-
-function readCpu(): CpuReading {
-  try {
-    return parseProcStat(readFileSync('/proc/stat', 'utf8'));
-  } catch {
-    return { busy: 0, total: 0 };
-  }
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
 
 /**
  * One trial: open the page in a fresh browser context, wait for the first frame, record until
@@ -186,7 +169,7 @@ async function runTrial(
     const firstAt = (await page.evaluate(`window.__bench.frames.find((f) => f.tag === ${CAMERA.tag}).at`)) as number;
     const endAt = firstAt + seconds * 1000;
     await sleep(firstAt + WARMUP_MS - Date.now());
-    const cpuStart = readCpu();
+    const cpuStart = machineCpu().all;
     const frames: PageFrame[] = [];
     let unreadable = 0;
     const early = JSON.parse((await page.evaluate(`JSON.stringify(window.__bench)`)) as string) as PageBench;
@@ -204,7 +187,7 @@ async function runTrial(
     } else {
       await sleep(endAt - Date.now());
     }
-    const cpuEnd = readCpu();
+    const cpuEnd = machineCpu().all;
     if (system === 'rtspRelay') {
       const bench = JSON.parse((await page.evaluate(`JSON.stringify(window.__bench)`)) as string) as PageBench;
       frames.push(...bench.frames);
@@ -296,13 +279,7 @@ const STATISTIC =
   'loaded = the same while N receive-only viewers (LoadViewers: WebRTC peer connections in Chromium for C5 Live and Janus, WebSockets for rtsp-relay) watch the same camera';
 
 async function main(): Promise<number> {
-  let args: Args;
-  try {
-    args = parseCli();
-  } catch (error) {
-    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 2;
-  }
+  const args = parseCli();
   const log = logger(args);
   const cleanups = new Cleanups();
   const failures: string[] = [];

@@ -32,6 +32,7 @@
 import type { types as msc } from 'mediasoup-client';
 import { SignallingClient } from '../../client/src/SignallingClient.ts';
 import { MediaReceiver } from '../../client/src/MediaReceiver.ts';
+import { sleep } from './sleep.ts';
 
 export type LoadSystem = 'c5' | 'janus' | 'rtspRelay';
 
@@ -89,7 +90,6 @@ interface Viewer {
 const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const message = (error: unknown) => (error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error));
 
 /** Sums the video inbound-rtp entries of a stats report. */

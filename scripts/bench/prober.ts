@@ -4,14 +4,13 @@
 import type { types } from 'mediasoup';
 import { Simulator } from '../camsim/Simulator.ts';
 import { startTestApp } from '../../test/support/pipelineApp.ts';
+import { commandLine, sleep } from './host.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const count = arg('cameras', 5000);
-const rate = arg('rate', 50);
-const concurrency = arg('concurrency', 16);
+const { count, rate, concurrency } = commandLine({ cameras: { type: 'string' }, rate: { type: 'string' }, concurrency: { type: 'string' } }, (flags) => ({
+  count: flags.integer('cameras', { min: 1, max: 100_000, fallback: 5000 }),
+  rate: flags.number('rate', { min: 1, max: 100_000, fallback: 50 }),
+  concurrency: flags.integer('concurrency', { min: 1, max: 1000, fallback: 16 }),
+}));
 
 const sim = await Simulator.start({
   config: {
@@ -45,7 +44,7 @@ try {
     last = ts;
   });
   const fps = (from: number, to: number) => frames.filter((at) => at >= from && at < to).length / ((to - from) / 1000);
-  await new Promise((resolve) => setTimeout(resolve, 6000));
+  await sleep(6000);
   const baselineEnd = Date.now();
   const cpuBefore = process.cpuUsage();
   const simCpuBefore = (await sim.status()).cpuSeconds;

@@ -1,33 +1,15 @@
 /**
- * What every benchmark does at its end, and the flags they share.
+ * What every benchmark does at its end.
  *
- *   --full        the full mode (more trials, longer, more steps); the default is the quick mode
- *   --out DIR     where <name>.json and <name>.png go (default bench-results/)
- *   --json-only   no progress on stderr and no summary line
- *
- * report() writes DIR/<name>.json and the PNG plot(s), prints the JSON on stdout, then one summary
- * line (the last line of stdout). A benchmark exits non-zero when a peer or a step could not run
- * (`failures` not empty): the JSON and plot still show what did run.
+ * report() writes DIR/<name>.json and the PNG plot(s) (DIR: --out, default bench-results/), prints
+ * the JSON on stdout, then one summary line (the last line of stdout; none with --json-only). A
+ * benchmark exits non-zero when a peer or a step could not run (`failures` not empty): the JSON and
+ * plot still show what did run. The flags every benchmark shares are in host.ts (commonOptions).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CommonArgs } from './host.ts';
 import { writePlot, type PlotSpec } from './plot.ts';
-
-export const commonOptions = {
-  full: { type: 'boolean', default: false },
-  out: { type: 'string', default: 'bench-results' },
-  'json-only': { type: 'boolean', default: false },
-} as const;
-
-export interface CommonArgs {
-  full: boolean;
-  out: string;
-  jsonOnly: boolean;
-}
-
-export function commonArgs(values: { full?: boolean; out?: string; 'json-only'?: boolean }): CommonArgs {
-  return { full: values.full ?? false, out: values.out ?? 'bench-results', jsonOnly: values['json-only'] ?? false };
-}
 
 /** Progress to stderr (silent with --json-only). */
 export function logger(args: CommonArgs): (line: string) => void {

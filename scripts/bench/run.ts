@@ -17,8 +17,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { headlineRows, type HeadlineRow } from './headline.ts';
+import { commandLine } from './host.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BENCHMARKS = ['latency', 'ttff', 'fanout-srtp', 'fanout-webrtc', 'ingest'] as const;
@@ -96,17 +96,15 @@ function markdownTable(rows: HeadlineRow[]): string {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
+  const { values, only } = commandLine(
+    {
       full: { type: 'boolean', default: false },
       only: { type: 'string' },
       out: { type: 'string', default: 'bench-results' },
       'table-only': { type: 'boolean', default: false },
     },
-    strict: true,
-  });
-  const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...BENCHMARKS];
-  for (const name of only) if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`--only: unknown benchmark ${name} (known: ${BENCHMARKS.join(', ')})`);
+    (flags) => ({ values: flags.values, only: flags.names('only', BENCHMARKS, 'benchmark') }),
+  );
   const out = resolve(values.out);
   mkdirSync(out, { recursive: true });
   const mode = values.full ? 'full' : 'quick';
@@ -114,7 +112,7 @@ async function main(): Promise<number> {
   process.stderr.write(`bench: ${mode} mode, ${only.join(', ')} -> ${out}\n`);
 
   const outcomes: Outcome[] = [];
-  for (const name of only as Benchmark[]) {
+  for (const name of only) {
     if (values['table-only']) {
       outcomes.push(fromFile(name, out));
       continue;

@@ -20,27 +20,6 @@ export function round1(value: number): number | null {
   return Number.isFinite(value) ? Math.round(value * 10) / 10 : null;
 }
 
-/** Share of all CPU time (all cores) that was busy between two /proc/stat readings, 0..1. */
-export interface CpuReading {
-  busy: number;
-  total: number;
-}
-
-export function cpuBusyShare(a: CpuReading, b: CpuReading): number {
-  const total = b.total - a.total;
-  return total > 0 ? (b.busy - a.busy) / total : NaN;
-}
-
-/** Parses the aggregate "cpu" line of /proc/stat. */
-export function parseProcStat(text: string): CpuReading {
-  const line = text.split('\n').find((l) => l.startsWith('cpu '));
-  if (!line) return { busy: 0, total: 0 };
-  const f = line.trim().split(/\s+/).slice(1).map(Number);
-  const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
-  const total = f.slice(0, 8).reduce((s, v) => s + v, 0); // user..steal (guest is inside user)
-  return { busy: total - idle, total };
-}
-
 /** A number backed by several trials: their median and spread (min..max). */
 export interface Spread {
   median: number | null;

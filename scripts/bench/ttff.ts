@@ -23,7 +23,6 @@
  * Trials alternate: for each round, GOP 1 s and 2 s, cold and warm, each system in turn (A B C A B C).
  * Quick mode 3 rounds, full mode 7; every number is the median over its trials with min-max and n.
  */
-import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { Simulator, type CameraConfig } from '../camsim/Simulator.ts';
 import { startTestApp, type TestApp } from '../../test/support/pipelineApp.ts';
@@ -32,7 +31,8 @@ import { RtspRelayPeer } from './RtspRelayPeer.ts';
 import { JanusPeer } from './JanusPeer.ts';
 import { samplerScript, type PageBench } from './sampler.ts';
 import { Cleanups } from './Cleanups.ts';
-import { commonArgs, commonOptions, logger, report } from './report.ts';
+import { benchmarkCommandLine, sleep } from './host.ts';
+import { logger, report } from './report.ts';
 import { spread, type Spread } from './stats.ts';
 import type { PlotSpec } from './plot.ts';
 
@@ -63,8 +63,6 @@ const JANUS_ID: Record<Gop, number> = { 1: 11, 2: 12 };
 const FIRST_FRAME_TIMEOUT_MS = 30_000;
 /** How long a warm source has been pulling before a warm trial starts. */
 const WARM_MS = 2500;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -194,15 +192,11 @@ async function runTrial(peers: Peers, system: System, gop: Gop, mode: Mode, roun
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: { ...commonOptions, trials: { type: 'string' }, systems: { type: 'string', default: SYSTEMS.join(',') } },
-    strict: true,
-  });
-  const args = commonArgs(values);
-  const trials = Number(values.trials ?? (args.full ? 7 : 3));
-  if (!Number.isInteger(trials) || trials < 1 || trials > 50) throw new Error('--trials must be an integer from 1 to 50');
-  const systems = values.systems.split(',').map((s) => s.trim()) as System[];
-  for (const s of systems) if (!SYSTEMS.includes(s)) throw new Error(`--systems: unknown system ${s} (known: ${SYSTEMS.join(', ')})`);
+  const args = benchmarkCommandLine({ trials: { type: 'string' }, systems: { type: 'string', default: SYSTEMS.join(',') } }, (flags, { full }) => ({
+    trials: flags.integer('trials', { min: 1, max: 50, fallback: full ? 7 : 3 }),
+    systems: flags.names('systems', SYSTEMS, 'system'),
+  }));
+  const { trials, systems } = args;
   const log = logger(args);
   const cleanups = new Cleanups();
   const failures: string[] = [];

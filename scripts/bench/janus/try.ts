@@ -6,9 +6,10 @@
  */
 import { Simulator } from '../../camsim/Simulator.ts';
 import { launchChromium, latencyStats, sampleVideo, type LaunchedChromium } from '../../../test/support/browser.ts';
+import { commandLine } from '../host.ts';
 import { JanusPeer } from '../JanusPeer.ts';
 
-const verbose = process.argv.includes('--verbose');
+const verbose = commandLine({ verbose: { type: 'boolean', default: false } }, (flags) => flags.values.verbose);
 let sim: Simulator | undefined;
 let janus: JanusPeer | undefined;
 let chromium: LaunchedChromium | undefined;
