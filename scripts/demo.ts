@@ -11,17 +11,11 @@
  * The server runs from source here (tsx), through the launcher's environment setup: the worker
  * path is set before the server, and so mediasoup, is imported.
  */
-import { setToolchainEnvironment, ToolchainError } from '../server/toolchain.ts';
+import { setToolchainEnvironmentOrExit } from '../server/toolchain.ts';
 import { DemoCameras } from './demo/DemoCameras.ts';
 import { DEFAULT_CONFIG } from './camsim/Simulator.ts';
 
-try {
-  setToolchainEnvironment();
-} catch (error) {
-  if (!(error instanceof ToolchainError)) throw error;
-  console.error(`C5 Live cannot start: ${error.message}`);
-  process.exit(1);
-}
+setToolchainEnvironmentOrExit();
 const { serve } = await import('../server/serve.ts');
 
 let demo = false;

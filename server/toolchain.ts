@@ -87,6 +87,17 @@ export function setToolchainEnvironment(env: NodeJS.ProcessEnv = process.env): v
   env.FFMPEG_BIN ||= ffmpegPath();
 }
 
+/** setToolchainEnvironment() for an entry point: a missing worker ends the process with the reason. */
+export function setToolchainEnvironmentOrExit(): void {
+  try {
+    setToolchainEnvironment();
+  } catch (error) {
+    if (!(error instanceof ToolchainError)) throw error;
+    console.error(`C5 Live cannot start: ${error.message}`);
+    process.exit(1);
+  }
+}
+
 const answers: Record<string, () => string> = {
   'worker-bin': workerBinPath,
   'worker-dir': workerCacheDir,
