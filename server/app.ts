@@ -102,7 +102,13 @@ export class App {
     try {
       return new App(await App.#assemble(config, logger, seedCameras, cleanups), cleanups);
     } catch (error) {
-      for (const cleanup of cleanups.reverse()) await cleanup();
+      for (const cleanup of cleanups.reverse()) {
+        try {
+          await cleanup();
+        } catch (cleanupError) {
+          logger.error({ err: cleanupError }, 'error while closing after a failed start');
+        }
+      }
       throw error;
     }
   }

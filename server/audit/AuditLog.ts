@@ -37,6 +37,7 @@ export class AuditLog {
   #prevHash = GENESIS;
   #checkpointTimer: NodeJS.Timeout | undefined;
   #retentionTimer: NodeJS.Timeout | undefined;
+  #retentionRound: Promise<unknown> = Promise.resolve();
   #closed = false;
   #loggedHeadAt = 0;
 
@@ -161,7 +162,8 @@ export class AuditLog {
   scheduleRetention(days: number, everyMs = 6 * 3_600_000): void {
     if (this.#closed || this.#retentionTimer) return;
     const round = (): void => {
-      void this.applyRetention(new Date(Date.now() - days * 86_400_000)).catch((error: unknown) => this.logger.error({ err: error }, 'audit retention failed'));
+      if (this.#closed) return;
+      this.#retentionRound = this.applyRetention(new Date(Date.now() - days * 86_400_000)).catch((error: unknown) => this.logger.error({ err: error }, 'audit retention failed'));
     };
     round();
     this.#retentionTimer = setInterval(round, everyMs);
@@ -189,6 +191,8 @@ export class AuditLog {
     this.#checkpointTimer = undefined;
     if (this.#retentionTimer) clearInterval(this.#retentionTimer);
     this.#retentionTimer = undefined;
+    // A round already running finishes before the store it writes to can close.
+    await this.#retentionRound;
     await this.checkpoint();
   }
 

@@ -61,6 +61,8 @@ export class CameraFeed {
       if (transport.tuple.remotePort) resolve();
       else transport.once('tuple', () => resolve());
     });
+    // mediasoup closes a transport by itself when its router (its worker) closes: "my host closed".
+    transport.once('routerclose', () => this.hostClosed());
     transport.observer.once('close', () => this.close());
   }
 

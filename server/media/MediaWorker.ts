@@ -104,6 +104,11 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
     return this.#cpu;
   }
 
+  /** When `cpu` was last sampled (epoch ms); undefined before the first sample. */
+  get cpuSampledAt(): number | undefined {
+    return this.#lastCpu?.at;
+  }
+
   /**
    * Placement load: consumers and hosted cameras, plus measured CPU (a fully busy core weighs as
    * much as 100 consumers), so a worker busy with heavy streams gets fewer new viewers.

@@ -117,6 +117,12 @@ export class ViewerMedia extends TypedEmitter<ViewerMediaEvents> {
       feed.detach(this.worker);
       throw error;
     }
+    // mediasoup answers a consume queued before the transport's close: such a consumer is dead on arrival.
+    if (this.#closed || transport.closed || consumer.closed) {
+      consumer.close();
+      feed.detach(this.worker);
+      throw new AppError('invalid_state', 'viewer closed while consuming');
+    }
     this.#consumers.set(consumer.id, { consumer, feed });
     feed.addConsumer(consumer);
     this.observer.notify('consumers', this.#consumers.size);

@@ -162,8 +162,10 @@ export class Metrics {
     this.camerasLive.set(statuses.filter((s) => s.state === 'live').length);
   }
 
-  close(): void {
+  /** Stops sampling; resolves once a sample in progress has finished (it reads the store). */
+  async close(): Promise<void> {
     clearInterval(this.#timer);
+    await this.#sampling;
     this.#media.observer.off('newfeed', this.#onNewFeed);
     this.#signalling?.off('request', this.#onRequest).off('firstframe', this.#onFirstFrame).off('connections', this.#onConnections);
     this.#signalling = undefined;

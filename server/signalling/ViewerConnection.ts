@@ -177,7 +177,16 @@ export class ViewerConnection {
         if (watch.consumers.size === 0 && this.#watches.has(cameraId)) this.#unwatch(cameraId, watch);
         throw error;
       }
-      if (this.#closed) throw new AppError('invalid_state', 'connection closed');
+      // The connection, its transport or this camera's watch may have gone while mediasoup answered:
+      // the consumer then belongs to nobody, so it closes now rather than being counted forever.
+      if (this.#closed || this.#media !== media || !this.#watches.has(cameraId)) {
+        try {
+          media.closeConsumer(consumer.id);
+        } catch {
+          // Already closed with its viewer media.
+        }
+        throw new AppError('invalid_state', this.#closed ? 'connection closed' : 'the transport or the view closed while consuming');
+      }
       // A new consumer supersedes the ones of this camera that closed by themselves.
       for (const old of [...watch.consumers]) {
         if (this.#consumers.get(old)?.open === false) {

@@ -6,10 +6,18 @@
 import { z } from 'zod';
 import type { types as msc } from 'mediasoup-client';
 import type { CameraState } from '../cameras/CameraStatus.ts';
-import { cameraAreas, type CameraArea, type HealthStatus } from '../catalog/CameraRecord.ts';
+import type { CameraArea, HealthStatus } from '../catalog/CameraRecord.ts';
 
 // The domain's unions, declared once beside what they describe, re-exported for the console.
+// Only types come from server/ (rule protocol-types-only): the console bundles this file, and a value
+// imported here would bring server code along.
 export type { CameraArea, CameraState, HealthStatus };
+
+/** The areas, for the listCameras schema: a local list, checked against CameraArea both ways at compile time. */
+const cameraAreas = ['agency', 'citizen'] as const satisfies readonly CameraArea[];
+/** Fails to compile, naming the area, when the catalog has an area the list above lacks. */
+type NoAreaMissing<Missing extends never> = Missing;
+export type AreasListed = NoAreaMissing<Exclude<CameraArea, (typeof cameraAreas)[number]>>;
 
 export interface ApiErrorBody {
   code: string;

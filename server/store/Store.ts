@@ -17,3 +17,16 @@ export interface Store {
   /** Closes every repository, then the backend. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Runs every close in order, each whatever the others did; rejects with the first failure once all ran. */
+export async function closeAll(closes: Array<() => Promise<unknown>>): Promise<void> {
+  const failures: unknown[] = [];
+  for (const close of closes) {
+    try {
+      await close();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
+}

@@ -5,6 +5,7 @@ import type { CameraFeed } from '../../server/media/CameraFeed.ts';
 import type { ViewerMedia } from '../../server/media/ViewerMedia.ts';
 import type { IngestDescription } from '../../workers/Ingest.ts';
 import { LogCapture } from '../support/LogCapture.ts';
+import { configSchema } from '../../server/config/schema.ts';
 
 const description = (ssrc: number): IngestDescription => ({
   codec: { mimeType: 'video/H264', clockRate: 90000, payloadType: 102, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 } },
@@ -101,12 +102,20 @@ describe('media ownership (real mediasoup workers)', function () {
     const remoteConsumerClosed = new Promise<void>((resolve) => remote.on('consumerclosed', () => resolve()));
     let feedClosed = 0;
     feed.onClose(() => feedClosed++);
+    // The feed must take its "host closed" path: mediasoup closed the transport, the feed does not.
+    let transportClosedByFeed = 0;
+    const closeTransport = feed.transport.close.bind(feed.transport);
+    feed.transport.close = () => {
+      transportClosedByFeed++;
+      closeTransport();
+    };
 
     process.kill(host.pid, 'SIGKILL');
     await until('the feed to learn its host closed', () => feed.closed);
     await localTransportClosed;
     await remoteConsumerClosed;
     expect(feedClosed).to.equal(1);
+    expect(transportClosedByFeed, 'the feed closed a transport mediasoup had closed').to.equal(0);
     expect(local.usable).to.equal(false);
     expect(remote.usable, 'a viewer on a live worker stays usable').to.equal(true);
     expect(host.hostedCameras).to.equal(0);
@@ -124,11 +133,35 @@ describe('media ownership (real mediasoup workers)', function () {
     ]);
   });
 
-  it('the pool is the one sampler of worker CPU', async () => {
+  it('the pool is the one sampler of worker CPU; metrics only read it', async () => {
     const worker = pool.workers[0]!;
-    // A worker reports CPU after two samples by the pool's timer (200 ms here); nobody else samples.
-    await until('a CPU sample', () => worker.cpu > 0, 5000).catch(() => undefined);
+    // The pool's timer (200 ms here) samples every worker; two samples make a CPU share.
+    await until('a first CPU sample', () => worker.cpuSampledAt !== undefined, 5000);
+    const first = worker.cpuSampledAt!;
+    await until('a second CPU sample', () => (worker.cpuSampledAt ?? 0) > first, 5000);
     expect(worker.cpu).to.be.at.least(0).and.below(2);
     expect(Object.getOwnPropertyDescriptor(Object.getPrototypeOf(worker), 'cpu')?.set, 'cpu is read-only').to.equal(undefined);
+    // A metrics sample reads the figure without taking a sample of its own.
+    const { Metrics } = await import('../../server/metrics/Metrics.ts');
+    const { CameraManager } = await import('../../server/cameras/CameraManager.ts');
+    const logger = new LogCapture().logger;
+    const cameras = new CameraManager({ get: async () => undefined, list: async () => [] }, {
+      logger,
+      timing: configSchema.parse({}).ingest,
+      createIngest: () => {
+        throw new Error('no ingest in this test');
+      },
+      createFeed: () => Promise.reject(new Error('no feed in this test')),
+    });
+    const metrics = new Metrics({ cameras, media: pool, repository: { count: async () => 0 } as never, logger, sampleEveryMs: 60_000 });
+    try {
+      const before = worker.cpuSampledAt;
+      await metrics.sample();
+      expect(worker.cpuSampledAt).to.equal(before);
+      expect(await metrics.registry.getSingleMetricAsString('c5_worker_cpu_ratio')).to.match(/c5_worker_cpu_ratio\{worker="0"\} /);
+    } finally {
+      await metrics.close();
+      await cameras.close();
+    }
   });
 });

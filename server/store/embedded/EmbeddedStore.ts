@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Store } from '../Store.ts';
+import { closeAll, type Store } from '../Store.ts';
 import { EmbeddedCameraRepository } from './EmbeddedCameraRepository.ts';
 import { EmbeddedUserRepository } from './EmbeddedUserRepository.ts';
 import { FileAuditRepository } from './FileAuditRepository.ts';
@@ -35,11 +35,8 @@ export class EmbeddedStore implements Store {
   }
 
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.audit.close();
-      await this.users.close();
-      await this.cameras.close();
-    })();
+    // Every part is closed even when another fails; the first failure is reported after.
+    this.#closing ??= closeAll([() => this.audit.close(), () => this.users.close(), () => this.cameras.close()]);
     return this.#closing;
   }
 }

@@ -1,6 +1,6 @@
 import mongoose from 'mongoose';
 import type { Connection } from 'mongoose';
-import type { Store } from '../Store.ts';
+import { closeAll, type Store } from '../Store.ts';
 import { MongoCameraRepository } from './MongoCameraRepository.ts';
 import { MongoUserRepository } from './MongoUserRepository.ts';
 import { MongoAuditRepository } from './MongoAuditRepository.ts';
@@ -52,10 +52,8 @@ export class MongoStore implements Store {
   }
 
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await Promise.all([this.audit.close(), this.users.close(), this.cameras.close()]);
-      await this.connection.close();
-    })();
+    // Every part is closed even when another fails; the first failure is reported after.
+    this.#closing ??= closeAll([() => this.audit.close(), () => this.users.close(), () => this.cameras.close(), () => this.connection.close()]);
     return this.#closing;
   }
 }
