@@ -10,7 +10,9 @@
  * Type-only imports count (tsPreCompilationDeps: true): a layer that names another layer's
  * types depends on it all the same.
  *
- * Every forbidden rule needs a fixture folder named after it; the test fails otherwise.
+ * Every forbidden rule needs a fixture folder named after it; the test fails otherwise. (The one other folder
+ * there, createRequire-scan/, belongs to the test's scan for requires made with createRequire, which the cruise
+ * sees only as `const require = createRequire(…)` called with a literal.)
  */
 const path = require('node:path');
 
@@ -33,21 +35,21 @@ module.exports = {
       to: { path: '^server/' },
     },
     {
-      name: 'server-not-scripts',
+      name: 'shipped-not-scripts',
       comment:
-        'scripts/ holds tooling, benches and the demo; the server ships without it. ' +
-        'Move what the server needs into server/ (or workers/common/) instead of importing scripts/.',
+        'server/ and workers/ ship (compiled to dist/); scripts/ holds tooling, benches and the demo and does not. ' +
+        'Move what the shipped code needs into server/ (or workers/common/) instead of importing scripts/.',
       severity: 'error',
-      from: { path: '^server/' },
+      from: { path: '^(server|workers)/' },
       to: { path: '^scripts/' },
     },
     {
-      name: 'server-not-client',
+      name: 'shipped-not-client',
       comment:
         'client/ is the browser console; the server only serves its build output. ' +
-        'The server must not import client/ code (the build step belongs in scripts/ or the build script).',
+        'server/ and workers/ (which ship in dist/) must not import client/ code (the build step belongs in scripts/ or the build script).',
       severity: 'error',
-      from: { path: '^server/' },
+      from: { path: '^(server|workers)/' },
       to: { path: '^client/' },
     },
     {
@@ -58,6 +60,17 @@ module.exports = {
       severity: 'error',
       from: { path: '^client/' },
       to: { path: '^(server|workers|scripts)/', pathNot: '^server/signalling/protocol\\.ts$' },
+    },
+    {
+      name: 'protocol-types-only',
+      comment:
+        'server/signalling/protocol.ts is the one server file the console imports, so whatever it imports as a value ' +
+        'from server/, workers/, scripts/ or client/ is bundled into the browser. Its imports from those folders are ' +
+        'type-only (`import type`, erased at build); a value it needs (e.g. the camera areas for a zod schema) is ' +
+        'declared in protocol.ts itself and checked against the domain type at compile time.',
+      severity: 'error',
+      from: { path: '^server/signalling/protocol\\.ts$' },
+      to: { path: '^(server|workers|scripts|client)/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'mediasoup-only-in-media',
@@ -75,7 +88,8 @@ module.exports = {
       comment:
         'Only the storage adapters (server/store/embedded/, server/store/mongo/) import the database drivers ' +
         'mongoose, mongodb and @seald-io/nedb; everything else goes through the repositories. ' +
-        '(nedb is loaded with createRequire in server/store/embedded/nedb.ts.)',
+        '(nedb is loaded with createRequire in server/store/embedded/nedb.ts, as `const require = createRequire(…)` and ' +
+        "`require('<literal>')`, which the cruise sees; the rules test checks that createRequire is used that way and nowhere else.)",
       severity: 'error',
       from: { path: '^(server|workers)/', pathNot: '^server/store/(embedded|mongo)/' },
       to: { path: STORAGE_DRIVERS },
@@ -116,6 +130,17 @@ module.exports = {
       severity: 'error',
       from: { path: '^(server|workers)/' },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'], pathNot: '(^|/)node_modules/@types/' },
+    },
+    {
+      name: 'not-to-unlisted',
+      comment:
+        'A package imported from server/, workers/ or client/ must be declared in package.json. One that is only ' +
+        'installed as some other package\'s dependency (picocolors, js-yaml, bson …) can disappear or change major ' +
+        'version with any update of that package. npm-no-pkg: not in package.json; npm-unknown: no package.json found. ' +
+        'Type-only imports count too (the typecheck breaks just the same).',
+      severity: 'error',
+      from: { path: '^(server|workers|client)/' },
+      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
     },
     {
       name: 'no-unresolvable',

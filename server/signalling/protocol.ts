@@ -17,7 +17,7 @@ export type { CameraArea, CameraState, HealthStatus };
 const cameraAreas = ['agency', 'citizen'] as const satisfies readonly CameraArea[];
 /** Fails to compile, naming the area, when the catalog has an area the list above lacks. */
 type NoAreaMissing<Missing extends never> = Missing;
-export type AreasListed = NoAreaMissing<Exclude<CameraArea, (typeof cameraAreas)[number]>>;
+type AreasListed = NoAreaMissing<Exclude<CameraArea, (typeof cameraAreas)[number]>>;
 
 export interface ApiErrorBody {
   code: string;
