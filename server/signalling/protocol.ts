@@ -15,9 +15,11 @@ export type { CameraArea, CameraState, HealthStatus };
 
 /** The areas, for the listCameras schema: a local list, checked against CameraArea both ways at compile time. */
 const cameraAreas = ['agency', 'citizen'] as const satisfies readonly CameraArea[];
-/** Fails to compile, naming the area, when the catalog has an area the list above lacks. */
-type NoAreaMissing<Missing extends never> = Missing;
-type AreasListed = NoAreaMissing<Exclude<CameraArea, (typeof cameraAreas)[number]>>;
+/** The health filter values: the catalog's HealthStatus plus 'unknown', checked the same way. */
+const healthFilters = ['reachable', 'unauthorized', 'unreachable', 'unknown'] as const satisfies readonly (HealthStatus | 'unknown')[];
+/** Fails to compile, naming the value, when the catalog has a value a list above lacks. */
+type NoneMissing<Missing extends never> = Missing;
+export type ProtocolListsComplete = [NoneMissing<Exclude<CameraArea, (typeof cameraAreas)[number]>>, NoneMissing<Exclude<HealthStatus, (typeof healthFilters)[number]>>];
 
 export interface ApiErrorBody {
   code: string;
@@ -104,7 +106,7 @@ export const schemas = {
   listCameras: z.strictObject({
     area: z.enum(cameraAreas).optional(),
     municipality: z.string().min(1).max(100).optional(),
-    health: z.enum(['reachable', 'unauthorized', 'unreachable', 'unknown']).optional(),
+    health: z.enum(healthFilters).optional(),
     q: z.string().min(1).max(100).optional(),
     offset: z.number().int().min(0).max(1_000_000).optional(),
     limit: z.number().int().min(1).max(500).optional(),
