@@ -121,6 +121,7 @@ export class App {
 
     const secrets = new SecretStore(config.dataDir, config.env === 'production');
     const tokens = new TokenService(secrets.get('jwt-secret', config.auth.jwtSecret, 'auth.jwtSecret (JWT_SECRET)'), config.auth.tokenTtlSeconds, config.auth.sessionMaxSeconds);
+    cleanups.push(() => tokens.close());
     const loginCodes = new LoginCodes(config.auth.loginCodeTtlSeconds * 1000);
     const vault = new UrlVault(secrets.get('credential-key', config.catalog.credentialKey, 'catalog.credentialKey (CREDENTIAL_KEY)'), [...config.catalog.previousCredentialKeys]);
 

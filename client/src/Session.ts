@@ -11,6 +11,7 @@ const STORAGE_KEY = 'c5.session';
 const CODE_ENDPOINT = '/api/auth/code';
 const LOGIN_ENDPOINT = '/api/auth/login';
 const ME_ENDPOINT = '/api/me';
+const LOGOUT_ENDPOINT = '/api/auth/logout';
 /** A refresh that failed (for example while disconnected) is tried again after this long. */
 const REFRESH_RETRY_MS = 5000;
 
@@ -150,6 +151,26 @@ export class Session extends Emitter<SessionEvents> {
   startRefreshing(refresher: TokenRefresher): void {
     this.#refresher = refresher;
     this.#schedule();
+  }
+
+  /**
+   * Signs out on the server too (the session's tokens are refused from then on, its sockets end),
+   * best effort: the console signs out locally at once, whether or not the server could be told.
+   */
+  logout(reason: string): Promise<void> {
+    const token = this.#stored?.token;
+    this.signOut(reason);
+    if (!token) return Promise.resolve();
+    return fetch(LOGOUT_ENDPOINT, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      credentials: 'same-origin',
+      cache: 'no-store',
+      keepalive: true,
+    }).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** Ends the session: forgets the token and tells the listeners why. Idempotent. */

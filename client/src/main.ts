@@ -277,7 +277,7 @@ async function main(): Promise<void> {
     current?.stop();
     showSignedOut(reason);
   });
-  view.on('signOut', () => session.signOut('you signed out'));
+  view.on('signOut', () => void session.logout('you signed out'));
   view.on('signIn', (username, password) => {
     view.setSigningIn(true);
     view.showSignInError(undefined);

@@ -7,4 +7,6 @@ export interface Identity {
   role: Role;
   /** When the sign-in happened (epoch seconds); refreshes never move it. */
   authTime: number;
+  /** The sign-in session (the token's `sid`); every token of one sign-in, refreshed or not, carries the same. */
+  sessionId?: string;
 }

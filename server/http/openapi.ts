@@ -90,6 +90,12 @@ export function openApiDocument(): object {
           responses: { '200': { description: 'token', ...json(z.object({ token: z.string(), expiresAt: z.number() })) }, ...errors(400, 401, 429) },
         },
       },
+      '/api/auth/logout': {
+        post: {
+          summary: 'Sign out: every token of this sign-in session is refused from now on and its open sockets end (sessionEnded)',
+          responses: { '204': { description: 'signed out' }, ...errors(401) },
+        },
+      },
       '/api/me': { get: { summary: 'The signed-in user', responses: { '200': { description: 'the user', ...json(userView) }, ...errors(401) } } },
       '/api/users': {
         get: { summary: 'Users (admin)', responses: { '200': { description: 'users', ...json(z.object({ items: z.array(userView) })) }, ...errors(401, 403) } },

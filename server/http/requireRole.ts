@@ -44,7 +44,7 @@ export function requireRole(auth: Authenticator, ...roles: Role[]) {
       throw new AppError('forbidden', `this needs the ${roles.join(' or ')} role`);
     }
     req.user = user;
-    req.identity = { userId: user.id, role: user.role, authTime: verified.authTime };
+    req.identity = { userId: user.id, role: user.role, authTime: verified.authTime, ...(verified.sessionId && { sessionId: verified.sessionId }) };
     next();
   };
 }

@@ -30,11 +30,29 @@ export function userRoutes(auth: Authenticator, loginCodes: LoginCodes, logger: 
 
   router.post('/auth/code', async (req, res) => {
     const { code } = parseOr400(codeBody, req.body, 'body');
-    const identity = loginCodes.redeem(code);
-    const user = users.current(identity.userId);
+    let identity;
+    let user;
+    try {
+      identity = loginCodes.redeem(code);
+      user = users.current(identity.userId);
+    } catch (error) {
+      // Never the code itself: it is a credential.
+      logger.warn({ ip: req.ip, code: (error as { code?: string }).code }, 'sign-in with a login code refused');
+      await auth.audit.record({ action: 'auth.login_failed', ...(req.ip && { ip: req.ip }), details: { with: 'login code', code: (error as { code?: string }).code ?? 'error' } });
+      throw error;
+    }
     logger.info({ user: user.username }, 'signed in with a login code');
     await auth.audit.record({ action: 'auth.login', userId: user.id, username: user.username, ...(req.ip && { ip: req.ip }), details: { with: 'login code' } });
     res.json(tokens.issue({ ...identity, role: user.role }));
+  });
+
+  // Sign-out: the session of this token (every token of that sign-in) is refused from now on,
+  // and its open sockets end.
+  router.post('/auth/logout', requireRole(auth), async (req, res) => {
+    auth.tokens.revoke(req.identity!);
+    logger.info({ user: req.user!.username, ip: req.ip }, 'signed out');
+    await auditFor(auth, req, { action: 'auth.logout' });
+    res.status(204).end();
   });
 
   router.get('/me', requireRole(auth), (req, res) => {

@@ -55,7 +55,7 @@ export class SignallingServer {
         const verified = options.tokens.verify(auth?.token);
         // The account as it is now, not as the token remembers it.
         const viewer = options.access.currentViewer(verified.userId);
-        socket.data.identity = { userId: verified.userId, role: viewer.role, authTime: verified.authTime };
+        socket.data.identity = { userId: verified.userId, role: viewer.role, authTime: verified.authTime, ...(verified.sessionId && { sessionId: verified.sessionId }) };
         socket.data.expiresAt = verified.expiresAt;
         next();
       } catch (error) {
@@ -102,7 +102,8 @@ export class SignallingServer {
         ...(transcodeReason !== undefined && { transcodeReason }),
       });
     });
-    this.#unsubscribe = [unsubscribeHealth, unsubscribeState];
+    const unsubscribeRevoked = options.tokens.onRevoked((sessionId) => this.sessionRevoked(sessionId));
+    this.#unsubscribe = [unsubscribeHealth, unsubscribeState, unsubscribeRevoked];
   }
 
   /** A user's account changed: end their sessions if disabled, otherwise re-check what they watch. */
@@ -117,6 +118,15 @@ export class SignallingServer {
       connection.socket.data.identity = { ...connection.identity, role: user.role as never };
       void connection.recheck();
       connection.socket.emit('rightsChanged', { role: user.role, areas: user.areas, municipalities: user.municipalities });
+    }
+  }
+
+  /** A session was signed out: its open sockets end now. */
+  sessionRevoked(sessionId: string): void {
+    for (const connection of this.#connections) {
+      if (connection.identity.sessionId !== sessionId) continue;
+      connection.socket.emit('sessionEnded', { reason: 'you signed out' });
+      connection.socket.disconnect(true);
     }
   }
 

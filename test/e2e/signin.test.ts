@@ -143,8 +143,18 @@ describe('console sign-in with username and password (headless Chromium)', funct
 
   it('signs out to the form, and signs in again without a reload', async () => {
     await page.evaluate('window.__noReload = true');
+    const stored = JSON.parse((await page.evaluate('sessionStorage.getItem("c5.session")')) as string) as { token: string };
     await page.click('#sign-out');
     const out = await waitForState(page, (s) => s.formVisible && !s.signedIn);
+    // Signed out on the server too: the token the page held is refused from now on.
+    const deadline = Date.now() + 5000;
+    let status = 0;
+    while (Date.now() < deadline) {
+      status = (await fetch(`${t.app.consoleUrl}/api/me`, { headers: { authorization: `Bearer ${stored.token}` } })).status;
+      if (status === 401) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(status, 'the signed-out token on /api/me').to.equal(401);
     expect(out.user).to.equal(undefined);
     expect(out.reason.toLowerCase()).to.contain('you signed out');
     expect(await page.evaluate('sessionStorage.getItem("c5.session")')).to.equal(null);

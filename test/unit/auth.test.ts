@@ -62,6 +62,41 @@ describe('TokenService', () => {
   });
 });
 
+describe('TokenService sessions (sign-out)', () => {
+  it('gives each sign-in its own session id, keeps it on refresh, and refuses every token of a revoked session', () => {
+    const tokens = new TokenService(SECRET, 900, 3600);
+    try {
+      const first = tokens.verify(tokens.issue({ userId: 'u', role: 'operator', authTime: now() }).token);
+      const other = tokens.verify(tokens.issue({ userId: 'u', role: 'operator', authTime: now() }).token);
+      expect(first.sessionId).to.be.a('string').with.length.greaterThan(16);
+      expect(other.sessionId).not.to.equal(first.sessionId);
+      const refreshed = tokens.issue(first);
+      expect(tokens.verify(refreshed.token).sessionId).to.equal(first.sessionId);
+      const ended: string[] = [];
+      tokens.onRevoked((sid) => ended.push(sid));
+      tokens.revoke(first);
+      expect(ended).to.deep.equal([first.sessionId]);
+      expect(codeOf(() => tokens.verify(refreshed.token))).to.equal('unauthenticated');
+      expect(codeOf(() => tokens.issue(first))).to.equal('unauthenticated');
+      expect(tokens.verify(tokens.issue(other).token).userId).to.equal('u');
+    } finally {
+      tokens.close();
+    }
+  });
+
+  it('forgets a revocation once the session could have no valid token left', () => {
+    const tokens = new TokenService(SECRET, 900, 3600);
+    try {
+      tokens.revoke({ userId: 'u', role: 'operator', authTime: now() - 7200, sessionId: 'a'.repeat(24) });
+      expect(tokens.revocations.size).to.equal(0);
+      tokens.revoke({ userId: 'u', role: 'operator', authTime: now(), sessionId: 'b'.repeat(24) });
+      expect(tokens.revocations.size).to.equal(1);
+    } finally {
+      tokens.close();
+    }
+  });
+});
+
 describe('LoginCodes', () => {
   it('redeems a code once', () => {
     const codes = new LoginCodes(60_000);
