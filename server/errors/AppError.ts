@@ -5,6 +5,7 @@ export const errorCodes = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  payload_too_large: 413,
   invalid_state: 409,
   incompatible: 422,
   unprocessable: 422,

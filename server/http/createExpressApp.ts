@@ -78,8 +78,13 @@ export function createExpressApp(deps: HttpDeps): express.Express {
     let appError: AppError;
     if (error instanceof AppError) appError = error;
     else if ((error as { type?: string }).type === 'entity.parse.failed') appError = new AppError('invalid_request', 'the body is not valid JSON');
-    else if ((error as { type?: string }).type === 'entity.too.large') appError = new AppError('invalid_request', 'the body is too large');
-    else {
+    else if ((error as { type?: string }).type === 'entity.too.large') appError = new AppError('payload_too_large', 'the body is too large');
+    else if (clientErrorStatus(error) === 413) appError = new AppError('payload_too_large', 'the request is too large');
+    else if (clientErrorStatus(error) !== undefined) {
+      // body-parser (unsupported encoding or charset, aborted body) and the router (a path parameter
+      // that is not valid percent-encoding) throw http-errors with a 4xx status: the client's fault.
+      appError = new AppError('invalid_request', 'the request could not be read (encoding, charset or path)');
+    } else {
       deps.logger.error({ err: error }, 'unexpected HTTP error');
       appError = new AppError('internal', 'internal error');
     }
@@ -88,4 +93,10 @@ export function createExpressApp(deps: HttpDeps): express.Express {
     res.status(appError.status).json({ error: appError.toJSON() });
   });
   return app;
+}
+
+/** The 4xx status of an http-errors error (body-parser, router), if it is one. */
+function clientErrorStatus(error: unknown): number | undefined {
+  const status = (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
