@@ -79,7 +79,7 @@ export function openApiDocument(): object {
           summary: 'Exchange a single-use sign-in code for a token',
           security: [],
           requestBody: json(z.strictObject({ code: z.string() }), 'input'),
-          responses: { '200': { description: 'token', ...json(z.object({ token: z.string(), expiresAt: z.number() })) }, ...errors(400, 401) },
+          responses: { '200': { description: 'token', ...json(z.object({ token: z.string(), expiresAt: z.number() })) }, ...errors(400, 401, 413) },
         },
       },
       '/api/auth/login': {
@@ -87,7 +87,7 @@ export function openApiDocument(): object {
           summary: 'Sign in with a user name and password (rate-limited per user and per address)',
           security: [],
           requestBody: json(loginSchema, 'input'),
-          responses: { '200': { description: 'token', ...json(z.object({ token: z.string(), expiresAt: z.number() })) }, ...errors(400, 401, 429) },
+          responses: { '200': { description: 'token', ...json(z.object({ token: z.string(), expiresAt: z.number() })) }, ...errors(400, 401, 429, 413) },
         },
       },
       '/api/auth/logout': {
@@ -99,16 +99,16 @@ export function openApiDocument(): object {
       '/api/me': { get: { summary: 'The signed-in user', responses: { '200': { description: 'the user', ...json(userView) }, ...errors(401) } } },
       '/api/users': {
         get: { summary: 'Users (admin)', responses: { '200': { description: 'users', ...json(z.object({ items: z.array(userView) })) }, ...errors(401, 403) } },
-        post: { summary: 'Create a user (admin)', requestBody: json(userCreateSchema, 'input'), responses: { '201': { description: 'created', ...json(userView) }, ...errors(400, 401, 403, 409) } },
+        post: { summary: 'Create a user (admin)', requestBody: json(userCreateSchema, 'input'), responses: { '201': { description: 'created', ...json(userView) }, ...errors(400, 401, 403, 409, 413) } },
       },
       '/api/users/{id}': {
         parameters: [idParameter],
         get: { summary: 'One user (admin)', responses: { '200': { description: 'the user', ...json(userView) }, ...errors(401, 403, 404) } },
-        patch: { summary: 'Disable, change role or assignments (admin)', requestBody: json(userPatchSchema, 'input'), responses: { '200': { description: 'changed', ...json(userView) }, ...errors(400, 401, 403, 404) } },
+        patch: { summary: 'Disable, change role or assignments (admin)', requestBody: json(userPatchSchema, 'input'), responses: { '200': { description: 'changed', ...json(userView) }, ...errors(400, 401, 403, 404, 413) } },
       },
       '/api/users/{id}/password': {
         parameters: [idParameter],
-        post: { summary: 'Reset a password (admin)', requestBody: json(passwordResetSchema, 'input'), responses: { '200': { description: 'changed', ...json(userView) }, ...errors(400, 401, 403, 404) } },
+        post: { summary: 'Reset a password (admin)', requestBody: json(passwordResetSchema, 'input'), responses: { '200': { description: 'changed', ...json(userView) }, ...errors(400, 401, 403, 404, 413) } },
       },
       '/api/audit': {
         get: {
@@ -125,7 +125,7 @@ export function openApiDocument(): object {
       },
       '/api/cameras': {
         get: { summary: 'List cameras', parameters: queryParameters(), responses: { '200': { description: 'a page of cameras', ...json(cameraListSchema) }, ...errors(400, 401) } },
-        post: { summary: 'Register a camera (pending approval)', requestBody: json(cameraCreateSchema, 'input'), responses: { '201': { description: 'registered', ...json(cameraViewSchema) }, ...errors(400, 401, 403, 409, 422) } },
+        post: { summary: 'Register a camera (pending approval)', requestBody: json(cameraCreateSchema, 'input'), responses: { '201': { description: 'registered', ...json(cameraViewSchema) }, ...errors(400, 401, 403, 409, 422, 413) } },
       },
       '/api/cameras/import': {
         post: {
@@ -140,7 +140,7 @@ export function openApiDocument(): object {
               'application/json': { schema: { type: 'array', items: schema(cameraCreateSchema) } },
             },
           },
-          responses: { '200': { description: 'the import report', ...json(importReportSchema) }, ...errors(400, 401, 403) },
+          responses: { '200': { description: 'the import report', ...json(importReportSchema) }, ...errors(400, 401, 403, 413) },
         },
       },
       '/api/cameras/{code}': {
@@ -149,7 +149,7 @@ export function openApiDocument(): object {
           summary: 'One camera (admins also see retired cameras; others only the cameras they may watch)',
           responses: { '200': cameraAnswer('the camera'), ...errors(400, 401, 404) },
         },
-        patch: { summary: 'Change a camera', requestBody: json(cameraPatchSchema, 'input'), responses: { '200': cameraAnswer('changed'), ...errors(400, 401, 403, 404, 422) } },
+        patch: { summary: 'Change a camera', requestBody: json(cameraPatchSchema, 'input'), responses: { '200': cameraAnswer('changed'), ...errors(400, 401, 403, 404, 422, 413) } },
         delete: { summary: 'Retire a camera (kept for the audit trail; its code is never reused)', responses: { '200': cameraAnswer('retired'), ...errors(400, 401, 403, 404) } },
       },
       ...Object.fromEntries(
@@ -157,7 +157,7 @@ export function openApiDocument(): object {
           `/api/cameras/{code}/${action}`,
           {
             parameters: [cameraCodeParameter],
-            post: { summary: `${action[0]!.toUpperCase()}${action.slice(1)} a camera`, requestBody: json(statusChangeSchema, 'input'), responses: { '200': cameraAnswer('new status'), ...errors(400, 401, 403, 404, 409) } },
+            post: { summary: `${action[0]!.toUpperCase()}${action.slice(1)} a camera`, requestBody: json(statusChangeSchema, 'input'), responses: { '200': cameraAnswer('new status'), ...errors(400, 401, 403, 404, 409, 413) } },
           },
         ]),
       ),
