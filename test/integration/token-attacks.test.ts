@@ -13,6 +13,7 @@ import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { connectClient, request, type ClientSocket } from '../support/signallingClient.ts';
+import { SecretsScan } from '../support/SecretsScan.ts';
 
 const PASSWORD = 'a-long-test-password';
 const b64url = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
@@ -241,6 +242,15 @@ describe('token and session attacks (refused with 401, audited where a sign-in)'
     it('documents the sign-out in the OpenAPI document', async () => {
       const doc = (await (await fetch(`${base()}/api/openapi.json`)).json()) as { paths: Record<string, { post?: { responses: Record<string, unknown> } }> };
       expect(doc.paths['/api/auth/logout']?.post?.responses).to.have.keys('204', '401');
+    });
+  });
+
+  describe('after the attacks', () => {
+    it('no secret in the logs, /metrics or the audit (JWT secret, keys, the password)', async () => {
+      const scan = new SecretsScan().registerApp(t.app).register('password', PASSWORD).watchLog(t.log);
+      await scan.collectApp(t.app);
+      expect(scan.counts.logLines).to.be.greaterThan(0);
+      scan.assertClean();
     });
   });
 });
