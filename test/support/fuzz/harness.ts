@@ -1,0 +1,292 @@
+/**
+ * The fuzz harness: starts the server (throw-away data dir, prober off, cameras only on the local
+ * simulator), signs in one user per role, reads the error codes from the OpenAPI document, runs
+ * each entry point's property with fast-check, and checks afterwards that the server still serves.
+ */
+import http from 'node:http';
+import fc from 'fast-check';
+import { Simulator } from '../simulator.ts';
+import { startTestApp, type TestApp } from '../pipelineApp.ts';
+import { connectClient, ok, type ClientSocket } from '../signallingClient.ts';
+import { roles, type Role } from '../../../server/auth/Identity.ts';
+import { encodeSegment, type RawBody, type PathSegment } from './arbitraries.ts';
+import { entryName, entryPoints, uncoveredOperations, type Caller, type EntryPoint, type FuzzContext, type RestEntry, type SocketEntry } from './entryPoints.ts';
+
+export const LIVE_CAMERA = 'cam-live';
+const FUZZED_CAMERA = 'cam-fz';
+
+export interface EntryResult {
+  name: string;
+  runs: number;
+  failed: boolean;
+  seed: number;
+  /** fast-check's path to the shrunk case: replay with { seed, path }. */
+  path?: string;
+  counterexample?: string;
+  error?: string;
+}
+
+/** A JSON rendering of a (shrunk) input with long strings (values and keys) cut, odd characters escaped. */
+export function brief(value: unknown): string {
+  const cut = (v: string): string => {
+    const escaped = v.replace(/[\uD800-\uDFFF\u0000-\u001F\u200B-\u200F\u202A-\u202E\uFEFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    return escaped.length > 200 ? `<${v.length} chars: ${escaped.slice(0, 60)}…>` : escaped;
+  };
+  const walk = (v: unknown, depth: number): unknown => {
+    if (typeof v === 'number' && (Object.is(v, -0) || !Number.isFinite(v))) return `<number ${Object.is(v, -0) ? '-0' : String(v)}>`;
+    if (typeof v === 'string') return cut(v);
+    if (!v || typeof v !== 'object') return v;
+    if (depth > 12) return '<deeper>';
+    if (Array.isArray(v)) return v.map((item) => walk(item, depth + 1));
+    return Object.fromEntries(Object.entries(v).map(([k, item]) => [cut(k), walk(item, depth + 1)]));
+  };
+  return JSON.stringify(walk(value, 0)) ?? 'undefined';
+}
+
+/** Socket.IO's maxHttpBufferSize on the server: a bigger message ends the connection, by design. */
+export const SOCKET_MESSAGE_LIMIT = 256 * 1024;
+/** Node's HTTP parser answers 431 (no body, before the app) to a request head over its 16 KB default. */
+const NODE_HEADER_LIMIT = 16 * 1024;
+
+export class FuzzTarget {
+  readonly entries: EntryPoint[];
+  private readonly sockets = new Map<Role, ClientSocket>();
+  disconnects = 0;
+  /** Unexpected-error log lines set aside by compactLogs(). */
+  private readonly unexpectedLogged: string[] = [];
+
+  private constructor(
+    readonly sim: Simulator,
+    readonly t: TestApp,
+    readonly base: string,
+    readonly tokens: Record<Role, string>,
+    readonly errorCodes: Set<string>,
+    readonly ctx: FuzzContext,
+    readonly openapi: { paths?: Record<string, Record<string, unknown>> },
+  ) {
+    const listed = entryPoints(ctx);
+    this.entries = [...listed, ...uncoveredOperations(ctx, openapi, listed)];
+  }
+
+  static async start(): Promise<FuzzTarget> {
+    const sim = await Simulator.start({
+      config: {
+        cameras: [
+          { id: LIVE_CAMERA, tag: 81, codec: 'h264', profile: 'baseline', width: 320, height: 180, fps: 25, gop: 25 },
+          { id: FUZZED_CAMERA, tag: 82, codec: 'h264', profile: 'baseline', width: 320, height: 180, fps: 25, gop: 25 },
+        ],
+      },
+    });
+    let t: TestApp | undefined;
+    try {
+      t = await startTestApp({
+        cameras: [
+          { id: LIVE_CAMERA, name: 'Live check', url: sim.url(LIVE_CAMERA) },
+          { id: FUZZED_CAMERA, name: 'Fuzzed', url: sim.url(FUZZED_CAMERA) },
+        ],
+        health: { enabled: false },
+      });
+      const base = t.app.consoleUrl;
+      const tokens = Object.fromEntries(await Promise.all(roles.map(async (role) => [role, await t!.token(role)]))) as Record<Role, string>;
+      const victim = await t.user('investigator');
+      const openapi = (await (await fetch(`${base}/api/openapi.json`)).json()) as { paths?: Record<string, Record<string, unknown>> };
+      const errorCodes = collectErrorCodes(openapi);
+      if (errorCodes.size === 0) throw new Error('the OpenAPI document lists no error codes');
+      const probe = await connectClient(base, tokens.operator);
+      const { rtpCapabilities } = await ok(probe, 'getRouterRtpCapabilities', {});
+      probe.close();
+      const ctx: FuzzContext = {
+        cameraCodes: [FUZZED_CAMERA, 'CDMX-0001'],
+        userIds: [victim],
+        rtpCapabilities,
+        bodyKeys: (path, method) => {
+          const body = (openapi.paths?.[path]?.[method.toLowerCase()] as { requestBody?: { content?: Record<string, { schema?: JsonSchema }> } } | undefined)?.requestBody;
+          return Object.keys(body?.content?.['application/json']?.schema?.properties ?? {});
+        },
+      };
+      return new FuzzTarget(sim, t, base, tokens, errorCodes, ctx, openapi);
+    } catch (error) {
+      await t?.close();
+      await sim.stop();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    agent.destroy();
+    for (const socket of this.sockets.values()) socket.close();
+    await this.t.close();
+    await this.sim.stop();
+  }
+
+  /** Runs one entry point's property: `numRuns` cases from `seed` (a fixed one: replayable). */
+  async run(entry: EntryPoint, options: { numRuns: number; seed: number; path?: string }): Promise<EntryResult> {
+    const property = (entry.kind === 'rest' ? this.restProperty(entry) : this.socketProperty(entry)) as fc.IAsyncProperty<[unknown]>;
+    const details = await fc.check(property, { numRuns: options.numRuns, seed: options.seed, ...(options.path && { path: options.path }), endOnFailure: false });
+    const result: EntryResult = { name: entryName(entry), runs: details.numRuns, failed: details.failed, seed: details.seed };
+    if (details.failed) {
+      result.path = details.counterexamplePath ?? undefined;
+      result.counterexample = brief(details.counterexample?.[0]);
+      result.error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    }
+    return result;
+  }
+
+  private restProperty(entry: RestEntry) {
+    const input = fc.record({
+      caller: fc.constantFrom(...entry.callers),
+      forgedAuthorization: fc.option(fc.constantFrom('Bearer', 'Bearer ', 'Basic YTpi', 'Bearer a.b.c', 'Bearer eyJhbGciOiJub25lIn0.e30.', 'bearer x', `Bearer ${'A'.repeat(8000)}`), { freq: 3 }),
+      params: fc.record(entry.params) as fc.Arbitrary<Record<string, PathSegment>>,
+      query: fc.option(entry.query, { freq: 3 }),
+      body: entry.body ?? fc.constant(undefined),
+    });
+    return fc.asyncProperty(input, async ({ caller, forgedAuthorization, params, query, body }) => {
+      const path = entry.path.replace(/\{(\w+)\}/g, (_m, name: string) => encodeSegment(params[name]!));
+      await this.checkRest(entry.method, `${path}${query ? `?${query}` : ''}`, caller, body ?? undefined, forgedAuthorization ?? undefined);
+    });
+  }
+
+  /** One request: never 5xx, every error a JSON body whose error.code the OpenAPI document lists. */
+  async checkRest(method: string, pathAndQuery: string, caller: Caller, body?: RawBody, forgedAuthorization?: string): Promise<void> {
+    const headers: Record<string, string> = {};
+    if (caller !== 'none') headers.authorization = `Bearer ${this.tokens[caller]}`;
+    else if (forgedAuthorization) headers.authorization = forgedAuthorization;
+    if (body?.contentType) headers['content-type'] = body.contentType;
+    if (body?.contentEncoding) headers['content-encoding'] = body.contentEncoding;
+    // node:http, not fetch: the path goes out as generated (fetch would resolve "..", reject odd bytes).
+    const res = await rawRequest(`${this.base}`, method, pathAndQuery, headers, body && method !== 'GET' ? body.text : undefined);
+    const text = res.text;
+    const shown = brief(pathAndQuery);
+    if (res.status === 431 && text === '' && pathAndQuery.length + (headers.authorization?.length ?? 0) > NODE_HEADER_LIMIT / 2) return;
+    if (res.status >= 500) throw new Error(`${method} ${shown} as ${caller}: ${res.status} ${text.slice(0, 300)}`);
+    if (res.status >= 400) {
+      let code: unknown;
+      try {
+        code = (JSON.parse(text) as { error?: { code?: unknown } }).error?.code;
+      } catch {
+        throw new Error(`${method} ${shown} as ${caller}: ${res.status} without a JSON body: ${text.slice(0, 300)}`);
+      }
+      if (typeof code !== 'string' || !this.errorCodes.has(code)) {
+        throw new Error(`${method} ${shown} as ${caller}: ${res.status} with error code ${String(code)}, not one the OpenAPI document lists`);
+      }
+    }
+  }
+
+  private async socketFor(role: Role): Promise<ClientSocket> {
+    const existing = this.sockets.get(role);
+    if (existing?.connected) return existing;
+    const socket = await connectClient(this.base, this.tokens[role]);
+    socket.on('disconnect', () => this.disconnects++);
+    this.sockets.set(role, socket);
+    return socket;
+  }
+
+  private socketProperty(entry: SocketEntry) {
+    const input = fc.record({ caller: fc.constantFrom(...entry.callers), payload: entry.payload, noAck: fc.nat(9).map((n) => n === 0) });
+    return fc.asyncProperty(input, ({ caller, payload, noAck }) => this.checkSocket(caller as Role, entry.event, payload, noAck));
+  }
+
+  /** One socket request: acknowledged with an object whose error, if any, has a listed code; the socket keeps answering. */
+  async checkSocket(role: Role, event: string, payload: unknown, noAck = false): Promise<void> {
+    const socket = await this.socketFor(role);
+    const size = Buffer.byteLength(JSON.stringify([event, payload]) ?? '');
+    if (size > SOCKET_MESSAGE_LIMIT - 1024) {
+      // Over the limit: the server may drop the connection (by design); it must not answer 5xx or crash.
+      await emitWithAck(socket, event, payload).catch(() => undefined);
+      return;
+    }
+    if (noAck) {
+      (socket as unknown as { emit(event: string, payload: unknown): void }).emit(event, payload);
+      // The server answers nothing: it must still answer the next request on the same socket.
+      const next = await emitWithAck(socket, 'getRouterRtpCapabilities', {});
+      if ((next as { error?: unknown }).error) throw new Error(`after ${event} without an ack, getRouterRtpCapabilities failed: ${brief(next)}`);
+      return;
+    }
+    const answer = await emitWithAck(socket, event, payload);
+    if (answer === null || typeof answer !== 'object') throw new Error(`${event} as ${role}: acknowledged with ${brief(answer)}`);
+    const error = (answer as { error?: { code?: unknown } }).error;
+    if (error !== undefined && (typeof error.code !== 'string' || !this.errorCodes.has(error.code))) {
+      throw new Error(`${event} as ${role}: error code ${brief(error.code)} is not one the OpenAPI document lists (${brief(error)})`);
+    }
+  }
+
+  /** Long runs: keeps only the unexpected-error lines of the captured log, so memory stays bounded. */
+  compactLogs(): void {
+    this.unexpectedLogged.push(...this.t.log.lines.filter((line) => /"msg":"unexpected/.test(line)));
+    this.t.log.lines.length = 0;
+  }
+
+  /**
+   * After a run: /readyz answers 200, nothing logged an unexpected error, and a fresh viewer gets a
+   * consumer of the live camera (the ingest starts on the simulator's stream).
+   */
+  async checkStillServing(): Promise<void> {
+    const ready = await fetch(`${this.base}/readyz`);
+    if (ready.status !== 200) throw new Error(`/readyz answered ${ready.status}`);
+    const unexpected = [...this.unexpectedLogged, ...this.t.log.lines.filter((line) => /"msg":"unexpected/.test(line))];
+    if (unexpected.length > 0) throw new Error(`unexpected errors were logged:\n${unexpected.slice(0, 5).map((l) => l.slice(0, 500)).join('\n')}`);
+    const viewer = await connectClient(this.base, await this.t.token('operator'));
+    try {
+      const { rtpCapabilities } = await ok(viewer, 'getRouterRtpCapabilities', {});
+      const { transport } = await ok(viewer, 'createTransport', {});
+      const { consumer } = await ok(viewer, 'consume', { transportId: transport.id, cameraId: LIVE_CAMERA, rtpCapabilities });
+      if (consumer.cameraId !== LIVE_CAMERA || consumer.kind !== 'video') throw new Error(`unexpected consumer ${brief(consumer)}`);
+      const dump = await Promise.all(this.t.app.media.workers.map((w) => w.router.dump()));
+      if (!dump.flatMap((d) => Object.keys(d.mapConsumerIdProducerId)).includes(consumer.id)) throw new Error('the consumer is not in any router');
+    } finally {
+      viewer.close();
+    }
+  }
+}
+
+type JsonSchema = { properties?: Record<string, unknown> };
+
+/** Every `error.code` enum value of every response in the OpenAPI document. */
+export function collectErrorCodes(document: unknown): Set<string> {
+  const codes = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    const error = (record.properties as Record<string, { properties?: { code?: { enum?: unknown[] } } }> | undefined)?.error;
+    for (const code of error?.properties?.code?.enum ?? []) if (typeof code === 'string') codes.add(code);
+    Object.values(record).forEach(visit);
+  };
+  visit(document);
+  return codes;
+}
+
+/** One HTTP request with the path as given (no normalisation), answered status and body text. */
+function rawRequest(base: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
+  const url = new URL(base);
+  const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: url.hostname, port: url.port, method, path, agent, headers: { ...headers, ...(payload && { 'content-length': String(payload.length) }) }, timeout: 20_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${brief(path)}: no answer within 20 s`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+
+/** Emits with an acknowledgement; fails at once if the socket drops instead of answering. */
+function emitWithAck(socket: ClientSocket, event: string, payload: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const onDisconnect = (reason: string) => reject(new Error(`the server dropped the socket on ${event} (${reason})`));
+    socket.once('disconnect', onDisconnect);
+    const emit = socket.timeout(15_000).emit as unknown as (event: string, payload: unknown, ack: (err: Error | null, answer: unknown) => void) => void;
+    emit.call(socket.timeout(15_000), event, payload, (err, answer) => {
+      socket.off('disconnect', onDisconnect);
+      if (err) reject(new Error(`${event}: no acknowledgement within 15 s`));
+      else resolve(answer);
+    });
+  });
+}
