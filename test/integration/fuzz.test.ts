@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { FuzzTarget, type EntryResult } from '../support/fuzz/harness.ts';
 import { entryName } from '../support/fuzz/entryPoints.ts';
 import { regressions } from '../support/fuzz/regressions.ts';
+import { SecretsScan } from '../support/SecretsScan.ts';
 
 /**
  * Quick fuzz (issue 17): every REST endpoint from no one and each role, every Socket.IO request
@@ -46,5 +47,12 @@ describe('fuzzing every entry point (quick)', function () {
     expect(failures.map((f) => `${f.name} (seed ${f.seed}, path ${f.path}): ${f.error}`)).to.deep.equal([]);
     expect(results.map((r) => r.name)).to.include.members(target.entries.map(entryName));
     await target.checkStillServing();
+  });
+
+  it('leaves no secret in the logs, /metrics or the audit of the run', async () => {
+    const scan = new SecretsScan().registerApp(target.t.app).watchLog(target.t.log);
+    await scan.collectApp(target.t.app);
+    expect(scan.counts.logLines).to.be.greaterThan(0);
+    scan.assertClean();
   });
 });
