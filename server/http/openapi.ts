@@ -93,7 +93,8 @@ export function openApiDocument(): object {
       '/api/auth/logout': {
         post: {
           summary: 'Sign out: every token of this sign-in session is refused from now on and its open sockets end (sessionEnded)',
-          responses: { '204': { description: 'signed out' }, ...errors(401) },
+          // Any /api request with a JSON body goes through the body parser: invalid JSON 400, too large 413.
+          responses: { '204': { description: 'signed out' }, ...errors(400, 401, 413) },
         },
       },
       '/api/me': { get: { summary: 'The signed-in user', responses: { '200': { description: 'the user', ...json(userView) }, ...errors(401) } } },
@@ -150,7 +151,7 @@ export function openApiDocument(): object {
           responses: { '200': cameraAnswer('the camera'), ...errors(400, 401, 404) },
         },
         patch: { summary: 'Change a camera', requestBody: json(cameraPatchSchema, 'input'), responses: { '200': cameraAnswer('changed'), ...errors(400, 401, 403, 404, 422, 413) } },
-        delete: { summary: 'Retire a camera (kept for the audit trail; its code is never reused)', responses: { '200': cameraAnswer('retired'), ...errors(400, 401, 403, 404) } },
+        delete: { summary: 'Retire a camera (kept for the audit trail; its code is never reused)', responses: { '200': cameraAnswer('retired'), ...errors(400, 401, 403, 404, 413) } },
       },
       ...Object.fromEntries(
         statusActions.map((action) => [

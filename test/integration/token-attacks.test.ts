@@ -241,7 +241,7 @@ describe('token and session attacks (refused with 401, audited where a sign-in)'
 
     it('documents the sign-out in the OpenAPI document', async () => {
       const doc = (await (await fetch(`${base()}/api/openapi.json`)).json()) as { paths: Record<string, { post?: { responses: Record<string, unknown> } }> };
-      expect(doc.paths['/api/auth/logout']?.post?.responses).to.have.keys('204', '401');
+      expect(doc.paths['/api/auth/logout']?.post?.responses).to.have.keys('204', '400', '401', '413');
     });
   });
 
