@@ -190,6 +190,12 @@ export class App {
       port: config.http.port,
       ...(config.http.tlsCert && { tlsCert: config.http.tlsCert }),
       ...(config.http.tlsKey && { tlsKey: config.http.tlsKey }),
+      limits: {
+        headersTimeoutMs: config.http.headersTimeoutMs,
+        requestTimeoutMs: config.http.requestTimeoutMs,
+        maxConnections: config.http.maxConnections,
+        maxConnectionsPerIp: config.http.maxConnectionsPerAddress,
+      },
     });
     cleanups.push(() => web.close());
 

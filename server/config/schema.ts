@@ -37,6 +37,14 @@ export const configSchema = z.strictObject({
       publicUrl: z.url().optional(),
       /** The built browser console served at `/` (`npm run build`); default `<project root>/dist/client`. */
       consoleDir: z.string().min(1).optional(),
+      /** A client must send its request headers within this (ms): slow-loris defence. */
+      headersTimeoutMs: z.number().int().min(1000).max(600_000).default(20_000),
+      /** A whole request (headers and body) within this (ms). */
+      requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(30_000),
+      /** Open connections at most, over all clients. */
+      maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+      /** Open connections at most from one address (0: no cap; a reverse proxy counts as one address). */
+      maxConnectionsPerAddress: z.number().int().min(0).max(1_000_000).default(512),
     })
     .refine((http) => Boolean(http.tlsCert) === Boolean(http.tlsKey), { message: 'tlsCert and tlsKey go together' })
     .prefault({}),
@@ -141,6 +149,10 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'PUBLIC_URL', path: ['http', 'publicUrl'], kind: 'string' },
   { name: 'TRUST_PROXY', path: ['http', 'trustProxy'], kind: 'string' },
   { name: 'CONSOLE_DIR', path: ['http', 'consoleDir'], kind: 'string' },
+  { name: 'HTTP_HEADERS_TIMEOUT_MS', path: ['http', 'headersTimeoutMs'], kind: 'int' },
+  { name: 'HTTP_REQUEST_TIMEOUT_MS', path: ['http', 'requestTimeoutMs'], kind: 'int' },
+  { name: 'HTTP_MAX_CONNECTIONS', path: ['http', 'maxConnections'], kind: 'int' },
+  { name: 'HTTP_MAX_CONNECTIONS_PER_ADDRESS', path: ['http', 'maxConnectionsPerAddress'], kind: 'int' },
   { name: 'JWT_SECRET', path: ['auth', 'jwtSecret'], kind: 'string' },
   { name: 'MONGODB_URI', path: ['catalog', 'mongodbUri'], kind: 'string' },
   { name: 'CREDENTIAL_KEY', path: ['catalog', 'credentialKey'], kind: 'string' },

@@ -59,6 +59,13 @@ describe('config', () => {
     expect(tooHigh[0]).to.match(/^http\.port \(from PORT\): .*<=65535/);
   });
 
+  it('takes the HTTP connection limits from the environment, and refuses a timeout below 1 s', () => {
+    const config = loadConfig({ configDir: dir, env: { HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '9000', HTTP_MAX_CONNECTIONS: '50', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0' } });
+    expect(config.http).to.include({ headersTimeoutMs: 5000, requestTimeoutMs: 9000, maxConnections: 50, maxConnectionsPerAddress: 0 });
+    expect(loadConfig({ configDir: dir, env: {} }).http).to.include({ headersTimeoutMs: 20_000, requestTimeoutMs: 30_000, maxConnections: 10_000, maxConnectionsPerAddress: 512 });
+    expect(problemsOf(() => loadConfig({ configDir: dir, env: { HTTP_HEADERS_TIMEOUT_MS: '10' } })).join('\n')).to.match(/http\.headersTimeoutMs.*HTTP_HEADERS_TIMEOUT_MS/);
+  });
+
   it('rejects an unknown enum value', () => {
     const problems = problemsOf(() => loadConfig({ configDir: dir, env: { LOG_LEVEL: 'loud' } }));
     expect(problems[0]).to.match(/^logLevel \(from LOG_LEVEL\): .*"info"/);
