@@ -51,7 +51,6 @@ const NODE_HEADER_LIMIT = 16 * 1024;
 export class FuzzTarget {
   readonly entries: EntryPoint[];
   private readonly sockets = new Map<Role, ClientSocket>();
-  disconnects = 0;
   /** Unexpected-error log lines set aside by compactLogs(). */
   private readonly unexpectedLogged: string[] = [];
 
@@ -59,7 +58,7 @@ export class FuzzTarget {
     readonly sim: Simulator,
     readonly t: TestApp,
     readonly base: string,
-    readonly tokens: Record<Role, string>,
+    private tokens: Record<Role, string>,
     readonly errorCodes: Set<string>,
     readonly ctx: FuzzContext,
     readonly openapi: { paths?: Record<string, Record<string, unknown>> },
@@ -87,7 +86,7 @@ export class FuzzTarget {
         health: { enabled: false },
       });
       const base = t.app.consoleUrl;
-      const tokens = Object.fromEntries(await Promise.all(roles.map(async (role) => [role, await t!.token(role)]))) as Record<Role, string>;
+      const tokens = await signInAll(t);
       const victim = await t.user('investigator');
       const openapi = (await (await fetch(`${base}/api/openapi.json`)).json()) as { paths?: Record<string, Record<string, unknown>> };
       const errorCodes = collectErrorCodes(openapi);
@@ -119,8 +118,19 @@ export class FuzzTarget {
     await this.sim.stop();
   }
 
+  /**
+   * Signs every role in again and drops the sockets of the old sessions. A full run lasts far longer
+   * than an access token (15 min), so each entry point starts with fresh sessions.
+   */
+  async renewSessions(): Promise<void> {
+    this.tokens = await signInAll(this.t);
+    for (const socket of this.sockets.values()) socket.close();
+    this.sockets.clear();
+  }
+
   /** Runs one entry point's property: `numRuns` cases from `seed` (a fixed one: replayable). */
   async run(entry: EntryPoint, options: { numRuns: number; seed: number; path?: string }): Promise<EntryResult> {
+    await this.renewSessions();
     const property = (entry.kind === 'rest' ? this.restProperty(entry) : this.socketProperty(entry)) as fc.IAsyncProperty<[unknown]>;
     const details = await fc.check(property, { numRuns: options.numRuns, seed: options.seed, ...(options.path && { path: options.path }), endOnFailure: false });
     const result: EntryResult = { name: entryName(entry), runs: details.numRuns, failed: details.failed, seed: details.seed };
@@ -176,7 +186,6 @@ export class FuzzTarget {
     const existing = this.sockets.get(role);
     if (existing?.connected) return existing;
     const socket = await connectClient(this.base, this.tokens[role]);
-    socket.on('disconnect', () => this.disconnects++);
     this.sockets.set(role, socket);
     return socket;
   }
@@ -240,6 +249,11 @@ export class FuzzTarget {
 }
 
 type JsonSchema = { properties?: Record<string, unknown> };
+
+/** A fresh access token for a new user of each role. */
+async function signInAll(t: TestApp): Promise<Record<Role, string>> {
+  return Object.fromEntries(await Promise.all(roles.map(async (role) => [role, await t.token(role)]))) as Record<Role, string>;
+}
 
 /** Every `error.code` enum value of every response in the OpenAPI document. */
 export function collectErrorCodes(document: unknown): Set<string> {
