@@ -289,8 +289,9 @@ describe('ScriptedCamera (test RTSP server)', function () {
     const client = await rawClient(locked.port);
     const wrong = `Basic ${Buffer.from('admin:wrong').toString('base64')}`;
     expect((await client.request('DESCRIBE', locked.url(), [['Authorization', wrong]])).status).to.equal(401);
-    expect((await client.request('DESCRIBE', locked.url(), [['Authorization', wrong]])).status).to.equal(403);
+    expect((await client.request('DESCRIBE', locked.url(), [['Authorization', wrong]])).status).to.equal(401);
     expect((await client.request('DESCRIBE', locked.url(), [['Authorization', `Basic ${Buffer.from('admin:right').toString('base64')}`]])).status).to.equal(403);
+    expect((await client.request('OPTIONS', locked.url())).status).to.equal(403);
     expect(locked.stats).to.include({ authFailures: 2, lockedOut: 2 });
     client.close();
   });
@@ -311,6 +312,39 @@ describe('ScriptedCamera (test RTSP server)', function () {
     const result = await probe(cam.url());
     expect(result.code, result.stderr).to.equal(0);
     expect(result.streams[0]).to.include({ codec_name: 'h264', width: 320, height: 180 });
+  });
+
+  it('quirks: auth demanded from SETUP, slow trickled answers, UDP refused with 461 (ffmpeg falls back to TCP), the raw respond hook', async () => {
+    const late = await camera({ auth: { username: 'u', password: 'p', schemes: ['digest-md5'], demandAt: 'SETUP' } });
+    const slow = await camera({ delayMs: 80, trickle: { chunkBytes: 7, intervalMs: 1 } });
+    const tcpOnly = await camera({ udp: 461 });
+    const [lateResult, slowResult, tcpOnlyResult] = await Promise.all([
+      probe(withCredentials(late.url(), 'u', 'p')),
+      probe(slow.url()),
+      run('/usr/bin/ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', tcpOnly.url()]),
+    ]);
+    expect(lateResult.code, lateResult.stderr).to.equal(0);
+    const describe = late.requests.filter((request) => request.method === 'DESCRIBE');
+    expect(describe).to.have.length(1);
+    expect(header(describe[0]!.headers, 'authorization')).to.equal(undefined);
+    expect(slowResult.code, slowResult.stderr).to.equal(0);
+    expect(slowResult.streams[0]?.codec_name).to.equal('h264');
+    expect(tcpOnlyResult.code, tcpOnlyResult.stderr).to.equal(0);
+    const transports = tcpOnly.requests.filter((request) => request.method === 'SETUP').map((request) => header(request.headers, 'transport') ?? '');
+    expect(transports[0]).to.match(/^RTP\/AVP\/UDP;unicast;client_port=/);
+    expect(transports[transports.length - 1]).to.match(/^RTP\/AVP\/TCP;unicast;interleaved=/);
+
+    const hostile = await camera({
+      respond: (request, socket) => {
+        if (request.method !== 'DESCRIBE') return false;
+        socket.write(`RTSP/1.0 200 OK\r\nCSeq: ${request.cseq}\r\nContent-Length: 999999\r\n\r\nv=0`);
+        socket.end();
+        return true;
+      },
+    });
+    const hostileResult = await probe(hostile.url());
+    expect(hostileResult.code).to.not.equal(0);
+    expect(hostile.stats).to.include({ describes: 1, setups: 0 });
   });
 
   it('redirects (302 with Location), answers 404 elsewhere, 405/501 for other methods', async () => {

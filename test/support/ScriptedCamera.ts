@@ -38,7 +38,7 @@ export interface ScriptedCameraOptions {
     demandAt?: 'DESCRIBE' | 'SETUP' | 'PLAY';
     /** After N requests with the same nonce answer 401 with stale=true and a fresh nonce. */
     nonceUses?: number;
-    /** After N failed logins answer 403 to every request (each counted in stats.lockedOut). */
+    /** Once N logins failed (each answered 401) answer 403 to every later request (each counted in stats.lockedOut). */
     lockoutAfter?: number;
   };
   /** Request path -> Location (answered 302, or `redirectStatus`). A Location starting with '/' means this camera at that path. */
@@ -50,7 +50,8 @@ export interface ScriptedCameraOptions {
   busyStatus?: 453 | 403;
   /** Sent as Session: <id>;timeout=N (no ;timeout when undefined). */
   sessionTimeoutSec?: number;
-  /** Drop a session (and close its TCP connection) when no request carrying its Session header came for sessionTimeoutSec (default 60). */
+  /** Drop a session (and close its TCP connection) when no request carrying its Session header came for sessionTimeoutSec (default 60).
+   *  Any method counts (OPTIONS too), except GET_PARAMETER when `getParameter` is 454 or 501. */
   enforceKeepalive?: boolean;
   /** How GET_PARAMETER is answered (default 'ok'). With 454/501 it does not keep the session alive. */
   getParameter?: 'ok' | 454 | 501;
@@ -384,6 +385,9 @@ export class ScriptedCamera {
       const refusal = this.authenticate(request);
       if (refusal) return refusal;
     }
+    // Any request naming a live session keeps it alive, except a GET_PARAMETER the camera refuses.
+    const named = this.sessionOf(request);
+    if (named && !(method === 'GET_PARAMETER' && (this.options.getParameter ?? 'ok') !== 'ok')) this.touch(named);
     switch (method) {
       case 'OPTIONS':
         return { status: 200, headers: [['Public', this.publicMethods()]] };
@@ -616,11 +620,6 @@ export class ScriptedCamera {
 
   private fail(): Answer {
     this.stats.authFailures += 1;
-    const lockout = this.options.auth?.lockoutAfter;
-    if (lockout !== undefined && this.stats.authFailures >= lockout) {
-      this.stats.lockedOut += 1;
-      return { status: 403, headers: [] };
-    }
     return this.challenge(false);
   }
 
