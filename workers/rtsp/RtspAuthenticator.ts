@@ -164,7 +164,6 @@ export class RtspAuthenticator {
   #sentSinceLast401 = 0;
   #staleInARow = 0;
   /** A different challenge already answered a 401 that came right after our credentials. */
-  #changedAfterRefusal = false;
   /** For -sess: the cnonce that went into the session key, kept for the life of the nonce. */
   #sessionCnonce: string | undefined;
 
@@ -194,9 +193,9 @@ export class RtspAuthenticator {
    * - 'rejected': the same credentials were already sent for this scheme, realm and nonce and the
    *   camera answered without stale (wrong password).
    *
-   * Cameras that hand out a new nonce with every 401 would make "a changed challenge" retry forever
-   * with a wrong password, and cameras lock accounts out after a few failures; so a changed challenge
-   * right after a refused attempt is retried once, and stale=true at most three times in a row.
+   * Cameras lock accounts out after a few failed logins, so credentials refused on the request that
+   * carried them are 'rejected' at once, even when the camera hands out a new nonce (without
+   * stale=true); stale=true is followed at most three times in a row.
    */
   challenge(values: readonly string[]): 'retry' | 'rejected' | 'no_credentials' | 'unsupported' {
     let best: AuthChallenge | undefined;
@@ -210,7 +209,6 @@ export class RtspAuthenticator {
     const refusedRightAway = previous !== undefined && this.#sent > 0 && this.#sentSinceLast401 <= 1;
     if (this.#sentSinceLast401 >= 2) {
       this.#staleInARow = 0;
-      this.#changedAfterRefusal = false;
     }
     const sentWithPrevious = previous !== undefined && this.#sent > 0;
     this.#sentSinceLast401 = 0;
@@ -219,11 +217,10 @@ export class RtspAuthenticator {
     if (!sentWithPrevious) verdict = 'retry';
     else if (best.scheme !== 'basic' && best.stale) verdict = ++this.#staleInARow > MAX_STALE_IN_A_ROW ? 'rejected' : 'retry';
     else if (best.scheme === previous?.scheme && best.realm === previous.realm && best.nonce === previous.nonce) verdict = 'rejected';
-    else if (refusedRightAway && this.#changedAfterRefusal) verdict = 'rejected';
-    else {
-      if (refusedRightAway) this.#changedAfterRefusal = true;
-      verdict = 'retry';
-    }
+    // Credentials refused on the very request that carried them (no stale=true): a wrong password.
+    // Trying again, even with a new nonce, would only bring the camera nearer to locking us out.
+    else if (refusedRightAway) verdict = 'rejected';
+    else verdict = 'retry';
 
     const sameNonce = previous !== undefined && previous.scheme === best.scheme && previous.nonce === best.nonce;
     this.#challenge = best;

@@ -1,0 +1,92 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { RtspError } from './RtspError.ts';
+
+export interface UdpPortPairOptions {
+  /** The camera's address: datagrams from any other source are dropped (no injection from elsewhere). */
+  remoteAddress: string;
+  onRtp(packet: Buffer): void;
+  onRtcp(packet: Buffer): void;
+}
+
+/**
+ * The two local UDP ports of one track received over UDP: RTP on an even port, RTCP on the next one
+ * (RFC 3550 §11, RFC 2326 §12.39 client_port). Only the camera's address is listened to.
+ */
+export class UdpPortPair {
+  #closed = false;
+  /** Where RTCP goes (the camera's server_port RTCP side), once SETUP told us. */
+  rtcpTarget: { address: string; port: number } | undefined;
+  readonly stats = { dropped: 0 };
+
+  private constructor(
+    readonly rtp: dgram.Socket,
+    readonly rtcp: dgram.Socket,
+    readonly rtpPort: number,
+    private readonly options: UdpPortPairOptions,
+  ) {
+    const accept = (source: dgram.RemoteInfo) => {
+      if (sameAddress(source.address, options.remoteAddress)) return true;
+      this.stats.dropped++;
+      return false;
+    };
+    rtp.on('message', (packet, source) => accept(source) && options.onRtp(packet));
+    rtcp.on('message', (packet, source) => accept(source) && options.onRtcp(packet));
+    // A send to a closed port raises ICMP errors on some systems; they are not fatal for a receiver.
+    rtp.on('error', () => undefined);
+    rtcp.on('error', () => undefined);
+  }
+
+  /** Binds an even port and the next one (up to 40 tries). Throws RtspError unsupported when none is free. */
+  static async open(options: UdpPortPairOptions): Promise<UdpPortPair> {
+    const type = net.isIPv6(options.remoteAddress) && !options.remoteAddress.startsWith('::ffff:') ? 'udp6' : 'udp4';
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const rtp = dgram.createSocket(type);
+      const port = await bind(rtp, 0);
+      if (port === undefined || port % 2 !== 0 || port >= 65535) {
+        rtp.close();
+        continue;
+      }
+      const rtcp = dgram.createSocket(type);
+      if ((await bind(rtcp, port + 1)) === undefined) {
+        rtp.close();
+        rtcp.close();
+        continue;
+      }
+      return new UdpPortPair(rtp, rtcp, port, options);
+    }
+    throw new RtspError('unsupported', 'no free even/odd UDP port pair for RTP/RTCP');
+  }
+
+  get rtcpPort(): number {
+    return this.rtpPort + 1;
+  }
+
+  /** Sends an RTCP packet (a receiver report or a keyframe request) to the camera's RTCP port. */
+  sendRtcp(packet: Buffer): void {
+    if (this.#closed || !this.rtcpTarget) return;
+    this.rtcp.send(packet, this.rtcpTarget.port, this.rtcpTarget.address);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.rtp.close();
+    this.rtcp.close();
+  }
+}
+
+function bind(socket: dgram.Socket, port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    socket.once('error', () => resolve(undefined));
+    socket.bind(port, () => {
+      socket.removeAllListeners('error');
+      resolve(socket.address().port);
+    });
+  });
+}
+
+function sameAddress(a: string, b: string): boolean {
+  const strip = (address: string) => address.replace(/^::ffff:/, '');
+  return strip(a) === strip(b);
+}
