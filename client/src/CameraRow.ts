@@ -3,34 +3,30 @@
  * learned) and its live state (idle, starting, live, backoff with the reason). The button inside
  * is what the operator clicks to put the camera on the wall (the list listens for the click).
  */
-import type { CameraHealth, CameraStatusMessage, CameraSummary, HealthFilter } from '../../server/signalling/protocol.ts';
+import type { CameraHealth, CameraStatusMessage, CameraSummary } from '../../server/signalling/protocol.ts';
 import { element } from './dom.ts';
-
-const HEALTH_LABEL: Record<HealthFilter, string> = {
-  reachable: 'reachable',
-  unreachable: 'unreachable',
-  unauthorized: 'unauthorized',
-  unknown: 'unknown',
-};
+import { HEALTH_LABEL, streamSummary } from './health.ts';
 
 export class CameraRow {
   readonly el: HTMLLIElement;
   #camera: CameraSummary;
   readonly #badge: HTMLSpanElement;
   readonly #health: HTMLSpanElement;
+  readonly #stream: HTMLSpanElement;
   readonly #detail: HTMLSpanElement;
 
   constructor(camera: CameraSummary) {
     this.#camera = camera;
     this.#badge = element('span', { className: 'badge' });
     this.#health = element('span', { className: 'health' });
+    this.#stream = element('span', { className: 'camera-stream' });
     this.#detail = element('span', { className: 'camera-detail' });
     const name = element('span', { className: 'camera-name', text: camera.name });
     const code = element('span', { className: 'camera-code', text: camera.id });
     const place = element('span', { className: 'camera-place', text: ` · ${camera.municipality}${camera.area === 'citizen' ? ' · citizen' : ''}` });
     const button = element('button', { className: 'camera-button', attrs: { type: 'button', title: `Show ${camera.name} on the wall` } }, [
       element('span', { className: 'camera-line' }, [name, this.#badge]),
-      element('span', { className: 'camera-line' }, [element('span', { className: 'camera-meta' }, [code, place]), this.#health]),
+      element('span', { className: 'camera-line' }, [element('span', { className: 'camera-meta' }, [code, place, this.#stream]), this.#health]),
       this.#detail,
     ]);
     this.el = element('li', { className: 'camera', attrs: { 'data-camera-id': camera.id, 'data-area': camera.area, 'data-municipality': camera.municipality } }, [button]);
@@ -83,7 +79,13 @@ export class CameraRow {
     if (health.since !== undefined) parts.push(`${capitalise(HEALTH_LABEL[health.status])} since ${formatTime(health.since)}`);
     else if (health.status === 'unknown') parts.push('Not probed yet');
     if (health.lastSeenAt !== undefined) parts.push(`last answered ${formatTime(health.lastSeenAt)}`);
-    this.#health.title = parts.join(', ');
+    // The prober's reason first (why the camera refused us), then since when.
+    this.#health.title = [health.message, parts.join(', ')].filter(Boolean).join('\n');
+    const stream = streamSummary(health.stream);
+    this.#stream.textContent = stream ? ` · ${stream}` : '';
+    this.#stream.hidden = stream === '';
+    if (stream) this.#stream.title = `What the camera described at the last probe${health.stream?.profileLevelId ? ` (profile-level-id ${health.stream.profileLevelId})` : ''}`;
+    else this.#stream.removeAttribute('title');
   }
 }
 

@@ -6,6 +6,7 @@
 import type { HealthFilter, RequestPayload } from '../../server/signalling/protocol.ts';
 import { element } from './dom.ts';
 import { Emitter } from './Emitter.ts';
+import { HEALTH_LABEL, HEALTH_ORDER, isHealth } from './health.ts';
 
 /** What the server filters on (the paging fields aside). */
 export type FleetFilter = Omit<RequestPayload<'listCameras'>, 'offset' | 'limit'>;
@@ -19,7 +20,6 @@ export const SEARCH_DEBOUNCE_MS = 250;
 /** The protocol's bound on `q`. */
 const MAX_QUERY = 100;
 const AREAS = ['agency', 'citizen'] as const;
-const HEALTHS: readonly HealthFilter[] = ['reachable', 'unreachable', 'unauthorized', 'unknown'];
 
 export class FleetFilters extends Emitter<FleetFiltersEvents> {
   readonly el: HTMLDivElement;
@@ -53,7 +53,7 @@ export class FleetFilters extends Emitter<FleetFiltersEvents> {
     ]);
     this.#health = select('filter-health', 'Health', [
       ['', 'Any health'],
-      ...HEALTHS.map((health): [string, string] => [health, capitalise(health)]),
+      ...HEALTH_ORDER.map((health): [string, string] => [health, capitalise(HEALTH_LABEL[health])]),
     ]);
     this.#municipality = select('filter-municipality', 'Municipality', [['', 'All municipalities']]);
     this.#clear = element('button', { className: 'filter-clear', text: 'Clear', attrs: { id: 'filter-clear', type: 'button', title: 'Clear every filter' } });
@@ -143,10 +143,6 @@ function option(value: string, text: string): HTMLOptionElement {
   const el = element('option', { text });
   el.value = value;
   return el;
-}
-
-function isHealth(value: string): value is HealthFilter {
-  return (HEALTHS as readonly string[]).includes(value);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -5,19 +5,12 @@
 import type { HealthFilter } from '../../server/signalling/protocol.ts';
 import { element } from './dom.ts';
 import { Emitter } from './Emitter.ts';
+import { HEALTH_LABEL as LABEL, HEALTH_ORDER as ORDER } from './health.ts';
 
 export interface HealthChipsEvents {
   pick: [health: HealthFilter];
 }
 
-/** Display order: the healthy bulk first, then what needs attention. */
-const ORDER: readonly HealthFilter[] = ['reachable', 'unreachable', 'unauthorized', 'unknown'];
-const LABEL: Record<HealthFilter, string> = {
-  reachable: 'reachable',
-  unreachable: 'unreachable',
-  unauthorized: 'unauthorized',
-  unknown: 'unknown',
-};
 const numbers = new Intl.NumberFormat('en-US');
 
 export class HealthChips extends Emitter<HealthChipsEvents> {

@@ -2,7 +2,7 @@ import { AppError } from '../errors/AppError.ts';
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraDirectory, CameraSource } from '../cameras/CameraDirectory.ts';
 import type { CameraRepository } from './CameraRepository.ts';
-import type { ApprovalStatus, CameraArea, CameraFilter, CameraPatch, CameraRecord, HealthStatus, SealedUrl } from './CameraRecord.ts';
+import { healthFilterValues, type ApprovalStatus, type CameraArea, type CameraFilter, type CameraPatch, type CameraRecord, type HealthStatus, type SealedUrl } from './CameraRecord.ts';
 import type { CameraCreate, CameraPatchInput, CameraQuery, CameraView } from './cameraSchemas.ts';
 import { normaliseRtspUrl, splitCredentials } from './rtspUrl.ts';
 import type { UrlVault } from './UrlVault.ts';
@@ -172,13 +172,13 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
   async fleetPage(query: { area?: CameraArea; municipality?: string; health?: HealthStatus | 'unknown'; q?: string; offset: number; limit: number }, visible: CameraFilter = {}) {
     const scope: CameraFilter = { ...visible, status: ['approved'] };
     const { offset, limit, ...filters } = query;
-    const [page, municipalities, ...counts] = await Promise.all([
+    const [page, municipalities, counts] = await Promise.all([
       this.repository.list({ ...scope, ...filters }, { offset, limit }),
       this.repository.municipalities(scope),
-      ...(['reachable', 'unauthorized', 'unreachable', 'unknown'] as const).map((health) => this.repository.count({ ...scope, health })),
+      Promise.all(healthFilterValues.map(async (health) => [health, await this.repository.count({ ...scope, health })] as const)),
     ]);
-    const [reachable = 0, unauthorized = 0, unreachable = 0, unknown = 0] = counts;
-    return { ...page, municipalities, healthCounts: { reachable, unauthorized, unreachable, unknown } };
+    const healthCounts = Object.fromEntries(counts) as Record<(typeof healthFilterValues)[number], number>;
+    return { ...page, municipalities, healthCounts };
   }
 
   /** Whether a stored camera already holds exactly what `input` would register (imports are idempotent). */
@@ -230,6 +230,9 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
           status: camera.health.status,
           since: camera.health.since.toISOString(),
           ...(camera.health.lastSeenAt && { lastSeenAt: camera.health.lastSeenAt.toISOString() }),
+          ...(camera.health.message && { message: camera.health.message }),
+          ...(camera.health.stream && { stream: camera.health.stream }),
+          ...(camera.health.redirectedTo && { redirectedTo: camera.health.redirectedTo }),
         },
       }),
     };

@@ -37,8 +37,24 @@ export interface SealedUrl {
   sealed: string;
 }
 
-export const healthStatuses = ['reachable', 'unauthorized', 'unreachable'] as const;
+/**
+ * The prober's verdicts. 'locked_out': the camera locked our login out after refused logins (403 after
+ * 401s); 'busy': it refused a session because it serves too many (RTSP 453, or 403 without credentials).
+ */
+export const healthStatuses = ['reachable', 'unauthorized', 'locked_out', 'busy', 'unreachable'] as const;
 export type HealthStatus = (typeof healthStatuses)[number];
+
+/** The health filter values: every HealthStatus, then 'unknown' (not probed yet). */
+export const healthFilterValues = [...healthStatuses, 'unknown'] as const;
+
+/** What a camera's SDP described at the last successful probe. */
+export interface CameraStreamInfo {
+  codec: string;
+  width?: number;
+  height?: number;
+  profileLevelId?: string;
+  fps?: number;
+}
 
 /** The prober's verdict, stored only when it changes. */
 export interface CameraHealthRecord {
@@ -46,6 +62,10 @@ export interface CameraHealthRecord {
   since: Date;
   lastSeenAt?: Date;
   message?: string;
+  /** What the camera's SDP described at the last successful probe. */
+  stream?: CameraStreamInfo;
+  /** The URL that answered after redirects, when it differs from the registered one (masked, no credentials). */
+  redirectedTo?: string;
 }
 
 /** The catalog's camera: registered, owned, approved and revocable. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { approvalStatuses, cameraAreas, cameraCategories, healthStatuses, sharingModes } from './CameraRecord.ts';
+import { approvalStatuses, cameraAreas, cameraCategories, healthFilterValues, healthStatuses, sharingModes } from './CameraRecord.ts';
 import { rtspTransports } from '../../workers/common/RtspTransport.ts';
 
 /** The REST shapes of cameras: validation and the OpenAPI document come from these. */
@@ -83,7 +83,7 @@ export const cameraQuerySchema = z.strictObject({
     .pipe(z.object({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180), radiusKm: z.number().gt(0).max(1000) }))
     .optional(),
   q: z.string().min(1).max(100).optional(),
-  health: z.enum([...healthStatuses, 'unknown']).optional(),
+  health: z.enum(healthFilterValues).optional(),
   includeRetired: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -111,7 +111,19 @@ export const cameraViewSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   retiredAt: z.string().optional(),
-  health: z.object({ status: z.enum(healthStatuses), since: z.string(), lastSeenAt: z.string().optional() }).optional(),
+  health: z
+    .object({
+      status: z.enum(healthStatuses),
+      since: z.string(),
+      lastSeenAt: z.string().optional(),
+      message: z.string().optional().describe("the prober's reason, e.g. why the camera refused the session"),
+      stream: z
+        .object({ codec: z.string(), width: z.number().int().optional(), height: z.number().int().optional(), profileLevelId: z.string().optional(), fps: z.number().optional() })
+        .optional()
+        .describe("what the camera's SDP described at the last successful probe"),
+      redirectedTo: z.string().optional().describe('the URL that answered after redirects, when it differs from the registered one (masked: never carries credentials)'),
+    })
+    .optional(),
 });
 
 export const cameraListSchema = z.object({ items: z.array(cameraViewSchema), total: z.number().int(), offset: z.number().int(), limit: z.number().int() });

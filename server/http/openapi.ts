@@ -56,13 +56,22 @@ const cameraAnswer = (description: string) => ({ description, headers: aliasHead
 
 function queryParameters(): object[] {
   const shape = cameraQuerySchema.shape;
-  return Object.entries(shape).map(([name, field]) => ({
-    name,
-    in: 'query',
-    required: false,
-    schema: { type: 'string' },
-    ...(field.description && { description: field.description }),
-  }));
+  return Object.entries(shape).map(([name, field]) => {
+    const values = enumValues(field);
+    return {
+      name,
+      in: 'query',
+      required: false,
+      schema: { type: 'string', ...(values && { enum: values }) },
+      ...(field.description && { description: field.description }),
+    };
+  });
+}
+
+/** The values of a query field that is a plain enum (optional or not), e.g. every health filter. */
+function enumValues(field: z.ZodType): string[] | undefined {
+  const inner = field instanceof z.ZodOptional ? field.unwrap() : field;
+  return inner instanceof z.ZodEnum ? (inner.options as string[]) : undefined;
 }
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate the requests. */

@@ -116,5 +116,7 @@ function healthOf(camera: CameraRecord): CameraHealth {
     status: camera.health.status,
     since: camera.health.since.getTime(),
     ...(camera.health.lastSeenAt && { lastSeenAt: camera.health.lastSeenAt.getTime() }),
+    ...(camera.health.message && { message: camera.health.message }),
+    ...(camera.health.stream && { stream: camera.health.stream }),
   };
 }

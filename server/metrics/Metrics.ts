@@ -5,6 +5,7 @@ import type { CameraManager } from '../cameras/CameraManager.ts';
 import type { MediaWorkerPool } from '../media/MediaWorkerPool.ts';
 import type { CameraFeed, FeedStats } from '../media/CameraFeed.ts';
 import type { CameraRepository } from '../catalog/CameraRepository.ts';
+import { healthFilterValues } from '../catalog/CameraRecord.ts';
 import type { SignallingObserverEvents } from '../signalling/SignallingServer.ts';
 import type { ObserverEmitter } from '../../workers/common/ObserverEmitter.ts';
 
@@ -93,7 +94,7 @@ export class Metrics {
     this.#logger = options.logger;
     this.#media.observer.on('newfeed', this.#onNewFeed);
     collectDefaultMetrics({ register: this.registry });
-    for (const status of ['reachable', 'unauthorized', 'unreachable', 'unknown']) this.health.set({ status }, 0);
+    for (const status of healthFilterValues) this.health.set({ status }, 0);
     this.camerasLive.set(0);
     this.connections.set(0);
     this.#timer = setInterval(() => void this.sample(), options.sampleEveryMs ?? 5000);
@@ -129,7 +130,7 @@ export class Metrics {
       workers.push({ index: String(worker.index), consumers: worker.consumers, cpu: worker.cpu, memory: rssBytes(worker.pid) });
     }
     const healthCounts = await Promise.all(
-      (['reachable', 'unauthorized', 'unreachable', 'unknown'] as const).map(async (health) => [health, await this.#repository.count({ status: ['approved'], health })] as const),
+      healthFilterValues.map(async (health) => [health, await this.#repository.count({ status: ['approved'], health })] as const),
     );
     // Everything below runs without awaiting, so a scrape never sees a half-updated set.
     for (const gauge of [this.cameraState, this.cameraBitrate, this.cameraFps, this.cameraRestarts, this.cameraSinceFrame, this.cameraViewers, this.cameraConsumers, this.rtpInPackets, this.rtpInBytes, this.rtpLost, this.rtpOutBytes, this.nacks, this.workerConsumers, this.workerCpu, this.workerMemory]) {

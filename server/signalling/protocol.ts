@@ -16,7 +16,7 @@ export type { CameraArea, CameraState, HealthStatus };
 /** The areas, for the listCameras schema: a local list, checked against CameraArea both ways at compile time. */
 const cameraAreas = ['agency', 'citizen'] as const satisfies readonly CameraArea[];
 /** The health filter values: the catalog's HealthStatus plus 'unknown', checked the same way. */
-const healthFilters = ['reachable', 'unauthorized', 'unreachable', 'unknown'] as const satisfies readonly (HealthStatus | 'unknown')[];
+const healthFilters = ['reachable', 'unauthorized', 'locked_out', 'busy', 'unreachable', 'unknown'] as const satisfies readonly (HealthStatus | 'unknown')[];
 /** Fails to compile, naming the value, when the catalog has a value a list above lacks. */
 type NoneMissing<Missing extends never> = Missing;
 export type ProtocolListsComplete = [NoneMissing<Exclude<CameraArea, (typeof cameraAreas)[number]>>, NoneMissing<Exclude<HealthStatus, (typeof healthFilters)[number]>>];
@@ -40,6 +40,10 @@ export interface CameraHealth {
   since?: number;
   /** Last time it answered (epoch ms). */
   lastSeenAt?: number;
+  /** The prober's reason (e.g. why the camera refused the session). */
+  message?: string;
+  /** What the camera's SDP described at the last successful probe. */
+  stream?: { codec: string; width?: number; height?: number; profileLevelId?: string; fps?: number };
 }
 
 export interface CameraSummary {

@@ -30,8 +30,19 @@ const SPOTS = ['crossing', 'bank', 'market', 'school', 'clinic', 'bus stop', 'pa
 const HEALTH_PLAN: Array<[HealthFilter, number]> = [
   ['unreachable', 300],
   ['unauthorized', 20],
+  ['locked_out', 8],
+  ['busy', 12],
   ['reachable', 4000],
 ];
+const PROBED = HEALTH_PLAN.reduce((sum, [, count]) => sum + count, 0);
+/** What the prober stored beside each status: the reason, and the stream of the last successful probe. */
+const HEALTH_DETAILS: Partial<Record<HealthFilter, { message?: string; stream?: { codec: string; width?: number; height?: number; fps?: number } }>> = {
+  reachable: { stream: { codec: 'h264', width: 1280, height: 720, fps: 25 } },
+  unreachable: { message: 'connection refused' },
+  unauthorized: { message: 'refused the credentials (401)' },
+  locked_out: { message: 'locked our login out (403 after 401)' },
+  busy: { message: 'refused the session: too many sessions (453)', stream: { codec: 'h264', width: 1920, height: 1080 } },
+};
 
 interface Fixture {
   code: string;
@@ -167,7 +178,7 @@ describe('fleet view with 5,000 cameras in headless Chromium (end to end)', func
             { status: 'approved' },
           );
           recordIds.set(camera.code, record.id);
-          if (camera.health !== 'unknown') await t.app.catalog.repository.setHealth(record.id, { status: camera.health, since: new Date() });
+          if (camera.health !== 'unknown') await t.app.catalog.repository.setHealth(record.id, { status: camera.health, since: new Date(), ...HEALTH_DETAILS[camera.health] });
         }),
       );
     }
@@ -198,9 +209,21 @@ describe('fleet view with 5,000 cameras in headless Chromium (end to end)', func
       ['reachable', count('reachable'), `${count('reachable').toLocaleString('en-US')} reachable`],
       ['unreachable', count('unreachable'), `${count('unreachable')} unreachable`],
       ['unauthorized', count('unauthorized'), `${count('unauthorized')} unauthorized`],
+      ['locked_out', count('locked_out'), `${count('locked_out')} locked out`],
+      ['busy', count('busy'), `${count('busy')} busy`],
       ['unknown', count('unknown'), `${count('unknown')} unknown`],
     ]);
-    expect(count('unknown')).to.equal(FLEET - 4320);
+    expect(count('unknown')).to.equal(FLEET - PROBED);
+    const healthOptions = await page.$$eval('#filter-health option', (els) => els.map((el) => [(el as HTMLOptionElement).value, el.textContent]));
+    expect(healthOptions).to.deep.equal([
+      ['', 'Any health'],
+      ['reachable', 'Reachable'],
+      ['unreachable', 'Unreachable'],
+      ['unauthorized', 'Unauthorized'],
+      ['locked_out', 'Locked out'],
+      ['busy', 'Busy'],
+      ['unknown', 'Unknown'],
+    ]);
 
     const options = await page.$$eval('#filter-municipality option', (els) => els.map((el) => (el as HTMLOptionElement).value));
     expect(options[0]).to.equal('');
@@ -212,6 +235,13 @@ describe('fleet view with 5,000 cameras in headless Chromium (end to end)', func
     expect(await row.locator('.camera-name').textContent()).to.equal(first.name);
     expect(await row.locator('.camera-meta').textContent()).to.contain(first.code).and.contain(first.municipality);
     expect(await row.getAttribute('data-health')).to.equal(first.health);
+    // A reachable camera's row shows what its stream is (from the last probe's SDP).
+    const reachable = expected(fleet, {}).slice(0, PAGE).find((c) => c.health === 'reachable')!;
+    const reachableRow = page.locator(`#camera-list [data-camera-id="${reachable.code}"]`);
+    expect(await reachableRow.locator('.camera-stream').textContent()).to.equal(' · H264 1280×720 · 25 fps');
+    expect(await reachableRow.locator('.camera-meta').textContent()).to.contain('H264 1280×720');
+    const unknown = expected(fleet, {}).slice(0, PAGE).find((c) => c.health === 'unknown')!;
+    expect(await page.locator(`#camera-list [data-camera-id="${unknown.code}"] .camera-stream`).isVisible()).to.equal(false);
     expect(await row.locator('.badge').getAttribute('data-state')).to.be.oneOf(['idle', 'starting', 'backoff', 'closed']);
 
     // The wall filled itself from the first page, as before.
@@ -271,6 +301,23 @@ describe('fleet view with 5,000 cameras in headless Chromium (end to end)', func
     expect(await page.inputValue('#filter-health')).to.equal('unauthorized');
     expect(await page.getAttribute('[data-health-count="unauthorized"]', 'aria-pressed')).to.equal('true');
     expect(await page.getAttribute('[data-health-count="unreachable"]', 'aria-pressed')).to.equal('false');
+
+    // The new statuses: a chip each, rows with the prober's reason as the health badge's title.
+    for (const health of ['busy', 'locked_out'] as const) {
+      since = Date.now();
+      await page.click(`[data-health-count="${health}"]`);
+      state = await waitForList(page, { health }, since);
+      expectList(state, { health }, `health chip ${health}`);
+      expect(await page.inputValue('#filter-health')).to.equal(health);
+      const row = page.locator(`#camera-list [data-camera-id="${state.ids[0]}"]`);
+      expect(await row.getAttribute('data-health')).to.equal(health);
+      expect(await row.locator('.health').textContent()).to.equal(health === 'busy' ? 'busy' : 'locked out');
+      const [reason, since_] = (await row.locator('.health').getAttribute('title'))!.split('\n');
+      expect(reason).to.equal(HEALTH_DETAILS[health]!.message);
+      expect(since_).to.match(health === 'busy' ? /^Busy since / : /^Locked out since /);
+      // The stream of the last successful probe stays shown (busy: it answered DESCRIBE, then refused the session).
+      expect(await row.locator('.camera-stream').textContent()).to.equal(health === 'busy' ? ' · H264 1920×1080' : '');
+    }
 
     since = Date.now();
     await page.click('[data-health-count="unknown"]');

@@ -128,6 +128,68 @@ describe('camera catalog over REST', function () {
     expect(asOperator.json.items.every((c: { status: string }) => c.status === 'approved')).to.equal(true);
   });
 
+  it('stores every health status with its details (locked_out, busy, stream, redirect) and shows them in the view, the filter, the counts and the console list', async () => {
+    const stream = { codec: 'h264', width: 1280, height: 720, profileLevelId: '4d001f', fps: 25 };
+    const redirectedTo = 'rtsp://***@10.20.30.99:554/Streaming/Channels/101';
+    const since = new Date('2026-03-04T05:06:07.000Z');
+    const plan = [
+      { code: 'XOCH-0001', health: { status: 'busy', since, lastSeenAt: since, message: 'refused the session: too many sessions (453 Not Enough Bandwidth)', stream, redirectedTo } },
+      { code: 'XOCH-0002', health: { status: 'locked_out', since, message: 'locked our login out (403 after 401)' } },
+      { code: 'XOCH-0003', health: { status: 'locked_out', since } },
+      { code: 'XOCH-0004', health: { status: 'reachable', since, lastSeenAt: since, stream: { codec: 'h265', width: 1920, height: 1080 } } },
+      { code: 'XOCH-0005', health: { status: 'unauthorized', since, message: 'refused the credentials (401)' } },
+      { code: 'XOCH-0006', health: { status: 'unreachable', since, message: 'connection refused' } },
+      { code: 'XOCH-0007', health: undefined },
+    ] as const;
+    for (const { code, health } of plan) {
+      const { json: created } = await api('POST', '/api/cameras', agency(code, { municipality: 'Xochimilco', location: { lat: 19.26, lng: -99.1 } }));
+      expect((await api('POST', at(code, 'approve'), { reason: 'site visit done' })).json.status).to.equal('approved');
+      if (health) expect(await t.app.catalog.repository.setHealth(created.id as string, health)).to.have.property('health');
+    }
+
+    // Read back from the store through the REST view: every stored detail, dates as ISO strings.
+    const busy = await api('GET', at('XOCH-0001'));
+    expect(busy.json.health).to.deep.equal({ status: 'busy', since: since.toISOString(), lastSeenAt: since.toISOString(), message: plan[0].health.message, stream, redirectedTo });
+    expect((await api('GET', at('XOCH-0002'))).json.health).to.deep.equal({ status: 'locked_out', since: since.toISOString(), message: 'locked our login out (403 after 401)' });
+    expect((await api('GET', at('XOCH-0003'))).json.health).to.deep.equal({ status: 'locked_out', since: since.toISOString() });
+    expect((await api('GET', at('XOCH-0007'))).json).to.not.have.property('health');
+
+    // The REST health filter takes the new statuses.
+    const codesOf = (res: { json: Record<string, any> }) => (res.json.items as Array<{ code: string }>).map((c) => c.code);
+    expect(codesOf(await api('GET', '/api/cameras?municipality=Xochimilco&health=busy'))).to.deep.equal(['XOCH-0001']);
+    expect(codesOf(await api('GET', '/api/cameras?municipality=Xochimilco&health=locked_out'))).to.deep.equal(['XOCH-0002', 'XOCH-0003']);
+    expect((await api('GET', '/api/cameras?health=sleepy')).status).to.equal(400);
+
+    // The fleet page counts every status (and unknown), over the scope whatever the filter.
+    const page = await t.app.catalog.fleetPage({ health: 'busy', offset: 0, limit: 10 }, { municipalities: ['Xochimilco'] });
+    expect(page.items.map((c) => c.code)).to.deep.equal(['XOCH-0001']);
+    expect(page.healthCounts).to.deep.equal({ reachable: 1, unauthorized: 1, locked_out: 2, busy: 1, unreachable: 1, unknown: 1 });
+
+    // The console's list: the health with its reason and stream, and the same counts.
+    const socket = await connectClient(base, await t.token('operator', { municipalities: ['Xochimilco'] }));
+    try {
+      const listed = await ok(socket, 'listCameras', { health: 'busy' });
+      expect(listed.healthCounts).to.deep.equal({ reachable: 1, unauthorized: 1, locked_out: 2, busy: 1, unreachable: 1, unknown: 1 });
+      expect(listed.cameras.map((c) => c.health)).to.deep.equal([{ status: 'busy', since: since.getTime(), lastSeenAt: since.getTime(), message: plan[0].health.message, stream }]);
+      const locked = await ok(socket, 'listCameras', { health: 'locked_out' });
+      expect(locked.cameras.map((c) => c.id)).to.deep.equal(['XOCH-0002', 'XOCH-0003']);
+      expect(locked.cameras[0]!.health).to.deep.equal({ status: 'locked_out', since: since.getTime(), message: 'locked our login out (403 after 401)' });
+      expect((await ok(socket, 'listCameras', { health: 'reachable' })).cameras[0]!.health.stream).to.deep.equal({ codec: 'h265', width: 1920, height: 1080 });
+    } finally {
+      socket.close();
+    }
+
+    // The OpenAPI document describes them (generated from the same schemas).
+    const doc = (await (await fetch(`${base}/api/openapi.json`)).json()) as { paths: Record<string, any> };
+    const view = doc.paths['/api/cameras/{code}'].get.responses['200'].content['application/json'].schema;
+    const health = view.properties.health;
+    expect(health.properties.status.enum).to.deep.equal(['reachable', 'unauthorized', 'locked_out', 'busy', 'unreachable']);
+    expect(health.properties).to.include.keys(['message', 'stream', 'redirectedTo']);
+    expect(health.properties.stream.properties).to.include.keys(['codec', 'width', 'height', 'profileLevelId', 'fps']);
+    const filter = (doc.paths['/api/cameras'].get.parameters as Array<{ name: string; schema: { enum?: string[] } }>).find((p) => p.name === 'health');
+    expect(filter?.schema.enum).to.deep.equal(['reachable', 'unauthorized', 'locked_out', 'busy', 'unreachable', 'unknown']);
+  });
+
   it('applies status transitions and refuses the others; a revoked code is never reused', async () => {
     const { json: cam } = await api('POST', '/api/cameras', agency('CDMX-0400'));
     const act = (action: string, reason?: string) => api('POST', at(cam.code, action), reason === undefined ? {} : { reason });

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { projectRoot } from '../../server/toolchain.ts';
+import { cameraCreateSchema } from '../../server/catalog/cameraSchemas.ts';
 import { Simulator } from '../support/simulator.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { connectClient, ok, type ClientSocket } from '../support/signallingClient.ts';
@@ -121,6 +122,36 @@ describe('Prometheus metrics and health endpoints', function () {
       repository.count = original;
     }
     expect((await fetch(`${t.app.consoleUrl}/readyz`)).status).to.equal(200);
+  });
+
+  it('counts approved cameras by every health status, the new ones (locked_out, busy) included, each series present at 0', async () => {
+    const health = (series: Map<string, number>, status: string) => value(series, `c5_cameras_by_health{status="${status}"}`);
+    await t.app.metrics.sample();
+    const before = parse((await scrape()).text);
+    for (const status of ['reachable', 'unauthorized', 'locked_out', 'busy', 'unreachable']) expect(health(before, status), status).to.equal(0);
+    expect(health(before, 'unknown')).to.equal(1); // cam-m, never probed here
+    const since = new Date();
+    const statuses = ['busy', 'busy', 'locked_out', 'unauthorized', 'reachable'] as const;
+    for (const [i, status] of statuses.entries()) {
+      const camera = await t.app.catalog.create(
+        cameraCreateSchema.parse({ code: `MET-${i}`, name: `Metered ${i}`, area: 'agency', owner: { kind: 'organisation', name: 'SSC' }, category: 'street', municipality: 'Tlalpan', mainUrl: `rtsp://10.9.9.${i + 1}:554/main` }),
+        { status: 'approved' },
+      );
+      await t.app.catalog.repository.setHealth(camera.id, { status, since, message: `probed ${status}`, ...(status === 'reachable' && { stream: { codec: 'h264', width: 1280, height: 720 } }) });
+    }
+    // A pending camera is not counted, whatever its health.
+    const pending = await t.app.catalog.create(cameraCreateSchema.parse({ code: 'MET-P', name: 'Pending', area: 'agency', owner: { kind: 'organisation', name: 'SSC' }, category: 'street', municipality: 'Tlalpan', mainUrl: 'rtsp://10.9.9.99:554/main' }));
+    await t.app.catalog.repository.setHealth(pending.id, { status: 'busy', since });
+    await t.app.metrics.sample();
+    const after = parse((await scrape()).text);
+    expect(Object.fromEntries(['reachable', 'unauthorized', 'locked_out', 'busy', 'unreachable', 'unknown'].map((status) => [status, health(after, status)]))).to.deep.equal({
+      reachable: 1,
+      unauthorized: 1,
+      locked_out: 1,
+      busy: 2,
+      unreachable: 0,
+      unknown: 1,
+    });
   });
 
   it('exposes every metric the Grafana dashboard queries', async function () {

@@ -101,7 +101,7 @@ describe('camera health prober', function () {
     expect(after?.health?.since.getTime()).to.equal(before?.health?.since.getTime());
     expect(after?.updatedAt.getTime()).to.equal(before?.updatedAt.getTime());
     const page = await t.app.catalog.fleetPage({ offset: 0, limit: 10 });
-    expect(page.healthCounts).to.deep.equal({ reachable: BULK + 2, unauthorized: 3, unreachable: 5, unknown: 0 });
+    expect(page.healthCounts).to.deep.equal({ reachable: BULK + 2, unauthorized: 3, locked_out: 0, busy: 0, unreachable: 5, unknown: 0 });
     const unreachable = await t.app.catalog.fleetPage({ health: 'unreachable', offset: 0, limit: 10 });
     expect(unreachable.items.map((c) => c.code)).to.deep.equal(codes.down);
   });

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { ObjectId } from 'mongodb';
-import type { CameraPatch, NewCameraRecord } from '../../server/catalog/CameraRecord.ts';
+import type { CameraHealthRecord, CameraPatch, NewCameraRecord } from '../../server/catalog/CameraRecord.ts';
 import {
   buildFilter,
   buildFindOptions,
   buildRetire,
+  buildSetHealth,
   buildStatusChange,
   buildUpdate,
   cameraIndexes,
@@ -218,6 +219,34 @@ describe('mongo catalog queries', () => {
         filter: { _id: id, retiredAt: { $exists: false } },
         update: { $set: { retiredAt: now, updatedAt: now } },
       });
+    });
+  });
+
+  describe('buildSetHealth and the health read back', () => {
+    const id = new ObjectId('0123456789abcdef01234567');
+    const busy: CameraHealthRecord = {
+      status: 'busy',
+      since: now,
+      lastSeenAt: now,
+      message: 'refused the session: too many sessions (453)',
+      stream: { codec: 'h264', width: 1280, height: 720, profileLevelId: '4d001f', fps: 25 },
+      redirectedTo: 'rtsp://***@10.0.0.2:554/main',
+    };
+
+    it('sets the whole health record, every new field included (locked_out, busy, stream, redirectedTo)', () => {
+      expect(buildSetHealth(id, busy)).to.deep.equal({ filter: { _id: id }, update: { $set: { health: busy } } });
+      expect(buildSetHealth(id, { status: 'locked_out', since: now })).to.deep.equal({ filter: { _id: id }, update: { $set: { health: { status: 'locked_out', since: now } } } });
+    });
+
+    it('leaves undefined health fields out (the driver would store null)', () => {
+      const health = { status: 'busy', since: now, message: undefined, stream: { codec: 'h264', width: undefined }, redirectedTo: undefined } as unknown as CameraHealthRecord;
+      expect(buildSetHealth(id, health).update).to.deep.equal({ $set: { health: { status: 'busy', since: now, stream: { codec: 'h264' } } } });
+    });
+
+    it('reads every health field back, and omits null ones', () => {
+      expect(fromDocument(stored({ health: busy })).health).to.deep.equal(busy);
+      const nulls = { status: 'locked_out', since: now, lastSeenAt: null, message: null, stream: null, redirectedTo: null } as unknown as CameraHealthRecord;
+      expect(fromDocument(stored({ health: nulls })).health).to.deep.equal({ status: 'locked_out', since: now });
     });
   });
 

@@ -136,7 +136,7 @@ export function fromDocument(doc: StoredCameraDocument): CameraRecord {
   if (isPresent(doc.sharing)) record.sharing = doc.sharing;
   if (isPresent(doc.statusReason)) record.statusReason = doc.statusReason;
   if (isPresent(doc.retiredAt)) record.retiredAt = doc.retiredAt;
-  if (isPresent(doc.health)) record.health = doc.health;
+  if (isPresent(doc.health)) record.health = cleanHealth(doc.health);
   return record;
 }
 
@@ -170,9 +170,13 @@ export function buildFilter(filter: CameraFilter): Filter<CameraDocument> {
   return query;
 }
 
-/** Stores a health verdict (the caller writes only changes). */
+/**
+ * Stores a health verdict (the caller writes only changes): the whole record, replacing the last one,
+ * so a detail the new verdict lacks (a stream, a redirect) does not linger. Undefined fields are left
+ * out (the driver would store them as null).
+ */
 export function buildSetHealth(id: ObjectId, health: CameraHealthRecord): ConditionalUpdate {
-  return { filter: { _id: id }, update: { $set: { health } } };
+  return { filter: { _id: id }, update: { $set: { health: cleanHealth(health) } } };
 }
 
 /**
@@ -239,6 +243,23 @@ function cleanOwner(owner: CameraOwner): CameraOwner {
   if (isPresent(owner.contact)) clean.contact = owner.contact;
   if (isPresent(owner.agreementRef)) clean.agreementRef = owner.agreementRef;
   if (isPresent(owner.enrolledBy)) clean.enrolledBy = owner.enrolledBy;
+  return clean;
+}
+
+/** A health record with its absent (or null) optional fields, and those of its stream, left out. */
+function cleanHealth(health: CameraHealthRecord): CameraHealthRecord {
+  const clean: CameraHealthRecord = { status: health.status, since: health.since };
+  if (isPresent(health.lastSeenAt)) clean.lastSeenAt = health.lastSeenAt;
+  if (isPresent(health.message)) clean.message = health.message;
+  if (isPresent(health.stream)) {
+    const { codec, width, height, profileLevelId, fps } = health.stream;
+    clean.stream = { codec };
+    if (isPresent(width)) clean.stream.width = width;
+    if (isPresent(height)) clean.stream.height = height;
+    if (isPresent(profileLevelId)) clean.stream.profileLevelId = profileLevelId;
+    if (isPresent(fps)) clean.stream.fps = fps;
+  }
+  if (isPresent(health.redirectedTo)) clean.redirectedTo = health.redirectedTo;
   return clean;
 }
 
