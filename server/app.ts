@@ -19,6 +19,8 @@ import { createExpressApp } from './http/createExpressApp.ts';
 import { WebServer } from './http/WebServer.ts';
 import { SignallingServer } from './signalling/SignallingServer.ts';
 import { CameraProber } from './health/CameraProber.ts';
+import { CameraLoginGuard } from './cameras/CameraLoginGuard.ts';
+import { GuardedIngest } from './cameras/GuardedIngest.ts';
 import { UserService } from './users/UserService.ts';
 import { AuditLog } from './audit/AuditLog.ts';
 import { ViewRecorder } from './audit/ViewRecorder.ts';
@@ -154,11 +156,12 @@ export class App {
     cleanups.push(() => media.close());
 
     const ffmpeg = config.ingest.ffmpegPath ?? ffmpegPath();
+    const loginGuard = new CameraLoginGuard({ authBackoffMs: config.ingest.authBackoffMs, authBackoffMaxMs: config.ingest.authBackoffMaxMs });
     const cameras = new CameraManager(catalog.asDirectory(), {
       logger,
       timing: config.ingest,
       createIngest: (camera) =>
-        new FfmpegIngest({
+        new GuardedIngest(new FfmpegIngest({
           camera,
           ffmpegPath: ffmpeg,
           highProfile: config.ingest.highProfile,
@@ -167,12 +170,12 @@ export class App {
           stallTimeoutMs: config.ingest.stallTimeoutMs,
           ledger,
           onLog: (line) => logger.warn({ camera: camera.id }, `ffmpeg: ${line}`),
-        }),
+        }), camera, loginGuard, config.ingest.rtspTimeoutMs),
       createFeed: (cameraId, description) => media.createCameraFeed(cameraId, description),
     });
     cleanups.push(() => cameras.close());
 
-    const prober = new CameraProber(catalog, config.health, (code) => cameras.status(code)?.state === 'live', logger);
+    const prober = new CameraProber(catalog, config.health, (code) => cameras.status(code)?.state === 'live', logger, loginGuard);
     cleanups.push(() => prober.close());
     prober.on('health', ({ camera, health }) => logger.info({ camera: camera.code, health: health.status, why: health.message }, 'camera health changed'));
 

@@ -1,5 +1,7 @@
 export type IngestFailureReason =
   | 'unauthorized'
+  | 'locked_out'
+  | 'busy'
   | 'not_found'
   | 'timeout'
   | 'unreachable'

@@ -71,6 +71,13 @@ export const configSchema = z.strictObject({
       /** RTSP socket I/O timeout for ffmpeg and ffprobe. */
       rtspTimeoutMs: ms(60_000).min(500).default(5_000),
       /**
+       * A camera that refused our credentials is not asked again (by the prober or a viewer) for this
+       * long; the wait doubles with each refusal up to authBackoffMaxMs. Changing the camera's
+       * credentials lifts it at once.
+       */
+      authBackoffMs: ms(24 * 3_600_000).min(1000).default(300_000),
+      authBackoffMaxMs: ms(7 * 24 * 3_600_000).min(1000).default(3_600_000),
+      /**
        * High-profile H.264: forward it untouched labelled as Main (proven to decode in Chromium by
        * test/e2e/console.test.ts; costs nothing), or transcode it to Constrained Baseline for
        * browsers that refuse High (costs a full encode per camera).
@@ -169,4 +176,6 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'INGEST_STALL_TIMEOUT_MS', path: ['ingest', 'stallTimeoutMs'], kind: 'int' },
   { name: 'IDLE_CLOSE_MS', path: ['ingest', 'idleCloseMs'], kind: 'int' },
   { name: 'INGEST_TRANSCODE_KBPS', path: ['ingest', 'transcodeKbps'], kind: 'int' },
+  { name: 'RTSP_AUTH_BACKOFF_MS', path: ['ingest', 'authBackoffMs'], kind: 'int' },
+  { name: 'RTSP_AUTH_BACKOFF_MAX_MS', path: ['ingest', 'authBackoffMaxMs'], kind: 'int' },
 ];

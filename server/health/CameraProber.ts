@@ -2,7 +2,9 @@ import type { Logger } from '../logging/createLogger.ts';
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
 import type { CameraHealthRecord, CameraRecord, HealthStatus } from '../catalog/CameraRecord.ts';
-import { probeRtsp, type ProbeResult } from './probeRtsp.ts';
+import { checkCamera } from '../cameras/checkCamera.ts';
+import type { CameraLoginGuard } from '../cameras/CameraLoginGuard.ts';
+import { probeResultOf, type ProbeResult } from './probeRtsp.ts';
 
 export interface ProberSettings {
   intervalMs: number;
@@ -41,9 +43,11 @@ export class CameraProber extends TypedEmitter<CameraProberEvents> {
     private readonly settings: ProberSettings,
     private readonly isLive: (code: string) => boolean,
     private readonly logger: Logger,
-    private readonly probe: (camera: CameraRecord) => Promise<ProbeResult> = (camera) => {
+    private readonly guard: CameraLoginGuard,
+    private readonly probe: (camera: CameraRecord) => Promise<ProbeResult> = async (camera) => {
       const { url, username, password } = catalog.connectionOf(camera);
-      return probeRtsp(url, { ...(username && { username }), ...(password && { password }) }, settings.timeoutMs);
+      const target = { id: camera.code, url, transport: camera.transport, ...(username !== undefined && { username }), ...(password !== undefined && { password }) };
+      return probeResultOf(await checkCamera(target, guard, settings.timeoutMs));
     },
   ) {
     super();
@@ -127,12 +131,18 @@ export class CameraProber extends TypedEmitter<CameraProberEvents> {
   }
 
   async #record(camera: CameraRecord, result: ProbeResult, tracked: Tracked, now: Date): Promise<void> {
-    if (camera.health?.status === result.status) return;
+    const previous = camera.health;
+    const sameStream = JSON.stringify(previous?.stream ?? null) === JSON.stringify(result.stream ?? previous?.stream ?? null);
+    if (previous?.status === result.status && sameStream && previous.redirectedTo === result.redirectedTo) return;
+    // A reachable camera keeps its last known stream while it is down: the operator still sees what it was.
+    const stream = result.stream ?? previous?.stream;
     const health: CameraHealthRecord = {
       status: result.status as HealthStatus,
-      since: now,
+      since: previous?.status === result.status ? previous.since : now,
       ...(tracked.lastSeenAt && { lastSeenAt: tracked.lastSeenAt }),
       message: result.message,
+      ...(stream && { stream }),
+      ...(result.redirectedTo !== undefined && { redirectedTo: result.redirectedTo }),
     };
     const stored = await this.catalog.repository.setHealth(camera.id, health);
     if (stored) this.emit('health', { camera: stored, health });

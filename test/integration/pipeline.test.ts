@@ -224,7 +224,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     await waitFor(() => ffmpegProcesses('/cam-drop').length === 0, 5_000, 'no ffmpeg after release');
   });
 
-  it('reports refused credentials as "unauthorized", logs the redacted error, never the password', async () => {
+  it('reports refused credentials as "unauthorized" found by the RTSP client before any ffmpeg runs, logs the reason, never the password', async () => {
     let error: unknown;
     try {
       await t.app.cameras.acquire('cam-secure-wrong');
@@ -235,9 +235,10 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     expect((error as AppError).code).to.equal('camera_unavailable');
     expect((error as AppError).details).to.deep.equal({ reason: 'unauthorized' });
     expect((error as AppError).message).to.not.contain('Wr0ng');
-    const ffmpegLines = t.log.lines.filter((line) => line.includes('cam-secure-wrong') && line.includes('ffmpeg: '));
-    expect(ffmpegLines.some((line) => /401/.test(line)), 'the ffmpeg error line is in the log').to.equal(true);
-    expect(ffmpegLines.some((line) => line.includes('***@')), 'the URL in it is redacted').to.equal(true);
+    const failed = t.log.lines.filter((line) => line.includes('cam-secure-wrong') && line.includes('camera ingest failed'));
+    expect(failed.some((line) => /"reason":"unauthorized"/.test(line) && /401/.test(line)), 'the failure and its reason are in the log').to.equal(true);
+    // The RTSP client refused the camera first: no ffmpeg or ffprobe spent another login on it.
+    expect(t.log.lines.filter((line) => line.includes('cam-secure-wrong') && line.includes('ffmpeg: '))).to.deep.equal([]);
     const right = await receive('cam-secure-right');
     expect(right.tag).to.equal(16);
     for (const secret of ['Wr0ng-Pa55word-zq', SECRET]) expect(t.log.text).to.not.contain(secret);

@@ -1,0 +1,57 @@
+import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
+import type { Ingest, IngestDescription, IngestEvents, IngestSource, RtpTarget } from '../../workers/Ingest.ts';
+import { IngestError, type IngestFailureReason } from '../../workers/IngestError.ts';
+import type { RtspErrorCode } from '../../workers/rtsp.ts';
+import type { CameraLoginGuard } from './CameraLoginGuard.ts';
+import { checkCamera } from './checkCamera.ts';
+
+const REASONS: Record<RtspErrorCode, IngestFailureReason> = {
+  unauthorized: 'unauthorized',
+  locked_out: 'locked_out',
+  busy: 'busy',
+  not_found: 'not_found',
+  timeout: 'timeout',
+  unreachable: 'unreachable',
+  redirect_loop: 'unreachable',
+  tls_mismatch: 'unreachable',
+  protocol_error: 'unreachable',
+  unsupported: 'unsupported_codec',
+  closed: 'exited',
+};
+
+/**
+ * An ingest that first checks the camera with our RTSP client through the login guard, so the
+ * prober and the ingest share what a camera refused: a camera that refused our credentials (or is
+ * busy) is not asked again until its backoff ends, and a refusal costs one login, not one per tool.
+ */
+export class GuardedIngest extends TypedEmitter<IngestEvents> implements Ingest {
+  constructor(
+    private readonly inner: Ingest,
+    private readonly camera: IngestSource,
+    private readonly guard: CameraLoginGuard,
+    private readonly timeoutMs: number,
+  ) {
+    super();
+    inner.on('progress', (progress) => this.emit('progress', progress));
+    inner.on('error', (error) => this.emit('error', error));
+  }
+
+  get pid(): number | undefined {
+    return this.inner.pid;
+  }
+
+  /** Throws IngestError with the refusal (unauthorized, locked_out, busy, ...) without running the inner ingest. */
+  async open(): Promise<IngestDescription> {
+    const outcome = await checkCamera(this.camera, this.guard, this.timeoutMs);
+    if (!outcome.ok) throw new IngestError(REASONS[outcome.code], outcome.message);
+    return this.inner.open();
+  }
+
+  start(target: RtpTarget): void {
+    this.inner.start(target);
+  }
+
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
+}

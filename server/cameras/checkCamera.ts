@@ -1,0 +1,49 @@
+import { probeRtspCamera, RtspError, type RtspProbeResult, type RtspTlsPolicy } from '../../workers/rtsp.ts';
+import type { RtspTransport } from '../../workers/common/RtspTransport.ts';
+import { CameraLoginGuard, type LoginRefusal } from './CameraLoginGuard.ts';
+
+/** The camera to check: its code (`id`), URL and credentials (sent to the camera only). */
+export interface CheckTarget {
+  id: string;
+  url: string;
+  username?: string;
+  password?: string;
+  transport: RtspTransport;
+  tls?: RtspTlsPolicy;
+}
+
+export type CheckOutcome =
+  | { ok: true; probe: RtspProbeResult }
+  | { ok: false; code: RtspError['code']; message: string; retryAt?: number; contacted: boolean };
+
+/**
+ * Checks a camera with the RTSP client (DESCRIBE, SETUP, TEARDOWN) unless the guard holds a refusal
+ * in force for it, in which case the camera is not contacted at all. Refusals (unauthorized,
+ * locked_out, busy) are recorded in the guard; an accepted session lifts them.
+ */
+export async function checkCamera(target: CheckTarget, guard: CameraLoginGuard, timeoutMs: number): Promise<CheckOutcome> {
+  const key = CameraLoginGuard.credentialKey(target.username, target.password);
+  const held = guard.refusal(target.id, key);
+  if (held) return { ok: false, code: held.code, message: `${held.message}; not asked again before ${new Date(held.retryAt).toISOString()}`, retryAt: held.retryAt, contacted: false };
+  try {
+    const probe = await probeRtspCamera({
+      url: target.url,
+      ...(target.username !== undefined && { credentials: { username: target.username, password: target.password ?? '' } }),
+      transport: target.transport,
+      timeoutMs,
+      ...(target.tls && { tls: target.tls }),
+      priorUnauthorized: guard.refusedBefore(target.id, key),
+      userAgent: 'C5Live',
+    });
+    guard.accepted(target.id);
+    return { ok: true, probe };
+  } catch (error) {
+    const rtspError = error instanceof RtspError ? error : new RtspError('unreachable', (error as Error).message);
+    const { code, message } = rtspError;
+    if (code === 'unauthorized' || code === 'locked_out' || code === 'busy') {
+      const refusal: LoginRefusal = guard.refused(target.id, key, code, message, rtspError.details.retryAfterMs);
+      return { ok: false, code, message, retryAt: refusal.retryAt, contacted: true };
+    }
+    return { ok: false, code, message, contacted: true };
+  }
+}
