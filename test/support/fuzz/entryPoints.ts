@@ -8,6 +8,8 @@ import fc from 'fast-check';
 import { schemas, type RequestName } from '../../../server/signalling/protocol.ts';
 import { roles as allRoles, type Role } from '../../../server/auth/Identity.ts';
 import { hostileString, pathParam, payloadFor, queryString, rawBody, type PathSegment, type RawBody } from './arbitraries.ts';
+import type { CameraScript } from './HostileCamera.ts';
+import { hostileInterleaved, hostileResponses } from './rtspArbitraries.ts';
 
 export type Caller = Role | 'none';
 export const callers: readonly Caller[] = ['none', ...allRoles];
@@ -39,8 +41,17 @@ export interface SocketEntry {
   callers: readonly Caller[];
 }
 
-export type EntryPoint = RestEntry | SocketEntry;
-export const entryName = (entry: EntryPoint): string => (entry.kind === 'rest' ? `${entry.method} ${entry.path}` : `socket ${entry.event}`);
+/** What our RTSP client takes from cameras: a hostile camera answers from a generated script. */
+export interface CameraEntry {
+  kind: 'camera';
+  name: string;
+  script: fc.Arbitrary<CameraScript>;
+  transport: 'tcp' | 'udp';
+}
+
+export type EntryPoint = RestEntry | SocketEntry | CameraEntry;
+export const entryName = (entry: EntryPoint): string =>
+  entry.kind === 'rest' ? `${entry.method} ${entry.path}` : entry.kind === 'socket' ? `socket ${entry.event}` : `rtsp ${entry.name}`;
 
 /** A REST entry point: hostile path parameters, query and (for writes) body; every caller. */
 export function rest(
@@ -106,6 +117,9 @@ export function entryPoints(ctx: FuzzContext): EntryPoint[] {
     rest(ctx, 'DELETE', '/api/cameras/{code}', code),
     rest(ctx, 'POST', '/api/cameras/{code}/{action}', action),
     ...requestEvents.map((event) => socket(ctx, event)),
+    { kind: 'camera', name: 'responses', script: hostileResponses, transport: 'tcp' },
+    { kind: 'camera', name: 'responses (udp setup)', script: hostileResponses, transport: 'udp' },
+    { kind: 'camera', name: 'interleaved', script: hostileInterleaved, transport: 'tcp' },
   ];
 }
 

@@ -10,7 +10,9 @@ import { startTestApp, type TestApp } from '../pipelineApp.ts';
 import { connectClient, ok, type ClientSocket } from '../signallingClient.ts';
 import { roles, type Role } from '../../../server/auth/Identity.ts';
 import { encodeSegment, type RawBody, type PathSegment } from './arbitraries.ts';
-import { entryName, entryPoints, uncoveredOperations, type Caller, type EntryPoint, type FuzzContext, type RestEntry, type SocketEntry } from './entryPoints.ts';
+import { entryName, entryPoints, uncoveredOperations, type Caller, type CameraEntry, type EntryPoint, type FuzzContext, type RestEntry, type SocketEntry } from './entryPoints.ts';
+import { HostileCamera, type CameraScript } from './HostileCamera.ts';
+import { RtspClient, RtspError, RTSP_LIMITS, videoInfo } from '../../../workers/rtsp.ts';
 
 export const LIVE_CAMERA = 'cam-live';
 const FUZZED_CAMERA = 'cam-fz';
@@ -62,6 +64,7 @@ export class FuzzTarget {
     readonly errorCodes: Set<string>,
     readonly ctx: FuzzContext,
     readonly openapi: { paths?: Record<string, Record<string, unknown>> },
+    readonly hostileCamera: HostileCamera,
   ) {
     const listed = entryPoints(ctx);
     this.entries = [...listed, ...uncoveredOperations(ctx, openapi, listed)];
@@ -103,7 +106,7 @@ export class FuzzTarget {
           return Object.keys(body?.content?.['application/json']?.schema?.properties ?? {});
         },
       };
-      return new FuzzTarget(sim, t, base, tokens, errorCodes, ctx, openapi);
+      return new FuzzTarget(sim, t, base, tokens, errorCodes, ctx, openapi, await HostileCamera.start());
     } catch (error) {
       await t?.close();
       await sim.stop();
@@ -114,6 +117,7 @@ export class FuzzTarget {
   async close(): Promise<void> {
     agent.destroy();
     for (const socket of this.sockets.values()) socket.close();
+    await this.hostileCamera.stop();
     await this.t.close();
     await this.sim.stop();
   }
@@ -131,7 +135,7 @@ export class FuzzTarget {
   /** Runs one entry point's property: `numRuns` cases from `seed` (a fixed one: replayable). */
   async run(entry: EntryPoint, options: { numRuns: number; seed: number; path?: string }): Promise<EntryResult> {
     await this.renewSessions();
-    const property = (entry.kind === 'rest' ? this.restProperty(entry) : this.socketProperty(entry)) as fc.IAsyncProperty<[unknown]>;
+    const property = (entry.kind === 'rest' ? this.restProperty(entry) : entry.kind === 'socket' ? this.socketProperty(entry) : this.cameraProperty(entry)) as fc.IAsyncProperty<[unknown]>;
     const details = await fc.check(property, { numRuns: options.numRuns, seed: options.seed, ...(options.path && { path: options.path }), endOnFailure: false });
     const result: EntryResult = { name: entryName(entry), runs: details.numRuns, failed: details.failed, seed: details.seed };
     if (details.failed) {
@@ -219,6 +223,47 @@ export class FuzzTarget {
     }
   }
 
+  private cameraProperty(entry: CameraEntry) {
+    return fc.asyncProperty(entry.script, (script) => this.checkCamera(script, entry.transport));
+  }
+
+  /**
+   * Our RTSP client against one generated camera: DESCRIBE, SETUP, PLAY, a moment of packets, close.
+   * It must end with success or an RtspError with a known code, in bounded time and memory, with
+   * nothing thrown elsewhere.
+   */
+  async checkCamera(script: CameraScript, transport: 'tcp' | 'udp' = 'tcp'): Promise<void> {
+    this.hostileCamera.load(script);
+    const client = new RtspClient({ url: this.hostileCamera.url(), credentials: { username: 'fuzz', password: 'fuzz-pass' }, transport, timeoutMs: 120 });
+    const started = Date.now();
+    let buffered = 0;
+    const lost: RtspError[] = [];
+    client.on('lost', (error) => lost.push(error));
+    client.on('rtp', (_track, packet) => {
+      if (packet.length < 12) throw new Error(`an RTP packet of ${packet.length} bytes was passed on`);
+    });
+    try {
+      const description = await client.describe();
+      for (const track of description.tracks) videoInfo(track);
+      const track = description.tracks[0];
+      if (track) {
+        await client.setup(track);
+        await client.play();
+        await new Promise((resolve) => setTimeout(resolve, 15));
+      }
+    } catch (error) {
+      if (!(error instanceof RtspError)) throw new Error(`the client threw ${(error as Error)?.name}: ${(error as Error)?.message}`);
+      if (!RTSP_ERROR_CODES.has(error.code)) throw new Error(`unknown RtspError code ${error.code}`);
+      if (/fuzz-pass/.test(error.message)) throw new Error('an RtspError message holds the password');
+    } finally {
+      buffered = client.buffered;
+      await client.close();
+    }
+    for (const error of lost) if (!RTSP_ERROR_CODES.has(error.code)) throw new Error(`unknown lost code ${error.code}`);
+    if (buffered > RTSP_LIMITS.headerBytes + RTSP_LIMITS.bodyBytes + 70_000) throw new Error(`the client held ${buffered} bytes`);
+    if (Date.now() - started > 5000) throw new Error(`a case took ${Date.now() - started} ms`);
+  }
+
   /** Long runs: keeps only the unexpected-error lines of the captured log, so memory stays bounded. */
   compactLogs(): void {
     this.unexpectedLogged.push(...this.t.log.lines.filter((line) => /"msg":"unexpected/.test(line)));
@@ -249,6 +294,8 @@ export class FuzzTarget {
 }
 
 type JsonSchema = { properties?: Record<string, unknown> };
+
+const RTSP_ERROR_CODES = new Set(['unreachable', 'timeout', 'unauthorized', 'locked_out', 'busy', 'not_found', 'redirect_loop', 'tls_mismatch', 'protocol_error', 'unsupported', 'closed']);
 
 /** A fresh access token for a new user of each role. */
 async function signInAll(t: TestApp): Promise<Record<Role, string>> {
