@@ -44,6 +44,11 @@ export class GuardedIngest extends TypedEmitter<IngestEvents> implements Ingest 
   async open(): Promise<IngestDescription> {
     const outcome = await checkCamera(this.camera, this.guard, this.timeoutMs);
     if (!outcome.ok) throw new IngestError(REASONS[outcome.code], outcome.message);
+    // ffmpeg's RTSP client answers Digest with MD5 only: against a SHA-256 camera every run would be
+    // one more refused login (and a step nearer a lockout), so it is not started at all.
+    if (outcome.probe.authScheme?.startsWith('digest-sha256')) {
+      throw new IngestError('unauthorized', 'the camera demands Digest SHA-256, which the ffmpeg ingest cannot answer (our RTSP client can: it plays once the packet relay ingest is in place)');
+    }
     return this.inner.open();
   }
 

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { RtspClient } from '../../workers/rtsp.ts';
 import { ScriptedCamera, type ScriptedCameraOptions } from '../support/ScriptedCamera.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
+import { SecretsScan } from '../support/SecretsScan.ts';
 
 const USER = 'viewer';
 const PASSWORD = 'Right-Pa55';
@@ -126,5 +127,26 @@ describe('camera health prober against quirky cameras', function () {
     await check('busy');
     expect(cam.stats.setups).to.equal(setups);
     expect((await health('busy'))?.status).to.equal('busy');
+  });
+
+  it('a viewer of a Digest SHA-256 camera gets a clear refusal, and ffmpeg spends no failed login on it', async () => {
+    const cam = cams.get('sha256')!;
+    const failures = cam.stats.authFailures;
+    const error = await t.app.cameras.acquire('sha256').then(
+      () => undefined,
+      (e: Error & { details?: { reason?: string } }) => e,
+    );
+    expect(error?.details?.reason).to.equal('unauthorized');
+    expect(error?.message).to.match(/SHA-256/);
+    expect(cam.stats.authFailures).to.equal(failures);
+  });
+
+  it('leaves no camera password in the logs, /metrics, the audit or the health records', async () => {
+    const scan = new SecretsScan().registerApp(t.app).watchLog(t.log);
+    for (const secret of [PASSWORD, 'wrong-one', 'not-it']) scan.register('camera password', secret);
+    await scan.collectApp(t.app);
+    for (const code of cams.keys()) scan.add(`health of ${code}`, JSON.stringify(await health(code)));
+    expect(scan.counts.logLines).to.be.greaterThan(0);
+    scan.assertClean();
   });
 });
