@@ -1,6 +1,7 @@
 import type { TypedEmitter } from './common/TypedEmitter.ts';
 import type { IngestError } from './IngestError.ts';
 import type { RtspTransport } from './common/RtspTransport.ts';
+import type { RtspTlsPolicy } from './rtsp.ts';
 
 /** The camera an ingest pulls: its RTSP URL and credentials (never sent anywhere but the camera). */
 export interface IngestSource {
@@ -10,6 +11,8 @@ export interface IngestSource {
   username?: string;
   password?: string;
   transport: RtspTransport;
+  /** rtsps: how the camera's certificate is checked (absent: against the system's CAs). */
+  tls?: RtspTlsPolicy;
 }
 
 /** What the ingest will send, known before any RTP flows, so the Producer can exist first. */

@@ -5,6 +5,7 @@ import type { CameraRepository } from './CameraRepository.ts';
 import { healthFilterValues, type ApprovalStatus, type CameraArea, type CameraFilter, type CameraPatch, type CameraRecord, type HealthStatus, type SealedUrl } from './CameraRecord.ts';
 import type { CameraCreate, CameraPatchInput, CameraQuery, CameraView } from './cameraSchemas.ts';
 import { normaliseRtspUrl, splitCredentials } from './rtspUrl.ts';
+import { checkTlsFingerprintUrl } from './tlsFingerprint.ts';
 import type { UrlVault } from './UrlVault.ts';
 import type { ConfigCamera } from '../config/schema.ts';
 
@@ -22,7 +23,7 @@ const transitions: Record<StatusAction, { from: ApprovalStatus[]; to: ApprovalSt
 export type CameraCatalogEvents = {
   /**
    * A camera's record changed. `viewable`: it may still be watched at all; `restart`: what the
-   * ingest uses (URL, credentials, transport) changed, so a running ingest must start again.
+   * ingest uses (URL, credentials, transport, pinned certificate) changed, so a running ingest must start again.
    */
   changed: [{ camera: CameraRecord; viewable: boolean; restart: boolean; why: string }];
 };
@@ -39,6 +40,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
   async create(input: CameraCreate, options: { status?: ApprovalStatus } = {}): Promise<CameraRecord> {
     const mainUrl = this.#seal(input.mainUrl, 'mainUrl', input.credentials);
     const substreamUrl = input.substreamUrl ? this.#seal(input.substreamUrl, 'substreamUrl', input.credentials) : undefined;
+    checkTlsFingerprintUrl(input.mainUrl, input.tlsFingerprint);
     return this.repository.insert({
       code: input.code,
       name: input.name,
@@ -50,6 +52,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       mainUrl,
       ...(substreamUrl && { substreamUrl }),
       transport: input.transport,
+      ...(input.tlsFingerprint !== undefined && { tlsFingerprint: input.tlsFingerprint }),
       ...(input.area === 'citizen' && { sharing: input.sharing ?? 'incident-only' }),
       status: options.status ?? 'pending',
       alwaysOn: input.alwaysOn,
@@ -59,7 +62,9 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
 
   /**
    * Registers (approved) a camera listed in the configuration or by the demo, once; later starts
-   * only bring its URL up to date (the demo simulator's port changes), never its status.
+   * only bring its URL up to date (the demo simulator's port changes), never its status. A
+   * tlsFingerprint in the configuration replaces the stored one; without one, a pin set through the
+   * API is kept (while the URL stays rtsps://).
    */
   async ensureConfigured(camera: ConfigCamera): Promise<CameraRecord> {
     const credentials = camera.username ? { username: camera.username, ...(camera.password && { password: camera.password }) } : undefined;
@@ -76,6 +81,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
           mainUrl: camera.url,
           ...(credentials && { credentials }),
           transport: camera.transport,
+          ...(camera.tlsFingerprint !== undefined && { tlsFingerprint: camera.tlsFingerprint }),
           ...(camera.area === 'citizen' && { sharing: 'live' as const }),
           alwaysOn: camera.alwaysOn,
           tags: ['configured'],
@@ -84,8 +90,10 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       );
     }
     const wanted = normaliseRtspUrl(camera.url, 'url', credentials);
-    if (this.vault.open(existing.mainUrl) === wanted && existing.transport === camera.transport && existing.alwaysOn === camera.alwaysOn) return existing;
-    const updated = await this.repository.update(existing.id, { mainUrl: this.vault.seal(wanted), transport: camera.transport, alwaysOn: camera.alwaysOn });
+    checkTlsFingerprintUrl(wanted, camera.tlsFingerprint);
+    const fingerprint = camera.tlsFingerprint ?? (/^rtsps:/i.test(wanted) ? existing.tlsFingerprint : undefined);
+    if (this.vault.open(existing.mainUrl) === wanted && existing.transport === camera.transport && existing.alwaysOn === camera.alwaysOn && existing.tlsFingerprint === fingerprint) return existing;
+    const updated = await this.repository.update(existing.id, { mainUrl: this.vault.seal(wanted), transport: camera.transport, alwaysOn: camera.alwaysOn, tlsFingerprint: fingerprint ?? null });
     return updated ?? existing;
   }
 
@@ -137,9 +145,12 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       patch.mainUrl = this.#seal(mainUrl ?? stored.url, 'mainUrl', creds);
     }
     if (substreamUrl !== undefined) patch.substreamUrl = substreamUrl === null ? null : this.#seal(substreamUrl, 'substreamUrl', credentials ?? undefined);
+    // The pin (kept or new) must still fit the URL (new or kept): an rtsp:// camera has no certificate.
+    const fingerprint = input.tlsFingerprint === undefined ? current.tlsFingerprint : input.tlsFingerprint ?? undefined;
+    checkTlsFingerprintUrl(mainUrl ?? current.mainUrl.masked, fingerprint);
     const updated = await this.repository.update(id, patch);
     if (!updated) throw new AppError('not_found', `no camera ${id}`);
-    const restart = ['mainUrl', 'credentials', 'transport'].some((key) => key in input);
+    const restart = ['mainUrl', 'credentials', 'transport', 'tlsFingerprint'].some((key) => key in input);
     this.emit('changed', { camera: updated, viewable: isViewable(updated), restart, why: 'camera updated' });
     return updated;
   }
@@ -195,6 +206,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       this.vault.open(camera.mainUrl) === url(input.mainUrl) &&
       (camera.substreamUrl ? this.vault.open(camera.substreamUrl) : undefined) === url(input.substreamUrl) &&
       camera.transport === input.transport &&
+      camera.tlsFingerprint === input.tlsFingerprint &&
       (camera.area !== 'citizen' || camera.sharing === (input.sharing ?? 'incident-only')) &&
       camera.alwaysOn === input.alwaysOn &&
       same(camera.tags, input.tags)
@@ -216,6 +228,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       ...(camera.substreamUrl && { substreamUrl: camera.substreamUrl.masked }),
       hasCredentials: camera.mainUrl.masked.includes('***@'),
       transport: camera.transport,
+      ...(camera.tlsFingerprint && { tlsFingerprint: camera.tlsFingerprint }),
       ...(camera.sharing && { sharing: camera.sharing }),
       status: camera.status,
       ...(camera.statusReason && { statusReason: camera.statusReason }),
@@ -270,6 +283,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       area: camera.area,
       ...(username !== undefined && { username }),
       ...(password !== undefined && { password }),
+      ...(camera.tlsFingerprint !== undefined && { tls: { verify: true, fingerprint256: camera.tlsFingerprint } }),
     };
   }
 

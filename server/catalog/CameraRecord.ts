@@ -82,6 +82,11 @@ export interface CameraRecord {
   mainUrl: SealedUrl;
   substreamUrl?: SealedUrl;
   transport: RtspTransport;
+  /**
+   * rtsps cameras only: the SHA-256 fingerprint of the camera's certificate, pinned (self-signed
+   * cameras), upper-case colon-separated hex. Absent: verified against the system's CAs.
+   */
+  tlsFingerprint?: string;
   /** Citizen cameras only. */
   sharing?: SharingMode;
   status: ApprovalStatus;
@@ -104,6 +109,7 @@ export type CameraPatch = Partial<Pick<CameraRecord, 'name' | 'owner' | 'categor
   /** null removes it. */
   location?: GeoPoint | null;
   substreamUrl?: SealedUrl | null;
+  tlsFingerprint?: string | null;
 };
 
 export interface CameraFilter {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { approvalStatuses, cameraAreas, cameraCategories, healthFilterValues, healthStatuses, sharingModes } from './CameraRecord.ts';
 import { rtspTransports } from '../../workers/common/RtspTransport.ts';
+import { tlsFingerprintSchema } from './tlsFingerprint.ts';
 
 /** The REST shapes of cameras: validation and the OpenAPI document come from these. */
 
@@ -32,6 +33,7 @@ export const cameraCreateSchema = z
     substreamUrl: url.optional(),
     credentials: credentials.optional().describe('RTSP credentials; stored encrypted, never returned'),
     transport: z.enum(rtspTransports).default('tcp'),
+    tlsFingerprint: tlsFingerprintSchema.optional(),
     sharing: z.enum(sharingModes).optional().describe('citizen cameras only; defaults to incident-only'),
     alwaysOn: z.boolean().default(false),
     tags: tags.default([]),
@@ -55,6 +57,7 @@ export const cameraPatchSchema = z
     substreamUrl: url.nullable(),
     credentials: credentials.nullable().describe('null removes the credentials'),
     transport: z.enum(rtspTransports),
+    tlsFingerprint: tlsFingerprintSchema.nullable().describe('null removes the pin (the certificate is then verified against the system CAs)'),
     sharing: z.enum(sharingModes),
     alwaysOn: z.boolean(),
     tags,
@@ -102,6 +105,7 @@ export const cameraViewSchema = z.object({
   substreamUrl: z.string().optional(),
   hasCredentials: z.boolean(),
   transport: z.enum(rtspTransports),
+  tlsFingerprint: z.string().optional().describe("the pinned SHA-256 fingerprint of an rtsps camera's certificate (upper-case, colon-separated); absent: verified against the system CAs"),
   sharing: z.enum(sharingModes).optional(),
   status: z.enum(approvalStatuses),
   statusReason: z.string().optional(),

@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import { z } from 'zod';
 import { rtspTransports } from '../../workers/common/RtspTransport.ts';
 import { cameraAreas } from '../catalog/CameraRecord.ts';
+import { tlsFingerprintSchema } from '../catalog/tlsFingerprint.ts';
 
 const port = z.number().int().min(0).max(65535);
 const ms = (max: number) => z.number().int().min(0).max(max);
@@ -16,8 +17,13 @@ export const configCameraSchema = z.strictObject({
   username: z.string().optional(),
   password: z.string().optional(),
   transport: cameraTransport.default('tcp'),
+  /** rtsps cameras only: the pinned SHA-256 fingerprint of the camera's certificate (self-signed cameras). */
+  tlsFingerprint: tlsFingerprintSchema.optional(),
   alwaysOn: z.boolean().default(false),
   area: z.enum(cameraAreas).default('agency'),
+}).refine((camera) => camera.tlsFingerprint === undefined || /^rtsps:\/\//i.test(camera.url), {
+  path: ['tlsFingerprint'],
+  message: 'only an rtsps:// camera has a certificate to pin',
 });
 
 export const configSchema = z.strictObject({

@@ -46,7 +46,14 @@ export class CameraProber extends TypedEmitter<CameraProberEvents> {
     private readonly guard: CameraLoginGuard,
     private readonly probe: (camera: CameraRecord) => Promise<ProbeResult> = async (camera) => {
       const { url, username, password } = catalog.connectionOf(camera);
-      const target = { id: camera.code, url, transport: camera.transport, ...(username !== undefined && { username }), ...(password !== undefined && { password }) };
+      const target = {
+        id: camera.code,
+        url,
+        transport: camera.transport,
+        ...(username !== undefined && { username }),
+        ...(password !== undefined && { password }),
+        ...(camera.tlsFingerprint !== undefined && { tls: { verify: true, fingerprint256: camera.tlsFingerprint } }),
+      };
       return probeResultOf(await checkCamera(target, guard, settings.timeoutMs));
     },
   ) {

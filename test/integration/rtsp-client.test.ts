@@ -311,8 +311,16 @@ describe('RTSP client against scripted cameras', function () {
       const { client } = await play({ url: cam.url(), tls: { verify: true, fingerprint256: certificate.fingerprint256 } }, 3);
       await client.close();
       const wrongPin = certificate.fingerprint256.replace(/^[0-9A-F]/, (c) => (c === 'A' ? 'B' : 'A'));
-      expect((await failure(play({ url: cam.url(), tls: { verify: false, fingerprint256: wrongPin } }))).code).to.equal('tls_mismatch');
-      expect((await failure(play({ url: cam.url(), tls: { verify: true } }))).code).to.equal('tls_mismatch');
+      const mismatch = await failure(play({ url: cam.url(), tls: { verify: false, fingerprint256: wrongPin } }));
+      expect(mismatch.code).to.equal('tls_mismatch');
+      expect(mismatch.message).to.include('does not match the pinned fingerprint').and.include(`it presented SHA-256 ${certificate.fingerprint256};`);
+      const untrusted = await failure(play({ url: cam.url(), tls: { verify: true } }));
+      expect(untrusted.code).to.equal('tls_mismatch');
+      expect(untrusted.message).to.match(/not trusted \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\)/);
+      expect(untrusted.message).to.include(`it presented SHA-256 ${certificate.fingerprint256};`).and.include("pin it as the camera's tlsFingerprint");
+      // verify: false and no pin accepts any certificate; the pin may be given in lower case without colons.
+      await (await play({ url: cam.url(), tls: { verify: false } }, 1)).client.close();
+      await (await play({ url: cam.url(), tls: { verify: true, fingerprint256: certificate.fingerprint256.replace(/:/g, '').toLowerCase() } }, 1)).client.close();
     });
   });
 

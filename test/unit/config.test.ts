@@ -96,4 +96,17 @@ describe('config', () => {
     expect(problems.some((p) => p.startsWith('cameras.0.id:'))).to.equal(true);
     expect(problems.some((p) => p.startsWith('cameras.0.url:'))).to.equal(true);
   });
+
+  it('normalises a camera tlsFingerprint and refuses a malformed one or one on an rtsp:// camera', () => {
+    const hex = 'ab'.repeat(32);
+    const config = loadConfig({ configDir: dir, env: {}, overrides: { cameras: [{ id: 'cam-1', name: 'x', url: 'rtsps://10.0.0.1:322/live', tlsFingerprint: hex }] } });
+    expect(config.cameras[0]!.tlsFingerprint).to.equal(Array(32).fill('AB').join(':'));
+    expect(loadConfig({ configDir: dir, env: {}, overrides: { cameras: [{ id: 'cam-1', name: 'x', url: 'rtsps://10.0.0.1/live' }] } }).cameras[0]).to.not.have.property('tlsFingerprint');
+    const malformed = problemsOf(() => loadConfig({ configDir: dir, env: {}, overrides: { cameras: [{ id: 'cam-1', name: 'x', url: 'rtsps://10.0.0.1/live', tlsFingerprint: 'ab:cd' }] } }));
+    expect(malformed).to.have.length(1);
+    expect(malformed[0]).to.match(/^cameras\.0\.tlsFingerprint: .*SHA-256/);
+    const plain = problemsOf(() => loadConfig({ configDir: dir, env: {}, overrides: { cameras: [{ id: 'cam-1', name: 'x', url: 'rtsp://10.0.0.1/live', tlsFingerprint: hex }] } }));
+    expect(plain).to.have.length(1);
+    expect(plain[0]).to.match(/^cameras\.0\.tlsFingerprint: only an rtsps:\/\/ camera/);
+  });
 });

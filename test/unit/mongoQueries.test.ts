@@ -60,7 +60,7 @@ describe('mongo catalog queries', () => {
       expect(doc.createdAt).to.equal(now);
       expect(doc.updatedAt).to.equal(now);
       expect(doc.statusChangedAt).to.equal(now);
-      for (const key of ['id', '_id', 'location', 'substreamUrl', 'sharing', 'statusReason', 'retiredAt']) {
+      for (const key of ['id', '_id', 'location', 'substreamUrl', 'tlsFingerprint', 'sharing', 'statusReason', 'retiredAt']) {
         expect(doc).to.not.have.property(key);
       }
       // undefined would be stored as null by the driver
@@ -73,6 +73,7 @@ describe('mongo catalog queries', () => {
         sharing: 'incident-only',
         statusReason: 'new',
         substreamUrl: { masked: 'rtsp://h/sub', sealed: 's' },
+        tlsFingerprint: 'AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB',
         owner: { kind: 'person', name: 'Ana', contact: '555', agreementRef: 'AG-1', enrolledBy: 'op1' },
         location: zocalo,
       });
@@ -87,10 +88,10 @@ describe('mongo catalog queries', () => {
     });
 
     it('gives the id as the 24-hex-digit ObjectId string and omits absent (or null) optionals', () => {
-      const record = fromDocument(stored({ sharing: null, statusReason: null } as unknown as Partial<StoredCameraDocument>));
+      const record = fromDocument(stored({ sharing: null, statusReason: null, tlsFingerprint: null } as unknown as Partial<StoredCameraDocument>));
       expect(record.id).to.equal('0123456789abcdef01234567');
       expect(record).to.not.have.property('_id');
-      for (const key of ['location', 'substreamUrl', 'sharing', 'statusReason', 'retiredAt']) {
+      for (const key of ['location', 'substreamUrl', 'tlsFingerprint', 'sharing', 'statusReason', 'retiredAt']) {
         expect(record).to.not.have.property(key);
       }
       expect(fromDocument(stored({ retiredAt: now })).retiredAt).to.equal(now);
@@ -175,6 +176,11 @@ describe('mongo catalog queries', () => {
       const update = buildUpdate({ location: null, substreamUrl: null, name: 'x' }, now);
       expect(update.$unset).to.deep.equal({ location: '', substreamUrl: '' });
       expect(update.$set).to.deep.equal({ name: 'x', updatedAt: now });
+    });
+
+    it('sets a pinned tlsFingerprint and unsets it given as null', () => {
+      expect(buildUpdate({ tlsFingerprint: 'AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB' }, now)).to.deep.equal({ $set: { tlsFingerprint: 'AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB', updatedAt: now } });
+      expect(buildUpdate({ tlsFingerprint: null }, now)).to.deep.equal({ $set: { updatedAt: now }, $unset: { tlsFingerprint: '' } });
     });
 
     it('sets a new substreamUrl', () => {

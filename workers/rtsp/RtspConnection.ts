@@ -172,12 +172,16 @@ export class RtspConnection {
 function connect(endpoint: RtspEndpoint, options: RtspConnectionOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const pinned = options.tls?.fingerprint256 ? normaliseFingerprint(options.tls.fingerprint256) : undefined;
+    const verify = pinned === undefined && (options.tls?.verify ?? true);
+    // Never rejected by node itself: the certificate is checked below, after the handshake, so that a
+    // refusal can name the fingerprint the camera presented. Node still verifies the chain and the
+    // host name (checkServerIdentity on the servername, or the IP) and reports it in `authorized`.
     const socket = endpoint.secure
       ? tls.connect({
           host: endpoint.host,
           port: endpoint.port,
           ...(!net.isIP(endpoint.host) && { servername: endpoint.host }),
-          rejectUnauthorized: pinned === undefined && (options.tls?.verify ?? true),
+          rejectUnauthorized: false,
         })
       : net.connect({ host: endpoint.host, port: endpoint.port });
     const timer = setTimeout(() => fail(new RtspError('timeout', `no connection within ${options.timeoutMs} ms`)), options.timeoutMs);
@@ -191,9 +195,9 @@ function connect(endpoint: RtspEndpoint, options: RtspConnectionOptions): Promis
       fail(new RtspError(tlsFailure ? 'tls_mismatch' : 'unreachable', tlsFailure ? `the camera's certificate was refused (${error.code ?? error.message})` : `connection failed: ${describeSocketError(error)}`));
     });
     socket.once(endpoint.secure ? 'secureConnect' : 'connect', () => {
-      if (pinned !== undefined) {
-        const presented = normaliseFingerprint((socket as tls.TLSSocket).getPeerCertificate().fingerprint256 ?? '');
-        if (presented !== pinned) return fail(new RtspError('tls_mismatch', "the camera's certificate does not match the pinned fingerprint"));
+      if (endpoint.secure) {
+        const refusal = certificateRefusal(socket as tls.TLSSocket, pinned, verify);
+        if (refusal) return fail(refusal);
       }
       clearTimeout(timer);
       socket.removeAllListeners('error');
@@ -202,8 +206,34 @@ function connect(endpoint: RtspEndpoint, options: RtspConnectionOptions): Promis
   });
 }
 
+/**
+ * Why a camera's certificate is refused under the policy, or undefined when it is accepted: a pin
+ * must match exactly; otherwise, when verifying, node's verdict (chain and host name) must be good.
+ * The message names the SHA-256 fingerprint the camera presented (public), so that an administrator
+ * who knows the certificate is the camera's own can pin it.
+ */
+function certificateRefusal(socket: tls.TLSSocket, pinned: string | undefined, verify: boolean): RtspError | undefined {
+  const presented = normaliseFingerprint(socket.getPeerCertificate()?.fingerprint256 ?? '');
+  const shown = presented.length > 0 ? `SHA-256 ${formatFingerprint(presented)}` : 'no certificate';
+  if (pinned !== undefined) {
+    if (presented.length > 0 && presented === pinned) return undefined;
+    return new RtspError(
+      'tls_mismatch',
+      `the camera's certificate does not match the pinned fingerprint; it presented ${shown}; if that is the camera's own (renewed) certificate, pin it as the camera's tlsFingerprint`,
+    );
+  }
+  if (!verify || socket.authorized) return undefined;
+  const why = socket.authorizationError ? String(socket.authorizationError) : 'not verified';
+  return new RtspError('tls_mismatch', `the camera's certificate is not trusted (${why}); it presented ${shown}; if that is the camera's own certificate, pin it as the camera's tlsFingerprint`);
+}
+
 function normaliseFingerprint(value: string): string {
   return value.replace(/[^0-9a-f]/gi, '').toLowerCase();
+}
+
+/** Upper-case hex, colon-separated bytes: as `openssl x509 -fingerprint -sha256` prints it. */
+function formatFingerprint(hex: string): string {
+  return (hex.toUpperCase().match(/../g) ?? []).join(':');
 }
 
 function describeSocketError(error: NodeJS.ErrnoException): string {

@@ -36,7 +36,7 @@ export type StoredCameraDocument = CameraDocument & { _id: ObjectId };
 export interface CameraUpdate {
   $set: Partial<CameraDocument> & { updatedAt: Date };
   /** Present only when the patch removes something (an empty `$unset` is not sent). */
-  $unset?: Partial<Record<'location' | 'substreamUrl', ''>>;
+  $unset?: Partial<Record<'location' | 'substreamUrl' | 'tlsFingerprint', ''>>;
 }
 
 /** A conditional update: applied to the document matching `filter`, if any. */
@@ -107,6 +107,7 @@ export function toDocument(camera: NewCameraRecord, now: Date): CameraDocument {
   // Optional fields are left out when absent: the driver would store `undefined` as null.
   if (camera.location) doc.location = toGeoJson(camera.location);
   if (camera.substreamUrl) doc.substreamUrl = cleanSealedUrl(camera.substreamUrl);
+  if (camera.tlsFingerprint !== undefined) doc.tlsFingerprint = camera.tlsFingerprint;
   if (camera.sharing !== undefined) doc.sharing = camera.sharing;
   if (camera.statusReason !== undefined) doc.statusReason = camera.statusReason;
   return doc;
@@ -133,6 +134,7 @@ export function fromDocument(doc: StoredCameraDocument): CameraRecord {
   };
   if (isPresent(doc.location)) record.location = fromGeoJson(doc.location);
   if (isPresent(doc.substreamUrl)) record.substreamUrl = cleanSealedUrl(doc.substreamUrl);
+  if (isPresent(doc.tlsFingerprint)) record.tlsFingerprint = doc.tlsFingerprint;
   if (isPresent(doc.sharing)) record.sharing = doc.sharing;
   if (isPresent(doc.statusReason)) record.statusReason = doc.statusReason;
   if (isPresent(doc.retiredAt)) record.retiredAt = doc.retiredAt;
@@ -194,7 +196,7 @@ const patchableFields = ['name', 'owner', 'category', 'municipality', 'mainUrl',
 /**
  * The update for a PATCH. Only the patchable fields are read (code, status and the timestamps
  * other than updatedAt are never written, whatever the object carries); a field given as
- * undefined is left alone; `location: null` and `substreamUrl: null` remove the field.
+ * undefined is left alone; `location: null`, `substreamUrl: null` and `tlsFingerprint: null` remove the field.
  */
 export function buildUpdate(patch: CameraPatch, now: Date): CameraUpdate {
   const $set: CameraUpdate['$set'] = { updatedAt: now };
@@ -212,6 +214,8 @@ export function buildUpdate(patch: CameraPatch, now: Date): CameraUpdate {
   else if (patch.location !== undefined) $set.location = toGeoJson(patch.location);
   if (patch.substreamUrl === null) $unset.substreamUrl = '';
   else if (patch.substreamUrl !== undefined) $set.substreamUrl = cleanSealedUrl(patch.substreamUrl);
+  if (patch.tlsFingerprint === null) $unset.tlsFingerprint = '';
+  else if (patch.tlsFingerprint !== undefined) $set.tlsFingerprint = patch.tlsFingerprint;
   return Object.keys($unset).length > 0 ? { $set, $unset } : { $set };
 }
 
