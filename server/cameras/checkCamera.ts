@@ -1,16 +1,9 @@
 import { probeRtspCamera, RtspError, type RtspProbeResult, type RtspTlsPolicy } from '../../workers/rtsp.ts';
-import type { RtspTransport } from '../../workers/common/RtspTransport.ts';
+import type { IngestSource } from '../../workers/Ingest.ts';
 import { CameraLoginGuard, type LoginRefusal } from './CameraLoginGuard.ts';
 
-/** The camera to check: its code (`id`), URL and credentials (sent to the camera only). */
-export interface CheckTarget {
-  id: string;
-  url: string;
-  username?: string;
-  password?: string;
-  transport: RtspTransport;
-  tls?: RtspTlsPolicy;
-}
+/** The camera to check: its code (`id`), URL and credentials (sent to the camera only), and its rtsps policy. */
+export type CheckTarget = Pick<IngestSource, 'id' | 'url' | 'username' | 'password' | 'transport'> & { tls?: RtspTlsPolicy };
 
 export type CheckOutcome =
   | { ok: true; probe: RtspProbeResult }
