@@ -71,4 +71,37 @@ describe('RTSP message reader', () => {
       expect(reader.buffered).to.equal(0);
     }
   });
+
+  it('does linear work for a camera trickling one byte per segment (16 KiB of headers, a 64 KiB body)', () => {
+    const { reader, responses } = collect();
+    const headers = Array.from({ length: 120 }, (_, i) => `X-Pad-${i}: ${'v'.repeat(120)}`).join('\r\n');
+    const body = 'a'.repeat(RTSP_LIMITS.bodyBytes);
+    const wire = Buffer.from(`RTSP/1.0 200 OK\r\nCSeq: 1\r\n${headers}\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < wire.length; i++) reader.push(wire.subarray(i, i + 1));
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    console.log(`      ${wire.length} bytes one at a time: ${ms.toFixed(0)} ms`);
+    expect(responses).to.have.length(1);
+    expect(responses[0]!.body.length).to.equal(body.length);
+    // Quadratic parsing (re-scanning and re-copying what is held on every byte) takes many seconds here.
+    expect(ms).to.be.below(3000);
+  });
+
+  it('applies the header limit the same way whatever the split', () => {
+    for (const size of [RTSP_LIMITS.headerBytes - 2, RTSP_LIMITS.headerBytes + 2]) {
+      const head = `RTSP/1.0 200 OK\r\nX: ${'a'.repeat(size - 21)}`;
+      const verdicts = [1, 4, 1000].map((tail) => {
+        const wire = Buffer.from(`${head}\r\n\r\n`);
+        const { reader, responses } = collect();
+        try {
+          reader.push(wire.subarray(0, wire.length - tail));
+          reader.push(wire.subarray(wire.length - tail));
+          return responses.length === 1 ? 'ok' : 'none';
+        } catch {
+          return 'refused';
+        }
+      });
+      expect(new Set(verdicts).size, `${size}: ${verdicts.join(',')}`).to.equal(1);
+    }
+  });
 });

@@ -64,35 +64,70 @@ const REQUEST_LINE = /^([A-Z_]{3,20}) (\S+) RTSP\/1\.\d$/;
  * the connection must be dropped (the stream cannot be resynchronised safely).
  */
 export class RtspMessageReader {
-  #pending: Buffer = Buffer.alloc(0);
+  /** Bytes of an incomplete message, in a buffer that grows by doubling (amortised O(1) per byte). */
+  #buffer: Buffer = Buffer.alloc(0);
+  #length = 0;
+  /** How far the header-end search of the pending message already looked (from its start). */
+  #scanned = 0;
+  /** The pending message's parsed head, when only its body is missing. */
+  #head: { startLine: string; headers: RtspHeaders; bodyStart: number; bodyLength: number } | undefined;
   #failed: RtspError | undefined;
 
   constructor(private readonly handlers: RtspMessageHandlers) {}
 
   /** Bytes held while waiting for the rest of a message (bounded by the limits above plus one frame). */
   get buffered(): number {
-    return this.#pending.length;
+    return this.#length;
   }
 
-  /** Feeds received bytes; calls the handlers for every complete message. Throws on malformed input. */
+  /**
+   * Feeds received bytes; calls the handlers for every complete message. Throws on malformed input.
+   * Work is linear in the bytes received, however a camera splits them (one byte per segment too).
+   */
   push(chunk: Buffer): void {
     if (this.#failed) throw this.#failed;
-    let data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
+    let data: Buffer;
+    if (this.#length === 0) data = chunk;
+    else {
+      this.#append(chunk);
+      data = this.#buffer.subarray(0, this.#length);
+    }
     try {
       let offset = 0;
       while (offset < data.length) {
         const used = this.#parseOne(data, offset);
         if (used === 0) break;
         offset += used;
+        this.#scanned = 0;
+        this.#head = undefined;
       }
-      data = data.subarray(offset);
-      // Keep a copy of a partial message so the caller's chunk buffer is not pinned.
-      this.#pending = data.length > 0 ? Buffer.from(data) : Buffer.alloc(0);
+      const rest = data.length - offset;
+      if (rest === 0) this.#length = 0;
+      else if (data === chunk) {
+        // Keep a copy of a partial message so the caller's chunk buffer is not pinned.
+        this.#length = 0;
+        this.#append(chunk.subarray(offset));
+      } else if (offset > 0) {
+        this.#buffer.copy(this.#buffer, 0, offset, this.#length);
+        this.#length = rest;
+      }
     } catch (error) {
-      this.#pending = Buffer.alloc(0);
+      this.#length = 0;
+      this.#buffer = Buffer.alloc(0);
+      this.#head = undefined;
       this.#failed = error instanceof RtspError ? error : new RtspError('protocol_error', (error as Error).message);
       throw this.#failed;
     }
+  }
+
+  #append(bytes: Buffer): void {
+    if (this.#length + bytes.length > this.#buffer.length) {
+      const grown = Buffer.alloc(Math.max(this.#buffer.length * 2, this.#length + bytes.length, 4096));
+      this.#buffer.copy(grown, 0, 0, this.#length);
+      this.#buffer = grown;
+    }
+    bytes.copy(this.#buffer, this.#length);
+    this.#length += bytes.length;
   }
 
   /** Parses one message at `offset`; returns the bytes it used, 0 if it is not complete yet. */
@@ -107,38 +142,48 @@ export class RtspMessageReader {
     }
     // Some cameras send CRLF between messages: skip blank lines.
     if (data[offset] === 0x0d || data[offset] === 0x0a) return 1;
-    const available = Math.min(data.length, offset + RTSP_LIMITS.headerBytes + 4);
-    const end = findHeaderEnd(data, offset, available);
-    if (end === undefined) {
-      this.#checkStart(data, offset);
-      if (data.length - offset > RTSP_LIMITS.headerBytes) {
-        throw new RtspError('protocol_error', `an RTSP header block over ${RTSP_LIMITS.headerBytes} bytes`);
+    // Only the pending message (at offset 0 of the held bytes) can have a cached head.
+    let head = offset === 0 ? this.#head : undefined;
+    if (!head) {
+      const limit = Math.min(data.length, offset + RTSP_LIMITS.headerBytes + 4);
+      const end = findHeaderEnd(data, offset + Math.max(0, this.#scanned - 3), limit);
+      if (end === undefined) {
+        this.#checkStart(data, offset);
+        if (data.length - offset > RTSP_LIMITS.headerBytes + 4) {
+          throw new RtspError('protocol_error', `an RTSP header block over ${RTSP_LIMITS.headerBytes} bytes`);
+        }
+        this.#scanned = limit - offset;
+        return 0;
       }
+      if (end.index - offset > RTSP_LIMITS.headerBytes) throw new RtspError('protocol_error', `an RTSP header block over ${RTSP_LIMITS.headerBytes} bytes`);
+      const lines = data.subarray(offset, end.index).toString('latin1').split('\n').map((line) => line.replace(/\r$/, ''));
+      const startLine = lines.shift() ?? '';
+      if (lines.length > RTSP_LIMITS.headerLines) throw new RtspError('protocol_error', `more than ${RTSP_LIMITS.headerLines} header lines`);
+      const headers = new RtspHeaders(parseHeaderLines(lines));
+      const lengthValue = headers.get('content-length');
+      let bodyLength = 0;
+      if (lengthValue !== undefined) {
+        if (!/^\d{1,9}$/.test(lengthValue.trim())) throw new RtspError('protocol_error', 'a Content-Length that is not a number');
+        bodyLength = Number(lengthValue.trim());
+        if (bodyLength > RTSP_LIMITS.bodyBytes) throw new RtspError('protocol_error', `a body of ${bodyLength} bytes (over ${RTSP_LIMITS.bodyBytes})`);
+      }
+      head = { startLine, headers, bodyStart: end.index + end.length - offset, bodyLength };
+    }
+    const bodyStart = offset + head.bodyStart;
+    if (data.length < bodyStart + head.bodyLength) {
+      this.#head = head;
       return 0;
     }
-    const lines = data.subarray(offset, end.index).toString('latin1').split('\n').map((line) => line.replace(/\r$/, ''));
-    const startLine = lines.shift() ?? '';
-    if (lines.length > RTSP_LIMITS.headerLines) throw new RtspError('protocol_error', `more than ${RTSP_LIMITS.headerLines} header lines`);
-    const headers = new RtspHeaders(parseHeaderLines(lines));
-    const lengthValue = headers.get('content-length');
-    let bodyLength = 0;
-    if (lengthValue !== undefined) {
-      if (!/^\d{1,9}$/.test(lengthValue.trim())) throw new RtspError('protocol_error', 'a Content-Length that is not a number');
-      bodyLength = Number(lengthValue.trim());
-      if (bodyLength > RTSP_LIMITS.bodyBytes) throw new RtspError('protocol_error', `a body of ${bodyLength} bytes (over ${RTSP_LIMITS.bodyBytes})`);
-    }
-    const bodyStart = end.index + end.length;
-    if (data.length < bodyStart + bodyLength) return 0;
-    const body = Buffer.from(data.subarray(bodyStart, bodyStart + bodyLength));
-    const response = RESPONSE_LINE.exec(startLine);
+    const body = Buffer.from(data.subarray(bodyStart, bodyStart + head.bodyLength));
+    const response = RESPONSE_LINE.exec(head.startLine);
     if (response) {
-      this.handlers.response({ status: Number(response[1]), reason: (response[2] ?? '').slice(0, 200), headers, body });
+      this.handlers.response({ status: Number(response[1]), reason: (response[2] ?? '').slice(0, 200), headers: head.headers, body });
     } else {
-      const request = REQUEST_LINE.exec(startLine);
-      if (!request) throw new RtspError('protocol_error', `not an RTSP message: ${printable(startLine)}`);
-      this.handlers.request({ method: request[1]!, uri: request[2]!, headers, body });
+      const request = REQUEST_LINE.exec(head.startLine);
+      if (!request) throw new RtspError('protocol_error', `not an RTSP message: ${printable(head.startLine)}`);
+      this.handlers.request({ method: request[1]!, uri: request[2]!, headers: head.headers, body });
     }
-    return bodyStart + bodyLength - offset;
+    return bodyStart + head.bodyLength - offset;
   }
 
   /** Fails early on bytes that cannot begin an RTSP message, rather than buffering up to the limit. */
