@@ -221,6 +221,8 @@ export class App {
     catalog.on('changed', ({ camera, viewable, restart, why }) => {
       if (viewable) signalling.cameraChanged(camera.code);
       if (!viewable || restart) void cameras.withdraw(camera.code, why, !viewable);
+      // A new URL or new credentials deserve a fresh try; a withdrawn camera is forgotten.
+      if (!viewable || restart) loginGuard.forget(camera.code);
     });
     users.on('changed', ({ user, rightsChanged }) => {
       if (rightsChanged) signalling.userChanged(user);

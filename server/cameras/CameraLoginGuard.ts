@@ -30,6 +30,7 @@ interface Entry {
  */
 export class CameraLoginGuard {
   readonly #entries = new Map<string, Entry>();
+  readonly #inFlight = new Map<string, { credentialKey: string; outcome: Promise<unknown> }>();
 
   constructor(
     private readonly settings: LoginGuardSettings,
@@ -67,14 +68,30 @@ export class CameraLoginGuard {
    */
   refused(cameraId: string, credentialKey: string, code: LoginRefusal['code'], message: string, retryAfterMs?: number): LoginRefusal {
     const previous = this.#entries.get(cameraId);
-    const failures = code === 'busy' ? (previous?.failures ?? 0) : (previous?.credentialKey === credentialKey ? previous.failures : 0) + 1;
+    const earlier = previous?.credentialKey === credentialKey ? previous.failures : 0;
+    const failures = code === 'busy' ? earlier : earlier + 1;
     const wait = code === 'busy' ? Math.max(1000, retryAfterMs ?? 60_000) : Math.min(this.settings.authBackoffMaxMs, this.settings.authBackoffMs * 2 ** (failures - 1));
     const refusal = { code, message, retryAt: this.now() + wait };
     this.#entries.set(cameraId, { credentialKey, refusal, failures });
     return { ...refusal };
   }
 
-  /** Drops what is known of a camera (it was retired or re-registered). */
+  /**
+   * Runs one contact with a camera at a time: a caller arriving while a contact with the same
+   * credentials is in flight (the prober and a first viewer racing) shares its outcome instead of
+   * opening a second login, so one wrong password costs one refused login.
+   */
+  once<T>(cameraId: string, credentialKey: string, contact: () => Promise<T>): Promise<T> {
+    const running = this.#inFlight.get(cameraId);
+    if (running && running.credentialKey === credentialKey) return running.outcome as Promise<T>;
+    const outcome = contact().finally(() => {
+      if (this.#inFlight.get(cameraId)?.outcome === outcome) this.#inFlight.delete(cameraId);
+    });
+    this.#inFlight.set(cameraId, { credentialKey, outcome });
+    return outcome;
+  }
+
+  /** Drops what is known of a camera (it was retired, or its URL or credentials changed). */
   forget(cameraId: string): void {
     this.#entries.delete(cameraId);
   }

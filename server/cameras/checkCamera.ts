@@ -14,8 +14,12 @@ export type CheckOutcome =
  * in force for it, in which case the camera is not contacted at all. Refusals (unauthorized,
  * locked_out, busy) are recorded in the guard; an accepted session lifts them.
  */
-export async function checkCamera(target: CheckTarget, guard: CameraLoginGuard, timeoutMs: number): Promise<CheckOutcome> {
+export function checkCamera(target: CheckTarget, guard: CameraLoginGuard, timeoutMs: number): Promise<CheckOutcome> {
   const key = CameraLoginGuard.credentialKey(target.username, target.password);
+  return guard.once(target.id, key, () => contact(target, guard, key, timeoutMs));
+}
+
+async function contact(target: CheckTarget, guard: CameraLoginGuard, key: string, timeoutMs: number): Promise<CheckOutcome> {
   const held = guard.refusal(target.id, key);
   if (held) return { ok: false, code: held.code, message: `${held.message}; not asked again before ${new Date(held.retryAt).toISOString()}`, retryAt: held.retryAt, contacted: false };
   try {

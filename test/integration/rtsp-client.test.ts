@@ -3,6 +3,8 @@ import net from 'node:net';
 import { RtspClient, RtspError, probeRtspCamera, type RtspClientOptions } from '../../workers/rtsp.ts';
 import { ScriptedCamera, type ScriptedCameraOptions } from '../support/ScriptedCamera.ts';
 import { createSelfSignedCertificate } from '../support/certificates.ts';
+import { checkCamera } from '../../server/cameras/checkCamera.ts';
+import { CameraLoginGuard } from '../../server/cameras/CameraLoginGuard.ts';
 
 const USER = 'operator';
 const PASSWORD = 'Right-Pa55';
@@ -400,6 +402,135 @@ describe('RTSP client against scripted cameras', function () {
       await sleep(200);
       expect(packets).to.deep.equal([]);
       expect(client.buffered).to.be.at.most(70_000);
+    });
+  });
+
+  describe('review findings', () => {
+    it('refuses a redirect from rtsps to plain rtsp (no credentials in clear)', async () => {
+      const certificate = await createSelfSignedCertificate('camera.local');
+      const plain = await camera({ auth: { username: USER, password: PASSWORD, schemes: ['basic'] } });
+      const secure = await camera({ tls: { key: certificate.key, cert: certificate.cert }, redirects: { '/stream': plain.url() } });
+      const client = new RtspClient({ url: secure.url(), credentials: { username: USER, password: PASSWORD }, tls: { verify: false, fingerprint256: certificate.fingerprint256 }, timeoutMs: 3000 });
+      clients.push(client);
+      expect((await failure(client.describe())).code).to.equal('tls_mismatch');
+      expect(plain.requests).to.have.length(0);
+    });
+
+    it('keeps the credentials for the same host on another port, and says so when it withholds them from another host', async () => {
+      const target = await camera({ auth: { username: USER, password: PASSWORD, schemes: ['digest-md5'] } });
+      const front = await camera({ redirects: { '/stream': target.url() } });
+      const { client } = await play({ url: front.url(), credentials: { username: USER, password: PASSWORD } }, 3);
+      await client.close();
+      const elsewhere = await camera({ redirects: { '/stream': target.url().replace('127.0.0.1', 'localhost') } });
+      const error = await failure(new RtspClient({ url: elsewhere.url(), credentials: { username: USER, password: PASSWORD }, timeoutMs: 3000 }).describe());
+      expect(error.message).to.match(/another host \(localhost\)/);
+    });
+
+    it('emits lost once when the camera vanishes during a keepalive', async () => {
+      const cam = await camera({
+        sessionTimeoutSec: 1,
+        respond: (request, socket) => {
+          if (request.method !== 'GET_PARAMETER') return false;
+          socket.destroy();
+          return true;
+        },
+      });
+      const { client } = await play({ url: cam.url() }, 2);
+      clients.push(client);
+      const lost: string[] = [];
+      client.on('lost', (error) => lost.push(error.code));
+      await sleep(1200);
+      expect(lost).to.deep.equal(['unreachable']);
+    });
+
+    const sdpOf = (tracks: number) =>
+      ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=x', 't=0 0', ...Array.from({ length: tracks }, (_, i) => [`m=video 0 RTP/AVP 96`, 'a=rtpmap:96 H264/90000', `a=control:track${i}`]).flat(), ''].join('\r\n');
+    const answering = (answers: Record<string, (request: { cseq?: string }) => string>) => (request: { method: string; cseq?: string }, socket: net.Socket) => {
+      const answer = answers[request.method];
+      if (!answer) return false;
+      socket.write(answer(request));
+      return true;
+    };
+
+    it('refuses two tracks on the same interleaved channels, and UDP ports out of range', async () => {
+      const cam = await camera({
+        respond: answering({
+          DESCRIBE: (r) => `RTSP/1.0 200 OK\r\nCSeq: ${r.cseq}\r\nContent-Length: ${sdpOf(2).length}\r\n\r\n${sdpOf(2)}`,
+          SETUP: (r) => `RTSP/1.0 200 OK\r\nCSeq: ${r.cseq}\r\nSession: s1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n`,
+        }),
+      });
+      const client = new RtspClient({ url: cam.url(), timeoutMs: 2000 });
+      clients.push(client);
+      const { tracks } = await client.describe();
+      await client.setup(tracks[0]!);
+      expect((await failure(client.setup(tracks[1]!))).code).to.equal('protocol_error');
+      const udp = await camera({
+        respond: answering({
+          DESCRIBE: (r) => `RTSP/1.0 200 OK\r\nCSeq: ${r.cseq}\r\nContent-Length: ${sdpOf(1).length}\r\n\r\n${sdpOf(1)}`,
+          SETUP: (r) => `RTSP/1.0 200 OK\r\nCSeq: ${r.cseq}\r\nSession: s1\r\nTransport: RTP/AVP;unicast;client_port=5000-5001;server_port=65535-65536\r\n\r\n`,
+        }),
+      });
+      const second = new RtspClient({ url: udp.url(), timeoutMs: 2000, transport: 'udp' });
+      clients.push(second);
+      const described = await second.describe();
+      expect((await failure(second.setup(described.tracks[0]!))).code).to.equal('protocol_error');
+    });
+
+    it('resolves a relative Content-Base against the request URL, and refuses a control that makes a broken request line', async () => {
+      const relative = await camera({
+        respond: answering({
+          DESCRIBE: (r) => `RTSP/1.0 200 OK\r\nCSeq: ${r.cseq}\r\nContent-Base: live/\r\nContent-Length: ${sdpOf(1).length}\r\n\r\n${sdpOf(1)}`,
+        }),
+      });
+      const { tracks } = await new RtspClient({ url: relative.url(), timeoutMs: 2000 }).describe();
+      expect(tracks[0]!.url).to.equal(relative.url().replace(/stream$/, 'live/track0'));
+      const spaced = sdpOf(1).replace('a=control:track0', 'a=control:track 0');
+      const broken = await camera({ respond: answering({ DESCRIBE: (r) => `RTSP/1.0 200 OK\r\nCSeq: ${r.cseq}\r\nContent-Length: ${spaced.length}\r\n\r\n${spaced}` }) });
+      const client = new RtspClient({ url: broken.url(), timeoutMs: 2000 });
+      clients.push(client);
+      const described = await client.describe();
+      expect((await failure(client.setup(described.tracks[0]!))).code).to.equal('protocol_error');
+      expect(broken.requests.filter((r) => r.method === 'SETUP')).to.have.length(0);
+    });
+
+    it('close() during a TLS handshake that never completes ends it at once', async () => {
+      const silent = net.createServer((socket) => socket.on('error', () => undefined));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (silent.address() as net.AddressInfo).port;
+        const client = new RtspClient({ url: `rtsps://127.0.0.1:${port}/s`, timeoutMs: 5000 });
+        const started = Date.now();
+        const pending = failure(client.describe());
+        await sleep(100);
+        await client.close();
+        const error = await pending;
+        expect(error.code).to.equal('closed');
+        expect(Date.now() - started).to.be.below(1500);
+      } finally {
+        silent.close();
+      }
+    });
+
+    it('close() while a SETUP hangs returns at once', async () => {
+      const cam = await camera({ respond: (request) => request.method === 'SETUP' && request.cseq !== '2' });
+      const client = new RtspClient({ url: cam.url(), timeoutMs: 5000 });
+      const { tracks } = await client.describe();
+      await client.setup(tracks[0]!);
+      const hung = client.setup({ ...tracks[0]!, index: 1 }).catch((error: unknown) => error);
+      await sleep(100);
+      const started = Date.now();
+      await client.close();
+      expect(Date.now() - started).to.be.below(500);
+      expect((await hung as RtspError).code).to.equal('closed');
+    });
+
+    it('the prober and a viewer racing on a camera with a wrong password cost one refused login', async () => {
+      const cam = await camera({ auth: { username: USER, password: PASSWORD, schemes: ['digest-md5'], qop: true } });
+      const guard = new CameraLoginGuard({ authBackoffMs: 60_000, authBackoffMaxMs: 600_000 });
+      const target = { id: 'race', url: cam.url(), username: USER, password: 'wrong', transport: 'tcp' as const };
+      const outcomes = await Promise.all([checkCamera(target, guard, 3000), checkCamera(target, guard, 3000), checkCamera(target, guard, 3000)]);
+      expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(['unauthorized', 'unauthorized', 'unauthorized']);
+      expect(cam.stats.authFailures).to.equal(1);
     });
   });
 

@@ -44,4 +44,29 @@ describe('camera login guard', () => {
     expect(key).not.to.include('secret');
     expect(CameraLoginGuard.credentialKey('a', 'b:c')).not.to.equal(CameraLoginGuard.credentialKey('a:b', 'c'));
   });
+
+  it('busy with new credentials does not inherit the old refusals', () => {
+    const guard = new CameraLoginGuard({ authBackoffMs: 1000, authBackoffMaxMs: 100_000 }, clock);
+    guard.refused('cam-5', key, 'unauthorized', 'x');
+    guard.refused('cam-5', key, 'unauthorized', 'x');
+    guard.refused('cam-5', otherKey, 'busy', '453', 5000);
+    expect(guard.refusedBefore('cam-5', otherKey)).to.equal(false);
+    now += 5000;
+    expect(guard.refused('cam-5', otherKey, 'unauthorized', 'x').retryAt - now).to.equal(1000);
+  });
+
+  it('one contact at a time per camera: concurrent callers share the outcome', async () => {
+    const guard = new CameraLoginGuard({ authBackoffMs: 1000, authBackoffMaxMs: 100_000 }, clock);
+    let contacts = 0;
+    const contact = async () => {
+      contacts++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return contacts;
+    };
+    const results = await Promise.all([guard.once('cam-6', key, contact), guard.once('cam-6', key, contact), guard.once('cam-7', key, contact)]);
+    expect(contacts).to.equal(2);
+    expect(results[0]).to.equal(results[1]);
+    await guard.once('cam-6', key, contact);
+    expect(contacts).to.equal(3);
+  });
 });

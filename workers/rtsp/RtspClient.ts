@@ -49,7 +49,7 @@ export interface RtspDescription {
 /** How a set-up track's packets travel, as the camera agreed. */
 export type RtspTrackTransport =
   | { kind: 'tcp'; rtpChannel: number; rtcpChannel: number; ssrc?: number }
-  | { kind: 'udp'; clientRtpPort: number; serverRtpPort?: number; ssrc?: number };
+  | { kind: 'udp'; clientRtpPort: number; serverRtpPort?: number; serverRtcpPort?: number; ssrc?: number };
 
 export type RtspClientEvents = {
   /** An RTP packet of a track. The buffer may be a view of a larger one: copy it to keep it past the call. */
@@ -87,6 +87,11 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
   #keepaliveMethod: 'GET_PARAMETER' | 'OPTIONS' = 'GET_PARAMETER';
   #keepaliveTimer: NodeJS.Timeout | undefined;
   #saw401 = false;
+  /** The host a redirect led to, when the credentials were kept from it. */
+  #withheldFrom: string | undefined;
+  #lostEmitted = false;
+  /** Aborts a connection attempt in progress when the client is closed. */
+  readonly #abort = new AbortController();
   #playing = false;
   #closing: Promise<void> | undefined;
   readonly #tracks = new Map<number, { track: RtspTrack; transport: RtspTrackTransport; udp?: UdpPortPair }>();
@@ -134,7 +139,7 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
    */
   async describe(): Promise<RtspDescription> {
     const visited = new Set<string>([this.#url.toString()]);
-    const originalHost = this.#url.host;
+    const original = endpointOf(this.#url);
     for (let hops = 0; ; hops++) {
       const response = await this.#request('DESCRIBE', this.#url.toString(), [['Accept', 'application/sdp']], { redirects: true });
       if (REDIRECT_STATUSES.has(response.status)) {
@@ -151,10 +156,15 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
           throw new RtspError('redirect_loop', `more than ${this.#options.maxRedirects} redirects`, { status: response.status });
         }
         visited.add(next.toString());
-        const sameEndpoint = next.host === this.#url.host && next.protocol === this.#url.protocol;
-        if (!sameEndpoint) this.#dropConnection();
+        const target = endpointOf(next);
+        // A camera reached over TLS must not send us on in clear (credentials, pinned certificate).
+        if (original.secure && !target.secure) throw new RtspError('tls_mismatch', 'the camera redirects from rtsps:// to plain rtsp://; refused', { status: response.status });
+        const current = endpointOf(this.#url);
+        if (target.host !== current.host || target.port !== current.port || target.secure !== current.secure) this.#dropConnection();
         this.#url = next;
-        this.#auth = new RtspAuthenticator(next.host === originalHost ? this.#credentials : undefined);
+        // Credentials go to the camera's own host only, never to a host a redirect names.
+        this.#withheldFrom = target.host === original.host ? undefined : target.host;
+        this.#auth = new RtspAuthenticator(this.#withheldFrom === undefined ? this.#credentials : undefined);
         continue;
       }
       if (response.status !== 200) throw this.#failure('DESCRIBE', response);
@@ -165,7 +175,7 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
       } catch (error) {
         throw new RtspError('protocol_error', `the camera's SDP is unusable: ${(error as Error).message}`);
       }
-      const base = response.headers.get('content-base') ?? response.headers.get('content-location') ?? this.#url.toString();
+      const base = this.#baseOf(response);
       const sessionBase = description.control && description.control !== '*' ? safeResolve(base, description.control) : base;
       this.#aggregate = sessionBase;
       const tracks = description.media.map((media, index): RtspTrack => ({
@@ -202,7 +212,7 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
         if (response.status !== 200) throw this.#failure('SETUP', response);
         const agreed = this.#acceptSession(response, track);
         if (agreed.kind === 'udp') {
-          if (agreed.serverRtpPort !== undefined) udp.rtcpTarget = { address: connection.remoteAddress ?? this.#url.hostname, port: agreed.serverRtpPort + 1 };
+          if (agreed.serverRtcpPort !== undefined) udp.rtcpTarget = { address: connection.remoteAddress ?? this.#url.hostname, port: agreed.serverRtcpPort };
           this.#tracks.set(track.index, { track, transport: agreed, udp });
         } else {
           udp.close();
@@ -243,14 +253,18 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
 
   /** TEARDOWN (when a session exists; answered or not within 2 s), then releases everything. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#teardown();
+    if (!this.#closing) {
+      this.#abort.abort();
+      this.#closing = this.#teardown();
+    }
     return this.#closing;
   }
 
   async #teardown(): Promise<void> {
     this.#clearKeepalive();
     const connection = this.#connection;
-    if (this.#session && connection && !connection.closed) {
+    // Behind a request the camera never answered, a TEARDOWN would never leave: drop the connection instead.
+    if (this.#session && connection && !connection.closed && !connection.busy) {
       const headers: Array<[string, string]> = [['Session', this.#session.id], ['User-Agent', this.#options.userAgent]];
       const authorization = this.#auth.authorization('TEARDOWN', this.#aggregateUrl());
       if (authorization) headers.push(['Authorization', authorization]);
@@ -269,6 +283,23 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
     this.removeAllListeners();
   }
 
+  /**
+   * The base for relative controls (RFC 2326 §C.1.1): Content-Base, else Content-Location, else the
+   * request URL; a relative or empty header value is resolved against the request URL (RFC 2616 §14.14).
+   */
+  #baseOf(response: RtspResponse): string {
+    for (const name of ['content-base', 'content-location']) {
+      const value = response.headers.get(name)?.trim();
+      if (!value) continue;
+      try {
+        return parseRtspUrl(new URL(value, this.#url).toString()).url.toString();
+      } catch {
+        throw new RtspError('protocol_error', `a ${name} that is not an rtsp URL`);
+      }
+    }
+    return this.#url.toString();
+  }
+
   /** The aggregate control URL for session-wide requests (PLAY, TEARDOWN, keepalives). */
   #aggregateUrl(): string {
     return this.#aggregate ?? this.#url.toString();
@@ -285,6 +316,7 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
     if (this.#session) throw new RtspError('unreachable', 'the connection to the camera was lost');
     const connection = await RtspConnection.open(endpointOf(this.#url), {
       timeoutMs: this.#options.timeoutMs,
+      signal: this.#abort.signal,
       ...(this.#options.tls && { tls: this.#options.tls }),
       onFrame: (channel, payload) => this.#onFrame(channel, payload),
       onLost: (error) => this.#onLost(error),
@@ -326,7 +358,9 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
       const why = {
         retry: 'the camera keeps asking for authentication',
         rejected: 'the camera refused the credentials',
-        no_credentials: 'the camera requires credentials and none are configured',
+        no_credentials: this.#withheldFrom
+          ? `the camera redirected to another host (${this.#withheldFrom}), which asks for credentials; they are sent only to the camera's own host`
+          : 'the camera requires credentials and none are configured',
         unsupported: 'the camera asks for an authentication scheme we do not support',
       }[verdict];
       throw new RtspError('unauthorized', `${why} (401 at ${method})`, { status: 401 });
@@ -359,29 +393,37 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
     this.#session = { id, timeoutMs };
     const transport = response.headers.get('transport') ?? '';
     const field = (name: string) => new RegExp(`(?:^|;)\\s*${name}\\s*=\\s*([^;]*)`, 'i').exec(transport)?.[1]?.trim();
-    const range = (value: string | undefined) => {
+    const range = (value: string | undefined, max: number) => {
       const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(value ?? '');
-      return match ? [Number(match[1]), match[2] === undefined ? Number(match[1]) + 1 : Number(match[2])] : undefined;
+      if (!match) return undefined;
+      const pair = [Number(match[1]), match[2] === undefined ? Number(match[1]) + 1 : Number(match[2])] as const;
+      if (pair.some((n) => n > max)) throw new RtspError('protocol_error', `a Transport value out of range: ${value}`);
+      return pair;
     };
     const ssrcText = field('ssrc');
     const ssrc = ssrcText && /^[0-9a-f]{1,8}$/i.test(ssrcText) ? parseInt(ssrcText, 16) : undefined;
-    const interleaved = range(field('interleaved'));
+    const interleaved = range(field('interleaved'), 255);
     if (/RTP\/AVP\/TCP/i.test(transport) || interleaved) {
       const [rtpChannel, rtcpChannel] = interleaved ?? [track.index * 2, track.index * 2 + 1];
-      if (rtpChannel! > 255 || rtcpChannel! > 255) throw new RtspError('protocol_error', 'interleaved channels over 255');
       return { kind: 'tcp', rtpChannel: rtpChannel!, rtcpChannel: rtcpChannel!, ...(ssrc !== undefined && { ssrc }) };
     }
-    const server = range(field('server_port'));
-    const client = range(field('client_port'));
+    const server = range(field('server_port'), 65535);
+    const client = range(field('client_port'), 65535);
+    if (server && (server[0] === 0 || server[1] === 0)) throw new RtspError('protocol_error', 'a server_port of 0');
     return {
       kind: 'udp',
       clientRtpPort: client?.[0] ?? 0,
-      ...(server && { serverRtpPort: server[0]! }),
+      ...(server && { serverRtpPort: server[0], serverRtcpPort: server[1] }),
       ...(ssrc !== undefined && { ssrc }),
     };
   }
 
   #bindChannels(track: RtspTrack, transport: Extract<RtspTrackTransport, { kind: 'tcp' }>): void {
+    for (const channel of [transport.rtpChannel, transport.rtcpChannel]) {
+      const bound = this.#channels.get(channel);
+      if (bound && bound.track.index !== track.index) throw new RtspError('protocol_error', `the camera gave interleaved channel ${channel} to two tracks`);
+    }
+    if (transport.rtpChannel === transport.rtcpChannel) throw new RtspError('protocol_error', 'the camera gave RTP and RTCP the same interleaved channel');
     this.#tracks.set(track.index, { track, transport });
     this.#channels.set(transport.rtpChannel, { track, rtcp: false });
     this.#channels.set(transport.rtcpChannel, { track, rtcp: true });
@@ -412,6 +454,12 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
     // Before a session exists the next request opens a new connection; after, the session is gone.
     if (!this.#session) return;
     this.#clearKeepalive();
+    this.#emitLost(error);
+  }
+
+  #emitLost(error: RtspError): void {
+    if (this.#lostEmitted || this.#closing) return;
+    this.#lostEmitted = true;
     this.emit('lost', error);
   }
 
@@ -446,7 +494,7 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
       if (this.#closing) return;
       this.#clearKeepalive();
       this.#dropConnection();
-      this.emit('lost', error instanceof RtspError ? error : new RtspError('unreachable', (error as Error).message));
+      this.#emitLost(error instanceof RtspError ? error : new RtspError('unreachable', (error as Error).message));
     }
   }
 }
@@ -468,7 +516,7 @@ export function parseRtspUrl(text: string): { url: URL; credentials?: RtspCreden
 
 function endpointOf(url: URL): RtspEndpoint {
   const secure = url.protocol === 'rtsps:';
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (secure ? 322 : 554), secure };
+  return { host: url.hostname.replace(/^\[|\]$/g, '').toLowerCase(), port: Number(url.port) || (secure ? 322 : 554), secure };
 }
 
 function safeResolve(base: string, control: string | undefined): string {

@@ -23,6 +23,8 @@ export interface RtspConnectionOptions {
   tls?: RtspTlsPolicy;
   /** An interleaved frame arrived (channel, payload; the payload is a view valid during the call). */
   onFrame?: (channel: number, payload: Buffer) => void;
+  /** Aborts the connection attempt (the client was closed meanwhile): open() rejects with `closed`. */
+  signal?: AbortSignal;
   /** The connection ended without close() being called: the reason. Called at most once. */
   onLost?: (error: RtspError) => void;
 }
@@ -83,6 +85,11 @@ export class RtspConnection {
     return this.#closed;
   }
 
+  /** A request is waiting for its answer. */
+  get busy(): boolean {
+    return this.#pending !== undefined;
+  }
+
   /** Bytes held by the parser for an incomplete message. */
   get buffered(): number {
     return this.#reader.buffered;
@@ -104,6 +111,11 @@ export class RtspConnection {
     const lines = [`${method} ${uri} RTSP/1.0`, `CSeq: ${cseq}`, ...headers.map(([name, value]) => `${name}: ${value}`)];
     for (const line of lines) {
       if (/[\r\n]/.test(line)) return Promise.reject(new RtspError('protocol_error', 'a request header holds a line break'));
+    }
+    // A request URI is absolute and printable ASCII without spaces (RFC 2326 §6.1, RFC 3986): a camera's
+    // control attribute that resolves to anything else would make a request line strict cameras refuse.
+    if (!/^rtsps?:\/\/[\x21-\x7e]+$/.test(uri) && uri !== '*') {
+      return Promise.reject(new RtspError('protocol_error', `a request URI that is not an absolute rtsp URL of printable characters: ${JSON.stringify(uri.slice(0, 80))}`));
     }
     return new Promise<RtspResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -185,11 +197,15 @@ function connect(endpoint: RtspEndpoint, options: RtspConnectionOptions): Promis
         })
       : net.connect({ host: endpoint.host, port: endpoint.port });
     const timer = setTimeout(() => fail(new RtspError('timeout', `no connection within ${options.timeoutMs} ms`)), options.timeoutMs);
+    const onAbort = () => fail(new RtspError('closed', 'the client was closed while connecting'));
     const fail = (error: RtspError) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       reject(error);
     };
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       const tlsFailure = endpoint.secure && (/CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ERR_TLS/.test(error.code ?? '') || /certificate/i.test(error.message));
       fail(new RtspError(tlsFailure ? 'tls_mismatch' : 'unreachable', tlsFailure ? `the camera's certificate was refused (${error.code ?? error.message})` : `connection failed: ${describeSocketError(error)}`));
@@ -200,6 +216,7 @@ function connect(endpoint: RtspEndpoint, options: RtspConnectionOptions): Promis
         if (refusal) return fail(refusal);
       }
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       socket.removeAllListeners('error');
       resolve(socket);
     });

@@ -65,7 +65,11 @@ export class UdpPortPair {
   /** Sends an RTCP packet (a receiver report or a keyframe request) to the camera's RTCP port. */
   sendRtcp(packet: Buffer): void {
     if (this.#closed || !this.rtcpTarget) return;
-    this.rtcp.send(packet, this.rtcpTarget.port, this.rtcpTarget.address);
+    try {
+      this.rtcp.send(packet, this.rtcpTarget.port, this.rtcpTarget.address);
+    } catch {
+      // An unsendable target (validated by the SETUP parser, so not expected) drops the packet, never the caller.
+    }
   }
 
   close(): void {

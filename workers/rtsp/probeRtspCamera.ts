@@ -19,8 +19,15 @@ export interface RtspProbeResult {
  * track (so a camera that demands authentication only at SETUP is checked too), then TEARDOWN so the
  * session slot is freed at once. Throws RtspError with the reason (unauthorized, busy, ...).
  */
-export async function probeRtspCamera(options: RtspClientOptions & { transport?: RtspTransport }): Promise<RtspProbeResult> {
+export async function probeRtspCamera(options: RtspClientOptions & { transport?: RtspTransport; deadlineMs?: number }): Promise<RtspProbeResult> {
   const client = new RtspClient(options);
+  // Redirect hops and authentication rounds each get `timeoutMs`; the whole probe gets one deadline.
+  const deadlineMs = options.deadlineMs ?? 3 * (options.timeoutMs ?? 10_000);
+  let expired = false;
+  const deadline = setTimeout(() => {
+    expired = true;
+    void client.close();
+  }, deadlineMs);
   try {
     const description = await client.describe();
     const video = description.tracks.find((track) => track.media.type === 'video');
@@ -32,7 +39,11 @@ export async function probeRtspCamera(options: RtspClientOptions & { transport?:
       ...(client.authScheme && { authScheme: client.authScheme }),
       video: videoInfo(video),
     };
+  } catch (error) {
+    if (expired) throw new RtspError('timeout', `the probe took longer than ${deadlineMs} ms`);
+    throw error;
   } finally {
+    clearTimeout(deadline);
     await client.close();
   }
 }
