@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { parseChallenges, RtspAuthenticator } from '../../workers/rtsp/RtspAuthenticator.ts';
 
@@ -120,9 +121,19 @@ describe('RtspAuthenticator: choosing a challenge', () => {
     expect(auth.challenge(['Negotiate abc==', 'Digest realm="r", nonce="n", algorithm=SHA-512-256'])).to.equal('unsupported');
     expect(auth.challenge([])).to.equal('unsupported');
     expect(auth.authorization('DESCRIBE', 'rtsp://h/')).to.equal(undefined);
-    // qop offered without "auth" would need the request body: unusable, Basic is taken instead.
+    // qop="auth-int" alone is answered (our requests have no body): Digest is taken over Basic, never Basic in clear.
     expect(auth.challenge(['Digest realm="r", nonce="n", qop="auth-int"', 'Basic realm="r"'])).to.equal('retry');
-    expect(auth.scheme).to.equal('basic');
+    expect(auth.scheme).to.equal('digest-md5');
+  });
+
+  it('answers qop=auth-int with the hash of the empty body (RFC 7616 §3.4.3), checked by hand', () => {
+    const auth = new RtspAuthenticator({ username: 'u', password: 'p' }, { cnonce: () => 'cn' });
+    auth.challenge(['Digest realm="r", nonce="n", qop="auth-int"']);
+    const header = auth.authorization('DESCRIBE', 'rtsp://h/s')!;
+    const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+    const expected = md5(`${md5('u:r:p')}:n:00000001:cn:auth-int:${md5(`DESCRIBE:rtsp://h/s:${md5('')}`)}`);
+    expect(header).to.include('qop=auth-int');
+    expect(header).to.include(`response="${expected}"`);
   });
 
   it('no credentials configured', () => {

@@ -136,9 +136,12 @@ export function parseChallenges(values: readonly string[]): AuthChallenge[] {
   return result;
 }
 
-/** Digest answers need qop=auth or no qop at all; auth-int alone would need the request body. */
+/**
+ * Digest answers qop=auth, auth-int (our requests have no body, so its entity hash is H(""), RFC 7616
+ * §3.4.3), or no qop at all; an unknown qop alone cannot be answered.
+ */
 function usable(challenge: AuthChallenge): boolean {
-  return challenge.scheme === 'basic' || challenge.qop === undefined || challenge.qop.includes('auth');
+  return challenge.scheme === 'basic' || challenge.qop === undefined || challenge.qop.includes('auth') || challenge.qop.includes('auth-int');
 }
 
 /** A quoted-string (RFC 7230 §3.2.6) with `"` and `\` escaped. */
@@ -258,7 +261,7 @@ export class RtspAuthenticator {
     const hashName = challenge.scheme.startsWith('digest-sha256') ? 'sha256' : 'md5';
     const hash = (text: string) => createHash(hashName).update(text, 'utf8').digest('hex');
     const nonce = challenge.nonce ?? '';
-    const qop = challenge.qop?.includes('auth') ? 'auth' : undefined;
+    const qop = challenge.qop?.includes('auth') ? 'auth' : challenge.qop?.includes('auth-int') ? 'auth-int' : undefined;
     const session = challenge.scheme.endsWith('-sess');
     let cnonce: string | undefined;
     if (session) cnonce = this.#sessionCnonce ??= this.#newCnonce();
@@ -267,7 +270,8 @@ export class RtspAuthenticator {
 
     let ha1 = hash(`${credentials.username}:${challenge.realm}:${credentials.password}`);
     if (session) ha1 = hash(`${ha1}:${nonce}:${cnonce}`);
-    const ha2 = hash(`${method}:${uri}`);
+    // RFC 7616 §3.4.3: auth-int adds the hash of the entity body, empty for every request we send.
+    const ha2 = qop === 'auth-int' ? hash(`${method}:${uri}:${hash('')}`) : hash(`${method}:${uri}`);
     const response = qop ? hash(`${ha1}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`) : hash(`${ha1}:${nonce}:${ha2}`);
 
     const parts = [`username=${quote(credentials.username)}`, `realm=${quote(challenge.realm)}`, `nonce=${quote(nonce)}`, `uri=${quote(uri)}`];
