@@ -5,6 +5,7 @@ import type { Logger } from './logging/createLogger.ts';
 import { MediaWorkerPool } from './media/MediaWorkerPool.ts';
 import { CameraManager } from './cameras/CameraManager.ts';
 import { FfmpegIngest } from '../workers/FfmpegIngest.ts';
+import { RelayIngest } from '../workers/RelayIngest.ts';
 import { ChildProcessLedger } from '../workers/ChildProcessLedger.ts';
 import { ffmpegPath } from './toolchain.ts';
 import { SecretStore } from './auth/SecretStore.ts';
@@ -160,17 +161,27 @@ export class App {
     const cameras = new CameraManager(catalog.asDirectory(), {
       logger,
       timing: config.ingest,
-      createIngest: (camera) =>
-        new GuardedIngest(new FfmpegIngest({
-          camera,
-          ffmpegPath: ffmpeg,
-          highProfile: config.ingest.highProfile,
-          transcodeKbps: config.ingest.transcodeKbps,
-          timeoutMs: config.ingest.rtspTimeoutMs,
-          stallTimeoutMs: config.ingest.stallTimeoutMs,
-          ledger,
-          onLog: (line) => logger.warn({ camera: camera.id }, `ffmpeg: ${line}`),
-        }), camera, loginGuard, config.ingest.rtspTimeoutMs),
+      createIngest: (camera) => {
+        const inner =
+          config.ingest.engine === 'relay'
+            ? new RelayIngest({
+                camera,
+                timeoutMs: config.ingest.rtspTimeoutMs,
+                stallTimeoutMs: config.ingest.stallTimeoutMs,
+                highProfile: config.ingest.highProfile,
+              })
+            : new FfmpegIngest({
+                camera,
+                ffmpegPath: ffmpeg,
+                highProfile: config.ingest.highProfile,
+                transcodeKbps: config.ingest.transcodeKbps,
+                timeoutMs: config.ingest.rtspTimeoutMs,
+                stallTimeoutMs: config.ingest.stallTimeoutMs,
+                ledger,
+                onLog: (line) => logger.warn({ camera: camera.id }, `ffmpeg: ${line}`),
+              });
+        return new GuardedIngest(inner, camera, loginGuard, config.ingest.rtspTimeoutMs, config.ingest.engine === 'relay' ? 'inner' : 'probe-first');
+      },
       createFeed: (cameraId, description) => media.createCameraFeed(cameraId, description),
     });
     cleanups.push(() => cameras.close());

@@ -24,6 +24,12 @@ export interface IngestDescription {
     parameters: { 'packetization-mode': 1; 'profile-level-id': string; 'level-asymmetry-allowed': 1 };
   };
   ssrc: number;
+  /**
+   * The ingest passes keyframe requests (PLI/FIR) to the camera: the producer then declares
+   * `nack pli` and `ccm fir`, so mediasoup asks it for keyframes (it sends none to a producer that
+   * declares no feedback).
+   */
+  keyframeRequests?: boolean;
   /** Why the stream is transcoded (undefined when H.264 is passed through untouched). */
   transcodeReason?: 'codec' | 'b_frames' | 'high_profile';
   source: { codec: string; profile?: string; width?: number; height?: number; fps?: number; hasBFrames: boolean };

@@ -2,7 +2,7 @@ import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { Ingest, IngestDescription, IngestEvents, IngestSource, RtpTarget } from '../../workers/Ingest.ts';
 import { IngestError, type IngestFailureReason } from '../../workers/IngestError.ts';
 import type { RtspErrorCode } from '../../workers/rtsp.ts';
-import type { CameraLoginGuard } from './CameraLoginGuard.ts';
+import { CameraLoginGuard } from './CameraLoginGuard.ts';
 import { checkCamera } from './checkCamera.ts';
 
 const REASONS: Record<RtspErrorCode, IngestFailureReason> = {
@@ -30,6 +30,12 @@ export class GuardedIngest extends TypedEmitter<IngestEvents> implements Ingest 
     private readonly camera: IngestSource,
     private readonly guard: CameraLoginGuard,
     private readonly timeoutMs: number,
+    /**
+     * 'probe-first' (the ffmpeg ingest): our RTSP client checks the camera before the inner ingest
+     * runs. 'inner' (the relay, whose own session is our RTSP client): no extra session; the inner
+     * ingest's refusals are recorded in the guard instead.
+     */
+    private readonly mode: 'probe-first' | 'inner' = 'probe-first',
   ) {
     super();
     inner.on('progress', (progress) => this.emit('progress', progress));
@@ -42,6 +48,7 @@ export class GuardedIngest extends TypedEmitter<IngestEvents> implements Ingest 
 
   /** Throws IngestError with the refusal (unauthorized, locked_out, busy, ...) without running the inner ingest. */
   async open(): Promise<IngestDescription> {
+    if (this.mode === 'inner') return this.#openInner();
     const outcome = await checkCamera(this.camera, this.guard, this.timeoutMs);
     if (!outcome.ok) throw new IngestError(REASONS[outcome.code], outcome.message);
     // ffmpeg's RTSP client answers Digest with MD5 only: against a SHA-256 camera every run would be
@@ -50,6 +57,22 @@ export class GuardedIngest extends TypedEmitter<IngestEvents> implements Ingest 
       throw new IngestError('unauthorized', 'the camera demands Digest SHA-256, which the ffmpeg ingest cannot answer (our RTSP client can: it plays once the packet relay ingest is in place)');
     }
     return this.inner.open();
+  }
+
+  async #openInner(): Promise<IngestDescription> {
+    const key = CameraLoginGuard.credentialKey(this.camera.username, this.camera.password);
+    const held = this.guard.refusal(this.camera.id, key);
+    if (held) throw new IngestError(held.code, `${held.message}; not asked again before ${new Date(held.retryAt).toISOString()}`);
+    try {
+      const description = await this.inner.open();
+      this.guard.accepted(this.camera.id);
+      return description;
+    } catch (error) {
+      if (error instanceof IngestError && (error.reason === 'unauthorized' || error.reason === 'locked_out' || error.reason === 'busy')) {
+        this.guard.refused(this.camera.id, key, error.reason, error.message);
+      }
+      throw error;
+    }
   }
 
   start(target: RtpTarget): void {

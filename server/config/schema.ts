@@ -89,6 +89,11 @@ export const configSchema = z.strictObject({
        * browsers that refuse High (costs a full encode per camera).
        */
       highProfile: z.enum(['transcode', 'relabel']).default('relabel'),
+      /**
+       * How H.264 cameras reach mediasoup: 'relay' forwards the camera's RTP packets untouched (our
+       * RTSP client; keyframe requests reach the camera); 'ffmpeg' runs ffmpeg per camera.
+       */
+      engine: z.enum(['ffmpeg', 'relay']).default('ffmpeg'),
       /** Bit rate cap of a transcoded camera's H.264 (MJPEG, H.265, B-frames): what each viewer receives. */
       transcodeKbps: z.number().int().min(100).max(20_000).default(1500),
     })
@@ -182,6 +187,7 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'INGEST_STALL_TIMEOUT_MS', path: ['ingest', 'stallTimeoutMs'], kind: 'int' },
   { name: 'IDLE_CLOSE_MS', path: ['ingest', 'idleCloseMs'], kind: 'int' },
   { name: 'INGEST_TRANSCODE_KBPS', path: ['ingest', 'transcodeKbps'], kind: 'int' },
+  { name: 'INGEST_ENGINE', path: ['ingest', 'engine'], kind: 'string' },
   { name: 'RTSP_AUTH_BACKOFF_MS', path: ['ingest', 'authBackoffMs'], kind: 'int' },
   { name: 'RTSP_AUTH_BACKOFF_MAX_MS', path: ['ingest', 'authBackoffMaxMs'], kind: 'int' },
 ];

@@ -78,9 +78,21 @@ export class CameraFeed {
       const producer = await transport.produce({
         kind: 'video',
         rtpParameters: {
-          codecs: [{ ...description.codec, rtcpFeedback: [] }],
+          codecs: [
+            {
+              ...description.codec,
+              rtcpFeedback: description.keyframeRequests
+                ? [
+                    { type: 'nack', parameter: 'pli' },
+                    { type: 'ccm', parameter: 'fir' },
+                  ]
+                : [],
+            },
+          ],
           encodings: [{ ssrc: description.ssrc }],
         },
+        // Many viewers joining at once ask for one keyframe, not one each.
+        ...(description.keyframeRequests && { keyFrameRequestDelay: 1000 }),
         appData: { cameraId },
       });
       return new CameraFeed(cameraId, host, transport, producer, pipeProducer);

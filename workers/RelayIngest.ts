@@ -1,0 +1,291 @@
+import dgram from 'node:dgram';
+import { randomInt } from 'node:crypto';
+import { TypedEmitter } from './common/TypedEmitter.ts';
+import type { Ingest, IngestDescription, IngestEvents, IngestSource, RtpTarget } from './Ingest.ts';
+import { IngestError, type IngestFailureReason } from './IngestError.ts';
+import { decodeSpropParameterSets, parseH264Sps, type H264Sps } from './h264Sps.ts';
+import { RtspClient, type RtspTrack } from './rtsp/RtspClient.ts';
+import { RtspError, type RtspErrorCode } from './rtsp/RtspError.ts';
+import { H264RtpRewriter } from './relay/H264RtpRewriter.ts';
+import { rtcpKeyframeRequests, rtcpPli, rtcpReceiverReport, rtcpSenderReport } from './relay/rtcp.ts';
+
+export interface RelayIngestOptions {
+  camera: IngestSource;
+  /** RTSP connect/answer timeout (ms). */
+  timeoutMs: number;
+  /** No RTP from the camera for this long ends the run with reason 'stalled' (ms). */
+  stallTimeoutMs: number;
+  /** High profile (profile_idc 100): forwarded labelled Main, or refused so the transcoder takes it. */
+  highProfile: 'transcode' | 'relabel';
+  onLog?: (line: string) => void;
+}
+
+const PAYLOAD_TYPE = 102;
+/** At most one keyframe request to the camera per this many ms. */
+const KEYFRAME_REQUEST_GAP_MS = 1000;
+const REASONS: Record<RtspErrorCode, IngestFailureReason> = {
+  unauthorized: 'unauthorized',
+  locked_out: 'locked_out',
+  busy: 'busy',
+  not_found: 'not_found',
+  timeout: 'timeout',
+  unreachable: 'unreachable',
+  redirect_loop: 'unreachable',
+  tls_mismatch: 'unreachable',
+  protocol_error: 'unreachable',
+  unsupported: 'unsupported_codec',
+  closed: 'exited',
+};
+
+/** Profiles browsers may not decode (High 10, High 4:2:2, High 4:4:4): always transcoded, never relabelled. */
+const UNRELAYABLE_PROFILES = new Set([110, 122, 244]);
+
+/**
+ * The packet relay (issue 19): the camera's H.264 RTP, received by our RTSP client, goes to the
+ * camera's mediasoup PlainTransport without being re-assembled into frames. Only SSRC, payload type,
+ * sequence numbers and timestamps are rewritten (H264RtpRewriter), and SPS/PPS are inserted before an
+ * IDR that arrives without them. RTCP: sender reports go to mediasoup from the RTCP socket (so a
+ * comedia transport learns where to send feedback), a viewer's PLI/FIR reaches the camera as a PLI
+ * (at most one per second), and receiver reports go to the camera.
+ *
+ * open() describes the camera (DESCRIBE; the H.264 track with the largest picture); start() sets it
+ * up and plays; stop() TEARDOWNs. A stopped relay can be opened again: sequence numbers and
+ * timestamps continue across runs, so a feed that outlives a reconnect never sees time go back.
+ */
+export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
+  readonly #options: RelayIngestOptions;
+  readonly #ssrc = randomInt(1, 2 ** 31);
+  #rewriter: H264RtpRewriter | undefined;
+  #client: RtspClient | undefined;
+  #track: RtspTrack | undefined;
+  #description: IngestDescription | undefined;
+  #run: { rtp: dgram.Socket; rtcp: dgram.Socket; timers: NodeJS.Timeout[] } | undefined;
+  #stopping = false;
+  #cameraSsrc: number | undefined;
+  #lastCameraSequence = 0;
+  #lastRtpAt = 0;
+  #lastKeyframeRequestAt = 0;
+  #keyframeTimer: NodeJS.Timeout | undefined;
+  /** Sequence number and timestamp of the last packet sent to mediasoup, for the RTCP reports. */
+  #lastOut = { sequence: 0, timestamp: 0 };
+  readonly stats = { packetsOut: 0, bytesOut: 0, keyframeRequests: 0, frames: 0 };
+
+  constructor(options: RelayIngestOptions) {
+    super();
+    this.#options = options;
+  }
+
+  /** A relay has no process of its own. */
+  get pid(): number | undefined {
+    return undefined;
+  }
+
+  /** The camera's keyframe interval as measured (ms), once two keyframes were seen. */
+  get keyframeIntervalMs(): number | undefined {
+    return this.#rewriter?.stats.keyframeIntervalMs;
+  }
+
+  /**
+   * DESCRIBE: picks the H.264 video track with the largest picture (by its SPS) and says what will
+   * be sent. Throws IngestError: 'unsupported_codec' when there is no H.264 track or it cannot be
+   * relayed (B-frames, High 10/4:2:2/4:4:4, High when configured to transcode), or the RTSP failure.
+   */
+  async open(): Promise<IngestDescription> {
+    await this.#closeClient();
+    const { camera } = this.#options;
+    const client = new RtspClient({
+      url: camera.url,
+      ...(camera.username !== undefined && { credentials: { username: camera.username, password: camera.password ?? '' } }),
+      transport: camera.transport,
+      timeoutMs: this.#options.timeoutMs,
+      ...(camera.tls && { tls: camera.tls }),
+      userAgent: 'C5Live',
+    });
+    this.#client = client;
+    try {
+      const description = await client.describe();
+      const candidates = description.tracks
+        .filter((track) => track.media.type === 'video' && track.codec === 'h264')
+        .map((track) => ({ track, sps: spsOf(track) }))
+        .sort((a, b) => (b.sps ? b.sps.width * b.sps.height : 0) - (a.sps ? a.sps.width * a.sps.height : 0));
+      const chosen = candidates[0];
+      if (!chosen) {
+        const codecs = description.tracks.filter((t) => t.media.type === 'video').map((t) => t.codec || 'unknown');
+        throw new IngestError('unsupported_codec', `no H.264 video track to relay (video: ${codecs.join(', ') || 'none'})`);
+      }
+      this.#track = chosen.track;
+      this.#description = this.#describe(chosen.track, chosen.sps);
+      return this.#description;
+    } catch (error) {
+      await this.#closeClient();
+      throw toIngestError(error);
+    }
+  }
+
+  #describe(track: RtspTrack, sps: H264Sps | undefined): IngestDescription {
+    const fmtpProfile = track.media.fmtp['profile-level-id'];
+    let profileLevelId = sps?.profileLevelId ?? (fmtpProfile && /^[0-9a-f]{6}$/i.test(fmtpProfile) ? fmtpProfile.toLowerCase() : '42e01f');
+    const profileIdc = parseInt(profileLevelId.slice(0, 2), 16);
+    if ((sps?.maxNumReorderFrames ?? 0) > 0) throw new IngestError('unsupported_codec', 'the camera sends B-frames: it needs the transcoder');
+    if (UNRELAYABLE_PROFILES.has(profileIdc)) throw new IngestError('unsupported_codec', `H.264 profile_idc ${profileIdc} is not decoded by browsers: it needs the transcoder`);
+    if (profileIdc >= 100) {
+      if (this.#options.highProfile === 'transcode') throw new IngestError('unsupported_codec', 'High profile, configured to transcode');
+      // Relabelled: forwarded untouched under the Main profile id browsers accept.
+      profileLevelId = `4d00${profileLevelId.slice(4)}`;
+    }
+    return {
+      codec: {
+        mimeType: 'video/H264',
+        clockRate: 90000,
+        payloadType: PAYLOAD_TYPE,
+        parameters: { 'packetization-mode': 1, 'profile-level-id': profileLevelId, 'level-asymmetry-allowed': 1 },
+      },
+      ssrc: this.#ssrc,
+      keyframeRequests: true,
+      source: {
+        codec: 'h264',
+        hasBFrames: false,
+        ...(sps && { width: sps.width, height: sps.height }),
+        ...(sps?.fps !== undefined && { fps: sps.fps }),
+      },
+    };
+  }
+
+  /** SETUP and PLAY, then relays until stop() or a failure ('error' with the reason). */
+  start(target: RtpTarget): void {
+    const client = this.#client;
+    const track = this.#track;
+    const description = this.#description;
+    if (!client || !track || !description) throw new Error('RelayIngest.start() before open()');
+    if (this.#run) throw new Error('RelayIngest.start() while running');
+    this.#stopping = false;
+    const rtp = dgram.createSocket('udp4');
+    const rtcp = dgram.createSocket('udp4');
+    const run = { rtp, rtcp, timers: [] as NodeJS.Timeout[] };
+    this.#run = run;
+    for (const socket of [rtp, rtcp]) socket.on('error', () => undefined);
+    const sprop = decodeSpropParameterSets(track.media.fmtp['sprop-parameter-sets'] ?? '');
+    const sps = sprop.find((nal) => ((nal[0] ?? 0) & 0x1f) === 7);
+    const pps = sprop.find((nal) => ((nal[0] ?? 0) & 0x1f) === 8);
+    if (this.#rewriter) this.#rewriter.restart();
+    else this.#rewriter = new H264RtpRewriter({ ssrc: this.#ssrc, payloadType: PAYLOAD_TYPE, ...(sps && pps && { parameterSets: { sps, pps } }) });
+    const rewriter = this.#rewriter;
+    this.#cameraSsrc = undefined;
+    this.#lastRtpAt = Date.now();
+
+    client.on('rtp', (_track, packet) => {
+      if (this.#run !== run) return;
+      this.#lastRtpAt = Date.now();
+      this.#cameraSsrc = packet.readUInt32BE(8);
+      this.#lastCameraSequence = packet.readUInt16BE(2);
+      const out = rewriter.push(packet);
+      for (const forwarded of out) {
+        this.stats.packetsOut++;
+        this.stats.bytesOut += forwarded.length;
+        if (forwarded[1]! & 0x80) this.stats.frames++;
+        this.#lastOut = { sequence: forwarded.readUInt16BE(2), timestamp: forwarded.readUInt32BE(4) };
+        rtp.send(forwarded, target.rtpPort, target.ip);
+      }
+      if (rewriter.waitingForKeyframe) this.#requestKeyframe(client, track);
+    });
+    client.on('lost', (error) => this.#fail(toIngestError(error)));
+    rtcp.on('message', (packet) => {
+      // A viewer's PLI or FIR, through mediasoup: ask the camera for a keyframe.
+      if (rtcpKeyframeRequests(packet) > 0) this.#requestKeyframe(client, track);
+    });
+
+    void (async () => {
+      await Promise.all([bind(rtp), bind(rtcp)]);
+      await client.setup(track);
+      await client.play();
+      // A comedia PlainTransport learns where RTCP goes from the first RTCP it receives.
+      const sendReport = () => {
+        const last = this.#lastOut;
+        rtcp.send(rtcpSenderReport(this.#ssrc, last.timestamp, this.stats.packetsOut, this.stats.bytesOut), target.rtcpPort, target.ip);
+        if (this.#cameraSsrc !== undefined) client.sendRtcp(track, rtcpReceiverReport(this.#ssrc, this.#cameraSsrc, this.#lastCameraSequence));
+      };
+      sendReport();
+      run.timers.push(setInterval(sendReport, 1000));
+      let frames = 0;
+      let bytes = 0;
+      run.timers.push(
+        setInterval(() => {
+          if (Date.now() - this.#lastRtpAt > this.#options.stallTimeoutMs) {
+            this.#fail(new IngestError('stalled', `no RTP from the camera for ${this.#options.stallTimeoutMs} ms`));
+            return;
+          }
+          this.emit('progress', { frames: this.stats.frames, fps: this.stats.frames - frames, kbps: Math.round(((this.stats.bytesOut - bytes) * 8) / 1000) });
+          frames = this.stats.frames;
+          bytes = this.stats.bytesOut;
+        }, 1000),
+      );
+    })().catch((error: unknown) => this.#fail(toIngestError(error)));
+  }
+
+  /** Sends a PLI to the camera now, or once the one-per-second gap has passed (requests in between coalesce). */
+  #requestKeyframe(client: RtspClient, track: RtspTrack): void {
+    const run = this.#run;
+    if (!run || this.#keyframeTimer) return;
+    const wait = this.#lastKeyframeRequestAt + KEYFRAME_REQUEST_GAP_MS - Date.now();
+    const send = () => {
+      this.#keyframeTimer = undefined;
+      if (this.#run !== run || this.#cameraSsrc === undefined) return;
+      this.#lastKeyframeRequestAt = Date.now();
+      this.stats.keyframeRequests++;
+      client.sendRtcp(track, rtcpPli(this.#ssrc, this.#cameraSsrc));
+    };
+    if (wait <= 0) send();
+    else this.#keyframeTimer = setTimeout(send, wait);
+  }
+
+  #fail(error: IngestError): void {
+    if (this.#stopping || !this.#run) return;
+    void this.stop().then(() => this.emit('error', error));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    const run = this.#run;
+    this.#run = undefined;
+    if (this.#keyframeTimer) clearTimeout(this.#keyframeTimer);
+    this.#keyframeTimer = undefined;
+    if (run) {
+      for (const timer of run.timers) clearInterval(timer);
+      run.rtp.close();
+      run.rtcp.close();
+    }
+    await this.#closeClient();
+  }
+
+  async #closeClient(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.close();
+  }
+}
+
+function spsOf(track: RtspTrack): H264Sps | undefined {
+  const nal = decodeSpropParameterSets(track.media.fmtp['sprop-parameter-sets'] ?? '').find((n) => ((n[0] ?? 0) & 0x1f) === 7);
+  if (!nal) return undefined;
+  try {
+    return parseH264Sps(nal);
+  } catch {
+    return undefined;
+  }
+}
+
+function toIngestError(error: unknown): IngestError {
+  if (error instanceof IngestError) return error;
+  if (error instanceof RtspError) return new IngestError(REASONS[error.code], error.message);
+  return new IngestError('exited', (error as Error).message);
+}
+
+function bind(socket: dgram.Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+}
