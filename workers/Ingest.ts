@@ -49,6 +49,8 @@ export interface IngestProgress {
 
 export type IngestEvents = {
   progress: [IngestProgress];
+  /** Media reaches the target again in this run (the first packet sent after start()). */
+  flowing: [];
   /** The run ended without stop() being called; the reason says why. Emitted once per start. */
   error: [IngestError];
 };
@@ -62,4 +64,12 @@ export interface Ingest extends Pick<TypedEmitter<IngestEvents>, 'on' | 'off' | 
   start(target: RtpTarget): void;
   stop(): Promise<void>;
   readonly pid: number | undefined;
+  /**
+   * True when a run can end and a new one continue into the same target without the viewers
+   * noticing (the relay: same source ports, sequence numbers and timestamps continuing), so the
+   * feed is kept across camera reconnects.
+   */
+  readonly continuesAcrossRuns?: boolean;
+  /** Releases what the ingest keeps across runs (sockets); after close() it is not started again. */
+  close?(): Promise<void>;
 }

@@ -59,7 +59,10 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   #client: RtspClient | undefined;
   #track: RtspTrack | undefined;
   #description: IngestDescription | undefined;
-  #run: { rtp: dgram.Socket; rtcp: dgram.Socket; timers: NodeJS.Timeout[] } | undefined;
+  #run: Run | undefined;
+  /** Source ports kept for the ingest's life: a comedia transport stays locked to the first ones it saw. */
+  #sockets: Promise<Sockets> | undefined;
+  #closed = false;
   #stopping = false;
   #cameraSsrc: number | undefined;
   #lastCameraSequence = 0;
@@ -74,6 +77,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     super();
     this.#options = options;
   }
+
+  readonly continuesAcrossRuns = true;
 
   /** A relay has no process of its own. */
   get pid(): number | undefined {
@@ -151,19 +156,21 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     };
   }
 
-  /** SETUP and PLAY, then relays until stop() or a failure ('error' with the reason). */
+  /**
+   * SETUP and PLAY, then relays until stop() or a failure ('error' with the reason). The UDP source
+   * ports are the same for every run of this ingest, so a feed kept across a camera reconnect keeps
+   * receiving from where its comedia transport expects.
+   */
   start(target: RtpTarget): void {
     const client = this.#client;
     const track = this.#track;
     const description = this.#description;
     if (!client || !track || !description) throw new Error('RelayIngest.start() before open()');
     if (this.#run) throw new Error('RelayIngest.start() while running');
+    if (this.#closed) throw new Error('RelayIngest.start() after close()');
     this.#stopping = false;
-    const rtp = dgram.createSocket('udp4');
-    const rtcp = dgram.createSocket('udp4');
-    const run = { rtp, rtcp, timers: [] as NodeJS.Timeout[] };
+    const run: Run = { timers: [], flowing: false };
     this.#run = run;
-    for (const socket of [rtp, rtcp]) socket.on('error', () => undefined);
     const sprop = decodeSpropParameterSets(track.media.fmtp['sprop-parameter-sets'] ?? '');
     const sps = sprop.find((nal) => ((nal[0] ?? 0) & 0x1f) === 7);
     const pps = sprop.find((nal) => ((nal[0] ?? 0) & 0x1f) === 8);
@@ -174,40 +181,47 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     this.#lastRtpAt = Date.now();
 
     client.on('rtp', (_track, packet) => {
-      if (this.#run !== run) return;
+      const sockets = run.sockets;
+      if (this.#run !== run || !sockets) return;
       this.#lastRtpAt = Date.now();
       this.#cameraSsrc = packet.readUInt32BE(8);
       this.#lastCameraSequence = packet.readUInt16BE(2);
-      const out = rewriter.push(packet);
-      for (const forwarded of out) {
+      for (const forwarded of rewriter.push(packet)) {
         this.stats.packetsOut++;
         this.stats.bytesOut += forwarded.length;
         if (forwarded[1]! & 0x80) this.stats.frames++;
         this.#lastOut = { sequence: forwarded.readUInt16BE(2), timestamp: forwarded.readUInt32BE(4) };
-        rtp.send(forwarded, target.rtpPort, target.ip);
+        sockets.rtp.send(forwarded, target.rtpPort, target.ip);
+        if (!run.flowing) {
+          run.flowing = true;
+          this.emit('flowing');
+        }
       }
       if (rewriter.waitingForKeyframe) this.#requestKeyframe(client, track);
     });
     client.on('lost', (error) => this.#fail(toIngestError(error)));
-    rtcp.on('message', (packet) => {
-      // A viewer's PLI or FIR, through mediasoup: ask the camera for a keyframe.
-      if (rtcpKeyframeRequests(packet) > 0) this.#requestKeyframe(client, track);
-    });
 
     void (async () => {
-      await Promise.all([bind(rtp), bind(rtcp)]);
+      this.#sockets ??= openSockets((packet) => {
+        // A viewer's PLI or FIR, through mediasoup: ask the camera for a keyframe.
+        if (this.#run && this.#client && this.#track && rtcpKeyframeRequests(packet) > 0) this.#requestKeyframe(this.#client, this.#track);
+      });
+      const sockets = await this.#sockets;
+      if (this.#run !== run) return;
       await client.setup(track);
       await client.play();
+      if (this.#run !== run) return;
+      run.sockets = sockets;
       // A comedia PlainTransport learns where RTCP goes from the first RTCP it receives.
       const sendReport = () => {
         const last = this.#lastOut;
-        rtcp.send(rtcpSenderReport(this.#ssrc, last.timestamp, this.stats.packetsOut, this.stats.bytesOut), target.rtcpPort, target.ip);
+        sockets.rtcp.send(rtcpSenderReport(this.#ssrc, last.timestamp, this.stats.packetsOut, this.stats.bytesOut), target.rtcpPort, target.ip);
         if (this.#cameraSsrc !== undefined) client.sendRtcp(track, rtcpReceiverReport(this.#ssrc, this.#cameraSsrc, this.#lastCameraSequence));
       };
       sendReport();
       run.timers.push(setInterval(sendReport, 1000));
-      let frames = 0;
-      let bytes = 0;
+      let frames = this.stats.frames;
+      let bytes = this.stats.bytesOut;
       run.timers.push(
         setInterval(() => {
           if (Date.now() - this.#lastRtpAt > this.#options.stallTimeoutMs) {
@@ -243,18 +257,25 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     void this.stop().then(() => this.emit('error', error));
   }
 
+  /** Ends the run (TEARDOWN); the source ports stay for the next run until close(). */
   async stop(): Promise<void> {
     this.#stopping = true;
     const run = this.#run;
     this.#run = undefined;
     if (this.#keyframeTimer) clearTimeout(this.#keyframeTimer);
     this.#keyframeTimer = undefined;
-    if (run) {
-      for (const timer of run.timers) clearInterval(timer);
-      run.rtp.close();
-      run.rtcp.close();
-    }
+    if (run) for (const timer of run.timers) clearInterval(timer);
     await this.#closeClient();
+  }
+
+  /** Ends the run and releases the source ports. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.stop();
+    const sockets = await this.#sockets?.catch(() => undefined);
+    this.#sockets = undefined;
+    sockets?.rtp.close();
+    sockets?.rtcp.close();
   }
 
   async #closeClient(): Promise<void> {
@@ -278,6 +299,34 @@ function toIngestError(error: unknown): IngestError {
   if (error instanceof IngestError) return error;
   if (error instanceof RtspError) return new IngestError(REASONS[error.code], error.message);
   return new IngestError('exited', (error as Error).message);
+}
+
+interface Sockets {
+  rtp: dgram.Socket;
+  rtcp: dgram.Socket;
+}
+
+interface Run {
+  timers: NodeJS.Timeout[];
+  /** Set once SETUP and PLAY succeeded. */
+  sockets?: Sockets;
+  flowing: boolean;
+}
+
+/** The RTP and RTCP source sockets on loopback; RTCP arriving from mediasoup goes to `onRtcp`. */
+async function openSockets(onRtcp: (packet: Buffer) => void): Promise<Sockets> {
+  const rtp = dgram.createSocket('udp4');
+  const rtcp = dgram.createSocket('udp4');
+  for (const socket of [rtp, rtcp]) socket.on('error', () => undefined);
+  rtcp.on('message', onRtcp);
+  try {
+    await Promise.all([bind(rtp), bind(rtcp)]);
+  } catch (error) {
+    rtp.close();
+    rtcp.close();
+    throw error;
+  }
+  return { rtp, rtcp };
 }
 
 function bind(socket: dgram.Socket): Promise<void> {

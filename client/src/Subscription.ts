@@ -44,6 +44,7 @@ export class Subscription {
   /** performance.now() of the last consume started while forbidden. */
   #lastForbiddenTry = 0;
   readonly #backoff = new Backoff();
+  #cameraState: CameraStatusMessage['state'] | undefined;
   /** When this tile last asked for its camera: the server's time-to-first-frame histogram gets the wait. */
   #askedAt: number | undefined;
   readonly #offLive: () => void;
@@ -130,8 +131,17 @@ export class Subscription {
     void this.#consume();
   }
 
+  /**
+   * The camera is reconnecting on the server while this tile keeps its consumer (a relayed camera's
+   * feed outlives the reconnect): the tile waits for the video to come back rather than re-subscribe.
+   */
+  get cameraReconnecting(): boolean {
+    return this.#cameraState === 'backoff' || this.#cameraState === 'starting';
+  }
+
   /** A camera status update for this tile's camera. */
   cameraState(status: CameraStatusMessage): void {
+    this.#cameraState = status.state;
     if (this.#closed) return;
     if (this.#forbidden) {
       // The camera is live for someone: it may be back (reinstated, shared again). Not too often.

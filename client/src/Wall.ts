@@ -255,7 +255,8 @@ export class Wall extends Emitter<WallEvents> {
     const now = performance.now();
     for (const [index, subscription] of this.#subscriptions) {
       const tile = this.#tiles[index];
-      if (tile && tile.stalledForMs(now) > STALL_MS) subscription.restart('no video');
+      // A camera reconnecting on the server keeps the tile's consumer: re-subscribing would not help.
+      if (tile && tile.stalledForMs(now) > STALL_MS && !subscription.cameraReconnecting) subscription.restart('no video');
     }
   }
 

@@ -3,6 +3,16 @@ import { AppError } from '../errors/AppError.ts';
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
 import type { Ingest, IngestDescription } from '../../workers/Ingest.ts';
+
+/** Whether a new run's stream can go on into a feed made for `before` (same SSRC, payload type and profile). */
+function sameStream(before: IngestDescription | undefined, after: IngestDescription): boolean {
+  return (
+    !!before &&
+    before.ssrc === after.ssrc &&
+    before.codec.payloadType === after.codec.payloadType &&
+    before.codec.parameters['profile-level-id'] === after.codec.parameters['profile-level-id']
+  );
+}
 import { IngestError } from '../../workers/IngestError.ts';
 import type { CameraSource } from './CameraDirectory.ts';
 import type { CameraState, CameraStatus } from './CameraStatus.ts';
@@ -47,6 +57,8 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
   /** Bumped whenever a run is started or abandoned; stale async steps compare against it. */
   #generation = 0;
   #feed: CameraFeed | undefined;
+  /** What the feed was created for: a new run reuses the feed only when the camera sends the same. */
+  #feedDescription: IngestDescription | undefined;
   #teardown: Promise<void> = Promise.resolve();
   #attempts = 0;
   #restarts = 0;
@@ -155,18 +167,40 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
     try {
       const description = await this.#ingest.open();
       if (generation !== this.#generation) return;
-      const feed = await this.#deps.createFeed(this.camera.id, description);
-      if (generation !== this.#generation) {
+      let feed = this.#feed;
+      const kept = feed !== undefined && !feed.closed && sameStream(this.#feedDescription, description);
+      if (feed && !kept) {
+        // The camera now sends something else (another profile): its viewers re-subscribe to a new feed.
+        this.#feed = undefined;
         feed.close();
-        return;
+        feed = undefined;
       }
-      this.#feed = feed;
+      if (!feed) {
+        // A copy: mediasoup normalises the parameters it is given in place (profile-level-id).
+        const described = structuredClone(description);
+        feed = await this.#deps.createFeed(this.camera.id, description);
+        if (generation !== this.#generation) {
+          feed.close();
+          return;
+        }
+        const created = feed;
+        this.#feed = created;
+        this.#feedDescription = described;
+        created.onClose(() => {
+          if (this.#feed !== created) return;
+          this.#feed = undefined;
+          this.#fail(this.#generation, new IngestError('exited', 'the media worker hosting the camera closed'));
+        });
+      }
       this.#status.transcodeReason = description.transcodeReason;
-      feed.onClose(() => {
-        if (this.#feed === feed) this.#fail(generation, new IngestError('exited', 'the media worker hosting the camera closed'));
-      });
-      this.#ingest.start(feed.rtpTarget);
-      await feed.firstRtp;
+      let onFlowing: (() => void) | undefined;
+      const flowing = kept ? new Promise<void>((resolve) => this.#ingest.once('flowing', (onFlowing = resolve))) : feed.firstRtp;
+      try {
+        this.#ingest.start(feed.rtpTarget);
+        await flowing;
+      } finally {
+        if (onFlowing) this.#ingest.off('flowing', onFlowing);
+      }
       if (generation !== this.#generation) return;
       clearTimeout(this.#startTimer);
       this.#startTimer = undefined;
@@ -186,8 +220,10 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
     if (this.state !== 'starting' && this.state !== 'live') return;
     this.#generation++;
     this.#clearTimers();
-    this.#beginTeardown();
-    this.#deps.logger.warn({ camera: this.camera.id, reason: error.reason, err: error.message }, 'camera ingest failed');
+    // A relayed camera's feed outlives the reconnect: its viewers keep their consumers.
+    const keepFeed = (this.#ingest.continuesAcrossRuns ?? false) && (this.#viewers > 0 || this.camera.alwaysOn) && !!this.#feed && !this.#feed.closed;
+    this.#beginTeardown(keepFeed);
+    this.#deps.logger.warn({ camera: this.camera.id, reason: error.reason, err: error.message, keptFeed: keepFeed }, 'camera ingest failed');
     const appError = new AppError(error.reason === 'timeout' ? 'camera_timeout' : 'camera_unavailable', error.message, { reason: error.reason });
     this.#viewers -= this.#waiters.length;
     this.#status.viewers = this.#viewers;
@@ -227,13 +263,19 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
     if (generation === this.#generation) this.#setState(finalState);
   }
 
-  /** Closes the feed now (its consumers close with it) and stops the ingest; #teardown settles when done. */
-  #beginTeardown(): void {
-    const feed = this.#feed;
-    this.#feed = undefined;
-    feed?.close();
+  /**
+   * Stops the ingest and, unless `keepFeed`, closes the feed now (its consumers close with it) and
+   * releases what the ingest keeps across runs; #teardown settles when done.
+   */
+  #beginTeardown(keepFeed = false): void {
+    if (!keepFeed) {
+      const feed = this.#feed;
+      this.#feed = undefined;
+      this.#feedDescription = undefined;
+      feed?.close();
+    }
     const previous = this.#teardown;
-    this.#teardown = previous.then(() => this.#ingest.stop()).catch((error: unknown) => {
+    this.#teardown = previous.then(() => this.#ingest.stop()).then(() => (keepFeed ? undefined : this.#ingest.close?.())).catch((error: unknown) => {
       this.#deps.logger.error({ camera: this.camera.id, err: (error as Error).message }, 'stopping ingest failed');
     });
   }

@@ -40,6 +40,15 @@ export class GuardedIngest extends TypedEmitter<IngestEvents> implements Ingest 
     super();
     inner.on('progress', (progress) => this.emit('progress', progress));
     inner.on('error', (error) => this.emit('error', error));
+    inner.on('flowing', () => this.emit('flowing'));
+  }
+
+  get continuesAcrossRuns(): boolean {
+    return this.inner.continuesAcrossRuns ?? false;
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close?.();
   }
 
   get pid(): number | undefined {

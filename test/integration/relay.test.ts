@@ -1,19 +1,22 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
+import type net from 'node:net';
 import { ScriptedCamera } from '../support/ScriptedCamera.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { RtpTap } from '../support/rtpTap.ts';
 
 /** Decodes what a consumer of the feed receives for `seconds`, failing on any decoding error (-xerror). */
-function decodeStrict(tap: RtpTap, seconds: number): Promise<{ frames: number; stderr: string; code: number | null }> {
+function decodeStrict(tap: RtpTap, seconds: number): Promise<{ frames: number; pts: number[]; stderr: string; code: number | null }> {
   return new Promise((resolve) => {
     execFile(
       '/usr/bin/ffmpeg',
       ['-hide_banner', '-v', 'error', '-xerror', ...RtpTap.inputArgs, '-i', tap.sdpPath, '-t', String(seconds), '-f', 'framemd5', '-'],
       { timeout: (seconds + 20) * 1000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
-        const frames = stdout.split('\n').filter((line) => /^\d+,/.test(line)).length;
-        resolve({ frames, stderr, code: error ? ((error as { code?: number }).code ?? 1) : 0 });
+        const lines = stdout.split('\n').filter((line) => /^\d+,/.test(line));
+        // framemd5: stream, dts, pts, duration, size, md5.
+        const pts = lines.map((line) => Number(line.split(',')[2]));
+        resolve({ frames: lines.length, pts, stderr, code: error ? ((error as { code?: number }).code ?? 1) : 0 });
       },
     );
   });
@@ -23,15 +26,27 @@ describe('packet relay ingest (camera RTP forwarded untouched)', function () {
   this.timeout(120_000);
   let t: TestApp;
   const cams: Record<string, ScriptedCamera> = {};
+  /** The dropping camera: while `down`, every connection is cut at its first request. */
+  const drop = { down: false, sockets: new Set<net.Socket>() };
 
   before(async () => {
     // The camera of issue 18: 2-slice keyframes with SPS/PPS before each, at 1280x720@30 in the issue; smaller here.
     cams.slices = await ScriptedCamera.start({ video: { width: 640, height: 360, fps: 25, gop: 25, slices: 2 }, sessionTimeoutSec: 10 });
     cams.sdpOnly = await ScriptedCamera.start({ video: { width: 320, height: 180, fps: 25, gop: 50, slices: 2 }, sprop: 'sdp-only' });
+    cams.dropping = await ScriptedCamera.start({
+      video: { width: 320, height: 180, fps: 25, gop: 25, slices: 2 },
+      respond: (_request, socket) => {
+        drop.sockets.add(socket);
+        if (!drop.down) return false;
+        socket.destroy();
+        return true;
+      },
+    });
     t = await startTestApp({
       cameras: [
         { id: 'relay-slices', name: 'Multi-slice', url: cams.slices.url() },
         { id: 'relay-sdp-only', name: 'SPS in SDP only', url: cams.sdpOnly.url() },
+        { id: 'relay-drop', name: 'Dropping', url: cams.dropping.url() },
       ],
       ingest: { engine: 'relay' },
     });
@@ -53,6 +68,8 @@ describe('packet relay ingest (camera RTP forwarded untouched)', function () {
         expect(decoded.stderr.trim(), decoded.stderr).to.equal('');
         expect(decoded.code).to.equal(0);
         expect(decoded.frames).to.be.greaterThan(100);
+        const backwards = decoded.pts.filter((pts, i) => i > 0 && pts <= decoded.pts[i - 1]!);
+        expect(backwards, 'presentation time never goes back across the reconnect').to.deep.equal([]);
       } finally {
         tap.close();
       }
@@ -75,6 +92,59 @@ describe('packet relay ingest (camera RTP forwarded untouched)', function () {
         const decoded = await decodeStrict(tap, 4);
         expect(decoded.stderr.trim(), decoded.stderr).to.equal('');
         expect(decoded.frames).to.be.greaterThan(50);
+      } finally {
+        tap.close();
+      }
+    } finally {
+      lease.release();
+    }
+  });
+
+  it('keeps the viewer\'s consumer across a camera drop and return (same consumer, time never goes back)', async () => {
+    const lease = await t.app.cameras.acquire('relay-drop');
+    const waitState = async (state: string, withinMs: number) => {
+      const deadline = Date.now() + withinMs;
+      while (t.app.cameras.status('relay-drop')?.state !== state) {
+        if (Date.now() > deadline) throw new Error(`camera not ${state} within ${withinMs} ms (${t.app.cameras.status('relay-drop')?.state})`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    try {
+      const feed = lease.feed!;
+      const tap = await RtpTap.create(feed.host.router, feed.producer);
+      const closes: string[] = [];
+      tap.consumer.observer.once('close', () => closes.push('consumer closed'));
+      tap.consumer.once('producerclose', () => closes.push('producer closed'));
+      try {
+        const packets = async () => ((await tap.consumer.getStats()).find((s) => s.type === 'outbound-rtp') as { packetCount?: number } | undefined)?.packetCount ?? 0;
+        // One decoder for the whole run, across the drop: what a viewer's browser does.
+        const decoding = decodeStrict(tap, 9);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        const beforeDrop = await packets();
+        expect(beforeDrop).to.be.greaterThan(20);
+        drop.down = true;
+        for (const socket of drop.sockets) socket.destroy();
+        drop.sockets.clear();
+        await waitState('backoff', 10_000);
+        const droppedAt = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        drop.down = false;
+        await waitState('live', 20_000);
+        const backAfter = Date.now() - droppedAt;
+        const atReturn = await packets();
+        const decoded = await decoding;
+        const afterReturn = await packets();
+        console.log(`      live again ${backAfter} ms after the drop (camera down 1 s); ${afterReturn - atReturn} packets to the same consumer since; ${decoded.frames} frames decoded by one decoder across the drop`);
+        expect(afterReturn).to.be.greaterThan(atReturn + 20);
+        expect(decoded.stderr.trim(), decoded.stderr).to.equal('');
+        expect(decoded.frames).to.be.greaterThan(100);
+        const backwards = decoded.pts.filter((pts, i) => i > 0 && pts <= decoded.pts[i - 1]!);
+        expect(backwards, 'presentation time never goes back across the reconnect').to.deep.equal([]);
+        expect(closes).to.deep.equal([]);
+        expect(tap.consumer.closed).to.equal(false);
+        expect(t.app.cameras.status('relay-drop')?.restarts).to.be.at.least(1);
+        expect(lease.feed).to.equal(feed);
+        expect(feed.closed).to.equal(false);
       } finally {
         tap.close();
       }
