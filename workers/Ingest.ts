@@ -11,6 +11,8 @@ export interface IngestSource {
   username?: string;
   password?: string;
   transport: RtspTransport;
+  /** How this camera reaches mediasoup (absent: the server's default, INGEST_ENGINE). */
+  engine?: 'auto' | 'relay' | 'ffmpeg';
   /** rtsps: how the camera's certificate is checked (absent: against the system's CAs). */
   tls?: RtspTlsPolicy;
 }

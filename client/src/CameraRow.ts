@@ -64,7 +64,9 @@ export class CameraRow {
     } else if (status.state === 'live' && status.viewers > 0) {
       detail = `${status.viewers} viewer${status.viewers === 1 ? '' : 's'}`;
     }
-    if (status.transcodeReason && status.state === 'live') detail += `${detail ? ' · ' : ''}transcoded`;
+    // What carries a live camera: the packet relay, ffmpeg copying, or ffmpeg transcoding.
+    const engine = status.transcodeReason ? 'transcoded' : status.engine;
+    if (engine && status.state === 'live') detail += `${detail ? ' · ' : ''}${engine}`;
     this.#detail.textContent = detail;
     this.#detail.hidden = detail === '';
     this.el.title = status.message ?? '';

@@ -23,7 +23,7 @@ const transitions: Record<StatusAction, { from: ApprovalStatus[]; to: ApprovalSt
 export type CameraCatalogEvents = {
   /**
    * A camera's record changed. `viewable`: it may still be watched at all; `restart`: what the
-   * ingest uses (URL, credentials, transport, pinned certificate) changed, so a running ingest must start again.
+   * ingest uses (URL, credentials, transport, engine, pinned certificate) changed, so a running ingest must start again.
    */
   changed: [{ camera: CameraRecord; viewable: boolean; restart: boolean; why: string }];
 };
@@ -52,6 +52,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       mainUrl,
       ...(substreamUrl && { substreamUrl }),
       transport: input.transport,
+      ...(input.engine !== undefined && { engine: input.engine }),
       ...(input.tlsFingerprint !== undefined && { tlsFingerprint: input.tlsFingerprint }),
       ...(input.area === 'citizen' && { sharing: input.sharing ?? 'incident-only' }),
       status: options.status ?? 'pending',
@@ -81,6 +82,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
           mainUrl: camera.url,
           ...(credentials && { credentials }),
           transport: camera.transport,
+          ...(camera.engine !== undefined && { engine: camera.engine }),
           ...(camera.tlsFingerprint !== undefined && { tlsFingerprint: camera.tlsFingerprint }),
           ...(camera.area === 'citizen' && { sharing: 'live' as const }),
           alwaysOn: camera.alwaysOn,
@@ -92,8 +94,9 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     const wanted = normaliseRtspUrl(camera.url, 'url', credentials);
     checkTlsFingerprintUrl(wanted, camera.tlsFingerprint);
     const fingerprint = camera.tlsFingerprint ?? (/^rtsps:/i.test(wanted) ? existing.tlsFingerprint : undefined);
-    if (this.vault.open(existing.mainUrl) === wanted && existing.transport === camera.transport && existing.alwaysOn === camera.alwaysOn && existing.tlsFingerprint === fingerprint) return existing;
-    const updated = await this.repository.update(existing.id, { mainUrl: this.vault.seal(wanted), transport: camera.transport, alwaysOn: camera.alwaysOn, tlsFingerprint: fingerprint ?? null });
+    const engine = camera.engine ?? 'auto';
+    if (this.vault.open(existing.mainUrl) === wanted && existing.transport === camera.transport && (existing.engine ?? 'auto') === engine && existing.alwaysOn === camera.alwaysOn && existing.tlsFingerprint === fingerprint) return existing;
+    const updated = await this.repository.update(existing.id, { mainUrl: this.vault.seal(wanted), transport: camera.transport, engine, alwaysOn: camera.alwaysOn, tlsFingerprint: fingerprint ?? null });
     return updated ?? existing;
   }
 
@@ -150,7 +153,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     checkTlsFingerprintUrl(mainUrl ?? current.mainUrl.masked, fingerprint);
     const updated = await this.repository.update(id, patch);
     if (!updated) throw new AppError('not_found', `no camera ${id}`);
-    const restart = ['mainUrl', 'credentials', 'transport', 'tlsFingerprint'].some((key) => key in input);
+    const restart = ['mainUrl', 'credentials', 'transport', 'engine', 'tlsFingerprint'].some((key) => key in input);
     this.emit('changed', { camera: updated, viewable: isViewable(updated), restart, why: 'camera updated' });
     return updated;
   }
@@ -206,6 +209,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       this.vault.open(camera.mainUrl) === url(input.mainUrl) &&
       (camera.substreamUrl ? this.vault.open(camera.substreamUrl) : undefined) === url(input.substreamUrl) &&
       camera.transport === input.transport &&
+      (camera.engine ?? 'auto') === (input.engine ?? 'auto') &&
       camera.tlsFingerprint === input.tlsFingerprint &&
       (camera.area !== 'citizen' || camera.sharing === (input.sharing ?? 'incident-only')) &&
       camera.alwaysOn === input.alwaysOn &&
@@ -228,6 +232,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       ...(camera.substreamUrl && { substreamUrl: camera.substreamUrl.masked }),
       hasCredentials: camera.mainUrl.masked.includes('***@'),
       transport: camera.transport,
+      engine: camera.engine ?? 'auto',
       ...(camera.tlsFingerprint && { tlsFingerprint: camera.tlsFingerprint }),
       ...(camera.sharing && { sharing: camera.sharing }),
       status: camera.status,
@@ -279,6 +284,8 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       name: camera.name,
       url,
       transport: camera.transport,
+      // 'auto' (or none) leaves the choice to the server's default (config ingest.engine, itself 'auto' by default).
+      ...(camera.engine !== undefined && camera.engine !== 'auto' && { engine: camera.engine }),
       alwaysOn: camera.alwaysOn,
       area: camera.area,
       ...(username !== undefined && { username }),

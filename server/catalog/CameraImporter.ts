@@ -9,12 +9,13 @@ import type { CameraRecord } from './CameraRecord.ts';
 
 /**
  * CSV columns (header row required; order free). `tags` is `;`-separated; `tls_fingerprint` is the
- * camera's tlsFingerprint (rtsps cameras: SHA-256 of its certificate, hex with or without colons).
+ * camera's tlsFingerprint (rtsps cameras: SHA-256 of its certificate, hex with or without colons);
+ * `engine` is auto (empty: auto), relay or ffmpeg.
  */
 export const csvColumns = [
   'code', 'name', 'area', 'owner_kind', 'owner_name', 'owner_contact', 'agreement_ref', 'enrolled_by',
   'category', 'municipality', 'lat', 'lng', 'main_url', 'substream_url', 'username', 'password',
-  'transport', 'sharing', 'always_on', 'tags', 'tls_fingerprint',
+  'transport', 'sharing', 'always_on', 'tags', 'tls_fingerprint', 'engine',
 ] as const;
 
 export interface ImportOptions {
@@ -125,7 +126,7 @@ export class CameraImporter {
       if (!options.update) throw new AppError('conflict', `code ${camera.code} is already registered with a different record (send update=true to update it)`);
       const { code: _code, area, ...changes } = camera;
       if (area !== existing.area) throw new AppError('unprocessable', `code ${camera.code}: the area of a registered camera cannot change`);
-      await this.catalog.update(existing.id, { ...changes, location: changes.location ?? null, substreamUrl: changes.substreamUrl ?? null, credentials: changes.credentials ?? null, tlsFingerprint: changes.tlsFingerprint ?? null });
+      await this.catalog.update(existing.id, { ...changes, location: changes.location ?? null, substreamUrl: changes.substreamUrl ?? null, credentials: changes.credentials ?? null, tlsFingerprint: changes.tlsFingerprint ?? null, engine: changes.engine ?? 'auto' });
       report.updated++;
     } catch (error) {
       report.errors.push({ line: row.line, code: camera.code, reason: error instanceof AppError ? error.message : 'could not be stored' });
@@ -163,6 +164,7 @@ function fromCsvRecord(record: Record<string, string>): Record<string, unknown> 
     ...(value('substream_url') && { substreamUrl: value('substream_url') }),
     ...(username && { credentials: { username, ...(value('password') && { password: value('password') }) } }),
     ...(value('transport') && { transport: value('transport') }),
+    ...(value('engine') && { engine: value('engine') }),
     ...(value('tls_fingerprint') && { tlsFingerprint: value('tls_fingerprint') }),
     ...(value('sharing') && { sharing: value('sharing') }),
     ...(alwaysOn !== undefined && { alwaysOn: ['true', '1', 'yes'].includes(alwaysOn.toLowerCase()) ? true : ['false', '0', 'no'].includes(alwaysOn.toLowerCase()) ? false : alwaysOn }),

@@ -14,6 +14,13 @@ export type ApprovalStatus = (typeof approvalStatuses)[number];
 export const sharingModes = ['live', 'incident-only'] as const;
 export type SharingMode = (typeof sharingModes)[number];
 
+/**
+ * How a camera's video reaches mediasoup: 'relay' forwards its H.264 RTP untouched, 'ffmpeg' copies
+ * or transcodes it, 'auto' (the default) relays H.264 without B-frames and uses ffmpeg otherwise.
+ */
+export const cameraEngines = ['auto', 'relay', 'ffmpeg'] as const;
+export type CameraEngine = (typeof cameraEngines)[number];
+
 export interface CameraOwner {
   kind: 'organisation' | 'person';
   name: string;
@@ -87,6 +94,8 @@ export interface CameraRecord {
    * cameras), upper-case colon-separated hex. Absent: verified against the system's CAs.
    */
   tlsFingerprint?: string;
+  /** The ingest engine to use; absent means 'auto'. */
+  engine?: CameraEngine;
   /** Citizen cameras only. */
   sharing?: SharingMode;
   status: ApprovalStatus;
@@ -105,7 +114,7 @@ export interface CameraRecord {
 export type NewCameraRecord = Omit<CameraRecord, 'id' | 'createdAt' | 'updatedAt' | 'statusChangedAt' | 'retiredAt' | 'health'>;
 
 /** Fields a PATCH may change (code, status and timestamps have their own paths). */
-export type CameraPatch = Partial<Pick<CameraRecord, 'name' | 'owner' | 'category' | 'municipality' | 'mainUrl' | 'transport' | 'sharing' | 'alwaysOn' | 'tags'>> & {
+export type CameraPatch = Partial<Pick<CameraRecord, 'name' | 'owner' | 'category' | 'municipality' | 'mainUrl' | 'transport' | 'engine' | 'sharing' | 'alwaysOn' | 'tags'>> & {
   /** null removes it. */
   location?: GeoPoint | null;
   substreamUrl?: SealedUrl | null;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { approvalStatuses, cameraAreas, cameraCategories, healthFilterValues, healthStatuses, sharingModes } from './CameraRecord.ts';
+import { approvalStatuses, cameraAreas, cameraEngines, cameraCategories, healthFilterValues, healthStatuses, sharingModes } from './CameraRecord.ts';
 import { rtspTransports } from '../../workers/common/RtspTransport.ts';
 import { tlsFingerprintSchema } from './tlsFingerprint.ts';
 
@@ -19,6 +19,7 @@ const owner = z.strictObject({
 const credentials = z.strictObject({ username: z.string().min(1).max(128), password: z.string().max(256).optional() });
 const url = z.string().min(1).max(2048).describe('rtsp:// or rtsps:// URL; credentials inline (percent-encoded) or in `credentials`');
 const tags = z.array(text(50)).max(50);
+const engine = z.enum(cameraEngines).describe("how the video reaches mediasoup: 'relay' (the camera's H.264 RTP forwarded untouched), 'ffmpeg' (copy or transcode), 'auto' (relay for H.264 without B-frames, ffmpeg otherwise)");
 
 export const cameraCreateSchema = z
   .strictObject({
@@ -33,6 +34,7 @@ export const cameraCreateSchema = z
     substreamUrl: url.optional(),
     credentials: credentials.optional().describe('RTSP credentials; stored encrypted, never returned'),
     transport: z.enum(rtspTransports).default('tcp'),
+    engine: engine.optional().describe("how the video reaches mediasoup: 'relay' (the camera's H.264 RTP forwarded untouched), 'ffmpeg' (copy or transcode), 'auto' (relay for H.264 without B-frames, ffmpeg otherwise); default 'auto'"),
     tlsFingerprint: tlsFingerprintSchema.optional(),
     sharing: z.enum(sharingModes).optional().describe('citizen cameras only; defaults to incident-only'),
     alwaysOn: z.boolean().default(false),
@@ -57,6 +59,7 @@ export const cameraPatchSchema = z
     substreamUrl: url.nullable(),
     credentials: credentials.nullable().describe('null removes the credentials'),
     transport: z.enum(rtspTransports),
+    engine,
     tlsFingerprint: tlsFingerprintSchema.nullable().describe('null removes the pin (the certificate is then verified against the system CAs)'),
     sharing: z.enum(sharingModes),
     alwaysOn: z.boolean(),
@@ -105,6 +108,7 @@ export const cameraViewSchema = z.object({
   substreamUrl: z.string().optional(),
   hasCredentials: z.boolean(),
   transport: z.enum(rtspTransports),
+  engine: engine.describe("the configured ingest engine ('auto' unless set); what a live camera uses now is in its live status"),
   tlsFingerprint: z.string().optional().describe("the pinned SHA-256 fingerprint of an rtsps camera's certificate (upper-case, colon-separated); absent: verified against the system CAs"),
   sharing: z.enum(sharingModes).optional(),
   status: z.enum(approvalStatuses),

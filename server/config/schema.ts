@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import { z } from 'zod';
 import { rtspTransports } from '../../workers/common/RtspTransport.ts';
-import { cameraAreas } from '../catalog/CameraRecord.ts';
+import { cameraAreas, cameraEngines } from '../catalog/CameraRecord.ts';
 import { tlsFingerprintSchema } from '../catalog/tlsFingerprint.ts';
 
 const port = z.number().int().min(0).max(65535);
@@ -17,6 +17,8 @@ export const configCameraSchema = z.strictObject({
   username: z.string().optional(),
   password: z.string().optional(),
   transport: cameraTransport.default('tcp'),
+  /** How its video reaches mediasoup: 'relay', 'ffmpeg' or 'auto' (absent: 'auto', where `ingest.engine` decides). */
+  engine: z.enum(cameraEngines).optional(),
   /** rtsps cameras only: the pinned SHA-256 fingerprint of the camera's certificate (self-signed cameras). */
   tlsFingerprint: tlsFingerprintSchema.optional(),
   alwaysOn: z.boolean().default(false),

@@ -54,6 +54,7 @@ export class Metrics {
   };
 
   readonly cameraState = this.#gauge('c5_camera_ingest_state', 'The ingest state of a camera (1 for its current state).', ['camera', 'state']);
+  readonly cameraEngine = this.#gauge('c5_camera_engine', 'What carries a live camera to mediasoup in its current run (1): the packet relay or ffmpeg.', ['camera', 'engine']);
   readonly cameraBitrate = this.#gauge('c5_camera_ingest_bitrate_bits_per_second', 'Bitrate arriving from the ingest (mediasoup producer stats).', ['camera']);
   readonly cameraFps = this.#gauge('c5_camera_ingest_frames_per_second', 'Ingest frame rate reported by ffmpeg.', ['camera']);
   readonly cameraRestarts = this.#gauge('c5_camera_ingest_restarts_total', 'Ingest restarts after a failure since the camera session began.', ['camera']);
@@ -133,13 +134,14 @@ export class Metrics {
       healthFilterValues.map(async (health) => [health, await this.#repository.count({ status: ['approved'], health })] as const),
     );
     // Everything below runs without awaiting, so a scrape never sees a half-updated set.
-    for (const gauge of [this.cameraState, this.cameraBitrate, this.cameraFps, this.cameraRestarts, this.cameraSinceFrame, this.cameraViewers, this.cameraConsumers, this.rtpInPackets, this.rtpInBytes, this.rtpLost, this.rtpOutBytes, this.nacks, this.workerConsumers, this.workerCpu, this.workerMemory]) {
+    for (const gauge of [this.cameraState, this.cameraEngine, this.cameraBitrate, this.cameraFps, this.cameraRestarts, this.cameraSinceFrame, this.cameraViewers, this.cameraConsumers, this.rtpInPackets, this.rtpInBytes, this.rtpLost, this.rtpOutBytes, this.nacks, this.workerConsumers, this.workerCpu, this.workerMemory]) {
       gauge.reset();
     }
     const now = Date.now();
     for (const status of statuses) {
       const camera = status.cameraId;
       for (const state of LIVE_STATES) this.cameraState.set({ camera, state }, status.state === state ? 1 : 0);
+      if (status.state === 'live' && status.engine) this.cameraEngine.set({ camera, engine: status.engine }, 1);
       // What reaches mediasoup from the ingest (ffmpeg reports no bitrate for RTP output with -c copy).
       this.cameraBitrate.set({ camera }, rtp.get(camera)?.inBitrate || (status.progress?.kbps ?? 0) * 1000);
       this.cameraFps.set({ camera }, status.progress?.fps ?? 0);

@@ -88,7 +88,7 @@ export class SignallingServer {
     });
     const unsubscribeHealth = options.events.onCameraHealth((event) => this.io.to('cameras').emit('cameraHealth', event));
     const unsubscribeState = options.events.onCameraState((status) => {
-      const { cameraId, state, since, viewers, reason, message, retryInMs, transcodeReason } = status;
+      const { cameraId, state, since, viewers, reason, message, retryInMs, transcodeReason, engine } = status;
       if (state === 'closed' && (reason === 'withdrawn' || reason === 'changed')) {
         for (const connection of this.#connections) {
           connection.cameraClosed(cameraId, reason === 'withdrawn' ? 'camera_withdrawn' : 'camera_restarting', message);
@@ -100,6 +100,7 @@ export class SignallingServer {
         ...(message !== undefined && { message }),
         ...(retryInMs !== undefined && { retryInMs }),
         ...(transcodeReason !== undefined && { transcodeReason }),
+        ...(engine !== undefined && { engine }),
       });
     });
     const unsubscribeRevoked = options.tokens.onRevoked((sessionId) => this.sessionRevoked(sessionId));

@@ -75,6 +75,8 @@ export interface CameraStatusMessage {
   message?: string;
   retryInMs?: number;
   transcodeReason?: string;
+  /** How the camera reaches mediasoup in its current run: the packet relay or ffmpeg (copy or transcode). */
+  engine?: 'relay' | 'ffmpeg';
 }
 
 export interface TransportInfo {

@@ -76,6 +76,15 @@ describe('operator console in headless Chromium (end to end)', function () {
     expect(sent, 'bytes sent to the browser').to.be.greaterThan(10_000);
     // The High-profile camera was forwarded untouched (relabelled), and Chromium decoded it.
     expect(t.app.cameras.status('cam-high')?.transcodeReason).to.equal(undefined);
+    // Each camera's row in the list says what carries it: the relay, ffmpeg, or ffmpeg transcoding.
+    for (const cameraId of Object.keys(tagOf)) {
+      const status = t.app.cameras.status(cameraId);
+      const engine = status?.transcodeReason ? 'transcoded' : status?.engine;
+      expect(engine, cameraId).to.be.oneOf(['relay', 'ffmpeg', 'transcoded']);
+      const detail = `#camera-list [data-camera-id="${cameraId}"] .camera-detail`;
+      await page.waitForFunction(([selector, label]) => document.querySelector(selector)?.textContent?.split(' · ').includes(label) ?? false, [detail, engine!] as const, { timeout: 5_000 }).catch(() => undefined);
+      expect((await page.textContent(detail))?.split(' · '), cameraId).to.include(engine);
+    }
     expect(errors.filter((e) => !/favicon/.test(e))).to.deep.equal([]);
   });
 

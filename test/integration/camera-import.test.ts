@@ -117,6 +117,34 @@ describe('bulk camera import', function () {
     expect((await t.app.catalog.repository.findByCode('JSON-1'))?.status).to.equal('pending');
   });
 
+  it('takes the ingest engine from the CSV column `engine` and from JSON; auto when empty or absent', async () => {
+    const engineHeader = 'code,name,area,owner_kind,owner_name,category,municipality,main_url,engine';
+    const row = (code: string, engine: string) => `${code},Engine ${code},agency,organisation,SSC,street,Tlalpan,rtsp://10.77.0.1:554/${code},${engine}`;
+    const csv = [engineHeader, row('ENG-CSV-1', 'relay'), row('ENG-CSV-2', 'ffmpeg'), row('ENG-CSV-3', ''), row('ENG-CSV-4', 'auto'), row('ENG-CSV-5', 'gstreamer')].join('\n');
+    const first = await post('/api/cameras/import', csv, 'text/csv');
+    expect(first.status).to.equal(200);
+    expect(first.json.created).to.equal(4);
+    expect(first.json.errors).to.have.length(1);
+    expect(first.json.errors[0]).to.include({ line: 6, code: 'ENG-CSV-5' });
+    expect(first.json.errors[0].reason).to.match(/^engine: /);
+    const engineOf = async (code: string) => t.app.catalog.view((await t.app.catalog.repository.findByCode(code))!).engine;
+    expect(await Promise.all(['ENG-CSV-1', 'ENG-CSV-2', 'ENG-CSV-3', 'ENG-CSV-4'].map(engineOf))).to.deep.equal(['relay', 'ffmpeg', 'auto', 'auto']);
+
+    // Idempotent: the same file again changes nothing; an empty cell and 'auto' are the same record.
+    const csvAgain = csv.replace(row('ENG-CSV-3', ''), row('ENG-CSV-3', 'auto')).replace(row('ENG-CSV-4', 'auto'), row('ENG-CSV-4', ''));
+    const again = await post('/api/cameras/import', csvAgain, 'text/csv');
+    expect(again.json).to.include({ created: 0, unchanged: 4 });
+
+    // A different engine is a changed record: refused without update=true, applied with it.
+    const changed = await post('/api/cameras/import', csv.replace(row('ENG-CSV-1', 'relay'), row('ENG-CSV-1', 'ffmpeg')), 'text/csv');
+    expect(changed.json.errors.map((e: { code: string }) => e.code)).to.deep.equal(['ENG-CSV-1', 'ENG-CSV-5']);
+    const item = (code: string, engine?: string) => ({ code, name: `Engine ${code}`, area: 'agency', owner: { kind: 'organisation', name: 'SSC' }, category: 'street', municipality: 'Tlalpan', mainUrl: `rtsp://10.77.0.1:554/${code}`, ...(engine && { engine }) });
+    const json = await post('/api/cameras/import?update=true', JSON.stringify([item('ENG-CSV-1'), item('ENG-CSV-2', 'relay'), item('ENG-JSON-1', 'ffmpeg'), item('ENG-JSON-2', 'hardware')]), 'application/json');
+    expect(json.json).to.include({ created: 1, updated: 2 });
+    expect(json.json.errors.map((e: { line: number; reason: string }) => [e.line, e.reason.split(':')[0]])).to.deep.equal([[4, 'engine']]);
+    expect(await Promise.all(['ENG-CSV-1', 'ENG-CSV-2', 'ENG-JSON-1'].map(engineOf)), 'an item without engine sets it back to auto').to.deep.equal(['auto', 'relay', 'ffmpeg']);
+  });
+
   it('rejects unreadable input as a whole with a clear error', async () => {
     expect((await post('/api/cameras/import', 'code,colour\nA,red\n', 'text/csv')).json.error.message).to.match(/unknown CSV columns: colour/);
     expect((await post('/api/cameras/import', `${header}\n"unclosed,quote\n`, 'text/csv')).status).to.equal(400);

@@ -233,6 +233,70 @@ describe('camera catalog over REST', function () {
     expect((await api('GET', '/api/cameras/doesnotexist')).status).to.equal(404);
   });
 
+  it('chooses the ingest engine per camera: auto by default, set on create and patch, shown in the view and the OpenAPI document', async () => {
+    const plain = await api('POST', '/api/cameras', agency('ENG-0001'));
+    expect(plain.status).to.equal(201);
+    expect(plain.json.engine, 'absent means auto').to.equal('auto');
+    const relay = await api('POST', '/api/cameras', agency('ENG-0002', { engine: 'relay' }));
+    expect(relay.status).to.equal(201);
+    expect(relay.json.engine).to.equal('relay');
+    expect((await api('GET', at('ENG-0002'))).json.engine).to.equal('relay');
+    expect((await api('GET', '/api/cameras?q=ENG-000')).json.items.map((c: { engine: string }) => c.engine)).to.deep.equal(['auto', 'relay']);
+
+    // A change of engine restarts a running ingest, like a change of transport; a rename does not.
+    const changes: Array<{ restart: boolean }> = [];
+    const onChanged = (event: { restart: boolean }) => changes.push(event);
+    t.app.catalog.on('changed', onChanged);
+    try {
+      const patched = await api('PATCH', at('ENG-0002'), { engine: 'ffmpeg' });
+      expect(patched.status).to.equal(200);
+      expect(patched.json.engine).to.equal('ffmpeg');
+      expect((await api('GET', at('ENG-0002'))).json.engine).to.equal('ffmpeg');
+      await api('PATCH', at('ENG-0002'), { name: 'Renamed' });
+      expect((await api('PATCH', at('ENG-0002'), { engine: 'auto' })).json.engine).to.equal('auto');
+    } finally {
+      t.app.catalog.off('changed', onChanged);
+    }
+    expect(changes.map((c) => c.restart)).to.deep.equal([true, false, true]);
+
+    for (const [method, path, body] of [
+      ['POST', '/api/cameras', agency('ENG-0003', { engine: 'gstreamer' })],
+      ['PATCH', at('ENG-0001'), { engine: 'gstreamer' }],
+      ['PATCH', at('ENG-0001'), { engine: null }],
+    ] as const) {
+      const res = await api(method, path, body);
+      expect(res.status, `${method} ${JSON.stringify(body).slice(0, 60)}`).to.equal(400);
+      expect(res.json.error.code).to.equal('invalid_request');
+      expect(res.json.error.message).to.match(/body\.engine/);
+    }
+    expect((await api('GET', at('ENG-0001'))).json.engine).to.equal('auto');
+
+    const doc = (await (await fetch(`${base}/api/openapi.json`)).json()) as { paths: Record<string, any> };
+    const engines = ['auto', 'relay', 'ffmpeg'];
+    expect(doc.paths['/api/cameras'].post.requestBody.content['application/json'].schema.properties.engine.enum).to.deep.equal(engines);
+    expect(doc.paths['/api/cameras/{code}'].patch.requestBody.content['application/json'].schema.properties.engine.enum).to.deep.equal(engines);
+    const view = doc.paths['/api/cameras/{code}'].get.responses['200'].content['application/json'].schema;
+    expect(view.properties.engine.enum).to.deep.equal(engines);
+    expect(view.required).to.include('engine');
+  });
+
+  it('registers a configured camera with its engine, brings the engine up to date, and hands it to the ingest', async () => {
+    const configured = { id: 'ENG-CFG', name: 'Configured engine', url: 'rtsp://10.20.30.41:554/live', transport: 'tcp' as const, alwaysOn: false, area: 'agency' as const };
+    const created = await t.app.catalog.ensureConfigured({ ...configured, engine: 'relay' });
+    expect(created.engine).to.equal('relay');
+    expect((await t.app.catalog.asDirectory().get('ENG-CFG'))?.engine, 'the ingest source').to.equal('relay');
+    const same = await t.app.catalog.ensureConfigured({ ...configured, engine: 'relay' });
+    expect(same.updatedAt.getTime(), 'unchanged: not written again').to.equal(created.updatedAt.getTime());
+    expect((await t.app.catalog.ensureConfigured({ ...configured, engine: 'ffmpeg' })).engine).to.equal('ffmpeg');
+    const back = await t.app.catalog.ensureConfigured(configured);
+    expect(t.app.catalog.view(back).engine, 'no engine in the configuration: auto').to.equal('auto');
+    expect((await t.app.catalog.asDirectory().get('ENG-CFG'))?.engine, "'auto': the server's default engine applies").to.equal(undefined);
+    const again = await t.app.catalog.ensureConfigured({ ...configured, engine: 'auto' });
+    expect(again.updatedAt.getTime(), "'auto' and absent are the same").to.equal(back.updatedAt.getTime());
+    const listed = (await t.app.catalog.asDirectory().list()).find((camera) => camera.id === 'cam-w');
+    expect(listed, 'a camera without one').to.not.have.property('engine');
+  });
+
   // Cameras are named by code; the database id is a deprecated alias for one release.
   const deprecation = (res: { headers: Headers }) => ({ deprecation: res.headers.get('deprecation'), link: res.headers.get('link') });
   const none = { deprecation: null, link: null };

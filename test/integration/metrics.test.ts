@@ -61,6 +61,10 @@ describe('Prometheus metrics and health endpoints', function () {
     expect(value(now, 'c5_camera_ingest_bitrate_bits_per_second{camera="cam-m"}')).to.be.greaterThan(0);
     expect(value(now, 'c5_camera_ingest_frames_per_second{camera="cam-m"}')).to.be.greaterThan(10);
     expect(value(now, 'c5_camera_ingest_state{camera="cam-m",state="live"}')).to.equal(1);
+    // What carries the live camera in this run: one series, at 1, labelled as its status says.
+    const engine = t.app.cameras.status('cam-m')?.engine;
+    expect(engine).to.be.oneOf(['relay', 'ffmpeg']);
+    expect([...now.entries()].filter(([key]) => key.startsWith('c5_camera_engine{'))).to.deep.equal([[`c5_camera_engine{camera="cam-m",engine="${engine}"}`, 1]]);
     expect(value(now, 'c5_camera_viewers{camera="cam-m"}')).to.equal(2);
     expect(value(now, 'c5_camera_consumers{camera="cam-m"}')).to.equal(2);
     expect(value(now, 'c5_camera_rtp_received_bytes{camera="cam-m"}')!).to.be.greaterThan(value(first, 'c5_camera_rtp_received_bytes{camera="cam-m"}')!);

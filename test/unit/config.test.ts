@@ -97,6 +97,23 @@ describe('config', () => {
     expect(problems.some((p) => p.startsWith('cameras.0.url:'))).to.equal(true);
   });
 
+  it('takes a camera engine (auto, relay or ffmpeg; absent: left to the catalog as auto) and names the field when it is unknown', () => {
+    const cameras = [
+      { id: 'cam-1', name: 'x', url: 'rtsp://10.0.0.1/live', engine: 'relay' },
+      { id: 'cam-2', name: 'x', url: 'rtsp://10.0.0.2/live', engine: 'ffmpeg' },
+      { id: 'cam-3', name: 'x', url: 'rtsp://10.0.0.3/live', engine: 'auto' },
+      { id: 'cam-4', name: 'x', url: 'rtsp://10.0.0.4/live' },
+    ];
+    const config = loadConfig({ configDir: dir, env: {}, overrides: { cameras } });
+    expect(config.cameras.map((camera) => camera.engine)).to.deep.equal(['relay', 'ffmpeg', 'auto', undefined]);
+    expect(config.cameras[3]).to.not.have.property('engine');
+    writeFileSync(join(dir, 'server.json'), JSON.stringify({ cameras: [{ id: 'cam-5', name: 'x', url: 'rtsp://10.0.0.5/live', engine: 'relay' }] }));
+    expect(loadConfig({ configDir: dir, env: {} }).cameras[0]!.engine).to.equal('relay');
+    const unknown = problemsOf(() => loadConfig({ configDir: dir, env: {}, overrides: { cameras: [{ id: 'cam-1', name: 'x', url: 'rtsp://10.0.0.1/live', engine: 'gstreamer' }] } }));
+    expect(unknown).to.have.length(1);
+    expect(unknown[0]).to.match(/^cameras\.0\.engine: /);
+  });
+
   it('normalises a camera tlsFingerprint and refuses a malformed one or one on an rtsp:// camera', () => {
     const hex = 'ab'.repeat(32);
     const config = loadConfig({ configDir: dir, env: {}, overrides: { cameras: [{ id: 'cam-1', name: 'x', url: 'rtsps://10.0.0.1:322/live', tlsFingerprint: hex }] } });

@@ -60,7 +60,7 @@ describe('mongo catalog queries', () => {
       expect(doc.createdAt).to.equal(now);
       expect(doc.updatedAt).to.equal(now);
       expect(doc.statusChangedAt).to.equal(now);
-      for (const key of ['id', '_id', 'location', 'substreamUrl', 'tlsFingerprint', 'sharing', 'statusReason', 'retiredAt']) {
+      for (const key of ['id', '_id', 'location', 'substreamUrl', 'tlsFingerprint', 'engine', 'sharing', 'statusReason', 'retiredAt']) {
         expect(doc).to.not.have.property(key);
       }
       // undefined would be stored as null by the driver
@@ -74,6 +74,7 @@ describe('mongo catalog queries', () => {
         statusReason: 'new',
         substreamUrl: { masked: 'rtsp://h/sub', sealed: 's' },
         tlsFingerprint: 'AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB',
+        engine: 'relay',
         owner: { kind: 'person', name: 'Ana', contact: '555', agreementRef: 'AG-1', enrolledBy: 'op1' },
         location: zocalo,
       });
@@ -88,10 +89,10 @@ describe('mongo catalog queries', () => {
     });
 
     it('gives the id as the 24-hex-digit ObjectId string and omits absent (or null) optionals', () => {
-      const record = fromDocument(stored({ sharing: null, statusReason: null, tlsFingerprint: null } as unknown as Partial<StoredCameraDocument>));
+      const record = fromDocument(stored({ sharing: null, statusReason: null, tlsFingerprint: null, engine: null } as unknown as Partial<StoredCameraDocument>));
       expect(record.id).to.equal('0123456789abcdef01234567');
       expect(record).to.not.have.property('_id');
-      for (const key of ['location', 'substreamUrl', 'tlsFingerprint', 'sharing', 'statusReason', 'retiredAt']) {
+      for (const key of ['location', 'substreamUrl', 'tlsFingerprint', 'engine', 'sharing', 'statusReason', 'retiredAt']) {
         expect(record).to.not.have.property(key);
       }
       expect(fromDocument(stored({ retiredAt: now })).retiredAt).to.equal(now);
@@ -181,6 +182,13 @@ describe('mongo catalog queries', () => {
     it('sets a pinned tlsFingerprint and unsets it given as null', () => {
       expect(buildUpdate({ tlsFingerprint: 'AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB' }, now)).to.deep.equal({ $set: { tlsFingerprint: 'AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB', updatedAt: now } });
       expect(buildUpdate({ tlsFingerprint: null }, now)).to.deep.equal({ $set: { updatedAt: now }, $unset: { tlsFingerprint: '' } });
+    });
+
+    it('stores the engine given on insert, reads it back, and sets it on update', () => {
+      expect(toDocument(newCamera({ engine: 'ffmpeg' }), now).engine).to.equal('ffmpeg');
+      expect(fromDocument(stored({ engine: 'relay' })).engine).to.equal('relay');
+      expect(buildUpdate({ engine: 'relay' }, now)).to.deep.equal({ $set: { engine: 'relay', updatedAt: now } });
+      expect(buildUpdate({ engine: 'auto', transport: 'udp' }, now)).to.deep.equal({ $set: { transport: 'udp', engine: 'auto', updatedAt: now } });
     });
 
     it('sets a new substreamUrl', () => {

@@ -128,7 +128,7 @@ export class EmbeddedCameraRepository implements CameraRepository {
 }
 
 /** Only these fields change through update(), as in the mongo adapter's buildUpdate. */
-const PATCHABLE = ['name', 'owner', 'category', 'municipality', 'location', 'mainUrl', 'substreamUrl', 'transport', 'tlsFingerprint', 'sharing', 'alwaysOn', 'tags'] as const satisfies ReadonlyArray<keyof CameraPatch>;
+const PATCHABLE = ['name', 'owner', 'category', 'municipality', 'location', 'mainUrl', 'substreamUrl', 'transport', 'engine', 'tlsFingerprint', 'sharing', 'alwaysOn', 'tags'] as const satisfies ReadonlyArray<keyof CameraPatch>;
 
 function toQuery(filter: CameraFilter): Record<string, unknown> {
   const query: Record<string, unknown> = {};

@@ -108,6 +108,7 @@ export function toDocument(camera: NewCameraRecord, now: Date): CameraDocument {
   if (camera.location) doc.location = toGeoJson(camera.location);
   if (camera.substreamUrl) doc.substreamUrl = cleanSealedUrl(camera.substreamUrl);
   if (camera.tlsFingerprint !== undefined) doc.tlsFingerprint = camera.tlsFingerprint;
+  if (camera.engine !== undefined) doc.engine = camera.engine;
   if (camera.sharing !== undefined) doc.sharing = camera.sharing;
   if (camera.statusReason !== undefined) doc.statusReason = camera.statusReason;
   return doc;
@@ -135,6 +136,7 @@ export function fromDocument(doc: StoredCameraDocument): CameraRecord {
   if (isPresent(doc.location)) record.location = fromGeoJson(doc.location);
   if (isPresent(doc.substreamUrl)) record.substreamUrl = cleanSealedUrl(doc.substreamUrl);
   if (isPresent(doc.tlsFingerprint)) record.tlsFingerprint = doc.tlsFingerprint;
+  if (isPresent(doc.engine)) record.engine = doc.engine;
   if (isPresent(doc.sharing)) record.sharing = doc.sharing;
   if (isPresent(doc.statusReason)) record.statusReason = doc.statusReason;
   if (isPresent(doc.retiredAt)) record.retiredAt = doc.retiredAt;
@@ -191,7 +193,7 @@ export function buildFindOptions(page: Page): { sort: typeof listSort; skip: num
   return { sort: listSort, skip: Math.max(0, page.offset), limit: Math.max(0, page.limit) };
 }
 
-const patchableFields = ['name', 'owner', 'category', 'municipality', 'mainUrl', 'transport', 'sharing', 'alwaysOn', 'tags'] as const;
+const patchableFields = ['name', 'owner', 'category', 'municipality', 'mainUrl', 'transport', 'engine', 'sharing', 'alwaysOn', 'tags'] as const;
 
 /**
  * The update for a PATCH. Only the patchable fields are read (code, status and the timestamps
