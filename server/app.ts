@@ -6,6 +6,7 @@ import { MediaWorkerPool } from './media/MediaWorkerPool.ts';
 import { CameraManager } from './cameras/CameraManager.ts';
 import { FfmpegIngest } from '../workers/FfmpegIngest.ts';
 import { RelayIngest } from '../workers/RelayIngest.ts';
+import { AutoIngest } from '../workers/AutoIngest.ts';
 import { ChildProcessLedger } from '../workers/ChildProcessLedger.ts';
 import { ffmpegPath } from './toolchain.ts';
 import { SecretStore } from './auth/SecretStore.ts';
@@ -162,25 +163,29 @@ export class App {
       logger,
       timing: config.ingest,
       createIngest: (camera) => {
-        const inner =
-          config.ingest.engine === 'relay'
-            ? new RelayIngest({
-                camera,
-                timeoutMs: config.ingest.rtspTimeoutMs,
-                stallTimeoutMs: config.ingest.stallTimeoutMs,
-                highProfile: config.ingest.highProfile,
-              })
-            : new FfmpegIngest({
-                camera,
-                ffmpegPath: ffmpeg,
-                highProfile: config.ingest.highProfile,
-                transcodeKbps: config.ingest.transcodeKbps,
-                timeoutMs: config.ingest.rtspTimeoutMs,
-                stallTimeoutMs: config.ingest.stallTimeoutMs,
-                ledger,
-                onLog: (line) => logger.warn({ camera: camera.id }, `ffmpeg: ${line}`),
-              });
-        return new GuardedIngest(inner, camera, loginGuard, config.ingest.rtspTimeoutMs, config.ingest.engine === 'relay' ? 'inner' : 'probe-first');
+        const relay = () =>
+          new RelayIngest({
+            camera,
+            timeoutMs: config.ingest.rtspTimeoutMs,
+            stallTimeoutMs: config.ingest.stallTimeoutMs,
+            highProfile: config.ingest.highProfile,
+          });
+        const ffmpegIngest = () =>
+          new FfmpegIngest({
+            camera,
+            ffmpegPath: ffmpeg,
+            highProfile: config.ingest.highProfile,
+            transcodeKbps: config.ingest.transcodeKbps,
+            timeoutMs: config.ingest.rtspTimeoutMs,
+            stallTimeoutMs: config.ingest.stallTimeoutMs,
+            ledger,
+            onLog: (line) => logger.warn({ camera: camera.id }, `ffmpeg: ${line}`),
+          });
+        const engine = camera.engine ?? config.ingest.engine;
+        if (engine === 'ffmpeg') return new GuardedIngest(ffmpegIngest(), camera, loginGuard, config.ingest.rtspTimeoutMs, 'probe-first');
+        const inner = engine === 'relay' ? relay() : new AutoIngest(relay(), ffmpegIngest());
+        // The relay's own session is our RTSP client: its refusals go to the guard, no extra probe.
+        return new GuardedIngest(inner, camera, loginGuard, config.ingest.rtspTimeoutMs, 'inner');
       },
       createFeed: (cameraId, description) => media.createCameraFeed(cameraId, description),
     });

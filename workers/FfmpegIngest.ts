@@ -203,6 +203,7 @@ function describe(info: CameraStreamInfo, highProfile: 'transcode' | 'relabel'):
       parameters: { 'packetization-mode': 1, 'profile-level-id': profileLevelId, 'level-asymmetry-allowed': 1 },
     },
     ssrc: randomInt(1, 2 ** 31),
+    engine: 'ffmpeg',
     ...(transcodeReason && { transcodeReason }),
     source: {
       codec: info.codec,

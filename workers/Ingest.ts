@@ -32,6 +32,8 @@ export interface IngestDescription {
    * declares no feedback).
    */
   keyframeRequests?: boolean;
+  /** What carries the stream: the packet relay (untouched RTP) or an ffmpeg process (copy or transcode). */
+  engine: 'relay' | 'ffmpeg';
   /** Why the stream is transcoded (undefined when H.264 is passed through untouched). */
   transcodeReason?: 'codec' | 'b_frames' | 'high_profile';
   source: { codec: string; profile?: string; width?: number; height?: number; fps?: number; hasBFrames: boolean };

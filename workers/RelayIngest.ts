@@ -62,7 +62,6 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   #run: Run | undefined;
   /** Source ports kept for the ingest's life: a comedia transport stays locked to the first ones it saw. */
   #sockets: Promise<Sockets> | undefined;
-  #closed = false;
   #stopping = false;
   #cameraSsrc: number | undefined;
   #lastCameraSequence = 0;
@@ -147,6 +146,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       },
       ssrc: this.#ssrc,
       keyframeRequests: true,
+      engine: 'relay',
       source: {
         codec: 'h264',
         hasBFrames: false,
@@ -167,7 +167,6 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     const description = this.#description;
     if (!client || !track || !description) throw new Error('RelayIngest.start() before open()');
     if (this.#run) throw new Error('RelayIngest.start() while running');
-    if (this.#closed) throw new Error('RelayIngest.start() after close()');
     this.#stopping = false;
     const run: Run = { timers: [], flowing: false };
     this.#run = run;
@@ -268,9 +267,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     await this.#closeClient();
   }
 
-  /** Ends the run and releases the source ports. */
+  /** Ends the run and releases the source ports (a later start() binds new ones, for a new feed). */
   async close(): Promise<void> {
-    this.#closed = true;
     await this.stop();
     const sockets = await this.#sockets?.catch(() => undefined);
     this.#sockets = undefined;

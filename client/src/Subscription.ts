@@ -143,6 +143,8 @@ export class Subscription {
   cameraState(status: CameraStatusMessage): void {
     this.#cameraState = status.state;
     if (this.#closed) return;
+    // The consumer is kept while the camera reconnects: say so on the tile, wait for frames.
+    if (this.#consumer && status.state === 'backoff') this.tile.showCameraReconnecting(describeReason(status.reason));
     if (this.#forbidden) {
       // The camera is live for someone: it may be back (reinstated, shared again). Not too often.
       if (status.state === 'live' && !this.#consumer && performance.now() - this.#lastForbiddenTry >= FORBIDDEN_HINT_MIN_MS) this.mayWork();

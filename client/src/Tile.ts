@@ -161,6 +161,30 @@ export class Tile extends Emitter<TileEvents> {
     this.#setState('reconnecting', reason);
   }
 
+  /**
+   * The camera is reconnecting on the server while the tile keeps its track (a relayed camera's
+   * consumer outlives the reconnect): shows the reason over the last frame and turns live again at
+   * the next new frame, without a new subscription.
+   */
+  showCameraReconnecting(reason: string): void {
+    if (this.#state !== 'live' || !this.#video.srcObject) return;
+    this.#setState('reconnecting', reason);
+    const video = this.#video;
+    if (!video.requestVideoFrameCallback || this.#frameHandle !== undefined) return;
+    const generation = this.#generation;
+    const framesBefore = this.#decodedFrames();
+    // Live again only when a newly decoded frame shows (a repaint of the last one does not count).
+    const watch = (): void => {
+      this.#frameHandle = video.requestVideoFrameCallback!(() => {
+        this.#frameHandle = undefined;
+        if (generation !== this.#generation || this.#state !== 'reconnecting') return;
+        if (this.#decodedFrames() > framesBefore) this.#onFrame();
+        else watch();
+      });
+    };
+    watch();
+  }
+
   /** The camera may not be watched: no video (not even the last frame), and the reason. */
   showForbidden(reason: string): void {
     this.detach();

@@ -193,6 +193,7 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
         });
       }
       this.#status.transcodeReason = description.transcodeReason;
+      this.#status.engine = description.engine;
       let onFlowing: (() => void) | undefined;
       const flowing = kept ? new Promise<void>((resolve) => this.#ingest.once('flowing', (onFlowing = resolve))) : feed.firstRtp;
       try {
@@ -300,6 +301,7 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
       ...(keepReason && previous.reason && { reason: previous.reason, message: previous.message }),
       ...failure,
       ...(state === 'live' && previous.transcodeReason && { transcodeReason: previous.transcodeReason }),
+      ...(state === 'live' && previous.engine && { engine: previous.engine }),
     };
     if (previous.state === state && !failure.reason) return;
     this.emit('state', this.status);

@@ -16,6 +16,8 @@ export interface CameraStatus {
   message?: string;
   retryInMs?: number;
   transcodeReason?: IngestDescription['transcodeReason'];
+  /** How the camera reaches mediasoup in the current run: the packet relay or ffmpeg. */
+  engine?: IngestDescription['engine'];
   progress?: IngestProgress;
   /** When the ingest last reported a new frame (epoch ms). */
   lastFrameAt?: number;

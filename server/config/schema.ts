@@ -92,10 +92,11 @@ export const configSchema = z.strictObject({
        */
       highProfile: z.enum(['transcode', 'relabel']).default('relabel'),
       /**
-       * How H.264 cameras reach mediasoup: 'relay' forwards the camera's RTP packets untouched (our
-       * RTSP client; keyframe requests reach the camera); 'ffmpeg' runs ffmpeg per camera.
+       * How cameras reach mediasoup unless a camera says otherwise: 'auto' relays H.264 without
+       * B-frames (the camera's RTP forwarded untouched by our RTSP client; keyframe requests reach the
+       * camera) and runs ffmpeg for the rest; 'relay' and 'ffmpeg' force one.
        */
-      engine: z.enum(['ffmpeg', 'relay']).default('ffmpeg'),
+      engine: z.enum(['auto', 'relay', 'ffmpeg']).default('auto'),
       /** Bit rate cap of a transcoded camera's H.264 (MJPEG, H.265, B-frames): what each viewer receives. */
       transcodeKbps: z.number().int().min(100).max(20_000).default(1500),
     })

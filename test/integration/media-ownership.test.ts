@@ -10,6 +10,7 @@ import { configSchema } from '../../server/config/schema.ts';
 const description = (ssrc: number): IngestDescription => ({
   codec: { mimeType: 'video/H264', clockRate: 90000, payloadType: 102, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 } },
   ssrc,
+  engine: 'ffmpeg',
   source: { codec: 'h264', hasBFrames: false },
 });
 

@@ -55,6 +55,11 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     await sim?.stop();
   });
 
+  /** RTSP clients the simulator serves on a camera's mount. */
+  async function simClients(cameraId: string): Promise<number> {
+    return (await sim.status()).cameras.find((camera) => camera.id === cameraId)?.clients ?? 0;
+  }
+
   async function receive(cameraId: string, frames = 30) {
     const lease = await t.app.cameras.acquire(cameraId);
     const feed = lease.feed;
@@ -148,9 +153,10 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     const [a, b] = await Promise.all([t.app.cameras.acquire('cam-base'), t.app.cameras.acquire('cam-base')]);
     try {
       expect(a.feed).to.equal(b.feed);
-      const pids = ffmpegProcesses('/cam-base');
-      expect(pids, 'one ffmpeg for two concurrent first viewers').to.have.length(1);
-      expect(t.app.cameras.session('cam-base')?.ingestPid).to.equal(pids[0]);
+      // Relayed (the default engine for H.264): no process, one RTSP session at the camera.
+      expect(t.app.cameras.status('cam-base')?.engine).to.equal('relay');
+      expect(ffmpegProcesses('/cam-base'), 'no ffmpeg for a relayed camera').to.deep.equal([]);
+      expect(await simClients('cam-base'), 'one RTSP session for two concurrent first viewers').to.equal(1);
       expect(t.app.cameras.status('cam-base')?.viewers).to.equal(2);
     } finally {
       a.release();
@@ -159,7 +165,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     expect(t.app.cameras.status('cam-base')?.state).to.equal('live');
     b.release();
     await waitFor(() => t.app.cameras.status('cam-base')?.state === 'idle', 10_000, 'idle after the last viewer');
-    await waitFor(() => ffmpegProcesses('/cam-base').length === 0, 5_000, 'ffmpeg gone after idle close');
+    await waitFor(async () => (await simClients('cam-base')) === 0, 5_000, 'the RTSP session torn down after idle close');
   });
 
   it('keeps an always-on camera live without viewers and closes after an idle delay otherwise', async () => {
@@ -209,8 +215,11 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
       const restoredAt = Date.now();
       await waitFor(() => t.app.cameras.status('cam-drop')?.state === 'live', 20_000, 'live after restore');
       console.log(`      live again ${Date.now() - restoredAt} ms after restore`);
+      // Relayed (the default engine for H.264): the feed outlived the drop, so its viewers kept their consumers.
       expect(lease.feed).to.not.equal(undefined);
-      expect(lease.feed).to.not.equal(firstFeed);
+      expect(lease.feed).to.equal(firstFeed);
+      expect(firstFeed!.closed).to.equal(false);
+      expect(t.app.cameras.status('cam-drop')?.engine).to.equal('relay');
       const tap = await RtpTap.create(lease.feed!.host.router, lease.feed!.producer);
       try {
         expect(decodeTag(await grabFrame(tap.sdpPath, { inputArgs: RtpTap.inputArgs, timeoutMs: 20_000 }))).to.equal(17);

@@ -121,6 +121,7 @@ function description(): IngestDescription {
       parameters: { 'packetization-mode': 1, 'profile-level-id': '4d0029', 'level-asymmetry-allowed': 1 },
     },
     ssrc: 11223344,
+    engine: 'ffmpeg',
     source: { codec: 'h264', profile: 'Main', width: 1920, height: 1080, fps: 25, hasBFrames: false },
   };
 }
