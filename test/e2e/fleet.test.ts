@@ -415,7 +415,16 @@ describe('fleet view with 5,000 cameras in headless Chromium (end to end)', func
     await page.waitForFunction((code) => window.c5.tiles().some((tile) => tile.cameraId === code), target.code, { timeout: 5_000 });
     expect(await page.locator(`.tile[data-camera-id="${target.code}"] .tile-name`).textContent()).to.equal(target.name);
     // The ingest tries the (closed) camera: its row follows the cameraState events.
-    await page.waitForFunction((code) => document.querySelector(`#camera-list [data-camera-id="${code}"]`)?.getAttribute('data-state') !== 'idle', target.code, { timeout: 10_000 });
+    // The relay fails a closed port within milliseconds (starting, then idle again with the reason), so
+    // the row may already be back to idle: it followed the events if it shows the failure.
+    await page.waitForFunction(
+      (code) => {
+        const row = document.querySelector(`#camera-list [data-camera-id="${code}"]`);
+        return row?.getAttribute('data-state') !== 'idle' || /ECONNREFUSED|unreachable/.test(row?.getAttribute('title') ?? '');
+      },
+      target.code,
+      { timeout: 10_000 },
+    );
 
     // A health change (as the prober relays it) updates the row at once and the chips soon after.
     const before = target.health;

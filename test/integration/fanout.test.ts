@@ -50,8 +50,11 @@ describe('fan-out across media workers', function () {
     expect(webRtcPerServer.every((n) => n >= 10), 'both workers carry viewers').to.equal(true);
     expect(webRtcPerServer.reduce((a, b) => a + b, 0)).to.equal(40);
 
+    const simulated = (await sim.status()).cameras;
     for (const cameraId of cameras) {
-      expect(ffmpegProcesses(`/${cameraId}`), `${cameraId} ingested once`).to.have.length(1);
+      // Relayed (the default for H.264): one RTSP session at the camera, no process.
+      expect(simulated.find((c) => c.id === cameraId)?.clients, `${cameraId} ingested once`).to.equal(1);
+      expect(ffmpegProcesses(`/${cameraId}`), `${cameraId}: no ffmpeg`).to.deep.equal([]);
       const producerId = consumed.find((c) => c.cameraId === cameraId)!.producerId;
       // The producer exists on both routers (the original and one pipe producer), never twice on one.
       const routersWithIt = during.filter((d) => producerId in d.router.mapProducerIdConsumerIds).length;

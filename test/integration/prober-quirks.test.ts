@@ -16,7 +16,7 @@ describe('camera health prober against quirky cameras', function () {
   this.timeout(60_000);
   let t: TestApp;
   const cams = new Map<string, ScriptedCamera>();
-  const specs: Array<[string, ScriptedCameraOptions, { password?: string; path?: string; username?: string }]> = [
+  const specs: Array<[string, ScriptedCameraOptions, { password?: string; path?: string; username?: string; engine?: 'ffmpeg' }]> = [
     ['md5-sess', { auth: { username: USER, password: PASSWORD, schemes: ['digest-md5-sess'], qop: true } }, {}],
     ['sha256', { auth: { username: USER, password: PASSWORD, schemes: ['basic', 'digest-sha256'], qop: true } }, {}],
     ['setup-auth-wrong', { auth: { username: USER, password: PASSWORD, schemes: ['digest-md5'], demandAt: 'SETUP' } }, { password: 'wrong-one' }],
@@ -26,6 +26,7 @@ describe('camera health prober against quirky cameras', function () {
     ['wrong', { auth: { username: USER, password: PASSWORD, schemes: ['digest-md5'], qop: true } }, { password: 'not-it' }],
     ['lockout', { auth: { username: USER, password: PASSWORD, schemes: ['digest-md5'], lockoutAfter: 1 } }, { password: 'not-it' }],
     ['busy', { maxSessions: 1, sessionTimeoutSec: 30 }, {}],
+    ['sha256-ffmpeg', { auth: { username: USER, password: PASSWORD, schemes: ['digest-sha256'], qop: true } }, { engine: 'ffmpeg' }],
   ];
 
   before(async () => {
@@ -34,7 +35,7 @@ describe('camera health prober against quirky cameras', function () {
       const cam = await ScriptedCamera.start({ video: { width: 640, height: 360, fps: 10, gop: 10, slices: 2 }, ...options });
       cams.set(code, cam);
       const credentials = options.auth ? { username: connect.username ?? USER, password: connect.password ?? PASSWORD } : {};
-      cameras.push({ id: code, name: code, url: cam.url(connect.path), ...credentials });
+      cameras.push({ id: code, name: code, url: cam.url(connect.path), ...credentials, ...(connect.engine && { engine: connect.engine }) });
     }
     t = await startTestApp({ cameras, health: { concurrency: 4, maxPerSecond: 1000, timeoutMs: 3000, intervalMs: 60_000 }, ingest: { authBackoffMs: 1500, authBackoffMaxMs: 60_000 } });
   });
@@ -129,10 +130,17 @@ describe('camera health prober against quirky cameras', function () {
     expect((await health('busy'))?.status).to.equal('busy');
   });
 
-  it('a viewer of a Digest SHA-256 camera gets a clear refusal, and ffmpeg spends no failed login on it', async () => {
-    const cam = cams.get('sha256')!;
+  it('a Digest SHA-256 camera plays through the relay; on the ffmpeg engine its viewer gets a clear refusal and ffmpeg spends no failed login', async () => {
+    const relayed = await t.app.cameras.acquire('sha256');
+    try {
+      expect(t.app.cameras.status('sha256')?.state).to.equal('live');
+      expect(t.app.cameras.status('sha256')?.engine).to.equal('relay');
+    } finally {
+      relayed.release();
+    }
+    const cam = cams.get('sha256-ffmpeg')!;
     const failures = cam.stats.authFailures;
-    const error = await t.app.cameras.acquire('sha256').then(
+    const error = await t.app.cameras.acquire('sha256-ffmpeg').then(
       () => undefined,
       (e: Error & { details?: { reason?: string } }) => e,
     );
