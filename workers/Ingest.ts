@@ -49,6 +49,8 @@ export interface IngestProgress {
   frames: number;
   fps: number;
   kbps: number;
+  /** The camera's keyframe interval as measured between its last two IDRs (ms); the relay knows it. */
+  keyframeIntervalMs?: number;
 }
 
 export type IngestEvents = {

@@ -227,7 +227,13 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
             this.#fail(new IngestError('stalled', `no RTP from the camera for ${this.#options.stallTimeoutMs} ms`));
             return;
           }
-          this.emit('progress', { frames: this.stats.frames, fps: this.stats.frames - frames, kbps: Math.round(((this.stats.bytesOut - bytes) * 8) / 1000) });
+          const keyframeIntervalMs = rewriter.stats.keyframeIntervalMs;
+          this.emit('progress', {
+            frames: this.stats.frames,
+            fps: this.stats.frames - frames,
+            kbps: Math.round(((this.stats.bytesOut - bytes) * 8) / 1000),
+            ...(keyframeIntervalMs !== undefined && { keyframeIntervalMs }),
+          });
           frames = this.stats.frames;
           bytes = this.stats.bytesOut;
         }, 1000),

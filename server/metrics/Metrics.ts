@@ -56,7 +56,8 @@ export class Metrics {
   readonly cameraState = this.#gauge('c5_camera_ingest_state', 'The ingest state of a camera (1 for its current state).', ['camera', 'state']);
   readonly cameraEngine = this.#gauge('c5_camera_engine', 'What carries a live camera to mediasoup in its current run (1): the packet relay or ffmpeg.', ['camera', 'engine']);
   readonly cameraBitrate = this.#gauge('c5_camera_ingest_bitrate_bits_per_second', 'Bitrate arriving from the ingest (mediasoup producer stats).', ['camera']);
-  readonly cameraFps = this.#gauge('c5_camera_ingest_frames_per_second', 'Ingest frame rate reported by ffmpeg.', ['camera']);
+  readonly cameraFps = this.#gauge('c5_camera_ingest_frames_per_second', 'Ingest frame rate reported by the relay or ffmpeg.', ['camera']);
+  readonly cameraKeyframeInterval = this.#gauge('c5_camera_keyframe_interval_seconds', "The camera's keyframe interval (GOP) as the relay measured it between its last two IDRs.", ['camera']);
   readonly cameraRestarts = this.#gauge('c5_camera_ingest_restarts_total', 'Ingest restarts after a failure since the camera session began.', ['camera']);
   readonly cameraSinceFrame = this.#gauge('c5_camera_seconds_since_last_frame', 'Seconds since the ingest last produced a frame.', ['camera']);
   readonly cameraViewers = this.#gauge('c5_camera_viewers', 'Viewers (signed-in connections) watching a camera.', ['camera']);
@@ -134,7 +135,7 @@ export class Metrics {
       healthFilterValues.map(async (health) => [health, await this.#repository.count({ status: ['approved'], health })] as const),
     );
     // Everything below runs without awaiting, so a scrape never sees a half-updated set.
-    for (const gauge of [this.cameraState, this.cameraEngine, this.cameraBitrate, this.cameraFps, this.cameraRestarts, this.cameraSinceFrame, this.cameraViewers, this.cameraConsumers, this.rtpInPackets, this.rtpInBytes, this.rtpLost, this.rtpOutBytes, this.nacks, this.workerConsumers, this.workerCpu, this.workerMemory]) {
+    for (const gauge of [this.cameraState, this.cameraEngine, this.cameraBitrate, this.cameraFps, this.cameraKeyframeInterval, this.cameraRestarts, this.cameraSinceFrame, this.cameraViewers, this.cameraConsumers, this.rtpInPackets, this.rtpInBytes, this.rtpLost, this.rtpOutBytes, this.nacks, this.workerConsumers, this.workerCpu, this.workerMemory]) {
       gauge.reset();
     }
     const now = Date.now();
@@ -145,6 +146,7 @@ export class Metrics {
       // What reaches mediasoup from the ingest (ffmpeg reports no bitrate for RTP output with -c copy).
       this.cameraBitrate.set({ camera }, rtp.get(camera)?.inBitrate || (status.progress?.kbps ?? 0) * 1000);
       this.cameraFps.set({ camera }, status.progress?.fps ?? 0);
+      if (status.progress?.keyframeIntervalMs !== undefined) this.cameraKeyframeInterval.set({ camera }, status.progress.keyframeIntervalMs / 1000);
       this.cameraRestarts.set({ camera }, status.restarts);
       this.cameraSinceFrame.set({ camera }, status.lastFrameAt ? (now - status.lastFrameAt) / 1000 : 0);
       this.cameraViewers.set({ camera }, status.viewers);

@@ -6,17 +6,20 @@ import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { RtpTap } from '../support/rtpTap.ts';
 
 /** Decodes what a consumer of the feed receives for `seconds`, failing on any decoding error (-xerror). */
-function decodeStrict(tap: RtpTap, seconds: number): Promise<{ frames: number; pts: number[]; stderr: string; code: number | null }> {
+function decodeStrict(tap: RtpTap, seconds: number): Promise<{ frames: number; pts: number[]; timeBase: number; stderr: string; code: number | null }> {
   return new Promise((resolve) => {
     execFile(
       '/usr/bin/ffmpeg',
-      ['-hide_banner', '-v', 'error', '-xerror', ...RtpTap.inputArgs, '-i', tap.sdpPath, '-t', String(seconds), '-f', 'framemd5', '-'],
+      ['-hide_banner', '-v', 'error', '-xerror', ...RtpTap.inputArgs, '-i', tap.sdpPath, '-t', String(seconds), '-fps_mode', 'passthrough', '-copyts', '-enc_time_base', '-1', '-f', 'framemd5', '-'],
       { timeout: (seconds + 20) * 1000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const lines = stdout.split('\n').filter((line) => /^\d+,/.test(line));
         // framemd5: stream, dts, pts, duration, size, md5.
         const pts = lines.map((line) => Number(line.split(',')[2]));
-        resolve({ frames: lines.length, pts, stderr, code: error ? ((error as { code?: number }).code ?? 1) : 0 });
+        // "#tb 0: 1/90000": seconds per pts unit.
+        const tb = /^#tb 0: (\d+)\/(\d+)/m.exec(stdout);
+        const timeBase = tb ? Number(tb[1]) / Number(tb[2]) : NaN;
+        resolve({ frames: lines.length, pts, timeBase, stderr, code: error ? ((error as { code?: number }).code ?? 1) : 0 });
       },
     );
   });
@@ -42,8 +45,16 @@ describe('packet relay ingest (camera RTP forwarded untouched)', function () {
         return true;
       },
     });
+    cams.stalling = await ScriptedCamera.start({ video: { width: 320, height: 180, fps: 25, gop: 25, slices: 1 } });
+    cams.longGop = await ScriptedCamera.start({ video: { width: 320, height: 180, fps: 25, gop: 250, slices: 1 }, honourPli: true });
+    cams.longGopDeaf = await ScriptedCamera.start({ video: { width: 320, height: 180, fps: 25, gop: 250, slices: 1 }, sprop: 'sdp-only' });
+    cams.jumping = await ScriptedCamera.start({ video: { width: 320, height: 180, fps: 25, gop: 25, slices: 2 } });
     t = await startTestApp({
       cameras: [
+        { id: 'relay-stall', name: 'Stalling', url: cams.stalling.url() },
+        { id: 'relay-long-gop', name: 'GOP 10 s, honours PLI', url: cams.longGop.url() },
+        { id: 'relay-long-gop-deaf', name: 'GOP 10 s, ignores PLI, SPS/PPS only in the SDP', url: cams.longGopDeaf.url() },
+        { id: 'relay-jump', name: 'Clock steps', url: cams.jumping.url() },
         { id: 'relay-slices', name: 'Multi-slice', url: cams.slices.url() },
         { id: 'relay-sdp-only', name: 'SPS in SDP only', url: cams.sdpOnly.url() },
         { id: 'relay-drop', name: 'Dropping', url: cams.dropping.url() },
@@ -149,6 +160,78 @@ describe('packet relay ingest (camera RTP forwarded untouched)', function () {
         tap.close();
       }
     } finally {
+      lease.release();
+    }
+  });
+
+  const waitFor = async (what: string, check: () => boolean, withinMs: number) => {
+    const deadline = Date.now() + withinMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`${what}: not within ${withinMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  it('a camera that stops sending but keeps its connection: stalled, reconnected, the same consumer plays on', async () => {
+    const lease = await t.app.cameras.acquire('relay-stall');
+    const feed = lease.feed!;
+    const tap = await RtpTap.create(feed.host.router, feed.producer);
+    try {
+      const stalledAt = Date.now();
+      cams.stalling!.pauseVideo();
+      await waitFor('stalled', () => t.app.cameras.status('relay-stall')?.state === 'backoff', 15_000);
+      const status = t.app.cameras.status('relay-stall')!;
+      console.log(`      stall detected ${Date.now() - stalledAt} ms after the camera went quiet (stall timeout 4000 ms): ${status.reason}`);
+      expect(status.reason).to.equal('stalled');
+      cams.stalling!.resumeVideo();
+      await waitFor('live again', () => t.app.cameras.status('relay-stall')?.state === 'live', 20_000);
+      expect(lease.feed).to.equal(feed);
+      expect(tap.consumer.closed).to.equal(false);
+      const decoded = await decodeStrict(tap, 2);
+      expect(decoded.frames).to.be.greaterThan(20);
+    } finally {
+      tap.close();
+      lease.release();
+    }
+  });
+
+  it('keyframes only every 10 s: at once when the camera honours PLI, within the GOP and without a restart loop when it does not', async () => {
+    const started = Date.now();
+    const fast = await t.app.cameras.acquire('relay-long-gop');
+    const fastMs = Date.now() - started;
+    fast.release();
+    const slowStarted = Date.now();
+    const slow = await t.app.cameras.acquire('relay-long-gop-deaf');
+    const slowMs = Date.now() - slowStarted;
+    const status = t.app.cameras.status('relay-long-gop-deaf')!;
+    slow.release();
+    console.log(`      GOP 10 s: live in ${fastMs} ms when the camera honours PLI, ${slowMs} ms when it does not (restarts ${status.restarts})`);
+    expect(fastMs).to.be.below(5000);
+    expect(slowMs).to.be.below(12_000);
+    expect(status.restarts).to.equal(0);
+    expect(cams.longGop!.stats.rtcpPli).to.be.at.least(1);
+  });
+
+  it('camera clock steps of +5 s and -5 s: presentation time keeps running in real time, no stall over a second', async () => {
+    const lease = await t.app.cameras.acquire('relay-jump');
+    const tap = await RtpTap.create(lease.feed!.host.router, lease.feed!.producer);
+    try {
+      const decoding = decodeStrict(tap, 6);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      cams.jumping!.jumpTimestamps(5000);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      cams.jumping!.jumpTimestamps(-5000);
+      const decoded = await decoding;
+      expect(decoded.stderr.trim(), decoded.stderr).to.equal('');
+      expect(decoded.frames).to.be.greaterThan(100);
+      expect(decoded.timeBase).to.be.within(1e-6, 0.1);
+      const steps = decoded.pts.slice(1).map((pts, i) => (pts - decoded.pts[i]!) * decoded.timeBase);
+      const worst = Math.max(...steps);
+      console.log(`      ${decoded.frames} frames; presentation steps from ${(Math.min(...steps) * 1000).toFixed(0)} to ${(worst * 1000).toFixed(0)} ms (time base ${decoded.timeBase})`);
+      expect(Math.min(...steps)).to.be.greaterThan(0);
+      expect(worst, 'a camera clock step never shows as a jump of a second or more').to.be.below(1);
+    } finally {
+      tap.close();
       lease.release();
     }
   });

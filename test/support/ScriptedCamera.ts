@@ -69,6 +69,8 @@ export interface ScriptedCameraOptions {
   trickle?: { chunkBytes: number; intervalMs: number };
   /** Serve rtsps (PEM strings). */
   tls?: { key: string; cert: string };
+  /** On an RTCP PLI, the next frame sent is a keyframe (what most cameras do); default false (counted only). */
+  honourPli?: boolean;
   /** Raw hook, called for every request before anything else: return true if it wrote its own (possibly hostile) bytes. */
   respond?: (request: ReceivedRequest, socket: Socket) => boolean;
 }
@@ -196,6 +198,8 @@ export class ScriptedCamera {
     rtcpReceiverReports: 0,
   };
   readonly requests: ReceivedRequest[] = [];
+  private videoPaused = false;
+  private keyframeRequested = false;
   readonly options: Readonly<ScriptedCameraOptions>;
   readonly path: string;
   private portNumber = 0;
@@ -342,7 +346,10 @@ export class ScriptedCamera {
       const type = packet[offset + 1] ?? 0;
       if (first >> 6 !== 2) return;
       if (type === 201) this.stats.rtcpReceiverReports += 1;
-      if (type === 206 && (first & 0x1f) === 1) this.stats.rtcpPli += 1;
+      if (type === 206 && (first & 0x1f) === 1) {
+        this.stats.rtcpPli += 1;
+        if (this.options.honourPli) this.keyframeRequested = true;
+      }
       offset += (packet.readUInt16BE(offset + 2) + 1) * 4;
     }
   }
@@ -688,12 +695,36 @@ export class ScriptedCamera {
     this.stats.activeSessions = this.sessions.size;
   }
 
+  /** Stops sending video on every session while keeping the connections and sessions open (a hung encoder). */
+  pauseVideo(): void {
+    this.videoPaused = true;
+  }
+
+  resumeVideo(): void {
+    this.videoPaused = false;
+  }
+
+  /** Moves every session's RTP timestamps by `ms` (a camera clock step, forwards or backwards). */
+  jumpTimestamps(ms: number): void {
+    for (const session of this.sessions.values()) session.timestamp = (session.timestamp + Math.round(ms * 90)) >>> 0;
+  }
+
   private sendFrame(session: Session): void {
     const units = this.clip.units;
+    const fps = (this.options.video ?? defaultVideo).fps;
+    if (this.videoPaused) {
+      // The camera's clock runs on while it sends nothing.
+      session.timestamp = (session.timestamp + Math.round(90000 / fps)) >>> 0;
+      return;
+    }
+    if (this.keyframeRequested) {
+      this.keyframeRequested = false;
+      // The clip starts with an IDR: go to the start of its next loop.
+      session.frame = Math.ceil(session.frame / units.length) * units.length;
+    }
     const unit = units[session.frame % units.length];
     session.frame += 1;
     if (!unit) return;
-    const fps = (this.options.video ?? defaultVideo).fps;
     const nals = unit.keyframe && this.options.sprop !== 'sdp-only' ? [this.clip.sps, this.clip.pps, ...unit.nals] : unit.nals;
     const payloads: Buffer[] = [];
     for (const nal of nals) {
