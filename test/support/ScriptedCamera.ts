@@ -22,6 +22,8 @@ export interface ScriptedCameraVideo {
   fps: number;
   gop: number;
   slices: number;
+  /** Constant bit rate (kbit/s, x264 CBR with filler); default: x264's own rate control. */
+  kbps?: number;
 }
 
 export interface ScriptedCameraOptions {
@@ -842,7 +844,7 @@ export class ScriptedCamera {
   // ---- video ----
 
   private static clipFor(video: ScriptedCameraVideo): Promise<Clip> {
-    const key = `${video.width}x${video.height}-${video.fps}fps-gop${video.gop}-slices${video.slices}`;
+    const key = `${video.width}x${video.height}-${video.fps}fps-gop${video.gop}-slices${video.slices}${video.kbps ? `-${video.kbps}k` : ''}`;
     let clip = clips.get(key);
     if (!clip) {
       clip = generateClip(key, video);
@@ -957,6 +959,7 @@ async function generateClip(key: string, video: ScriptedCameraVideo): Promise<Cl
     '-frames:v', String(frames),
     '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-profile:v', 'baseline', '-bf', '0', '-g', String(video.gop),
     '-x264-params', `slices=${video.slices}:keyint=${video.gop}:min-keyint=${video.gop}:scenecut=0`,
+    ...(video.kbps ? ['-preset', 'ultrafast', '-b:v', `${video.kbps}k`, '-minrate', `${video.kbps}k`, '-maxrate', `${video.kbps}k`, '-bufsize', `${Math.round(video.kbps / 2)}k`, '-x264-params', `slices=${video.slices}:keyint=${video.gop}:min-keyint=${video.gop}:scenecut=0:nal-hrd=cbr:force-cfr=1`] : []),
     '-f', 'h264', partial,
   ]);
   const clip = parseClip(readFileSync(partial), video);
