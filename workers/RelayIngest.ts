@@ -8,6 +8,7 @@ import { RtspClient, type RtspTrack } from './rtsp/RtspClient.ts';
 import { RtspError, type RtspErrorCode } from './rtsp/RtspError.ts';
 import { H264RtpRewriter } from './relay/H264RtpRewriter.ts';
 import { rtcpKeyframeRequests, rtcpPli, rtcpReceiverReport, rtcpSenderReport } from './relay/rtcp.ts';
+import { h264SliceType, isBSlice } from './relay/sliceType.ts';
 
 export interface RelayIngestOptions {
   camera: IngestSource;
@@ -65,6 +66,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   #stopping = false;
   #cameraSsrc: number | undefined;
   #lastCameraSequence = 0;
+  /** B slices were seen in the stream (an SPS without VUI says nothing): the transcoder takes the camera. */
+  #bFramesSeen = false;
   #lastRtpAt = 0;
   #lastKeyframeRequestAt = 0;
   #keyframeTimer: NodeJS.Timeout | undefined;
@@ -130,7 +133,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     const fmtpProfile = track.media.fmtp['profile-level-id'];
     let profileLevelId = sps?.profileLevelId ?? (fmtpProfile && /^[0-9a-f]{6}$/i.test(fmtpProfile) ? fmtpProfile.toLowerCase() : '42e01f');
     const profileIdc = parseInt(profileLevelId.slice(0, 2), 16);
-    if ((sps?.maxNumReorderFrames ?? 0) > 0) throw new IngestError('unsupported_codec', 'the camera sends B-frames: it needs the transcoder');
+    if ((sps?.maxNumReorderFrames ?? 0) > 0 || this.#bFramesSeen) throw new IngestError('unsupported_codec', 'the camera sends B-frames: it needs the transcoder');
     if (UNRELAYABLE_PROFILES.has(profileIdc)) throw new IngestError('unsupported_codec', `H.264 profile_idc ${profileIdc} is not decoded by browsers: it needs the transcoder`);
     if (profileIdc >= 100) {
       if (this.#options.highProfile === 'transcode') throw new IngestError('unsupported_codec', 'High profile, configured to transcode');
@@ -185,6 +188,12 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       this.#lastRtpAt = Date.now();
       this.#cameraSsrc = packet.readUInt32BE(8);
       this.#lastCameraSequence = packet.readUInt16BE(2);
+      if (isBSlice(h264SliceType(rtpPayload(packet)))) {
+        // Browsers' WebRTC decoders expect no B-frames: hand the camera to the transcoder (a new feed).
+        this.#bFramesSeen = true;
+        this.#fail(new IngestError('unsupported_codec', 'B-frames in the stream (B slices): the camera needs the transcoder'));
+        return;
+      }
       for (const forwarded of rewriter.push(packet)) {
         this.stats.packetsOut++;
         this.stats.bytesOut += forwarded.length;
@@ -287,6 +296,17 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     this.#client = undefined;
     await client?.close();
   }
+}
+
+/** The payload of an RTP packet (after CSRCs and a header extension), or empty when malformed (RFC 3550 §5.1). */
+function rtpPayload(packet: Buffer): Buffer {
+  if (packet.length < 12) return Buffer.alloc(0);
+  let offset = 12 + (packet[0]! & 0x0f) * 4;
+  if (packet[0]! & 0x10) {
+    if (packet.length < offset + 4) return Buffer.alloc(0);
+    offset += 4 + packet.readUInt16BE(offset + 2) * 4;
+  }
+  return offset <= packet.length ? packet.subarray(offset) : Buffer.alloc(0);
 }
 
 function spsOf(track: RtspTrack): H264Sps | undefined {
