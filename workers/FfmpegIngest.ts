@@ -8,7 +8,7 @@ import type { Ingest, IngestDescription, IngestEvents, IngestSource, RtpTarget }
 import { IngestError } from './IngestError.ts';
 import { classifyFfmpegError } from './classifyFfmpegError.ts';
 import { buildFfmpegArgs, withCredentials } from './ffmpegArgs.ts';
-import { isHighProfile } from './h264.ts';
+import { h264Codec, isHighProfile } from './h264.ts';
 import { probeCamera, type CameraStreamInfo } from './probeCamera.ts';
 import { signalGroup, spawnOwned, stopChild } from './spawnOwned.ts';
 import type { ChildProcessLedger } from './ChildProcessLedger.ts';
@@ -196,12 +196,7 @@ function describe(info: CameraStreamInfo, highProfile: 'transcode' | 'relabel'):
   }
   if (transcodeReason) profileLevelId = TRANSCODED_PROFILE_LEVEL_ID;
   return {
-    codec: {
-      mimeType: 'video/H264',
-      clockRate: 90000,
-      payloadType: PAYLOAD_TYPE,
-      parameters: { 'packetization-mode': 1, 'profile-level-id': profileLevelId, 'level-asymmetry-allowed': 1 },
-    },
+    codec: h264Codec(PAYLOAD_TYPE, profileLevelId),
     ssrc: randomInt(1, 2 ** 31),
     engine: 'ffmpeg',
     ...(transcodeReason && { transcodeReason }),

@@ -1,3 +1,5 @@
+import type { RtspErrorCode } from './rtsp/RtspError.ts';
+
 export type IngestFailureReason =
   | 'unauthorized'
   | 'locked_out'
@@ -9,6 +11,21 @@ export type IngestFailureReason =
   | 'stalled'
   | 'exited'
   | 'spawn_failed';
+
+/** What an RTSP refusal means for an ingest run (our RTSP client's codes, workers/rtsp/RtspError.ts). */
+export const RTSP_FAILURE_REASONS: Record<RtspErrorCode, IngestFailureReason> = {
+  unauthorized: 'unauthorized',
+  locked_out: 'locked_out',
+  busy: 'busy',
+  not_found: 'not_found',
+  timeout: 'timeout',
+  unreachable: 'unreachable',
+  redirect_loop: 'unreachable',
+  tls_mismatch: 'unreachable',
+  protocol_error: 'unreachable',
+  unsupported: 'unsupported_codec',
+  closed: 'exited',
+};
 
 /** Why an ingest run ended. The message is already free of credentials. */
 export class IngestError extends Error {

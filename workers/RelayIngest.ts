@@ -2,10 +2,11 @@ import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { TypedEmitter } from './common/TypedEmitter.ts';
 import type { Ingest, IngestDescription, IngestEvents, IngestSource, RtpTarget } from './Ingest.ts';
-import { IngestError, type IngestFailureReason } from './IngestError.ts';
+import { IngestError, RTSP_FAILURE_REASONS } from './IngestError.ts';
 import { decodeSpropParameterSets, parseH264Sps, type H264Sps } from './h264Sps.ts';
+import { h264Codec } from './h264.ts';
 import { RtspClient, type RtspTrack } from './rtsp/RtspClient.ts';
-import { RtspError, type RtspErrorCode } from './rtsp/RtspError.ts';
+import { RtspError } from './rtsp/RtspError.ts';
 import { H264RtpRewriter } from './relay/H264RtpRewriter.ts';
 import { rtcpKeyframeRequests, rtcpPli, rtcpReceiverReport, rtcpSenderReport } from './relay/rtcp.ts';
 import { h264SliceType, isBSlice } from './relay/sliceType.ts';
@@ -24,19 +25,6 @@ export interface RelayIngestOptions {
 const PAYLOAD_TYPE = 102;
 /** At most one keyframe request to the camera per this many ms. */
 const KEYFRAME_REQUEST_GAP_MS = 1000;
-const REASONS: Record<RtspErrorCode, IngestFailureReason> = {
-  unauthorized: 'unauthorized',
-  locked_out: 'locked_out',
-  busy: 'busy',
-  not_found: 'not_found',
-  timeout: 'timeout',
-  unreachable: 'unreachable',
-  redirect_loop: 'unreachable',
-  tls_mismatch: 'unreachable',
-  protocol_error: 'unreachable',
-  unsupported: 'unsupported_codec',
-  closed: 'exited',
-};
 
 /** Profiles browsers may not decode (High 10, High 4:2:2, High 4:4:4): always transcoded, never relabelled. */
 const UNRELAYABLE_PROFILES = new Set([110, 122, 244]);
@@ -141,12 +129,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       profileLevelId = `4d00${profileLevelId.slice(4)}`;
     }
     return {
-      codec: {
-        mimeType: 'video/H264',
-        clockRate: 90000,
-        payloadType: PAYLOAD_TYPE,
-        parameters: { 'packetization-mode': 1, 'profile-level-id': profileLevelId, 'level-asymmetry-allowed': 1 },
-      },
+      codec: h264Codec(PAYLOAD_TYPE, profileLevelId),
       ssrc: this.#ssrc,
       keyframeRequests: true,
       engine: 'relay',
@@ -321,7 +304,7 @@ function spsOf(track: RtspTrack): H264Sps | undefined {
 
 function toIngestError(error: unknown): IngestError {
   if (error instanceof IngestError) return error;
-  if (error instanceof RtspError) return new IngestError(REASONS[error.code], error.message);
+  if (error instanceof RtspError) return new IngestError(RTSP_FAILURE_REASONS[error.code], error.message);
   return new IngestError('exited', (error as Error).message);
 }
 

@@ -1,5 +1,17 @@
 /** H.264 details the ingest needs to describe a stream to mediasoup exactly as it arrives. */
 
+import type { IngestDescription } from './Ingest.ts';
+
+/** The H.264 codec an ingest declares to mediasoup (RFC 6184 §8.1: packetization-mode 1). */
+export function h264Codec(payloadType: number, profileLevelId: string): IngestDescription['codec'] {
+  return {
+    mimeType: 'video/H264',
+    clockRate: 90000,
+    payloadType,
+    parameters: { 'packetization-mode': 1, 'profile-level-id': profileLevelId, 'level-asymmetry-allowed': 1 },
+  };
+}
+
 /** Parses the hexdump ffprobe prints for `extradata` (with -show_data) into bytes. */
 export function parseFfprobeHexdump(dump: string): Buffer {
   const hex: string[] = [];

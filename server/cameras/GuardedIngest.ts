@@ -1,23 +1,9 @@
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { Ingest, IngestDescription, IngestEvents, IngestSource, RtpTarget } from '../../workers/Ingest.ts';
-import { IngestError, type IngestFailureReason } from '../../workers/IngestError.ts';
-import type { RtspErrorCode } from '../../workers/rtsp.ts';
+import { IngestError, RTSP_FAILURE_REASONS } from '../../workers/IngestError.ts';
 import { CameraLoginGuard } from './CameraLoginGuard.ts';
 import { checkCamera } from './checkCamera.ts';
 
-const REASONS: Record<RtspErrorCode, IngestFailureReason> = {
-  unauthorized: 'unauthorized',
-  locked_out: 'locked_out',
-  busy: 'busy',
-  not_found: 'not_found',
-  timeout: 'timeout',
-  unreachable: 'unreachable',
-  redirect_loop: 'unreachable',
-  tls_mismatch: 'unreachable',
-  protocol_error: 'unreachable',
-  unsupported: 'unsupported_codec',
-  closed: 'exited',
-};
 
 /**
  * An ingest that first checks the camera with our RTSP client through the login guard, so the
@@ -59,7 +45,7 @@ export class GuardedIngest extends TypedEmitter<IngestEvents> implements Ingest 
   async open(): Promise<IngestDescription> {
     if (this.mode === 'inner') return this.#openInner();
     const outcome = await checkCamera(this.camera, this.guard, this.timeoutMs);
-    if (!outcome.ok) throw new IngestError(REASONS[outcome.code], outcome.message);
+    if (!outcome.ok) throw new IngestError(RTSP_FAILURE_REASONS[outcome.code], outcome.message);
     // ffmpeg's RTSP client answers Digest with MD5 only: against a SHA-256 camera every run would be
     // one more refused login (and a step nearer a lockout), so it is not started at all.
     if (outcome.probe.authScheme?.startsWith('digest-sha256')) {
