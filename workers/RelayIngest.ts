@@ -59,8 +59,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   #lastRtpAt = 0;
   #lastKeyframeRequestAt = 0;
   #keyframeTimer: NodeJS.Timeout | undefined;
-  /** Sequence number and timestamp of the last packet sent to mediasoup, for the RTCP reports. */
-  #lastOut = { sequence: 0, timestamp: 0 };
+  /** RTP timestamp of the last packet sent to mediasoup, for the sender reports. */
+  #lastOutTimestamp = 0;
   readonly stats = { packetsOut: 0, bytesOut: 0, keyframeRequests: 0, frames: 0 };
 
   constructor(options: RelayIngestOptions) {
@@ -181,7 +181,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
         this.stats.packetsOut++;
         this.stats.bytesOut += forwarded.length;
         if (forwarded[1]! & 0x80) this.stats.frames++;
-        this.#lastOut = { sequence: forwarded.readUInt16BE(2), timestamp: forwarded.readUInt32BE(4) };
+        this.#lastOutTimestamp = forwarded.readUInt32BE(4);
         sockets.rtp.send(forwarded, target.rtpPort, target.ip);
         if (!run.flowing) {
           run.flowing = true;
@@ -205,8 +205,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       run.sockets = sockets;
       // A comedia PlainTransport learns where RTCP goes from the first RTCP it receives.
       const sendReport = () => {
-        const last = this.#lastOut;
-        sockets.rtcp.send(rtcpSenderReport(this.#ssrc, last.timestamp, this.stats.packetsOut, this.stats.bytesOut), target.rtcpPort, target.ip);
+        sockets.rtcp.send(rtcpSenderReport(this.#ssrc, this.#lastOutTimestamp, this.stats.packetsOut, this.stats.bytesOut), target.rtcpPort, target.ip);
         if (this.#cameraSsrc !== undefined) client.sendRtcp(track, rtcpReceiverReport(this.#ssrc, this.#cameraSsrc, this.#lastCameraSequence));
       };
       sendReport();

@@ -13,6 +13,8 @@ import { encodeSegment, type RawBody, type PathSegment } from './arbitraries.ts'
 import { entryName, entryPoints, uncoveredOperations, type Caller, type CameraEntry, type EntryPoint, type FuzzContext, type RestEntry, type SocketEntry } from './entryPoints.ts';
 import { HostileCamera, type CameraScript } from './HostileCamera.ts';
 import { RtspClient, RtspError, RTSP_LIMITS, videoInfo } from '../../../workers/rtsp.ts';
+import { H264RtpRewriter } from '../../../workers/relay/H264RtpRewriter.ts';
+import { h264SliceType } from '../../../workers/relay/sliceType.ts';
 
 export const LIVE_CAMERA = 'cam-live';
 const FUZZED_CAMERA = 'cam-fz';
@@ -239,8 +241,18 @@ export class FuzzTarget {
     let buffered = 0;
     const lost: RtspError[] = [];
     client.on('lost', (error) => lost.push(error));
+    // The relay's receive path runs on every packet the client passes on. A listener's throw would be
+    // swallowed by the emitter (it reports, never rethrows), so failures are collected and checked below.
+    const rewriter = new H264RtpRewriter({ ssrc: 1, payloadType: 102 });
+    const listenerFailures: string[] = [];
     client.on('rtp', (_track, packet) => {
-      if (packet.length < 12) throw new Error(`an RTP packet of ${packet.length} bytes was passed on`);
+      try {
+        if (packet.length < 12) throw new Error(`an RTP packet of ${packet.length} bytes was passed on`);
+        h264SliceType(packet.subarray(12));
+        for (const out of rewriter.push(packet)) if (out.length < 12) throw new Error('the rewriter produced a packet shorter than an RTP header');
+      } catch (error) {
+        listenerFailures.push((error as Error).message);
+      }
     });
     try {
       const description = await client.describe();
@@ -260,6 +272,7 @@ export class FuzzTarget {
       await client.close();
     }
     for (const error of lost) if (!RTSP_ERROR_CODES.has(error.code)) throw new Error(`unknown lost code ${error.code}`);
+    if (listenerFailures.length > 0) throw new Error(`the RTP path failed: ${listenerFailures[0]}`);
     if (buffered > RTSP_LIMITS.headerBytes + RTSP_LIMITS.bodyBytes + 70_000) throw new Error(`the client held ${buffered} bytes`);
     if (Date.now() - started > 5000) throw new Error(`a case took ${Date.now() - started} ms`);
   }
