@@ -1,36 +1,18 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import type net from 'node:net';
 import { ScriptedCamera } from '../support/ScriptedCamera.ts';
 import { RelayIngest } from '../../workers/RelayIngest.ts';
 import { RtspClient } from '../../workers/rtsp.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { RtpTap } from '../support/rtpTap.ts';
-
-/** Decodes what a consumer of the feed receives for `seconds`, failing on any decoding error (-xerror). */
-function decodeStrict(tap: RtpTap, seconds: number): Promise<{ frames: number; pts: number[]; timeBase: number; stderr: string; code: number | null }> {
-  return new Promise((resolve) => {
-    execFile(
-      '/usr/bin/ffmpeg',
-      ['-hide_banner', '-v', 'error', '-xerror', ...RtpTap.inputArgs, '-i', tap.sdpPath, '-t', String(seconds), '-fps_mode', 'passthrough', '-copyts', '-enc_time_base', '-1', '-f', 'framemd5', '-'],
-      { timeout: (seconds + 20) * 1000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const lines = stdout.split('\n').filter((line) => /^\d+,/.test(line));
-        // framemd5: stream, dts, pts, duration, size, md5.
-        const pts = lines.map((line) => Number(line.split(',')[2]));
-        // "#tb 0: 1/90000": seconds per pts unit.
-        const tb = /^#tb 0: (\d+)\/(\d+)/m.exec(stdout);
-        const timeBase = tb ? Number(tb[1]) / Number(tb[2]) : NaN;
-        resolve({ frames: lines.length, pts, timeBase, stderr, code: error ? ((error as { code?: number }).code ?? 1) : 0 });
-      },
-    );
-  });
-}
+import { decodeStrict } from '../support/decodeStrict.ts';
 
 describe('packet relay ingest (camera RTP forwarded untouched)', function () {
   this.timeout(120_000);
   let t: TestApp;
   const cams: Record<string, ScriptedCamera> = {};
+  /** The audio-first camera's SDP (audio track first, then H.264 with an unused H.265 format), set once its own SPS/PPS are known. */
+  let audioFirstSdp: string | undefined;
   /** The dropping camera: while `down`, every connection is cut at its first request. */
   const drop = { down: false, sockets: new Set<net.Socket>() };
 
@@ -52,6 +34,25 @@ describe('packet relay ingest (camera RTP forwarded untouched)', function () {
     cams.longGopDeaf = await ScriptedCamera.start({ video: { width: 320, height: 180, fps: 25, gop: 250, slices: 1 }, sprop: 'sdp-only' });
     cams.jumping = await ScriptedCamera.start({ video: { width: 320, height: 180, fps: 25, gop: 25, slices: 2 } });
     cams.heavy = await ScriptedCamera.start({ video: { width: 1280, height: 720, fps: 30, gop: 30, slices: 2, kbps: 20_000 } });
+    // RTP over UDP through a network that reorders: every 5th packet arrives 3 packets late.
+    cams.reorder = await ScriptedCamera.start({ video: { width: 640, height: 360, fps: 25, gop: 25, slices: 2 }, udp: 'ok', udpReorder: { every: 5, distance: 3 } });
+    cams.audioFirst = await ScriptedCamera.start({
+      video: { width: 320, height: 180, fps: 25, gop: 25, slices: 2 },
+      respond: (request, socket) => {
+        if (request.method !== 'DESCRIBE' || audioFirstSdp === undefined) return false;
+        const base = cams.audioFirst!.url();
+        socket.write(`RTSP/1.0 200 OK\r\nCSeq: ${request.cseq}\r\nContent-Base: ${base}/\r\nContent-Type: application/sdp\r\nContent-Length: ${Buffer.byteLength(audioFirstSdp)}\r\n\r\n${audioFirstSdp}`);
+        return true;
+      },
+    });
+    const own = (await new RtspClient({ url: cams.audioFirst.url(), timeoutMs: 3000 }).describe()).tracks[0]!.media.fmtp;
+    audioFirstSdp = [
+      'v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=audio first', 'c=IN IP4 0.0.0.0', 't=0 0', 'a=control:*',
+      'm=audio 0 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=control:track-audio',
+      'm=video 0 RTP/AVP 96 98', 'a=rtpmap:98 H265/90000', 'a=rtpmap:96 H264/90000',
+      `a=fmtp:96 ${Object.entries(own).map(([k, v]) => `${k}=${v}`).join(';')}`, 'a=control:trackID=0',
+      '',
+    ].join('\r\n');
     t = await startTestApp({
       cameras: [
         { id: 'relay-stall', name: 'Stalling', url: cams.stalling.url() },
@@ -62,6 +63,8 @@ describe('packet relay ingest (camera RTP forwarded untouched)', function () {
         { id: 'relay-slices', name: 'Multi-slice', url: cams.slices.url() },
         { id: 'relay-sdp-only', name: 'SPS in SDP only', url: cams.sdpOnly.url() },
         { id: 'relay-drop', name: 'Dropping', url: cams.dropping.url() },
+        { id: 'relay-udp-reorder', name: 'UDP, reordered', url: cams.reorder.url(), transport: 'udp', engine: 'relay' },
+        { id: 'relay-audio-first', name: 'Audio track first', url: cams.audioFirst.url(), engine: 'relay' },
       ],
       ingest: { engine: 'relay' },
     });
@@ -258,6 +261,53 @@ describe('packet relay ingest (camera RTP forwarded untouched)', function () {
       // 70-packet frame bursts overflowing mediasoup's default UDP receive buffer now and then.
       expect(after.lost - before.lost).to.be.at.most(Math.ceil(received * 0.001));
       expect(received).to.be.at.least(sent - 200);
+    } finally {
+      lease.release();
+    }
+  });
+
+  it('a camera over UDP whose packets arrive out of order: each relayed under its own sequence number, decoded without a single error', async () => {
+    const lease = await t.app.cameras.acquire('relay-udp-reorder');
+    try {
+      const reorderedBefore = cams.reorder!.stats.rtpPacketsReordered;
+      const feed = lease.feed!;
+      // A decoder with a reorder buffer (what a browser's jitter buffer does) must decode every frame;
+      // one taking packets as they arrive must not, or the reordering never reached the viewer.
+      const [ordered, unordered] = [await RtpTap.create(feed.host.router, feed.producer), await RtpTap.create(feed.host.router, feed.producer)];
+      try {
+        const [decoded, naive] = await Promise.all([decodeStrict(ordered, 6, { reorderQueue: 500 }), decodeStrict(unordered, 6, { reorderQueue: 0 })]);
+        const reordered = cams.reorder!.stats.rtpPacketsReordered - reorderedBefore;
+        const stats = await feed.getStats();
+        console.log(`      ${reordered} packets reordered by the camera's network; ${decoded.frames} frames decoded in 6 s with a reorder buffer (exit ${decoded.code}), ${naive.frames} without (exit ${naive.code}: ${naive.stderr.trim().split('\n')[0]}); producer lost ${stats.lost}`);
+        expect(decoded.stderr.trim(), decoded.stderr).to.equal('');
+        expect(decoded.code).to.equal(0);
+        expect(decoded.frames).to.be.greaterThan(100);
+        const backwards = decoded.pts.filter((pts, i) => i > 0 && pts <= decoded.pts[i - 1]!);
+        expect(backwards).to.deep.equal([]);
+        expect(reordered, 'the camera reordered packets over UDP').to.be.greaterThan(30);
+        expect(naive.stderr.trim(), 'a decoder without a reorder buffer sees the reordering').to.not.equal('');
+      } finally {
+        ordered.close();
+        unordered.close();
+      }
+    } finally {
+      lease.release();
+    }
+  });
+
+  it('plays a camera whose SDP lists an audio track first and an unused codec in the H.264 m-line', async () => {
+    const lease = await t.app.cameras.acquire('relay-audio-first');
+    try {
+      expect(cams.audioFirst!.requests.filter((r) => r.method === 'SETUP').map((r) => r.uri)).to.deep.equal([`${cams.audioFirst!.url()}/trackID=0`]);
+      const tap = await RtpTap.create(lease.feed!.host.router, lease.feed!.producer);
+      try {
+        const decoded = await decodeStrict(tap, 3);
+        console.log(`      ${decoded.frames} frames decoded in 3 s`);
+        expect(decoded.stderr.trim(), decoded.stderr).to.equal('');
+        expect(decoded.frames).to.be.greaterThan(40);
+      } finally {
+        tap.close();
+      }
     } finally {
       lease.release();
     }

@@ -73,6 +73,12 @@ export interface ScriptedCameraOptions {
   tls?: { key: string; cert: string };
   /** On an RTCP PLI, the next frame sent is a keyframe (what most cameras do); default false (counted only). */
   honourPli?: boolean;
+  /**
+   * RTP over UDP only (a network that reorders): every `every`-th RTP packet of a session is held back
+   * and sent after the next `distance` packets (so it arrives `distance` places late; a packet held at
+   * the end of a frame waits for the next frame's packets). Counted in stats.rtpPacketsReordered.
+   */
+  udpReorder?: { every: number; distance: number };
   /** Raw hook, called for every request before anything else: return true if it wrote its own (possibly hostile) bytes. */
   respond?: (request: ReceivedRequest, socket: Socket) => boolean;
 }
@@ -103,6 +109,10 @@ export interface ScriptedCameraStats {
   authFailures: number;
   lockedOut: number;
   rtpPacketsSent: number;
+  /** RTP packets sent out of order (udpReorder). */
+  rtpPacketsReordered: number;
+  /** Sessions that switched to the video given to switchVideo() (at a keyframe). */
+  videoSwitches: number;
   rtcpReceived: number;
   rtcpPli: number;
   rtcpReceiverReports: number;
@@ -141,6 +151,11 @@ interface Session {
   frame: number;
   packets: number;
   octets: number;
+  /** The clip this session streams (switchVideo() moves it to the new one at its next keyframe). */
+  clip: Clip;
+  /** UDP RTP packets sent so far, and those held back by udpReorder with how many packets they still wait for. */
+  udpSent: number;
+  held: Array<{ packet: Buffer; wait: number }>;
   playing: boolean;
   frameTimer?: NodeJS.Timeout;
   reportTimer?: NodeJS.Timeout;
@@ -195,6 +210,8 @@ export class ScriptedCamera {
     authFailures: 0,
     lockedOut: 0,
     rtpPacketsSent: 0,
+    rtpPacketsReordered: 0,
+    videoSwitches: 0,
     rtcpReceived: 0,
     rtcpPli: 0,
     rtcpReceiverReports: 0,
@@ -214,7 +231,7 @@ export class ScriptedCamera {
   private connectionCount = 0;
   private stopped = false;
 
-  private constructor(options: ScriptedCameraOptions, private readonly clip: Clip) {
+  private constructor(options: ScriptedCameraOptions, private clip: Clip) {
     this.options = options;
     this.path = options.path ?? '/stream';
     const onSocket = (socket: Socket): void => this.accept(socket);
@@ -498,6 +515,9 @@ export class ScriptedCamera {
       frame: 0,
       packets: 0,
       octets: 0,
+      clip: this.clip,
+      udpSent: 0,
+      held: [],
       playing: false,
     };
     if (session?.transport.kind === 'udp') closeUdp(session.transport);
@@ -682,6 +702,7 @@ export class ScriptedCamera {
 
   private stopStreaming(session: Session): void {
     session.playing = false;
+    session.held = [];
     clearInterval(session.frameTimer);
     clearInterval(session.reportTimer);
     session.frameTimer = undefined;
@@ -711,8 +732,20 @@ export class ScriptedCamera {
     for (const session of this.sessions.values()) session.timestamp = (session.timestamp + Math.round(ms * 90)) >>> 0;
   }
 
+  /**
+   * A new picture size (or bit rate, GOP, slices) from the next keyframe on, as a camera whose
+   * resolution is changed while streaming: a second clip is generated, and each playing session
+   * switches to it where its current clip has its next IDR, sending the new SPS/PPS in-band before
+   * it (unless sprop is 'sdp-only'); later DESCRIBEs carry the new sprop-parameter-sets. The frame
+   * rate cannot change. Resolves once the clip is ready (switching happens within a GOP after).
+   */
+  async switchVideo(video: ScriptedCameraVideo): Promise<void> {
+    const fps = (this.options.video ?? defaultVideo).fps;
+    if (video.fps !== fps) throw new Error(`switchVideo: the frame rate cannot change (${fps} -> ${video.fps})`);
+    this.clip = await ScriptedCamera.clipFor(video);
+  }
+
   private sendFrame(session: Session): void {
-    const units = this.clip.units;
     const fps = (this.options.video ?? defaultVideo).fps;
     if (this.videoPaused) {
       // The camera's clock runs on while it sends nothing.
@@ -722,12 +755,20 @@ export class ScriptedCamera {
     if (this.keyframeRequested) {
       this.keyframeRequested = false;
       // The clip starts with an IDR: go to the start of its next loop.
-      session.frame = Math.ceil(session.frame / units.length) * units.length;
+      session.frame = Math.ceil(session.frame / session.clip.units.length) * session.clip.units.length;
     }
+    if (session.clip !== this.clip && (session.frame === 0 || session.clip.units[session.frame % session.clip.units.length]?.keyframe)) {
+      // switchVideo(): the new clip (starting with an IDR) takes over where the old one has a keyframe.
+      session.clip = this.clip;
+      session.frame = 0;
+      this.stats.videoSwitches += 1;
+    }
+    const clip = session.clip;
+    const units = clip.units;
     const unit = units[session.frame % units.length];
     session.frame += 1;
     if (!unit) return;
-    const nals = unit.keyframe && this.options.sprop !== 'sdp-only' ? [this.clip.sps, this.clip.pps, ...unit.nals] : unit.nals;
+    const nals = unit.keyframe && this.options.sprop !== 'sdp-only' ? [clip.sps, clip.pps, ...unit.nals] : unit.nals;
     const payloads: Buffer[] = [];
     for (const nal of nals) {
       if (nal.length <= maxPayload) {
@@ -780,7 +821,28 @@ export class ScriptedCamera {
     const transport = session.transport;
     if (transport.kind === 'udp') {
       const socket = isRtcp ? transport.rtcp : transport.rtp;
-      socket.send(packet, isRtcp ? transport.clientRtcp : transport.clientRtp, transport.clientHost, () => undefined);
+      const send = (bytes: Buffer) => socket.send(bytes, isRtcp ? transport.clientRtcp : transport.clientRtp, transport.clientHost, () => undefined);
+      const reorder = this.options.udpReorder;
+      if (isRtcp || !reorder) {
+        send(packet);
+        return;
+      }
+      session.udpSent += 1;
+      const hold = session.udpSent % Math.max(2, reorder.every) === 0;
+      if (!hold) send(packet);
+      // Packets held back go out once `distance` later packets have.
+      const due: Buffer[] = [];
+      session.held = session.held.filter((entry) => {
+        entry.wait -= 1;
+        if (entry.wait > 0) return true;
+        due.push(entry.packet);
+        return false;
+      });
+      for (const late of due) send(late);
+      if (hold) {
+        session.held.push({ packet, wait: Math.max(1, reorder.distance) });
+        this.stats.rtpPacketsReordered += 1;
+      }
       return;
     }
     const connection = session.connection;
