@@ -170,8 +170,9 @@ export class App {
             stallTimeoutMs: config.ingest.stallTimeoutMs,
             highProfile: config.ingest.highProfile,
           });
-        const ffmpegIngest = () =>
+        const ffmpegIngest = (alwaysTranscode: boolean) =>
           new FfmpegIngest({
+            alwaysTranscode,
             camera,
             ffmpegPath: ffmpeg,
             highProfile: config.ingest.highProfile,
@@ -182,10 +183,8 @@ export class App {
             onLog: (line) => logger.warn({ camera: camera.id }, `ffmpeg: ${line}`),
           });
         const engine = camera.engine ?? config.ingest.engine;
-        if (engine === 'ffmpeg') return new GuardedIngest(ffmpegIngest(), camera, loginGuard, config.ingest.rtspTimeoutMs, 'probe-first');
-        const inner = engine === 'relay' ? relay() : new AutoIngest(relay(), ffmpegIngest());
-        // The relay's own session is our RTSP client: its refusals go to the guard, no extra probe.
-        return new GuardedIngest(inner, camera, loginGuard, config.ingest.rtspTimeoutMs, 'inner');
+        const inner = engine === 'ffmpeg' ? ffmpegIngest(false) : engine === 'relay' ? relay() : new AutoIngest(relay(), ffmpegIngest(true));
+        return new GuardedIngest(inner, camera, loginGuard);
       },
       createFeed: (cameraId, description) => media.createCameraFeed(cameraId, description),
     });

@@ -8,6 +8,8 @@ export type IngestFailureReason =
   | 'timeout'
   | 'unreachable'
   | 'unsupported_codec'
+  /** The stream is not the codec the camera's SDP names (and could not be taken from the stream). */
+  | 'codec_mismatch'
   | 'stalled'
   | 'exited'
   | 'spawn_failed';

@@ -1,11 +1,6 @@
 import type { RtpTarget } from './Ingest.ts';
-import type { RtspTransport } from './common/RtspTransport.ts';
 
 export interface FfmpegArgsOptions {
-  url: string;
-  transport: RtspTransport;
-  /** RTSP socket I/O timeout. */
-  timeoutMs: number;
   /** Pass H.264 through untouched, or transcode to H.264 that every browser decodes. */
   mode: 'copy' | 'transcode';
   /** Source frame rate; the transcoder's GOP is one second of it. */
@@ -17,7 +12,12 @@ export interface FfmpegArgsOptions {
   payloadType: number;
 }
 
-/** The ffmpeg argument array for one ingest run (spawned directly, never through a shell). */
+/**
+ * The ffmpeg argument array for one ingest run (spawned directly, never through a shell). The input
+ * is the camera's RTP, received by our RTSP client and handed on over loopback UDP, described by an
+ * SDP written to ffmpeg's stdin (transcoderSdp): ffmpeg never talks to the camera, so no camera URL or
+ * credential is on its command line.
+ */
 export function buildFfmpegArgs(options: FfmpegArgsOptions): string[] {
   const gop = String(Math.max(1, Math.round(options.fps)));
   const video =
@@ -36,11 +36,13 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): string[] {
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
     '-fflags', 'nobuffer', '-flags', 'low_delay',
-    // The probe already knows the stream: ffmpeg need not analyse seconds of it before sending.
+    // The SDP already says what the stream is: ffmpeg need not analyse seconds of it before sending.
     '-analyzeduration', '500000', '-probesize', '262144',
-    '-rtsp_transport', options.transport,
-    '-timeout', String(Math.round(options.timeoutMs * 1000)),
-    '-i', options.url,
+    // The SDP comes on stdin; the RTP on loopback UDP, bound to 127.0.0.1 only (no one else can inject).
+    '-protocol_whitelist', 'pipe,udp,rtp',
+    '-localaddr', '127.0.0.1',
+    '-buffer_size', String(4 * 1024 * 1024),
+    '-f', 'sdp', '-i', 'pipe:0',
     '-map', '0:v:0', '-an', '-sn', '-dn',
     ...video,
     '-f', 'rtp',
@@ -52,11 +54,42 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): string[] {
   ];
 }
 
-/** Puts RTSP credentials into a camera URL (percent-encoded); the result must never be logged. */
-export function withCredentials(url: string, username?: string, password?: string): string {
-  if (!username) return url;
-  const parsed = new URL(url);
-  parsed.username = encodeURIComponent(username);
-  parsed.password = password ? encodeURIComponent(password) : '';
-  return parsed.toString();
+export interface TranscoderInput {
+  /** Loopback UDP port ffmpeg receives RTP on (even; RTCP on the next). */
+  port: number;
+  payloadType: number;
+  /** The encoding name for rtpmap, e.g. 'H264', 'H265', 'JPEG'. */
+  encoding: string;
+  /** Hz. */
+  clockRate: number;
+  /** The camera's fmtp parameters of that format (sprop-parameter-sets, ...). */
+  fmtp: Record<string, string>;
+}
+
+/**
+ * The SDP (RFC 8866) that tells ffmpeg what arrives on its loopback port. The camera's own values
+ * are copied only when they are plain tokens: this text is parsed by ffmpeg, so nothing the camera
+ * wrote may add a line or an attribute of its own.
+ */
+export function transcoderSdp(input: TranscoderInput): string {
+  const token = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+  const value = /^[\x21-\x3a\x3c-\x7e]{1,4096}$/; // visible ASCII without ';'
+  if (!Number.isInteger(input.payloadType) || input.payloadType < 0 || input.payloadType > 127) throw new Error(`payload type ${input.payloadType} out of range`);
+  if (!token.test(input.encoding)) throw new Error('encoding name is not a token');
+  const fmtp = Object.entries(input.fmtp)
+    .filter(([key, text]) => token.test(key) && value.test(text))
+    .map(([key, text]) => `${key}=${text}`)
+    .join(';');
+  return [
+    'v=0',
+    'o=- 0 0 IN IP4 127.0.0.1',
+    's=C5 Live transcoder input',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=video ${input.port} RTP/AVP ${input.payloadType}`,
+    `a=rtpmap:${input.payloadType} ${input.encoding}/${Math.round(input.clockRate)}`,
+    ...(fmtp ? [`a=fmtp:${input.payloadType} ${fmtp}`] : []),
+    'a=recvonly',
+    '',
+  ].join('\r\n');
 }

@@ -12,53 +12,16 @@ export function h264Codec(payloadType: number, profileLevelId: string): IngestDe
   };
 }
 
-/** Parses the hexdump ffprobe prints for `extradata` (with -show_data) into bytes. */
-export function parseFfprobeHexdump(dump: string): Buffer {
-  const hex: string[] = [];
-  for (const line of dump.split('\n')) {
-    const match = /^[0-9a-f]{8}:\s((?:[0-9a-f]{2,4}\s)+)/i.exec(line.trim() + ' ');
-    if (match?.[1]) hex.push(match[1].replace(/\s+/g, ''));
-  }
-  return Buffer.from(hex.join(''), 'hex');
-}
-
-/**
- * profile-level-id (6 hex digits: profile_idc, constraint flags, level_idc) from the SPS found in
- * codec extradata, which is either Annex B (start codes) or avcC (first byte 1).
- */
-export function profileLevelIdFromExtradata(extradata: Buffer): string | undefined {
-  if (extradata.length >= 4 && extradata[0] === 1) return extradata.subarray(1, 4).toString('hex');
-  for (let i = 0; i + 4 < extradata.length; i++) {
-    const startCode3 = extradata[i] === 0 && extradata[i + 1] === 0 && extradata[i + 2] === 1;
-    if (!startCode3) continue;
-    const nal = extradata[i + 3];
-    if (nal !== undefined && (nal & 0x1f) === 7 && i + 7 <= extradata.length) {
-      return extradata.subarray(i + 4, i + 7).toString('hex');
-    }
-  }
-  return undefined;
-}
-
-/** The profile-level-id when only ffprobe's profile name and level are known (no SPS). */
-export function profileLevelIdFromName(profile: string | undefined, level: number | undefined): string {
-  // ffprobe prints an unknown level as -99 (no SPS yet, e.g. SPS/PPS only in a later packet): 3.1 then.
-  const known = level !== undefined && Number.isFinite(level) && level > 0 ? level : 31;
-  const levelHex = Math.max(10, Math.min(known, 52)).toString(16).padStart(2, '0');
-  switch ((profile ?? '').toLowerCase()) {
-    case 'constrained baseline':
-      return `42e0${levelHex}`;
-    case 'baseline':
-      return `4200${levelHex}`;
-    case 'main':
-      return `4d00${levelHex}`;
-    case 'high':
-      return `6400${levelHex}`;
-    default:
-      return `42e0${levelHex}`;
-  }
-}
-
 /** True for profile_idc 100 (High) and above, which browsers commonly do not accept for WebRTC. */
 export function isHighProfile(profileLevelId: string): boolean {
   return parseInt(profileLevelId.slice(0, 2), 16) >= 100;
+}
+
+/** The profile's name for a profile-level-id (H.264 Annex A.2; constraint_set1 on Baseline is Constrained Baseline, RFC 6184 Table 5). */
+export function h264ProfileName(profileLevelId: string): string {
+  const profileIdc = parseInt(profileLevelId.slice(0, 2), 16);
+  const constraints = parseInt(profileLevelId.slice(2, 4), 16);
+  const names: Record<number, string> = { 66: 'Baseline', 77: 'Main', 88: 'Extended', 100: 'High', 110: 'High 10', 122: 'High 4:2:2', 244: 'High 4:4:4 Predictive' };
+  const name = names[profileIdc] ?? `profile_idc ${profileIdc}`;
+  return profileIdc === 66 && constraints & 0x40 ? 'Constrained Baseline' : name;
 }

@@ -1,12 +1,9 @@
 import { expect } from 'chai';
-import { buildFfmpegArgs, withCredentials, type FfmpegArgsOptions } from '../../workers/ffmpegArgs.ts';
+import { buildFfmpegArgs, transcoderSdp, type FfmpegArgsOptions } from '../../workers/ffmpegArgs.ts';
 
 // Table tests of the ffmpeg command line one ingest run uses (no ffmpeg is spawned here).
 
 const base: FfmpegArgsOptions = {
-  url: 'rtsp://10.20.30.40:554/Streaming/Channels/101',
-  transport: 'tcp',
-  timeoutMs: 5000,
   mode: 'copy',
   fps: 25,
   transcodeKbps: 1500,
@@ -24,14 +21,15 @@ function valueOf(args: string[], flag: string): string | undefined {
 }
 
 describe('buildFfmpegArgs', () => {
-  it('copy over TCP: the exact argument array', () => {
+  it('copy: the exact argument array', () => {
     expect(buildFfmpegArgs(base)).to.deep.equal([
       '-hide_banner', '-nostdin', '-loglevel', 'error',
       '-fflags', 'nobuffer', '-flags', 'low_delay',
       '-analyzeduration', '500000', '-probesize', '262144',
-      '-rtsp_transport', 'tcp',
-      '-timeout', '5000000',
-      '-i', 'rtsp://10.20.30.40:554/Streaming/Channels/101',
+      '-protocol_whitelist', 'pipe,udp,rtp',
+      '-localaddr', '127.0.0.1',
+      '-buffer_size', '4194304',
+      '-f', 'sdp', '-i', 'pipe:0',
       '-map', '0:v:0', '-an', '-sn', '-dn',
       '-c:v', 'copy', '-bsf:v', 'dump_extra=freq=keyframe',
       '-f', 'rtp',
@@ -43,12 +41,9 @@ describe('buildFfmpegArgs', () => {
     ]);
   });
 
-  it('transcode over UDP: the exact argument array', () => {
+  it('transcode: the exact argument array', () => {
     const args = buildFfmpegArgs({
       ...base,
-      url: 'rtsp://192.168.1.108:554/cam/realmonitor?channel=1&subtype=0',
-      transport: 'udp',
-      timeoutMs: 2500,
       mode: 'transcode',
       fps: 15,
       transcodeKbps: 800,
@@ -60,9 +55,10 @@ describe('buildFfmpegArgs', () => {
       '-hide_banner', '-nostdin', '-loglevel', 'error',
       '-fflags', 'nobuffer', '-flags', 'low_delay',
       '-analyzeduration', '500000', '-probesize', '262144',
-      '-rtsp_transport', 'udp',
-      '-timeout', '2500000',
-      '-i', 'rtsp://192.168.1.108:554/cam/realmonitor?channel=1&subtype=0',
+      '-protocol_whitelist', 'pipe,udp,rtp',
+      '-localaddr', '127.0.0.1',
+      '-buffer_size', '4194304',
+      '-f', 'sdp', '-i', 'pipe:0',
       '-map', '0:v:0', '-an', '-sn', '-dn',
       '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
       '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-bf', '0',
@@ -80,14 +76,10 @@ describe('buildFfmpegArgs', () => {
 
   // One row per case; `pairs` are flag -> value, `absent` flags that must not appear.
   const rows: Array<{ name: string; options: Partial<FfmpegArgsOptions>; pairs: Record<string, string>; absent?: string[]; output?: string }> = [
-    { name: 'copy, tcp', options: { mode: 'copy', transport: 'tcp' }, pairs: { '-rtsp_transport': 'tcp', '-c:v': 'copy', '-bsf:v': 'dump_extra=freq=keyframe' }, absent: ['-b:v', '-maxrate', '-bufsize', '-g', '-profile:v', '-x264-params'] },
-    { name: 'copy, udp', options: { mode: 'copy', transport: 'udp' }, pairs: { '-rtsp_transport': 'udp', '-c:v': 'copy' }, absent: ['-b:v'] },
-    { name: 'transcode, tcp', options: { mode: 'transcode', transport: 'tcp' }, pairs: { '-rtsp_transport': 'tcp', '-c:v': 'libx264', '-profile:v': 'baseline', '-bf': '0', '-pix_fmt': 'yuv420p' }, absent: ['-bsf:v'] },
-    { name: 'transcode, udp', options: { mode: 'transcode', transport: 'udp' }, pairs: { '-rtsp_transport': 'udp', '-c:v': 'libx264' } },
-    // -timeout is the RTSP socket I/O timeout in microseconds.
-    { name: 'timeout 500 ms -> 500000 us', options: { timeoutMs: 500 }, pairs: { '-timeout': '500000' } },
-    { name: 'timeout 60 s -> 60000000 us', options: { timeoutMs: 60_000 }, pairs: { '-timeout': '60000000' } },
-    { name: 'fractional timeout is rounded to whole microseconds', options: { timeoutMs: 1234.5678 }, pairs: { '-timeout': '1234568' } },
+    { name: 'copy', options: { mode: 'copy' }, pairs: { '-c:v': 'copy', '-bsf:v': 'dump_extra=freq=keyframe' }, absent: ['-b:v', '-maxrate', '-bufsize', '-g', '-profile:v', '-x264-params'] },
+    { name: 'transcode', options: { mode: 'transcode' }, pairs: { '-c:v': 'libx264', '-profile:v': 'baseline', '-bf': '0', '-pix_fmt': 'yuv420p' }, absent: ['-bsf:v'] },
+    // The input: an SDP on stdin, RTP on loopback only; no RTSP option, since ffmpeg never talks to the camera.
+    { name: 'input from our RTSP client', options: {}, pairs: { '-i': 'pipe:0', '-localaddr': '127.0.0.1', '-protocol_whitelist': 'pipe,udp,rtp' }, absent: ['-rtsp_transport', '-timeout'] },
     // Bit-rate cap: average = peak = transcodeKbps, VBV buffer half of it.
     { name: 'cap 1500 kbit/s (default)', options: { mode: 'transcode', transcodeKbps: 1500 }, pairs: { '-b:v': '1500k', '-maxrate': '1500k', '-bufsize': '750k' } },
     { name: 'cap 100 kbit/s (minimum)', options: { mode: 'transcode', transcodeKbps: 100 }, pairs: { '-b:v': '100k', '-maxrate': '100k', '-bufsize': '50k' } },
@@ -102,7 +94,7 @@ describe('buildFfmpegArgs', () => {
     {
       name: 'rtp target, payload type, ssrc',
       options: { target: { ip: '10.0.0.5', rtpPort: 2000, rtcpPort: 2001 }, payloadType: 125, ssrc: 2 ** 31 - 1 },
-      pairs: { '-f': 'rtp', '-payload_type': '125', '-ssrc': '2147483647', '-pkt_size': '1200' },
+      pairs: { '-payload_type': '125', '-ssrc': '2147483647', '-pkt_size': '1200' },
       output: 'rtp://10.0.0.5:2000?rtcpport=2001&pkt_size=1200',
     },
     {
@@ -126,11 +118,13 @@ describe('buildFfmpegArgs', () => {
     });
   }
 
-  it('the camera URL is one argument, never split or quoted, right after -i', () => {
-    const url = 'rtsp://user:p%40ss%20word@10.0.0.9:554/path with space?x=1&y=$(id)';
-    const args = buildFfmpegArgs({ ...base, url });
-    expect(valueOf(args, '-i')).to.equal(url);
-    expect(args.filter((arg) => arg.includes('10.0.0.9'))).to.deep.equal([url]);
+  it('no camera URL and no credential on the command line: ffmpeg reads an SDP from stdin', () => {
+    for (const mode of ['copy', 'transcode'] as const) {
+      const args = buildFfmpegArgs({ ...base, mode });
+      expect(args.filter((arg) => /rtsps?:/i.test(arg))).to.deep.equal([]);
+      expect(args.filter((arg) => arg.includes('@'))).to.deep.equal([]);
+      expect(args.slice(args.indexOf('-i') - 2, args.indexOf('-i') + 2)).to.deep.equal(['-f', 'sdp', '-i', 'pipe:0']);
+    }
   });
 
   it('every argument is a string and progress goes to stdout', () => {
@@ -139,46 +133,39 @@ describe('buildFfmpegArgs', () => {
     expect(valueOf(args, '-progress')).to.equal('pipe:1');
     expect(args.at(-1)).to.equal('-nostats');
     // Input options precede -i, output options follow it.
-    expect(args.indexOf('-rtsp_transport')).to.be.lessThan(args.indexOf('-i'));
-    expect(args.indexOf('-timeout')).to.be.lessThan(args.indexOf('-i'));
+    expect(args.indexOf('-localaddr')).to.be.lessThan(args.indexOf('-i'));
+    expect(args.indexOf('-protocol_whitelist')).to.be.lessThan(args.indexOf('-i'));
     expect(args.indexOf('-c:v')).to.be.greaterThan(args.indexOf('-i'));
   });
 });
 
-describe('withCredentials', () => {
-  // Verified by hand against ffmpeg 5.1 and a stub RTSP server answering 401 Basic: for the
-  // URL of row 'reserved characters' the camera received `Authorization: Basic` of exactly
-  // "admin@site:p@ss:w/rd#?% ok" (ffmpeg decodes the userinfo before authenticating).
-  const rows: Array<{ name: string; url: string; username?: string; password?: string; expected: string }> = [
-    { name: 'no username: URL unchanged', url: 'rtsp://10.0.0.9:554/Streaming/Channels/101', expected: 'rtsp://10.0.0.9:554/Streaming/Channels/101' },
-    { name: 'no username, password only: URL unchanged', url: 'rtsp://10.0.0.9/live', password: 'secret', expected: 'rtsp://10.0.0.9/live' },
-    { name: 'empty username: URL unchanged', url: 'rtsp://10.0.0.9/live', username: '', password: 'secret', expected: 'rtsp://10.0.0.9/live' },
-    { name: 'plain credentials', url: 'rtsp://10.0.0.9:554/Streaming/Channels/101', username: 'admin', password: 'Hik12345', expected: 'rtsp://admin:Hik12345@10.0.0.9:554/Streaming/Channels/101' },
-    { name: 'username without password', url: 'rtsp://10.0.0.9/axis-media/media.amp', username: 'viewer', expected: 'rtsp://viewer@10.0.0.9/axis-media/media.amp' },
-    {
-      name: 'reserved characters',
-      url: 'rtsp://127.0.0.1:18700/Streaming/Channels/101',
-      username: 'admin@site',
-      password: 'p@ss:w/rd#?% ok',
-      expected: 'rtsp://admin%40site:p%40ss%3Aw%2Frd%23%3F%25%20ok@127.0.0.1:18700/Streaming/Channels/101',
-    },
-    { name: 'shell and URL metacharacters', url: 'rtsp://10.0.0.9/live', username: 'op', password: 'a;b&c|d$e=f+g', expected: 'rtsp://op:a%3Bb%26c%7Cd%24e%3Df%2Bg@10.0.0.9/live' },
-    { name: 'non-ASCII', url: 'rtsp://10.0.0.9/live', username: 'operación', password: 'contraseña', expected: 'rtsp://operaci%C3%B3n:contrase%C3%B1a@10.0.0.9/live' },
-    { name: 'replaces credentials already in the URL', url: 'rtsp://old:gone@10.0.0.9/live', username: 'new', password: 'pw', expected: 'rtsp://new:pw@10.0.0.9/live' },
-    { name: 'query string kept (Dahua path)', url: 'rtsp://192.168.1.108:554/cam/realmonitor?channel=1&subtype=0', username: 'admin', password: 'x', expected: 'rtsp://admin:x@192.168.1.108:554/cam/realmonitor?channel=1&subtype=0' },
-    { name: 'rtsps and IPv6 host', url: 'rtsps://[fe80::1]:322/live', username: 'u', password: 'p', expected: 'rtsps://u:p@[fe80::1]:322/live' },
-  ];
+describe('transcoderSdp (what ffmpeg reads on stdin)', () => {
+  it('H.264 with the camera\'s parameter sets: the exact SDP', () => {
+    const sdp = transcoderSdp({ port: 40000, payloadType: 96, encoding: 'H264', clockRate: 90000, fmtp: { 'packetization-mode': '1', 'sprop-parameter-sets': 'Z00AKeKQWJ2AtwEBAaQeJEVA,aO48gA==' } });
+    expect(sdp).to.equal(
+      ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=C5 Live transcoder input', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=video 40000 RTP/AVP 96', 'a=rtpmap:96 H264/90000', 'a=fmtp:96 packetization-mode=1;sprop-parameter-sets=Z00AKeKQWJ2AtwEBAaQeJEVA,aO48gA==', 'a=recvonly', ''].join('\r\n'),
+    );
+  });
 
-  for (const row of rows) {
-    it(row.name, () => {
-      const result = withCredentials(row.url, row.username, row.password);
-      expect(result).to.equal(row.expected);
-      if (row.username) {
-        // What the camera receives after ffmpeg decodes the userinfo.
-        const parsed = new URL(result);
-        expect(decodeURIComponent(parsed.username)).to.equal(row.username);
-        expect(decodeURIComponent(parsed.password)).to.equal(row.password ?? '');
-      }
+  it('MJPEG (static payload type 26) without fmtp', () => {
+    const sdp = transcoderSdp({ port: 40002, payloadType: 26, encoding: 'JPEG', clockRate: 90000, fmtp: {} });
+    expect(sdp).to.include('m=video 40002 RTP/AVP 26\r\na=rtpmap:26 JPEG/90000\r\na=recvonly');
+    expect(sdp).not.to.include('a=fmtp');
+  });
+
+  it('a camera\'s value that would add a line or an attribute is left out', () => {
+    const sdp = transcoderSdp({
+      port: 40004,
+      payloadType: 97,
+      encoding: 'H265',
+      clockRate: 90000,
+      fmtp: { 'sprop-vps': 'QAEMAf//', evil: 'x\r\na=control:rtsp://10.0.0.1/', 'semi': 'a;b', 'bad key': '1', '': '2', long: 'A'.repeat(5000) },
     });
-  }
+    expect(sdp.split('\r\n').filter((line) => line.startsWith('a='))).to.deep.equal(['a=rtpmap:97 H265/90000', 'a=fmtp:97 sprop-vps=QAEMAf//', 'a=recvonly']);
+  });
+
+  it('refuses an encoding name or payload type ffmpeg would misread', () => {
+    expect(() => transcoderSdp({ port: 1, payloadType: 96, encoding: 'H264/90000\r\na=x', clockRate: 90000, fmtp: {} })).to.throw(/token/);
+    expect(() => transcoderSdp({ port: 1, payloadType: 128, encoding: 'H264', clockRate: 90000, fmtp: {} })).to.throw(/payload type/);
+  });
 });

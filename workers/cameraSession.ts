@@ -1,0 +1,34 @@
+import type { IngestSource } from './Ingest.ts';
+import { IngestError, RTSP_FAILURE_REASONS } from './IngestError.ts';
+import { RtspClient } from './rtsp/RtspClient.ts';
+import { RtspError } from './rtsp/RtspError.ts';
+
+/** Our RTSP client for one camera, as every ingest engine opens it (one session per camera run). */
+export function cameraRtspClient(camera: IngestSource, timeoutMs: number): RtspClient {
+  return new RtspClient({
+    url: camera.url,
+    ...(camera.username !== undefined && { credentials: { username: camera.username, password: camera.password ?? '' } }),
+    transport: camera.transport,
+    timeoutMs,
+    ...(camera.tls && { tls: camera.tls }),
+    userAgent: 'C5Live',
+  });
+}
+
+/** Any failure of an ingest run as an IngestError (RTSP refusals mapped by RTSP_FAILURE_REASONS). */
+export function toIngestError(error: unknown): IngestError {
+  if (error instanceof IngestError) return error;
+  if (error instanceof RtspError) return new IngestError(RTSP_FAILURE_REASONS[error.code], error.message);
+  return new IngestError('exited', (error as Error).message);
+}
+
+/** The payload of an RTP packet (after CSRCs and a header extension), or empty when malformed (RFC 3550 §5.1). */
+export function rtpPayload(packet: Buffer): Buffer {
+  if (packet.length < 12) return Buffer.alloc(0);
+  let offset = 12 + (packet[0]! & 0x0f) * 4;
+  if (packet[0]! & 0x10) {
+    if (packet.length < offset + 4) return Buffer.alloc(0);
+    offset += 4 + packet.readUInt16BE(offset + 2) * 4;
+  }
+  return offset <= packet.length ? packet.subarray(offset) : Buffer.alloc(0);
+}
