@@ -173,6 +173,8 @@ export class App {
         const ffmpegIngest = (alwaysTranscode: boolean) =>
           new FfmpegIngest({
             alwaysTranscode,
+            // Below the start timeout, so a stream that does not decode shows codec_mismatch, not a timeout.
+            firstFrameTimeoutMs: Math.max(1000, Math.min(11_000, config.ingest.startTimeoutMs - 1000)),
             camera,
             ffmpegPath: ffmpeg,
             highProfile: config.ingest.highProfile,

@@ -28,6 +28,12 @@ export interface FfmpegIngestOptions {
   /** No RTP from the camera, or no frame out of ffmpeg once frames flowed, for this long ends the run with 'stalled' (ms). */
   stallTimeoutMs: number;
   /**
+   * RTP arriving this long with no frame out of ffmpeg ends the run with 'codec_mismatch' (ms,
+   * default 11,000: longer than a 10 s GOP). Keep it below the session's start timeout, so the camera
+   * shows why instead of a timeout.
+   */
+  firstFrameTimeoutMs?: number;
+  /**
    * Transcode even H.264 that could be copied. The auto engine sets it: the relay declined the
    * camera, and what it declines is never to be copied (the one reason not visible in the SDP is
    * B slices seen in the stream).
@@ -43,11 +49,8 @@ const PAYLOAD_TYPE = 102;
 const TRANSCODED_PROFILE_LEVEL_ID = '42e01f';
 /** Preference among a camera's video tracks: what we relay or decode best first (lower-case rtpmap names). */
 const CODEC_PREFERENCE = ['h264', 'h265', 'jpeg', 'mp4v-es'];
-/**
- * ffmpeg complaining about the stream for this long with no frame out means the stream is not the
- * codec the SDP names (ms). Longer than a 10 s GOP, shorter than the session's start timeout (15 s).
- */
-const MISMATCH_AFTER_MS = 11_000;
+/** Default firstFrameTimeoutMs: longer than a 10 s GOP (keyframe requests go out every second meanwhile). */
+const FIRST_FRAME_TIMEOUT_MS = 11_000;
 /** Lines of a run's decoder complaints that reach the log (a misnamed stream makes one per packet). */
 const LOGGED_DECODE_ERRORS = 25;
 /** ffmpeg has bound its input port this long after spawning (ms): keyframe requests wait for it. */
@@ -192,8 +195,10 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
         const { stallTimeoutMs } = this.#options;
         if (now - run.lastRtpAt > stallTimeoutMs) this.#fail(run, new IngestError('stalled', `no RTP from the camera for ${stallTimeoutMs} ms`));
         else if (run.frames > 0 && now - run.lastFrameAt > stallTimeoutMs) this.#fail(run, new IngestError('stalled', `no video out of the transcoder for ${stallTimeoutMs} ms`));
-        else if (run.frames === 0 && run.decodeErrors > 0 && run.child && now - run.spawnedAt > MISMATCH_AFTER_MS) {
-          this.#fail(run, new IngestError('codec_mismatch', `the camera's stream does not decode as ${this.#codecOf(track).toUpperCase() || 'the codec its SDP names'} (${run.decodeErrors} decoder errors, no frame)`));
+        else if (run.frames === 0 && run.child && now - run.spawnedAt > (this.#options.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS)) {
+          const codec = this.#codecOf(track).toUpperCase() || 'the codec its SDP names';
+          const seconds = (this.#options.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS) / 1000;
+          this.#fail(run, new IngestError('codec_mismatch', `RTP arrives but does not decode as ${codec}: no frame in ${seconds} s (${run.decodeErrors} decoder errors)`));
         }
       };
       run.timers.push(setInterval(tick, 1000));
@@ -206,7 +211,7 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
     const found = sniffVideoCodec(rtpPayload(packet));
     if (!found) return;
     run.sniffed = true;
-    if (found === this.#codecOf(track) || (track.codec !== 'h264' && track.codec !== 'h265')) return;
+    if (found === this.#codecOf(track)) return;
     this.#codecFromStream = found;
     this.#options.onLog?.(`the camera's SDP says ${track.codec.toUpperCase()} but the stream is ${found.toUpperCase()}: taken from the stream`);
     if (this.#description?.transcodeReason) {
@@ -238,7 +243,7 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
         payloadType: track.payloadType,
         encoding,
         clockRate: track.clockRate || 90_000,
-        // Another codec's parameter sets would only mislead the decoder.
+        // Another codec's parameters would only mislead the demuxer and decoder.
         fmtp: codec === track.codec ? track.media.fmtp : {},
       });
       const args = buildFfmpegArgs({

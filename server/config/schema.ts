@@ -76,7 +76,7 @@ export const configSchema = z.strictObject({
       backoffInitialMs: ms(60_000).min(10).default(500),
       backoffMaxMs: ms(300_000).min(10).default(30_000),
       idleCloseMs: ms(3_600_000).default(30_000),
-      /** RTSP socket I/O timeout for ffmpeg and ffprobe. */
+      /** Our RTSP client's connect and per-request answer timeout (every engine's camera session, the prober). */
       rtspTimeoutMs: ms(60_000).min(500).default(5_000),
       /**
        * A camera that refused our credentials is not asked again (by the prober or a viewer) for this

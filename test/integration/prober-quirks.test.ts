@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { RtspClient } from '../../workers/rtsp.ts';
 import { ScriptedCamera, type ScriptedCameraOptions } from '../support/ScriptedCamera.ts';
@@ -130,7 +131,7 @@ describe('camera health prober against quirky cameras', function () {
     expect((await health('busy'))?.status).to.equal('busy');
   });
 
-  it('a Digest SHA-256 camera plays through the relay; on the ffmpeg engine its viewer gets a clear refusal and ffmpeg spends no failed login', async () => {
+  it('a Digest SHA-256 camera plays on every engine: the relay, and the transcoder fed by our RTSP client (one session, no failed login, no credential on ffmpeg\'s command line)', async () => {
     const relayed = await t.app.cameras.acquire('sha256');
     try {
       expect(t.app.cameras.status('sha256')?.state).to.equal('live');
@@ -140,13 +141,29 @@ describe('camera health prober against quirky cameras', function () {
     }
     const cam = cams.get('sha256-ffmpeg')!;
     const failures = cam.stats.authFailures;
-    const error = await t.app.cameras.acquire('sha256-ffmpeg').then(
-      () => undefined,
-      (e: Error & { details?: { reason?: string } }) => e,
-    );
-    expect(error?.details?.reason).to.equal('unauthorized');
-    expect(error?.message).to.match(/SHA-256/);
-    expect(cam.stats.authFailures).to.equal(failures);
+    const sessions = cam.stats.sessionsStarted;
+    const lease = await t.app.cameras.acquire('sha256-ffmpeg');
+    try {
+      const status = t.app.cameras.status('sha256-ffmpeg')!;
+      expect(status.state).to.equal('live');
+      expect(status.engine).to.equal('ffmpeg');
+      expect(cam.stats.authFailures).to.equal(failures);
+      // ffmpeg never talks to the camera: our RTSP client holds its one session.
+      expect(cam.stats.sessionsStarted - sessions).to.equal(1);
+      expect(cam.stats.activeSessions).to.equal(1);
+      const pid = t.app.cameras.session('sha256-ffmpeg')?.ingestPid;
+      expect(pid).to.be.a('number');
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(cmdline.join(' ')).to.match(/ffmpeg/);
+      for (const arg of cmdline) {
+        expect(arg).not.to.include(PASSWORD);
+        expect(arg).not.to.include(encodeURIComponent(PASSWORD));
+        expect(arg).not.to.include(USER);
+        expect(arg).not.to.match(/rtsps?:/);
+      }
+    } finally {
+      lease.release();
+    }
   });
 
   it('leaves no camera password in the logs, /metrics, the audit or the health records', async () => {
