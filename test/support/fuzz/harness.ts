@@ -12,9 +12,12 @@ import { roles, type Role } from '../../../server/auth/Identity.ts';
 import { encodeSegment, type RawBody, type PathSegment } from './arbitraries.ts';
 import { entryName, entryPoints, uncoveredOperations, type Caller, type CameraEntry, type EntryPoint, type FuzzContext, type RestEntry, type SocketEntry } from './entryPoints.ts';
 import { HostileCamera, type CameraScript } from './HostileCamera.ts';
-import { RtspClient, RtspError, RTSP_LIMITS, videoInfo } from '../../../workers/rtsp.ts';
+import { RtspClient, RtspError, RTSP_LIMITS, videoInfo, type RtspTrack } from '../../../workers/rtsp.ts';
 import { H264RtpRewriter } from '../../../workers/relay/H264RtpRewriter.ts';
 import { h264SliceType } from '../../../workers/relay/sliceType.ts';
+import { sniffVideoCodec } from '../../../workers/sniffVideoCodec.ts';
+import { rtpPayload } from '../../../workers/cameraSession.ts';
+import { transcoderSdp } from '../../../workers/ffmpegArgs.ts';
 
 export const LIVE_CAMERA = 'cam-live';
 const FUZZED_CAMERA = 'cam-fz';
@@ -241,7 +244,7 @@ export class FuzzTarget {
     let buffered = 0;
     const lost: RtspError[] = [];
     client.on('lost', (error) => lost.push(error));
-    // The relay's receive path runs on every packet the client passes on. A listener's throw would be
+    // The relay's and the transcoder's receive paths run on every packet the client passes on. A listener's throw would be
     // swallowed by the emitter (it reports, never rethrows), so failures are collected and checked below.
     const rewriter = new H264RtpRewriter({ ssrc: 1, payloadType: 102 });
     const listenerFailures: string[] = [];
@@ -249,6 +252,8 @@ export class FuzzTarget {
       try {
         if (packet.length < 12) throw new Error(`an RTP packet of ${packet.length} bytes was passed on`);
         h264SliceType(packet.subarray(12));
+        const sniffed = sniffVideoCodec(rtpPayload(packet));
+        if (sniffed !== undefined && sniffed !== 'h264' && sniffed !== 'h265') throw new Error(`sniffVideoCodec said ${String(sniffed)}`);
         for (const out of rewriter.push(packet)) if (out.length < 12) throw new Error('the rewriter produced a packet shorter than an RTP header');
       } catch (error) {
         listenerFailures.push((error as Error).message);
@@ -256,7 +261,10 @@ export class FuzzTarget {
     });
     try {
       const description = await client.describe();
-      for (const track of description.tracks) videoInfo(track);
+      for (const track of description.tracks) {
+        videoInfo(track);
+        transcoderInputOf(track);
+      }
       const track = description.tracks[0];
       if (track) {
         await client.setup(track);
@@ -363,4 +371,22 @@ function emitWithAck(socket: ClientSocket, event: string, payload: unknown): Pro
       else resolve(answer);
     });
   });
+}
+
+/**
+ * The SDP the transcoder would hand ffmpeg for a hostile camera's track: either refused with the
+ * documented errors, or exactly the fixed lines (nothing the camera wrote adds a line or attribute).
+ */
+function transcoderInputOf(track: RtspTrack): void {
+  let sdp: string;
+  try {
+    sdp = transcoderSdp({ port: 40000, payloadType: track.payloadType, encoding: track.media.rtpmap?.encoding ?? track.codec.toUpperCase(), clockRate: track.clockRate || 90000, fmtp: track.media.fmtp });
+  } catch (error) {
+    if (/not a token|payload type/.test((error as Error).message)) return;
+    throw new Error(`transcoderSdp threw ${(error as Error).message}`);
+  }
+  const lines = sdp.split('\r\n');
+  if (lines.length > 10) throw new Error(`the transcoder SDP has ${lines.length} lines`);
+  const attributes = lines.filter((line) => line.startsWith('a='));
+  if (attributes.length > 3 || attributes.some((line) => !/^a=(rtpmap|fmtp):\d+ |^a=recvonly$/.test(line))) throw new Error(`the transcoder SDP has a foreign attribute: ${attributes.join(' | ')}`);
 }
