@@ -4,9 +4,8 @@ import { consoleDir } from './config/consoleDir.ts';
 import type { Logger } from './logging/createLogger.ts';
 import { MediaWorkerPool } from './media/MediaWorkerPool.ts';
 import { CameraManager } from './cameras/CameraManager.ts';
-import { FfmpegIngest } from '../workers/FfmpegIngest.ts';
-import { RelayIngest } from '../workers/RelayIngest.ts';
-import { AutoIngest } from '../workers/AutoIngest.ts';
+import { createEngineIngest, type EngineSettings } from '../workers/createEngineIngest.ts';
+import { IngestWorkerPool } from '../workers/IngestWorkerPool.ts';
 import { ChildProcessLedger } from '../workers/ChildProcessLedger.ts';
 import { ffmpegPath } from './toolchain.ts';
 import { SecretStore } from './auth/SecretStore.ts';
@@ -51,6 +50,8 @@ export interface AppParts {
   signalling: SignallingServer;
   prober: CameraProber;
   metrics: Metrics;
+  /** The ingest worker processes (absent with INGEST_WORKERS=0: cameras are carried in this process). */
+  ingestWorkers: IngestWorkerPool | undefined;
 }
 
 /**
@@ -65,6 +66,7 @@ export class App {
   readonly audit: AuditLog;
   readonly media: MediaWorkerPool;
   readonly cameras: CameraManager;
+  readonly ingestWorkers: IngestWorkerPool | undefined;
   readonly tokens: TokenService;
   readonly loginCodes: LoginCodes;
   readonly web: WebServer;
@@ -89,6 +91,7 @@ export class App {
       signalling: this.signalling,
       prober: this.prober,
       metrics: this.metrics,
+      ingestWorkers: this.ingestWorkers,
     } = parts);
     this.#cleanups = cleanups;
   }
@@ -157,35 +160,34 @@ export class App {
     });
     cleanups.push(() => media.close());
 
-    const ffmpeg = config.ingest.ffmpegPath ?? ffmpegPath();
+    const engineSettings: EngineSettings = {
+      engine: config.ingest.engine,
+      ffmpegPath: config.ingest.ffmpegPath ?? ffmpegPath(),
+      highProfile: config.ingest.highProfile,
+      transcodeKbps: config.ingest.transcodeKbps,
+      rtspTimeoutMs: config.ingest.rtspTimeoutMs,
+      stallTimeoutMs: config.ingest.stallTimeoutMs,
+      // Below the start timeout, so a stream that does not decode shows codec_mismatch, not a timeout.
+      firstFrameTimeoutMs: Math.max(1000, Math.min(11_000, config.ingest.startTimeoutMs - 1000)),
+    };
+    const ffmpegLog = (cameraId: string, line: string) => logger.warn({ camera: cameraId }, `ffmpeg: ${line}`);
+    // Cameras are carried by ingest worker processes (INGEST_WORKERS), or in this process when it is 0.
+    const ingestWorkers =
+      config.ingest.workers > 0
+        ? await IngestWorkerPool.create({ size: config.ingest.workers, settings: engineSettings, ledger, logger, onLog: ffmpegLog })
+        : undefined;
+    if (ingestWorkers) cleanups.push(() => ingestWorkers.close());
     const loginGuard = new CameraLoginGuard({ authBackoffMs: config.ingest.authBackoffMs, authBackoffMaxMs: config.ingest.authBackoffMaxMs });
     const cameras = new CameraManager(catalog.asDirectory(), {
       logger,
       timing: config.ingest,
       createIngest: (camera) => {
-        const relay = () =>
-          new RelayIngest({
-            camera,
-            timeoutMs: config.ingest.rtspTimeoutMs,
-            stallTimeoutMs: config.ingest.stallTimeoutMs,
-            highProfile: config.ingest.highProfile,
+        const inner =
+          ingestWorkers?.createIngest(camera) ??
+          createEngineIngest(camera, engineSettings, {
+            onLog: (line) => ffmpegLog(camera.id, line),
+            onChild: (event, pid, command) => (event === 'spawned' ? ledger.add(pid, command) : ledger.remove(pid)),
           });
-        const ffmpegIngest = (alwaysTranscode: boolean) =>
-          new FfmpegIngest({
-            alwaysTranscode,
-            // Below the start timeout, so a stream that does not decode shows codec_mismatch, not a timeout.
-            firstFrameTimeoutMs: Math.max(1000, Math.min(11_000, config.ingest.startTimeoutMs - 1000)),
-            camera,
-            ffmpegPath: ffmpeg,
-            highProfile: config.ingest.highProfile,
-            transcodeKbps: config.ingest.transcodeKbps,
-            timeoutMs: config.ingest.rtspTimeoutMs,
-            stallTimeoutMs: config.ingest.stallTimeoutMs,
-            ledger,
-            onLog: (line) => logger.warn({ camera: camera.id }, `ffmpeg: ${line}`),
-          });
-        const engine = camera.engine ?? config.ingest.engine;
-        const inner = engine === 'ffmpeg' ? ffmpegIngest(false) : engine === 'relay' ? relay() : new AutoIngest(relay(), ffmpegIngest(true));
         return new GuardedIngest(inner, camera, loginGuard);
       },
       createFeed: (cameraId, description) => media.createCameraFeed(cameraId, description),
@@ -250,8 +252,8 @@ export class App {
     cleanups.push(() => {
       closing = true;
     });
-    logger.info({ workers: media.workers.map((w) => w.pid), ffmpeg, port: web.port, tls: web.secure }, 'C5 Live ready');
-    return { config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, metrics };
+    logger.info({ workers: media.workers.map((w) => w.pid), ingestWorkers: ingestWorkers?.workers().map((w) => w.pid) ?? [], ffmpeg: engineSettings.ffmpegPath, port: web.port, tls: web.secure }, 'C5 Live ready');
+    return { config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, metrics, ingestWorkers };
   }
 
   /** Closes in reverse order of creation: signalling, web server, cameras, media, store. */

@@ -41,7 +41,8 @@ export interface FfmpegIngestOptions {
   alwaysTranscode?: boolean;
   /** Receives every ffmpeg stderr line, credentials already removed. */
   onLog?: (line: string) => void;
-  ledger?: ChildProcessLedger;
+  /** Told of every ffmpeg process started and ended (the server's ChildProcessLedger, or a worker's report to it). */
+  ledger?: Pick<ChildProcessLedger, 'add' | 'remove'>;
 }
 
 const PAYLOAD_TYPE = 102;

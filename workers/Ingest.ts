@@ -51,6 +51,16 @@ export interface IngestProgress {
   kbps: number;
   /** The camera's keyframe interval as measured between its last two IDRs (ms); the relay knows it. */
   keyframeIntervalMs?: number;
+  /** RTP packets received from the camera in this ingest's life (the relay). */
+  packets?: number;
+  /** RTP bytes received from the camera in this ingest's life (the relay). */
+  bytes?: number;
+  /** RTP packets the camera sent that never arrived (sequence gaps, RFC 3550 §6.4.1 cumulative lost). */
+  lost?: number;
+  /** Interarrival jitter of the camera's RTP (RFC 3550 §6.4.1), in ms. */
+  jitterMs?: number;
+  /** Time since the camera's last keyframe arrived (ms). */
+  keyframeAgeMs?: number;
 }
 
 export type IngestEvents = {

@@ -1,4 +1,4 @@
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { z } from 'zod';
 import { rtspTransports } from '../../workers/common/RtspTransport.ts';
 import { cameraAreas, cameraEngines } from '../catalog/CameraRecord.ts';
@@ -71,6 +71,11 @@ export const configSchema = z.strictObject({
   ingest: z
     .strictObject({
       ffmpegPath: z.string().min(1).optional(),
+      /**
+       * Ingest worker processes carrying the cameras (each many cameras; RTP straight to mediasoup).
+       * 0 carries them in the server process itself. Default: one per core.
+       */
+      workers: z.number().int().min(0).max(64).default(Math.max(1, availableParallelism())),
       startTimeoutMs: ms(120_000).min(1000).default(15_000),
       stallTimeoutMs: ms(120_000).min(500).default(5_000),
       backoffInitialMs: ms(60_000).min(10).default(500),
@@ -186,6 +191,7 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'MEDIA_ANNOUNCED_IP', path: ['media', 'announcedIp'], kind: 'string' },
   { name: 'WEBRTC_PORT', path: ['media', 'webRtcPort'], kind: 'int' },
   { name: 'FFMPEG_PATH', path: ['ingest', 'ffmpegPath'], kind: 'string' },
+  { name: 'INGEST_WORKERS', path: ['ingest', 'workers'], kind: 'int' },
   { name: 'INGEST_START_TIMEOUT_MS', path: ['ingest', 'startTimeoutMs'], kind: 'int' },
   { name: 'INGEST_STALL_TIMEOUT_MS', path: ['ingest', 'stallTimeoutMs'], kind: 'int' },
   { name: 'IDLE_CLOSE_MS', path: ['ingest', 'idleCloseMs'], kind: 'int' },

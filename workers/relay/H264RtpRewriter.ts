@@ -16,12 +16,14 @@ export interface H264RtpRewriterStats {
   packetsIn: number;
   /** Packets returned by push(), inserted parameter-set packets included. */
   packetsOut: number;
-  /** Well-formed packets not forwarded (waiting for a keyframe, or from before the point forwarding resumed). */
+  /** Well-formed packets not forwarded (waiting for a keyframe, from before the point forwarding resumed, or repeated parameter sets: parameterSetsRemoved). */
   dropped: number;
   /** Packets that are not valid RTP (RFC 3550 §5.1) or whose H.264 payload is malformed (RFC 6184 §5.6-5.8); dropped. */
   invalid: number;
   /** STAP-A [SPS, PPS] packets inserted before IDR pictures. */
   parameterSetsInserted: number;
+  /** Packets of nothing but SPS/PPS, the same ones again, after a slice of the same picture: not forwarded (see push()). */
+  parameterSetsRemoved: number;
   /** IDR access units seen in the stream (forwarded or not). */
   keyframes: number;
   /** Camera timestamp jumps (more than 1 s away from the wall clock) smoothed over; restarts not included. */
@@ -46,6 +48,10 @@ interface PayloadInfo {
   /** The packet carries an SPS / PPS before its IDR slice (or anywhere, when there is none). */
   spsBeforeIdr: boolean;
   ppsBeforeIdr: boolean;
+  /** The packet carries (part of) a slice (NAL types 1-5). */
+  vcl: boolean;
+  /** The packet carries SPS and/or PPS NAL units and nothing else. */
+  onlyParameterSets: boolean;
 }
 
 const RTP_HEADER = 12;
@@ -54,8 +60,10 @@ const CLOCK_RATE_PER_MS = 90;
 const MAX_CLOCK_DISAGREEMENT = 90_000;
 /** Packets at most this far behind the newest sequence number are reordered ones; farther, a sequence jump. */
 const REORDER_WINDOW = 512;
-/** Sequence numbers remembered for late packets (start of forwarding, last insertion) expire after this many packets. */
+/** Sequence numbers remembered for late packets (start of forwarding, offset changes) expire after this many packets. */
 const REFERENCE_LIFETIME = 8192;
+/** Offset changes remembered for late packets (a few per keyframe). */
+const MAX_OFFSET_CHANGES = 64;
 
 const NAL_IDR = 5;
 const NAL_SPS = 7;
@@ -81,6 +89,11 @@ function tsDiff(a: number, b: number): number {
  *   shifted by offsets, so the camera's gaps and reordering reach the SFU as they were.
  * - Before the first packet of each IDR picture whose access unit did not carry SPS and PPS, one
  *   STAP-A [SPS, PPS] (RFC 6184 §5.7.1) is inserted, so a browser joining at any keyframe can decode.
+ * - A packet holding only the SPS/PPS already sent in this access unit, again, after one of its slices
+ *   (a camera whose payloader puts them before every IDR slice of a multi-slice picture: GStreamer's
+ *   rtph264pay config-interval=-1) is not forwarded: an SPS or PPS after a slice starts a new access
+ *   unit (H.264 §7.4.1.2.3), so decoders that find pictures by NAL units (ffmpeg's) cut the picture
+ *   in two and decode each half with the other missing.
  * - Across restart() (the camera's RTSP session was re-established) and across camera clock jumps,
  *   sequence numbers and timestamps continue from the last output, following the wall clock.
  * - After construction and restart(), nothing is forwarded before an IDR whose SPS/PPS are known.
@@ -97,6 +110,7 @@ export class H264RtpRewriter {
     dropped: 0,
     invalid: 0,
     parameterSetsInserted: 0,
+    parameterSetsRemoved: 0,
     keyframes: 0,
     timestampRebases: 0,
     spsChanges: 0,
@@ -116,8 +130,11 @@ export class H264RtpRewriter {
   private newestInSeq: number | undefined;
   /** Input sequence number of the first packet forwarded since construction/restart(): older late packets are dropped. */
   private startInSeq: number | undefined;
-  /** Input sequence number of the packet a STAP-A was last inserted before: older late packets use the offset before it. */
-  private insertInSeq: number | undefined;
+  /**
+   * Where the sequence offset changed, oldest first: a STAP-A inserted before the packet `inSeq`, or
+   * the packet `inSeq` removed. A late packet older than a change uses the offset in force before it.
+   */
+  private offsetChanges: Array<{ inSeq: number; offsetBefore: number; removed: boolean }> = [];
 
   /** The current access unit (input timestamp) and what has been done in it. */
   private auInTs: number | undefined;
@@ -125,6 +142,8 @@ export class H264RtpRewriter {
   private auSentSps = false;
   private auSentPps = false;
   private auIdrCounted = false;
+  /** A slice of the current access unit has been forwarded. */
+  private auSentVcl = false;
 
   /** Newest output sequence number, and the output timestamp and wall clock of the newest forwarded access unit. */
   private lastOutSeq: number | undefined;
@@ -173,12 +192,13 @@ export class H264RtpRewriter {
     this.resumeAfterRestart = this.lastOutSeq !== undefined;
     this.newestInSeq = undefined;
     this.startInSeq = undefined;
-    this.insertInSeq = undefined;
+    this.offsetChanges = [];
     this.auInTs = undefined;
     this.auMapped = false;
     this.auSentSps = false;
     this.auSentPps = false;
     this.auIdrCounted = false;
+    this.auSentVcl = false;
   }
 
   /**
@@ -209,6 +229,11 @@ export class H264RtpRewriter {
 
     const now = this.now();
     if (inTs !== this.auInTs) this.beginAccessUnit(inTs);
+    const repeated =
+      info.onlyParameterSets &&
+      this.auSentVcl &&
+      (info.sps === undefined || (this.auSentSps && this.spsNal !== undefined && this.spsNal.equals(info.sps))) &&
+      (info.pps === undefined || (this.auSentPps && this.ppsNal !== undefined && this.ppsNal.equals(info.pps)));
     // Parameter sets are recorded before deciding anything, so those the packet itself carries count.
     if (info.sps) this.recordSps(info.sps);
     if (info.pps) this.recordPps(info.pps);
@@ -235,20 +260,28 @@ export class H264RtpRewriter {
 
     if (!this.auMapped) this.mapAccessUnit(inTs, now);
 
+    if (repeated) {
+      // The same SPS/PPS again after a slice of this picture: left out, later packets move up one.
+      this.changeOffset(inSeq, -1, true);
+      this.counters.dropped += 1;
+      this.counters.parameterSetsRemoved += 1;
+      return [];
+    }
+
     const out: Buffer[] = [];
     const carriesSps = this.auSentSps || info.spsBeforeIdr;
     const carriesPps = this.auSentPps || info.ppsBeforeIdr;
     if (info.idrStart && !(carriesSps && carriesPps)) {
       // Forwarding only starts at an IDR whose parameter sets are known, and they are never forgotten.
       out.push(this.parameterSetPacket(inSeq, inTs));
-      this.seqOffset = (this.seqOffset + 1) & 0xffff;
-      this.insertInSeq = inSeq;
+      this.changeOffset(inSeq, 1, false);
       this.auSentSps = true;
       this.auSentPps = true;
       this.counters.parameterSetsInserted += 1;
     }
     if (info.sps) this.auSentSps = true;
     if (info.pps) this.auSentPps = true;
+    if (info.vcl) this.auSentVcl = true;
     out.push(this.rewrite(packet, (inSeq + this.seqOffset) & 0xffff, (inTs + this.tsOffset) >>> 0));
     return out;
   }
@@ -259,13 +292,31 @@ export class H264RtpRewriter {
       this.counters.dropped += 1;
       return [];
     }
-    const offset = this.insertInSeq !== undefined && seqDiff(inSeq, this.insertInSeq) < 0 ? this.seqOffset - 1 : this.seqOffset;
+    let offset = this.seqOffset;
+    for (const change of this.offsetChanges) {
+      if (change.removed && change.inSeq === inSeq) {
+        // A copy of a packet that was left out: left out too.
+        this.counters.dropped += 1;
+        return [];
+      }
+      if (seqDiff(inSeq, change.inSeq) < 0) {
+        offset = change.offsetBefore;
+        break;
+      }
+    }
     return [this.rewrite(packet, (inSeq + offset) & 0xffff, (inTs + this.tsOffset) >>> 0)];
+  }
+
+  /** The sequence offset moves by `delta` from the packet `inSeq` on (a packet inserted before it, or it removed). */
+  private changeOffset(inSeq: number, delta: number, removed: boolean): void {
+    this.offsetChanges.push({ inSeq, offsetBefore: this.seqOffset, removed });
+    if (this.offsetChanges.length > MAX_OFFSET_CHANGES) this.offsetChanges.shift();
+    this.seqOffset = (this.seqOffset + delta) & 0xffff;
   }
 
   private expireReferences(inSeq: number): void {
     if (this.startInSeq !== undefined && seqDiff(inSeq, this.startInSeq) > REFERENCE_LIFETIME) this.startInSeq = undefined;
-    if (this.insertInSeq !== undefined && seqDiff(inSeq, this.insertInSeq) > REFERENCE_LIFETIME) this.insertInSeq = undefined;
+    while (this.offsetChanges.length > 0 && seqDiff(inSeq, this.offsetChanges[0]!.inSeq) > REFERENCE_LIFETIME) this.offsetChanges.shift();
   }
 
   private beginAccessUnit(inTs: number): void {
@@ -390,25 +441,33 @@ function rtpPayloadStart(packet: Buffer): number | undefined {
  * Other packet types (STAP-B, MTAP, FU-B, reserved) pass uninspected.
  */
 function inspectPayload(packet: Buffer, start: number, end: number): PayloadInfo | undefined {
-  const info: PayloadInfo = { idrStart: false, idrFirstSlice: false, spsBeforeIdr: false, ppsBeforeIdr: false };
+  const info: PayloadInfo = { idrStart: false, idrFirstSlice: false, spsBeforeIdr: false, ppsBeforeIdr: false, vcl: false, onlyParameterSets: false };
   const type = packet[start]! & 0x1f;
   if (type >= 1 && type <= 23) {
     noteNal(info, packet.subarray(start, end));
+    info.onlyParameterSets = type === NAL_SPS || type === NAL_PPS;
   } else if (type === NAL_STAP_A) {
     let offset = start + 1;
     if (offset >= end) return undefined;
+    let others = 0;
     while (offset < end) {
       if (offset + 2 > end) return undefined;
       const size = packet.readUInt16BE(offset);
       offset += 2;
       if (size === 0 || offset + size > end) return undefined;
-      noteNal(info, packet.subarray(offset, offset + size));
+      const nal = packet.subarray(offset, offset + size);
+      const nalType = nal[0]! & 0x1f;
+      if (nalType !== NAL_SPS && nalType !== NAL_PPS) others += 1;
+      noteNal(info, nal);
       offset += size;
     }
+    info.onlyParameterSets = others === 0;
   } else if (type === NAL_FU_A) {
     if (start + 2 >= end) return undefined;
     const header = packet[start + 1]!;
-    if ((header & 0x80) !== 0 && (header & 0x1f) === NAL_IDR) {
+    const fragmentType = header & 0x1f;
+    if (fragmentType >= 1 && fragmentType <= NAL_IDR) info.vcl = true;
+    if ((header & 0x80) !== 0 && fragmentType === NAL_IDR) {
       info.idrStart = true;
       info.idrFirstSlice = ((packet[start + 2] ?? 0) & 0x80) !== 0;
     }
@@ -423,6 +482,7 @@ function inspectPayload(packet: Buffer, start: number, end: number): PayloadInfo
 /** Records one complete NAL unit of a payload (in order) into `info`. */
 function noteNal(info: PayloadInfo, nal: Buffer): void {
   const type = nal[0]! & 0x1f;
+  if (type >= 1 && type <= NAL_IDR) info.vcl = true;
   if (type === NAL_SPS) {
     info.sps = nal;
   } else if (type === NAL_PPS) {
