@@ -10,6 +10,7 @@ import { RtspError } from './rtsp/RtspError.ts';
 import { H264RtpRewriter } from './relay/H264RtpRewriter.ts';
 import { rtcpKeyframeRequests, rtcpPli, rtcpReceiverReport, rtcpSenderReport } from './relay/rtcp.ts';
 import { h264SliceType, isBSlice } from './relay/sliceType.ts';
+import { RtpReceptionStats } from './relay/RtpReceptionStats.ts';
 
 export interface RelayIngestOptions {
   camera: IngestSource;
@@ -62,6 +63,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   /** RTP timestamp of the last packet sent to mediasoup, for the sender reports. */
   #lastOutTimestamp = 0;
   readonly stats = { packetsOut: 0, bytesOut: 0, keyframeRequests: 0, frames: 0 };
+  /** The camera's RTP as received (packets, bytes, loss, jitter), over the ingest's life. */
+  readonly reception = new RtpReceptionStats();
 
   constructor(options: RelayIngestOptions) {
     super();
@@ -169,6 +172,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       const sockets = run.sockets;
       if (this.#run !== run || !sockets) return;
       this.#lastRtpAt = Date.now();
+      this.reception.push(packet, this.#lastRtpAt);
       this.#cameraSsrc = packet.readUInt32BE(8);
       this.#lastCameraSequence = packet.readUInt16BE(2);
       if (isBSlice(h264SliceType(rtpPayload(packet)))) {
@@ -218,12 +222,17 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
             this.#fail(new IngestError('stalled', `no RTP from the camera for ${this.#options.stallTimeoutMs} ms`));
             return;
           }
-          const keyframeIntervalMs = rewriter.stats.keyframeIntervalMs;
+          const { keyframeIntervalMs, lastKeyframeAt } = rewriter.stats;
           this.emit('progress', {
             frames: this.stats.frames,
             fps: this.stats.frames - frames,
             kbps: Math.round(((this.stats.bytesOut - bytes) * 8) / 1000),
             ...(keyframeIntervalMs !== undefined && { keyframeIntervalMs }),
+            packets: this.reception.packets,
+            bytes: this.reception.bytes,
+            lost: this.reception.lost,
+            jitterMs: Math.round(this.reception.jitterMs * 100) / 100,
+            ...(lastKeyframeAt !== undefined && { keyframeAgeMs: Math.max(0, Date.now() - lastKeyframeAt) }),
           });
           frames = this.stats.frames;
           bytes = this.stats.bytesOut;

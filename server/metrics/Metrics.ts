@@ -8,6 +8,7 @@ import type { CameraRepository } from '../catalog/CameraRepository.ts';
 import { healthFilterValues } from '../catalog/CameraRecord.ts';
 import type { SignallingObserverEvents } from '../signalling/SignallingServer.ts';
 import type { ObserverEmitter } from '../../workers/common/ObserverEmitter.ts';
+import type { IngestWorkerInfo } from '../../workers/IngestWorkerPool.ts';
 
 export interface MetricsOptions {
   cameras: CameraManager;
@@ -15,6 +16,8 @@ export interface MetricsOptions {
   media: MediaWorkerPool;
   repository: CameraRepository;
   logger: Logger;
+  /** The ingest worker processes, when cameras are carried by them. */
+  ingestWorkers?: { workers(): IngestWorkerInfo[] };
   /** How often the gauges are refreshed (ms); default 5000. */
   sampleEveryMs?: number;
 }
@@ -67,6 +70,16 @@ export class Metrics {
   readonly rtpLost = this.#gauge('c5_camera_rtp_lost_packets', 'RTP packets lost between the ingest and mediasoup.', ['camera']);
   readonly rtpOutBytes = this.#gauge('c5_camera_rtp_sent_bytes', 'RTP bytes sent to the viewers of a camera (sum over its consumers).', ['camera']);
   readonly nacks = this.#gauge('c5_camera_nacks', 'NACKs received from the viewers of a camera (sum over its consumers).', ['camera']);
+  readonly sourcePackets = this.#gauge('c5_camera_source_packets', "RTP packets received from the camera by the relay (the ingest's life).", ['camera']);
+  readonly sourceBytes = this.#gauge('c5_camera_source_bytes', "RTP bytes received from the camera by the relay (the ingest's life).", ['camera']);
+  readonly sourceLost = this.#gauge('c5_camera_source_lost_packets', 'RTP packets the camera sent that never reached the relay (RFC 3550 cumulative lost).', ['camera']);
+  readonly sourceJitter = this.#gauge('c5_camera_source_jitter_seconds', "Interarrival jitter of the camera's RTP at the relay (RFC 3550).", ['camera']);
+  readonly keyframeAge = this.#gauge('c5_camera_keyframe_age_seconds', "Time since the camera's last keyframe reached the relay.", ['camera']);
+  readonly ingestWorkerCameras = this.#gauge('c5_ingest_worker_cameras', 'Cameras an ingest worker process carries.', ['worker']);
+  readonly ingestWorkerCpu = this.#gauge('c5_ingest_worker_cpu_ratio', 'Share of one core an ingest worker process used over its last second.', ['worker']);
+  readonly ingestWorkerResident = this.#gauge('c5_ingest_worker_resident_bytes', 'Resident memory of an ingest worker process.', ['worker']);
+  readonly ingestWorkerPrivate = this.#gauge('c5_ingest_worker_private_bytes', 'Private memory (clean + dirty, smaps_rollup) of an ingest worker process.', ['worker']);
+  readonly ingestWorkerRestarts = this.#gauge('c5_ingest_worker_restarts_total', 'Times an ingest worker process was replaced after it died.', ['worker']);
   readonly workerConsumers = this.#gauge('c5_worker_consumers', 'Consumers on a mediasoup worker.', ['worker']);
   readonly workerCpu = this.#gauge('c5_worker_cpu_ratio', 'Share of one core a mediasoup worker used (getResourceUsage deltas).', ['worker']);
   readonly workerMemory = this.#gauge('c5_worker_memory_bytes', 'Resident memory of a mediasoup worker (/proc VmRSS).', ['worker']);
@@ -89,11 +102,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #ingestWorkers: MetricsOptions['ingestWorkers'];
+
   constructor(options: MetricsOptions) {
     this.#cameras = options.cameras;
     this.#media = options.media;
     this.#repository = options.repository;
     this.#logger = options.logger;
+    this.#ingestWorkers = options.ingestWorkers;
     this.#media.observer.on('newfeed', this.#onNewFeed);
     collectDefaultMetrics({ register: this.registry });
     for (const status of healthFilterValues) this.health.set({ status }, 0);
@@ -131,11 +147,12 @@ export class Metrics {
       if (worker.closed) continue;
       workers.push({ index: String(worker.index), consumers: worker.consumers, cpu: worker.cpu, memory: rssBytes(worker.pid) });
     }
+    const ingestWorkers = this.#ingestWorkers?.workers() ?? [];
     const healthCounts = await Promise.all(
       healthFilterValues.map(async (health) => [health, await this.#repository.count({ status: ['approved'], health })] as const),
     );
     // Everything below runs without awaiting, so a scrape never sees a half-updated set.
-    for (const gauge of [this.cameraState, this.cameraEngine, this.cameraBitrate, this.cameraFps, this.cameraKeyframeInterval, this.cameraRestarts, this.cameraSinceFrame, this.cameraViewers, this.cameraConsumers, this.rtpInPackets, this.rtpInBytes, this.rtpLost, this.rtpOutBytes, this.nacks, this.workerConsumers, this.workerCpu, this.workerMemory]) {
+    for (const gauge of [this.cameraState, this.cameraEngine, this.cameraBitrate, this.cameraFps, this.cameraKeyframeInterval, this.cameraRestarts, this.cameraSinceFrame, this.cameraViewers, this.cameraConsumers, this.rtpInPackets, this.rtpInBytes, this.rtpLost, this.rtpOutBytes, this.nacks, this.workerConsumers, this.workerCpu, this.workerMemory, this.sourcePackets, this.sourceBytes, this.sourceLost, this.sourceJitter, this.keyframeAge, this.ingestWorkerCameras, this.ingestWorkerCpu, this.ingestWorkerResident, this.ingestWorkerPrivate, this.ingestWorkerRestarts]) {
       gauge.reset();
     }
     const now = Date.now();
@@ -157,6 +174,20 @@ export class Metrics {
       this.rtpLost.set({ camera }, stats?.lost ?? 0);
       this.rtpOutBytes.set({ camera }, stats?.outBytes ?? 0);
       this.nacks.set({ camera }, stats?.nacks ?? 0);
+      const progress = status.progress;
+      if (progress?.packets !== undefined) this.sourcePackets.set({ camera }, progress.packets);
+      if (progress?.bytes !== undefined) this.sourceBytes.set({ camera }, progress.bytes);
+      if (progress?.lost !== undefined) this.sourceLost.set({ camera }, progress.lost);
+      if (progress?.jitterMs !== undefined) this.sourceJitter.set({ camera }, progress.jitterMs / 1000);
+      if (progress?.keyframeAgeMs !== undefined) this.keyframeAge.set({ camera }, progress.keyframeAgeMs / 1000);
+    }
+    for (const worker of ingestWorkers) {
+      const labels = { worker: String(worker.index) };
+      this.ingestWorkerCameras.set(labels, worker.cameras);
+      this.ingestWorkerCpu.set(labels, worker.cpuRatio);
+      this.ingestWorkerResident.set(labels, worker.residentBytes);
+      this.ingestWorkerPrivate.set(labels, worker.privateBytes);
+      this.ingestWorkerRestarts.set(labels, worker.restarts);
     }
     for (const worker of workers) {
       this.workerConsumers.set({ worker: worker.index }, worker.consumers);
