@@ -39,6 +39,8 @@ export interface CameraConfig {
   gop?: number;
   bitrateKbps?: number;
   bframes?: number;
+  /** Slices per picture (h264, no bframes); 2 or more also sends SPS/PPS before every IDR slice (rtph264pay config-interval=-1). Default 1. */
+  slices?: number;
   quality?: number;
   pattern?: string;
   motion?: number;
@@ -68,6 +70,7 @@ export interface CameraStatus {
   fps: number;
   gop: number | null;
   bframes: number;
+  slices: number;
   stamped: boolean;
   tag: number | null;
   auth: 'basic' | 'digest' | null;

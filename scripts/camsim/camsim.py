@@ -22,6 +22,10 @@ Config (JSON):
     gop          keyframe interval in frames (h264)        default = fps
     bitrateKbps  h264 target bitrate                       default 800
     bframes      B-frames between references (h264; needs main/high)   default 0
+    slices       slices per picture (h264, without bframes; x264 slices=N)   default 1.
+                 With 2 or more the payloader also sends SPS/PPS before every IDR slice
+                 (config-interval=-1), so again between the slices of a keyframe: the
+                 multi-slice camera of FINDINGS.md / issue 19.
     quality      jpegenc quality 1..100 (mjpeg)            default 70
     pattern      videotestsrc pattern nick (smpte, ball, bar, pinwheel, gradient, ...)  default smpte
     motion       horizontal pixels per frame the pattern scrolls (videotestsrc horizontal-speed)
@@ -230,6 +234,11 @@ class Camera:
         self.gop = int(d.get('gop', self.fps))
         self.bitrate = int(d.get('bitrateKbps', 800))
         self.bframes = int(d.get('bframes', 0))
+        self.slices = int(d.get('slices', 1))
+        if not 1 <= self.slices <= 16:
+            raise ValueError('%s: slices must be 1..16' % self.id)
+        if self.slices > 1 and self.bframes:
+            raise ValueError('%s: slices and bframes cannot be combined' % self.id)
         if self.bframes and self.profile == 'baseline':
             raise ValueError('%s: B-frames need profile main or high' % self.id)
         self.quality = int(d.get('quality', 70))
@@ -271,15 +280,19 @@ class Camera:
             preset = 'ultrafast' if self.profile == 'baseline' else 'superfast'
             enc = ('x264enc tune=zerolatency speed-preset=%s threads=1 key-int-max=%d bitrate=%d'
                    % (preset, self.gop, self.bitrate))
-        return ('( %s %s ! video/x-h264,profile=%s ! rtph264pay name=pay0 pt=96 config-interval=1 )'
-                % (src, enc, self.profile))
+            if self.slices > 1:
+                enc += ' option-string=slices=%d' % self.slices
+        # SPS/PPS once a second, or before every IDR slice for the multi-slice camera.
+        interval = -1 if self.slices > 1 else 1
+        return ('( %s %s ! video/x-h264,profile=%s ! rtph264pay name=pay0 pt=96 config-interval=%d )'
+                % (src, enc, self.profile, interval))
 
     def describe(self):
         return {'id': self.id, 'path': self.path, 'codec': self.codec,
                 'profile': self.profile if self.codec == 'h264' else None,
                 'width': self.width, 'height': self.height, 'fps': self.fps,
                 'gop': self.gop if self.codec == 'h264' else None,
-                'bframes': self.bframes, 'stamped': self.stamped, 'tag': self.tag,
+                'bframes': self.bframes, 'slices': self.slices, 'stamped': self.stamped, 'tag': self.tag,
                 'auth': self.auth[2] if self.auth else None, 'bulk': self.bulk,
                 'dropped': self.dropped}
 
