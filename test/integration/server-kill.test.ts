@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect } from 'chai';
@@ -14,7 +15,7 @@ describe('server killed with SIGKILL', function () {
   });
   after(async () => sim?.stop());
 
-  it('leaves no ffmpeg (nor mediasoup worker) running', async () => {
+  it('leaves no ffmpeg, ingest worker or mediasoup worker running', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'test/support/ingest-child.ts'), sim.url('cam-k')], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -25,12 +26,17 @@ describe('server killed with SIGKILL', function () {
         lines.on('line', (text) => text.startsWith('{') && resolve(text));
         child.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
       });
-      const { ffmpegPid, workerPids } = JSON.parse(line) as { ffmpegPid: number; workerPids: number[] };
+      const { ffmpegPid, workerPids, ingestWorkerPids } = JSON.parse(line) as { ffmpegPid: number; workerPids: number[]; ingestWorkerPids: number[] };
       expect(ffmpegPid).to.be.a('number');
       expect(isAlive(ffmpegPid)).to.equal(true);
+      // ffmpeg is a child of an ingest worker, which is a child of the server.
+      expect(ingestWorkerPids.length).to.be.at.least(1);
+      for (const pid of ingestWorkerPids) expect(isAlive(pid)).to.equal(true);
+      const parent = Number(readFileSync(`/proc/${ffmpegPid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
+      expect(ingestWorkerPids).to.include(parent);
       child.kill('SIGKILL');
       await exited;
-      const took = await waitFor(() => !isAlive(ffmpegPid) && workerPids.every((pid) => !isAlive(pid)), 5000, 'children to die with the server');
+      const took = await waitFor(() => !isAlive(ffmpegPid) && [...workerPids, ...ingestWorkerPids].every((pid) => !isAlive(pid)), 5000, 'children to die with the server');
       console.log(`      children gone ${took} ms after the server's SIGKILL`);
     } finally {
       child.kill('SIGKILL');
