@@ -258,3 +258,39 @@ export function percentile(sorted: number[], p: number): number {
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return sorted[rank - 1] ?? NaN;
 }
+
+/** A presented frame with what requestVideoFrameCallback says about it (WebRTC sources). */
+export interface TimedVideoSample extends VideoSample {
+  /** The frame's RTP timestamp (90 kHz) as received, or null when the browser does not give it. */
+  rtpTimestamp: number | null;
+  /** The frame's media time (s). */
+  mediaTime: number;
+  /** Frames the compositor has presented so far (a gap: frames decoded but never shown). */
+  presentedFrames: number;
+}
+
+const TIMED_SAMPLER_SOURCE = SAMPLER_SOURCE.replace(
+  'samples.push({ receivedAt, stamp, tag, width, height });',
+  'samples.push({ receivedAt, stamp, tag, width, height, rtpTimestamp: metadata.rtpTimestamp ?? null, mediaTime: metadata.mediaTime, presentedFrames: metadata.presentedFrames });',
+);
+
+/**
+ * sampleVideo() plus each frame's RTP timestamp, media time and presented-frame count: two samples
+ * with the same stamp and the same RTP timestamp are one frame presented twice; with different RTP
+ * timestamps, two pictures the camera stamped alike.
+ */
+export async function sampleVideoTimed(page: Page, selector: string, options: SampleOptions): Promise<TimedVideoSample[]> {
+  if (TIMED_SAMPLER_SOURCE === SAMPLER_SOURCE) throw new Error('sampleVideoTimed: the sampler changed, update the replacement');
+  const args = {
+    selector,
+    durationMs: options.durationMs,
+    maxFrames: options.maxFrames ?? Number.MAX_SAFE_INTEGER,
+    blockWidth: MARK.blockWidth,
+    blockHeight: MARK.blockHeight,
+    stampRow: MARK.stampRow,
+    stampBits: MARK.stampBits,
+    tagRow: MARK.tagRow,
+    tagBits: MARK.tagBits,
+  };
+  return (await page.evaluate(`(${TIMED_SAMPLER_SOURCE})(${JSON.stringify(args)})`)) as TimedVideoSample[];
+}
