@@ -19,6 +19,8 @@ packages=(
   chromium openssl
   # benchmark peer (bench:latency): Janus's streaming plugin and its browser library
   janus libjs-janus-gateway libjs-webrtc-adapter
+  # benchmark floor (bench:latency): a native GStreamer H.264 decoder (avdec_h264)
+  gstreamer1.0-libav
 )
 
 missing=()

@@ -54,6 +54,23 @@ export function headlineRows(name: string, json: Json): HeadlineRow[] {
           rows.push(perSystem('latency', `glass-to-glass ${p}, ${label} (ms)`, (s) => fmtSpread(get(json, 'variants', variant, s, p))));
         }
       }
+      // The second camera (1280x720@30, 2 slices per frame), and the native decoder's floor.
+      for (const p of ['p50', 'p95'] as const) {
+        rows.push(perSystem('latency', `glass-to-glass ${p}, 1 viewer, 1280x720@30 2-slice camera (ms)`, (s) => fmtSpread(get(json, 'cameras', 'slices', 'variants', 'single', s, p))));
+      }
+      for (const [camera, label] of [
+        ['stamped', '640x360@25'],
+        ['slices', '1280x720@30 2-slice'],
+      ] as const) {
+        const floor = (p: string) => fmtSpread(get(json, 'cameras', camera, 'variants', 'single', 'floor', p));
+        const distance = get(json, 'cameras', camera, 'floorDistance') as { p50?: number | null; p95?: number | null } | undefined;
+        if (floor('p50') === undefined) continue;
+        rows.push({
+          benchmark: 'latency',
+          measure: `${label}: native GStreamer decoder of the same mount (floor) p50 / p95, and C5 Live above it (ms)`,
+          c5: `floor ${floor('p50')} / ${floor('p95') ?? '?'}; C5 Live +${distance?.p50 ?? '?'} / +${distance?.p95 ?? '?'}`,
+        });
+      }
       return rows;
     }
     case 'ttff': {

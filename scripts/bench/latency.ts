@@ -3,8 +3,25 @@
  * and rtsp-relay (MPEG-1 over WebSocket, JSMpeg), the same stamped simulated camera, the same
  * headless Chromium; with one viewer, and again while N other viewers (default 20) watch it.
  *
- *   npm run bench:latency -- [--full] [--seconds S] [--trials N] [--viewers 20] [--systems c5,rtspRelay,janus] [--out DIR] [--dump DIR] [--json-only]
- *   quick mode (default): 2 trials of 10 s per system and variant; --full: 5 trials of 20 s.
+ *   npm run bench:latency -- [--full] [--seconds S] [--trials N] [--viewers 20] [--systems c5,rtspRelay,janus,floor] [--cameras stamped,slices] [--c5-transport udp|tcp] [--out DIR] [--dump DIR] [--json-only]
+ *   quick mode (default): 2 trials of 10 s per system, variant and camera; --full: 5 trials of 20 s.
+ *
+ * Two cameras, one after the other (each with its own C5 Live, Janus and rtsp-relay, stopped before
+ * the next camera starts): 'stamped', 640x360@25 with one slice per frame, and 'slices', 1280x720@30
+ * whose x264 encoder cuts every frame into 2 slices (what many real cameras send; ffmpeg's RTSP
+ * demuxer split such keyframes, FINDINGS.md).
+ *
+ * C5 Live pulls the camera over RTP/UDP here (--c5-transport tcp: interleaved TCP, the product's
+ * default): on this simulator a TCP-interleaved session makes gst-rtsp-server's shared mount ~20 ms
+ * later for EVERY client of it (the floor read 40 -> 62 ms p50 while C5 Live's relay pulled over TCP,
+ * and went back when it left; unchanged with the relay on UDP), so TCP would distort the other
+ * systems' numbers too. Janus pulls over UDP.
+ *
+ * The floor ('floor', GStreamerFloor.ts): a native GStreamer decoder of the same RTSP mount
+ * (rtspsrc latency=0 ! rtph264depay ! avdec_h264), no browser and no server, reading the stamp of
+ * every decoded frame: how early this machine can have the frame at all. It runs in the single
+ * variant only (load viewers are a server's burden), cold like C5 Live (a new RTSP session per
+ * trial), and the summary gives C5 Live's distance from it (p50 and p95 differences of the medians).
  *
  * Every frame of the camera carries the sender's Date.now() (mod 2^32) as blocks in its top rows
  * (scripts/camsim, test/support/frames.ts). The page decodes the stamp of every frame it shows and
@@ -29,31 +46,51 @@ import { startTestApp, type TestApp } from '../../test/support/pipelineApp.ts';
 import { launchChromium, sampleVideo, type LaunchedChromium } from '../../test/support/browser.ts';
 import { RtspRelayPeer } from './RtspRelayPeer.ts';
 import { JanusPeer } from './JanusPeer.ts';
+import { GStreamerFloor } from './GStreamerFloor.ts';
 import { samplerScript, type PageBench, type PageFrame } from './sampler.ts';
 import { analyzeFrames, type FrameAnalysis } from './latencyAnalysis.ts';
 import { percentile, round1, spread, type Spread } from './stats.ts';
 import { Cleanups, withTimeout } from './Cleanups.ts';
-import { benchmarkCommandLine, cpuBusyShare, machineCpu, sleep, type CommonArgs } from './host.ts';
+import { benchmarkCommandLine, cpuBusyShare, machineCpu, sleep, type CommonArgs, type CpuReading } from './host.ts';
 import { logger, report } from './report.ts';
 import { LoadViewers, loadWindow, type LoadWindow } from './LoadViewers.ts';
 import type { PlotSpec } from './plot.ts';
 
-const SYSTEMS = ['c5', 'rtspRelay', 'janus'] as const;
+const SYSTEMS = ['c5', 'rtspRelay', 'janus', 'floor'] as const;
 type System = (typeof SYSTEMS)[number];
-const LABEL: Record<System, string> = { c5: 'C5 Live', rtspRelay: 'rtsp-relay', janus: 'Janus' };
+const LABEL: Record<System, string> = { c5: 'C5 Live', rtspRelay: 'rtsp-relay', janus: 'Janus', floor: 'GStreamer floor' };
 
-const CAMERA = {
-  id: 'cam-stamped',
-  tag: 1,
-  codec: 'h264',
-  profile: 'baseline',
-  width: 640,
-  height: 360,
-  fps: 25,
-  gop: 25,
-  bitrateKbps: 800,
-  stamped: true,
-} as const satisfies CameraConfig;
+const CAMERAS = {
+  stamped: {
+    id: 'cam-stamped',
+    tag: 1,
+    codec: 'h264',
+    profile: 'baseline',
+    width: 640,
+    height: 360,
+    fps: 25,
+    gop: 25,
+    bitrateKbps: 800,
+    stamped: true,
+  },
+  slices: {
+    id: 'cam-slices',
+    tag: 2,
+    codec: 'h264',
+    profile: 'baseline',
+    width: 1280,
+    height: 720,
+    fps: 30,
+    gop: 30,
+    bitrateKbps: 2500,
+    slices: 2,
+    stamped: true,
+  },
+} as const satisfies Record<string, CameraConfig>;
+type CameraName = keyof typeof CAMERAS;
+const CAMERA_NAMES = Object.keys(CAMERAS) as CameraName[];
+type BenchCamera = (typeof CAMERAS)[CameraName];
+const CAMERA_LABEL: Record<CameraName, string> = { stamped: '640x360@25, 1 slice', slices: '1280x720@30, 2 slices' };
 
 const WARMUP_MS = 1000;
 const FIRST_FRAME_TIMEOUT_MS = 30_000;
@@ -62,6 +99,8 @@ interface Args extends CommonArgs {
   seconds: number;
   trials: number;
   systems: System[];
+  cameras: CameraName[];
+  c5Transport: 'udp' | 'tcp';
   /** Load viewers in the loaded variant. */
   viewers: number;
   /** Directory to write every trial's raw frames to (<system>-<variant>-<trial>.json), for a closer look. */
@@ -75,6 +114,8 @@ function parseCli(): Args {
       trials: { type: 'string' },
       viewers: { type: 'string', default: '20' },
       systems: { type: 'string', default: SYSTEMS.join(',') },
+      cameras: { type: 'string', default: CAMERA_NAMES.join(',') },
+      'c5-transport': { type: 'string', default: 'udp' },
       dump: { type: 'string' },
     },
     (flags, { full }) => ({
@@ -82,6 +123,8 @@ function parseCli(): Args {
       trials: flags.integer('trials', { min: 1, max: 50, fallback: full ? 5 : 2 }),
       viewers: flags.integer('viewers', { min: 0, max: 200 }),
       systems: flags.names('systems', SYSTEMS, 'system'),
+      cameras: flags.names('cameras', CAMERA_NAMES, 'camera'),
+      c5Transport: flags.names('c5-transport', ['udp', 'tcp'] as const, 'transport')[0]!,
       dump: flags.values.dump,
     }),
   );
@@ -131,6 +174,7 @@ interface TrialRun {
  */
 async function runTrial(
   chromium: LaunchedChromium,
+  CAMERA: BenchCamera,
   system: System,
   trial: string,
   seconds: number,
@@ -196,8 +240,23 @@ async function runTrial(
     }
     if (dumpDir) {
       mkdirSync(dumpDir, { recursive: true });
-      writeFileSync(join(dumpDir, `${system}-${trial}.json`), JSON.stringify({ navigationStart, firstAt, endAt, frames }));
+      writeFileSync(join(dumpDir, `${CAMERA.id}-${system}-${trial}.json`), JSON.stringify({ navigationStart, firstAt, endAt, frames }));
     }
+    return trialRun(CAMERA, system, trial, frames, { navigationStart, endAt, cpuStart, cpuEnd, unreadable, startup });
+  } finally {
+    await withTimeout(page.context().close(), 10_000, 'closing the browser context').catch(() => undefined);
+  }
+}
+
+function trialRun(
+  CAMERA: BenchCamera,
+  system: System,
+  trial: string,
+  frames: PageFrame[],
+  m: { navigationStart: number; endAt: number; cpuStart: CpuReading; cpuEnd: CpuReading; unreadable: number; startup: Record<string, number> },
+): TrialRun {
+  const { navigationStart, endAt, cpuStart, cpuEnd, unreadable, startup } = m;
+  {
     const a: FrameAnalysis = analyzeFrames(frames, {
       tag: CAMERA.tag,
       navigationStart,
@@ -228,8 +287,35 @@ async function runTrial(
       startupMs: startup,
     };
     return { result, latencies: a.latencies };
+  }
+}
+
+/**
+ * One floor trial: a new gst-launch decoder of the camera's RTSP mount (a new RTSP session, cold
+ * like C5 Live's single variant), recorded for `seconds` after its first frame, analysed like a page.
+ */
+async function runFloorTrial(CAMERA: BenchCamera, rtspUrl: string, trial: string, seconds: number, dumpDir: string | undefined, cleanups: Cleanups): Promise<TrialRun> {
+  const floor = GStreamerFloor.start({ rtspUrl, width: CAMERA.width, height: CAMERA.height });
+  // Also stopped by the bench's clean-up on a signal (close() is idempotent).
+  cleanups.add(`the GStreamer floor (${CAMERA.id} ${trial})`, () => floor.close());
+  try {
+    const first = await floor.firstFrame(CAMERA.tag, FIRST_FRAME_TIMEOUT_MS);
+    const endAt = first.at + seconds * 1000;
+    await sleep(first.at + WARMUP_MS - Date.now());
+    const cpuStart = machineCpu().all;
+    await sleep(endAt - Date.now());
+    const cpuEnd = machineCpu().all;
+    // Joining a running stream mid-GOP (Janus keeps the shared mount pulled), avdec_h264 outputs
+    // grey concealment frames until the first keyframe; a browser never shows those: start at the
+    // first frame carrying the camera's tag.
+    const frames = floor.frames.slice(floor.frames.indexOf(first));
+    if (dumpDir) {
+      mkdirSync(dumpDir, { recursive: true });
+      writeFileSync(join(dumpDir, `${CAMERA.id}-floor-${trial}.json`), JSON.stringify({ navigationStart: floor.startedAt, firstAt: first.at, endAt, frames }));
+    }
+    return trialRun(CAMERA, 'floor', trial, frames, { navigationStart: floor.startedAt, endAt, cpuStart, cpuEnd, unreadable: 0, startup: { 'first-frame': first.at - floor.startedAt } });
   } finally {
-    await withTimeout(page.context().close(), 10_000, 'closing the browser context').catch(() => undefined);
+    await floor.close();
   }
 }
 
@@ -272,31 +358,41 @@ function summarize(runs: TrialRun[], loads: LoadWindow[]): SystemSummary {
 
 const STATISTIC =
   'latency = page Date.now() when a frame is shown (C5 Live: requestVideoFrameCallback on the console tile <video>; Janus: the same on its <video>; ' +
-  "rtsp-relay: JSMpeg onVideoDecode after drawing into its 2D canvas) minus the sender's Date.now() stamped into that frame by the simulator; " +
+  "rtsp-relay: JSMpeg onVideoDecode after drawing into its 2D canvas; GStreamer floor: Node's Date.now() when the decoded frame's top rows arrived from gst-launch's fdsink) minus the sender's Date.now() stamped into that frame by the simulator; " +
   'each camera frame counted once (first showing of its stamp); first 1 s after the first frame of each trial dropped; ' +
   'p50/p95/p99 = nearest-rank percentiles of each trial, reported as median (min-max, n) over trials; pooled = over all frames of all trials; ' +
-  'single = the measured viewer alone (its first frame is cold for C5 Live and rtsp-relay, warm for Janus, which pulls the camera from its start); ' +
-  'loaded = the same while N receive-only viewers (LoadViewers: WebRTC peer connections in Chromium for C5 Live and Janus, WebSockets for rtsp-relay) watch the same camera';
+  'single = the measured viewer alone (its first frame is cold for C5 Live, rtsp-relay and the floor, warm for Janus, which pulls the camera from its start); ' +
+  'loaded = the same while N receive-only viewers (LoadViewers: WebRTC peer connections in Chromium for C5 Live and Janus, WebSockets for rtsp-relay) watch the same camera (no floor row); ' +
+  "floorDistance = C5 Live's median p50/p95 minus the floor's, same camera, single variant";
 
-async function main(): Promise<number> {
-  const args = parseCli();
-  const log = logger(args);
-  const cleanups = new Cleanups();
-  const failures: string[] = [];
-  const runs: Record<Variant, Record<System, TrialRun[]>> = { single: { c5: [], rtspRelay: [], janus: [] }, loaded: { c5: [], rtspRelay: [], janus: [] } };
-  const loads: Record<System, LoadWindow[]> = { c5: [], rtspRelay: [], janus: [] };
+type Runs = Record<Variant, Record<System, TrialRun[]>>;
+const noRuns = (): Record<System, TrialRun[]> => ({ c5: [], rtspRelay: [], janus: [], floor: [] });
+
+interface CameraResult {
+  camera: { id: string; width: number; height: number; fps: number; gop: number; codec: string; bitrateKbps: number; slices: number };
+  variants: Record<Variant, Partial<Record<System, SystemSummary>>>;
+  /** C5 Live's median p50/p95 minus the floor's (single variant), ms */
+  floorDistance?: { p50: number | null; p95: number | null };
+}
+
+/** All trials of one camera: its own C5 Live, rtsp-relay and Janus, stopped before the next camera. */
+async function runCamera(
+  args: Args,
+  name: CameraName,
+  sim: Simulator,
+  browser: LaunchedChromium,
+  cleanups: Cleanups,
+  failures: string[],
+  log: (line: string) => void,
+): Promise<{ runs: Runs; loads: Record<System, LoadWindow[]> }> {
+  const CAMERA = CAMERAS[name];
+  const runs: Runs = { single: noRuns(), loaded: noRuns() };
+  const loads: Record<System, LoadWindow[]> = noRuns() as unknown as Record<System, LoadWindow[]>;
   const variants: Variant[] = args.viewers > 0 ? [...VARIANTS] : ['single'];
-
+  const rtspUrl = sim.url(CAMERA.id);
+  const peers = new Cleanups();
+  cleanups.add(`the peers of ${CAMERA.id}`, () => peers.run());
   try {
-    log(`starting the camera simulator (${CAMERA.id}: ${CAMERA.width}x${CAMERA.height}@${CAMERA.fps}, GOP ${CAMERA.gop}, stamped)`);
-    const sim = await Simulator.start({ config: { cameras: [CAMERA] } });
-    cleanups.add('the camera simulator', () => sim.stop());
-    const rtspUrl = sim.url(CAMERA.id);
-
-    log('launching Chromium');
-    const browser = await launchChromium();
-    cleanups.add('Chromium', () => browser.close());
-
     let c5: TestApp | undefined;
     let benchUserId = '';
     let relay: RtspRelayPeer | undefined;
@@ -305,31 +401,34 @@ async function main(): Promise<number> {
     for (const system of args.systems) {
       try {
         if (system === 'c5') {
-          log('starting C5 Live (1 media worker)');
-          const app = await startTestApp({ logLevel: 'info', cameras: [{ id: CAMERA.id, name: 'Stamped', url: rtspUrl }], media: { workers: 1 } });
-          cleanups.add('C5 Live', () => app.close());
+          log(`starting C5 Live for ${CAMERA.id} (1 media worker)`);
+          const app = await startTestApp({ logLevel: 'info', cameras: [{ id: CAMERA.id, name: 'Stamped', url: rtspUrl, transport: args.c5Transport }], media: { workers: 1 } });
+          peers.add('C5 Live', () => app.close());
           benchUserId = await app.user('operator');
           c5 = app;
         } else if (system === 'rtspRelay') {
           log('starting the rtsp-relay baseline');
           const peer = await RtspRelayPeer.start({ rtspUrl });
-          cleanups.add('rtsp-relay', () => peer.close());
+          peers.add('rtsp-relay', () => peer.close());
           relay = peer;
-        } else {
+        } else if (system === 'janus') {
           // Janus pulls the camera from its start and keeps pulling between viewers: its first frame
           // is a warm one (the next keyframe of a running stream), unlike C5 Live's and rtsp-relay's.
           log('starting Janus (streaming plugin, RTSP mountpoint)');
           const peer = await JanusPeer.start({ rtspUrl });
-          cleanups.add('Janus', () => peer.close());
+          peers.add('Janus', () => peer.close());
           janus = peer;
+        } else {
+          const missing = GStreamerFloor.missing();
+          if (missing) throw new Error(missing);
         }
         started.push(system);
       } catch (error) {
-        failures.push(`${LABEL[system]} did not start: ${error instanceof Error ? error.message : String(error)}`);
+        failures.push(`${LABEL[system]} (${CAMERA.id}) did not start: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
 
-    const pageUrl: Record<System, () => string> = {
+    const pageUrl: Record<Exclude<System, 'floor'>, () => string> = {
       c5: () => {
         const code = c5!.app.loginCodes.issue({ userId: benchUserId, role: 'operator' });
         return `${c5!.app.consoleUrl}/#code=${encodeURIComponent(code)}`;
@@ -340,13 +439,14 @@ async function main(): Promise<number> {
     const openLoad = (system: System): Promise<LoadViewers> => {
       if (system === 'c5') return LoadViewers.open(browser, { system, count: args.viewers, consoleUrl: c5!.app.consoleUrl, token: () => c5!.token('operator'), cameraId: CAMERA.id });
       if (system === 'janus') return LoadViewers.open(browser, { system, count: args.viewers, pageUrl: janus!.pageUrl, janusPort: janus!.janusPort });
-      return LoadViewers.open(browser, { system, count: args.viewers, port: relay!.port });
+      return LoadViewers.open(browser, { system: 'rtspRelay', count: args.viewers, port: relay!.port });
     };
 
     for (let trial = 1; trial <= args.trials; trial++) {
       for (const variant of variants) {
         for (const system of started) {
-          const what = `${LABEL[system]} ${variant === 'single' ? '1 viewer' : `+${args.viewers} viewers`} trial ${trial}/${args.trials}`;
+          if (system === 'floor' && variant === 'loaded') continue;
+          const what = `${CAMERA.id} ${LABEL[system]} ${variant === 'single' ? '1 viewer' : `+${args.viewers} viewers`} trial ${trial}/${args.trials}`;
           log(`${what} (${args.seconds} s)`);
           let load: LoadViewers | undefined;
           try {
@@ -355,7 +455,10 @@ async function main(): Promise<number> {
               await sleep(1000);
             }
             const before = await load?.stats();
-            const run = await runTrial(browser, system, `${variant}-${trial}`, args.seconds, pageUrl[system], log, args.dump);
+            const run =
+              system === 'floor'
+                ? await runFloorTrial(CAMERA, rtspUrl, `${variant}-${trial}`, args.seconds, args.dump, peers)
+                : await runTrial(browser, CAMERA, system, `${variant}-${trial}`, args.seconds, pageUrl[system], log, args.dump);
             if (load && before) {
               const window = loadWindow(before, await load.stats());
               loads[system].push(window);
@@ -379,48 +482,99 @@ async function main(): Promise<number> {
         }
       }
     }
+  } finally {
+    await peers.run();
+  }
+  return { runs, loads };
+}
+
+async function main(): Promise<number> {
+  const args = parseCli();
+  const log = logger(args);
+  const cleanups = new Cleanups();
+  const failures: string[] = [];
+  const variants: Variant[] = args.viewers > 0 ? [...VARIANTS] : ['single'];
+  const perCamera: Partial<Record<CameraName, { runs: Runs; loads: Record<System, LoadWindow[]> }>> = {};
+
+  try {
+    const cams = args.cameras.map((n) => CAMERAS[n]);
+    log(`starting the camera simulator (${cams.map((c) => `${c.id}: ${c.width}x${c.height}@${c.fps}, GOP ${c.gop}, ${'slices' in c ? c.slices : 1} slice(s)`).join('; ')}; stamped)`);
+    const sim = await Simulator.start({ config: { cameras: cams } });
+    cleanups.add('the camera simulator', () => sim.stop());
+
+    log('launching Chromium');
+    const browser = await launchChromium();
+    cleanups.add('Chromium', () => browser.close());
+
+    for (const name of args.cameras) perCamera[name] = await runCamera(args, name, sim, browser, cleanups, failures, log);
   } catch (error) {
     failures.push(error instanceof Error ? (error.stack ?? error.message) : String(error));
   } finally {
     await cleanups.run();
   }
 
-  const out: Record<Variant, Partial<Record<System, SystemSummary>>> = { single: {}, loaded: {} };
-  for (const variant of variants) for (const system of args.systems) if (runs[variant][system].length) out[variant][system] = summarize(runs[variant][system], variant === 'loaded' ? loads[system] : []);
-  const present = args.systems.filter((s) => out.single[s] || out.loaded[s]);
-  const plot: PlotSpec = {
-    title: 'Glass-to-glass latency (stamped camera -> frame shown in Chromium)',
-    subtitle: `median and min-max over ${args.trials} alternating trials of ${args.seconds} s; 640x360@25 H.264, loopback`,
-    kind: 'bar',
-    xLabel: 'viewers and percentile',
-    yLabel: 'ms',
-    series: present.map((system) => ({
-      label: LABEL[system],
-      points: variants.flatMap((variant) =>
-        (['p50', 'p95', 'p99'] as const).map((p) => {
-          const v = out[variant][system]?.[p];
-          return { x: `${variant === 'single' ? '1 viewer' : `+${args.viewers} viewers`} ${p}`, y: v?.median ?? null, yMin: v?.min ?? null, yMax: v?.max ?? null };
-        }),
-      ),
-    })),
-  };
+  const results: Partial<Record<CameraName, CameraResult>> = {};
+  for (const name of args.cameras) {
+    const got = perCamera[name];
+    if (!got) continue;
+    const c = CAMERAS[name];
+    const out: Record<Variant, Partial<Record<System, SystemSummary>>> = { single: {}, loaded: {} };
+    for (const variant of variants) for (const system of args.systems) if (got.runs[variant][system].length) out[variant][system] = summarize(got.runs[variant][system], variant === 'loaded' ? got.loads[system] : []);
+    const diff = (a: Spread | undefined, b: Spread | undefined) => (a?.median != null && b?.median != null ? round1(a.median - b.median) : null);
+    results[name] = {
+      camera: { id: c.id, width: c.width, height: c.height, fps: c.fps, gop: c.gop, codec: 'h264 baseline', bitrateKbps: c.bitrateKbps, slices: 'slices' in c ? c.slices : 1 },
+      variants: out,
+      ...(out.single.c5 && out.single.floor && { floorDistance: { p50: diff(out.single.c5.p50, out.single.floor.p50), p95: diff(out.single.c5.p95, out.single.floor.p95) } }),
+    };
+  }
   const m = (v: Spread | undefined) => (v?.median == null ? '?' : String(Math.round(v.median)));
-  const summary =
-    `latency p50/p95 ms (median of ${args.trials} alternating ${args.seconds} s trials): 1 viewer ` +
-    present.map((s) => `${LABEL[s]} ${m(out.single[s]?.p50)}/${m(out.single[s]?.p95)}`).join(', ') +
-    (variants.includes('loaded') ? `; +${args.viewers} viewers ` + present.map((s) => `${LABEL[s]} ${m(out.loaded[s]?.p50)}/${m(out.loaded[s]?.p95)}`).join(', ') : '');
+  // latency.png: the first camera; latency-<name>.png: the others.
+  const plots: Record<string, PlotSpec> = {};
+  const summaries: string[] = [];
+  for (const name of args.cameras) {
+    const r = results[name];
+    if (!r) continue;
+    const out = r.variants;
+    const present = args.systems.filter((s) => out.single[s] || out.loaded[s]);
+    plots[name === args.cameras[0] ? '' : name] = {
+      title: `Glass-to-glass latency (stamped camera ${CAMERA_LABEL[name]} -> frame shown)`,
+      subtitle: `median and min-max over ${args.trials} alternating trials of ${args.seconds} s; H.264, loopback; floor = native GStreamer decoder`,
+      kind: 'bar',
+      xLabel: 'viewers and percentile',
+      yLabel: 'ms',
+      series: present.map((system) => ({
+        label: LABEL[system],
+        points: variants.flatMap((variant) =>
+          (['p50', 'p95', 'p99'] as const).map((p) => {
+            const v = out[variant][system]?.[p];
+            return { x: `${variant === 'single' ? '1 viewer' : `+${args.viewers} viewers`} ${p}`, y: v?.median ?? null, yMin: v?.min ?? null, yMax: v?.max ?? null };
+          }),
+        ),
+      })),
+    };
+    summaries.push(
+      `${CAMERA_LABEL[name]}: 1 viewer ` +
+        present.map((s) => `${LABEL[s]} ${m(out.single[s]?.p50)}/${m(out.single[s]?.p95)}`).join(', ') +
+        (variants.includes('loaded') ? `; +${args.viewers} viewers ` + present.filter((s) => s !== 'floor').map((s) => `${LABEL[s]} ${m(out.loaded[s]?.p50)}/${m(out.loaded[s]?.p95)}`).join(', ') : '') +
+        (r.floorDistance ? `; C5 Live above the floor by ${r.floorDistance.p50 ?? '?'}/${r.floorDistance.p95 ?? '?'}` : ''),
+    );
+  }
+  const summary = `latency p50/p95 ms (median of ${args.trials} alternating ${args.seconds} s trials): ${summaries.join(' | ')}`;
+  const first = results[args.cameras[0]!];
   return report(args, {
     name: 'latency',
     result: {
       seconds: args.seconds,
       trials: args.trials,
       loadViewers: args.viewers,
-      camera: { width: CAMERA.width, height: CAMERA.height, fps: CAMERA.fps, gop: CAMERA.gop, codec: 'h264 baseline', bitrateKbps: CAMERA.bitrateKbps },
+      c5Transport: args.c5Transport,
       statistic: STATISTIC,
-      variants: out,
+      // The first camera's numbers at the top level too (what headline.ts and older readers read).
+      ...(first && { camera: first.camera, variants: first.variants, floorDistance: first.floorDistance }),
+      cameras: results,
     },
     summary,
-    plots: plot,
+    plots,
     failures,
   });
 }

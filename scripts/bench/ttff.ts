@@ -19,6 +19,11 @@
  * picture; sampler.ts): C5 Live and Janus in requestVideoFrameCallback of the <video>, rtsp-relay in
  * JSMpeg's onVideoDecode after drawing into its canvas. Each trial opens a fresh browser context.
  *
+ * The simulator's cameras honour keyframe requests: GStreamer's RTSP server turns an RTCP PLI into
+ * a force-key-unit event for its x264enc (measured: a C5 Live viewer of a warm 10 s GOP camera had
+ * its first frame 90-180 ms after resuming its consumer, not up to 10 s). So a warm C5 Live viewer
+ * does not wait for the camera's GOP; Janus does (its streaming plugin does not ask the camera).
+ *
  * Each request waits a random fraction of a GOP first, so it lands anywhere in the camera's GOP.
  * Trials alternate: for each round, GOP 1 s and 2 s, cold and warm, each system in turn (A B C A B C).
  * Quick mode 3 rounds, full mode 7; every number is the median over its trials with min-max and n.
