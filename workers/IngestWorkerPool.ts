@@ -64,11 +64,10 @@ export class IngestWorkerPool implements IngestPlacement {
   static async create(options: IngestWorkerPoolOptions): Promise<IngestWorkerPool> {
     const pool = new IngestWorkerPool(options);
     try {
-      for (let index = 0; index < options.size; index++) {
-        const slot: Slot = { index, worker: undefined, restarts: 0, crashes: 0, timer: undefined };
-        pool.#slots.push(slot);
-        slot.worker = await pool.#spawn(slot);
-      }
+      for (let index = 0; index < options.size; index++) pool.#slots.push({ index, worker: undefined, restarts: 0, crashes: 0, timer: undefined });
+      const started = await Promise.allSettled(pool.#slots.map(async (slot) => (slot.worker = await pool.#spawn(slot))));
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (error) {
       await pool.close();
       throw error;
