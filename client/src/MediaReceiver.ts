@@ -59,9 +59,12 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
   async open(): Promise<void> {
     this.reset();
     const device = new Device();
-    const { rtpCapabilities } = await this.signalling.request('getRouterRtpCapabilities', {});
-    await device.load({ routerRtpCapabilities: rtpCapabilities });
-    const { transport: info } = await this.signalling.request('createTransport', this.options.tcpOnly ? { tcpOnly: true } : {});
+    // Both asked at once (the server's transport does not depend on our capabilities): one round
+    // trip less before the first consume, and the Device loads while the transport is created.
+    const [, { transport: info }] = await Promise.all([
+      this.signalling.request('getRouterRtpCapabilities', {}).then(({ rtpCapabilities }) => device.load({ routerRtpCapabilities: rtpCapabilities })),
+      this.signalling.request('createTransport', this.options.tcpOnly ? { tcpOnly: true } : {}),
+    ]);
     const transport = device.createRecvTransport({
       id: info.id,
       iceParameters: info.iceParameters,

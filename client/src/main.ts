@@ -96,9 +96,9 @@ function startConsole({ view, session, setConnection, rightsChanged }: RunHooks)
     const epoch = ++connectionEpoch;
     void (async () => {
       try {
-        await media.open();
-        // The first page of the list (never the whole fleet); the wall fills from it the first time.
-        const { cameras: firstPage } = await cameras.reload();
+        // The media set-up and the first page of the list (never the whole fleet) at once: neither
+        // needs the other, and the wall fills from the list the first time.
+        const [, { cameras: firstPage }] = await Promise.all([media.open(), cameras.reload()]);
         if (epoch !== connectionEpoch) return;
         videoWall.refreshNames();
         if (!filledOnce) {
