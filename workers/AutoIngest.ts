@@ -54,6 +54,10 @@ export class AutoIngest extends TypedEmitter<IngestEvents> implements Ingest {
     this.#active.start(target);
   }
 
+  requestKeyframe(): void {
+    this.#active?.requestKeyframe?.();
+  }
+
   stop(): Promise<void> {
     return this.#active ? this.#active.stop() : Promise.resolve();
   }

@@ -163,7 +163,7 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
     const description = this.#description;
     if (!client || !track || !description) throw new Error('FfmpegIngest.start() before open()');
     if (this.#run) throw new Error('FfmpegIngest.start() while running');
-    const run: Run = { timers: [], frames: 0, lastFrameAt: 0, lastRtpAt: Date.now(), decodeErrors: 0, sniffed: false, spawns: 0, spawnedAt: 0 };
+    const run: Run = { timers: [], frames: 0, lastFrameAt: 0, lastRtpAt: Date.now(), decodeErrors: 0, sniffed: false, spawns: 0, spawnedAt: 0, lastKeyframeRequestAt: 0 };
     this.#run = run;
     client.on('rtp', (_track, packet) => {
       if (this.#run !== run) return;
@@ -205,6 +205,19 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
       run.timers.push(setInterval(tick, 1000));
       run.timers.push(setTimeout(tick, SPAWN_SETTLE_MS + 100));
     })().catch((error: unknown) => this.#fail(run, toIngestError(error)));
+  }
+
+  /** Sends the camera a PLI (at most one per second); see Ingest.requestKeyframe. */
+  requestKeyframe(): void {
+    const run = this.#run;
+    const client = this.#client;
+    const track = this.#track;
+    if (!run || !client || !track || run.cameraSsrc === undefined) return;
+    const now = Date.now();
+    if (now - run.lastKeyframeRequestAt < 1000) return;
+    run.lastKeyframeRequestAt = now;
+    this.stats.keyframeRequests++;
+    client.sendRtcp(track, rtcpPli(this.#ssrc, run.cameraSsrc));
   }
 
   /** Looks at parameter sets until one says the codec; a codec other than the SDP's is taken from the stream. */
@@ -375,6 +388,7 @@ interface Run {
   /** ffmpeg processes started in this run (a restart supersedes one still being set up). */
   spawns: number;
   spawnedAt: number;
+  lastKeyframeRequestAt: number;
 }
 
 function chooseTrack(tracks: RtspTrack[]): RtspTrack | undefined {

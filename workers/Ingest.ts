@@ -86,6 +86,12 @@ export interface Ingest extends Pick<TypedEmitter<IngestEvents>, 'on' | 'off' | 
    * feed is kept across camera reconnects.
    */
   readonly continuesAcrossRuns?: boolean;
+  /**
+   * Asks the camera for a keyframe now (a PLI on its RTSP session, at most one per second). For
+   * engines whose producer declares no keyframe requests (ffmpeg copying the camera's H.264), so a
+   * new viewer need not wait for the camera's next GOP.
+   */
+  requestKeyframe?(): void;
   /** Releases what the ingest keeps across runs (sockets); after close() it is not started again. */
   close?(): Promise<void>;
 }

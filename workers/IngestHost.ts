@@ -57,6 +57,9 @@ export class IngestHost {
         }
         return;
       }
+      case 'keyframe':
+        this.#ingests.get(key)?.requestKeyframe?.();
+        return;
       case 'stop':
       case 'close': {
         const ingest = this.#ingests.get(key);

@@ -70,6 +70,10 @@ export class RemoteIngest extends TypedEmitter<IngestEvents> implements Ingest, 
     worker.send({ type: 'start', key: this.key, target });
   }
 
+  requestKeyframe(): void {
+    if (this.#running && this.#worker?.alive) this.#worker.send({ type: 'keyframe', key: this.key });
+  }
+
   async stop(): Promise<void> {
     this.#running = false;
     this.#pid = undefined;

@@ -40,6 +40,7 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('open'), id: requestId, key, camera: cameraSchema }),
   z.strictObject({ type: z.literal('start'), key, target }),
   z.strictObject({ type: z.literal('stop'), id: requestId, key }),
+  z.strictObject({ type: z.literal('keyframe'), key }),
   z.strictObject({ type: z.literal('close'), id: requestId, key }),
 ]);
 export type ToWorker = z.infer<typeof toWorkerSchema>;

@@ -115,7 +115,11 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
     this.#status.viewers = this.#viewers;
     this.#clearIdleTimer();
     this.#announceViewers();
-    if (this.state === 'live' && this.#feed) return Promise.resolve(this.#feed);
+    if (this.state === 'live' && this.#feed) {
+      // mediasoup asks a producer with keyframe requests itself; ffmpeg copying a camera's H.264 has none.
+      if (!this.#feedDescription?.keyframeRequests && !this.#feedDescription?.transcodeReason) this.#ingest.requestKeyframe?.();
+      return Promise.resolve(this.#feed);
+    }
     const answer = new Promise<CameraFeed>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     if (this.state === 'idle' || this.state === 'closing') void this.#startRun();
     return answer;

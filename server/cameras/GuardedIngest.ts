@@ -57,6 +57,10 @@ export class GuardedIngest extends TypedEmitter<IngestEvents> implements Ingest 
     this.inner.start(target);
   }
 
+  requestKeyframe(): void {
+    this.inner.requestKeyframe?.();
+  }
+
   stop(): Promise<void> {
     return this.inner.stop();
   }

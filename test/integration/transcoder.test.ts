@@ -88,6 +88,12 @@ describe('transcoder engine fed by our RTSP client', function () {
       } finally {
         tap.close();
       }
+      // A further viewer of a copied camera: mediasoup asks ffmpeg for nothing, so the server asks the camera (over IPC to its worker).
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const before = cam.stats.rtcpPli;
+      const second = await t.app.cameras.acquire('tx-forced');
+      second.release();
+      await waitFor(() => cam.stats.rtcpPli > before, 3000, 'a keyframe request for the new viewer');
     } finally {
       lease.release();
     }
