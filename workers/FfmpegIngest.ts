@@ -9,7 +9,7 @@ import { classifyFfmpegError } from './classifyFfmpegError.ts';
 import { buildFfmpegArgs, transcoderSdp } from './ffmpegArgs.ts';
 import { h264Codec, h264ProfileName, isHighProfile } from './h264.ts';
 import { decodeSpropParameterSets, parseH264Sps, type H264Sps } from './h264Sps.ts';
-import { cameraRtspClient, rtpPayload, toIngestError } from './cameraSession.ts';
+import { cameraRtspClient, rtpPayload, toIngestError, trackSps } from './cameraSession.ts';
 import type { RtspClient, RtspTrack } from './rtsp/RtspClient.ts';
 import { rtcpPli, rtcpReceiverReport } from './relay/rtcp.ts';
 import { sniffVideoCodec } from './sniffVideoCodec.ts';
@@ -121,7 +121,7 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
 
   #describe(track: RtspTrack): IngestDescription {
     const codec = this.#codecOf(track);
-    const sps = codec === 'h264' && track.codec === 'h264' ? spsOf(track) : undefined;
+    const sps = codec === 'h264' && track.codec === 'h264' ? trackSps(track) : undefined;
     const hasBFrames = (sps?.maxNumReorderFrames ?? 0) > 0;
     const fmtpProfile = track.media.fmtp['profile-level-id'];
     const sourceProfileLevelId = sps?.profileLevelId ?? (fmtpProfile && /^[0-9a-f]{6}$/i.test(fmtpProfile) ? fmtpProfile.toLowerCase() : undefined);
@@ -398,21 +398,12 @@ function chooseTrack(tracks: RtspTrack[]): RtspTrack | undefined {
     return at < 0 ? CODEC_PREFERENCE.length : at;
   };
   const area = (track: RtspTrack) => {
-    const sps = track.codec === 'h264' ? spsOf(track) : undefined;
+    const sps = track.codec === 'h264' ? trackSps(track) : undefined;
     return sps ? sps.width * sps.height : 0;
   };
   return [...video].sort((a, b) => rank(a) - rank(b) || area(b) - area(a))[0];
 }
 
-function spsOf(track: RtspTrack): H264Sps | undefined {
-  const nal = decodeSpropParameterSets(track.media.fmtp['sprop-parameter-sets'] ?? '').find((n) => ((n[0] ?? 0) & 0x1f) === 7);
-  if (!nal) return undefined;
-  try {
-    return parseH264Sps(nal);
-  } catch {
-    return undefined;
-  }
-}
 
 function bindLoopback(port = 0): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {

@@ -2,11 +2,11 @@ import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { TypedEmitter } from './common/TypedEmitter.ts';
 import type { Ingest, IngestDescription, IngestEvents, IngestSource, RtpTarget } from './Ingest.ts';
-import { IngestError, RTSP_FAILURE_REASONS } from './IngestError.ts';
+import { IngestError } from './IngestError.ts';
+import { cameraRtspClient, rtpPayload, toIngestError, trackSps } from './cameraSession.ts';
 import { decodeSpropParameterSets, parseH264Sps, type H264Sps } from './h264Sps.ts';
 import { h264Codec } from './h264.ts';
-import { RtspClient, type RtspTrack } from './rtsp/RtspClient.ts';
-import { RtspError } from './rtsp/RtspError.ts';
+import type { RtspClient, RtspTrack } from './rtsp/RtspClient.ts';
 import { H264RtpRewriter } from './relay/H264RtpRewriter.ts';
 import { rtcpKeyframeRequests, rtcpPli, rtcpReceiverReport, rtcpSenderReport } from './relay/rtcp.ts';
 import { h264SliceType, isBSlice } from './relay/sliceType.ts';
@@ -91,20 +91,13 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   async open(): Promise<IngestDescription> {
     await this.#closeClient();
     const { camera } = this.#options;
-    const client = new RtspClient({
-      url: camera.url,
-      ...(camera.username !== undefined && { credentials: { username: camera.username, password: camera.password ?? '' } }),
-      transport: camera.transport,
-      timeoutMs: this.#options.timeoutMs,
-      ...(camera.tls && { tls: camera.tls }),
-      userAgent: 'C5Live',
-    });
+    const client = cameraRtspClient(camera, this.#options.timeoutMs);
     this.#client = client;
     try {
       const description = await client.describe();
       const candidates = description.tracks
         .filter((track) => track.media.type === 'video' && track.codec === 'h264')
-        .map((track) => ({ track, sps: spsOf(track) }))
+        .map((track) => ({ track, sps: trackSps(track) }))
         .sort((a, b) => (b.sps ? b.sps.width * b.sps.height : 0) - (a.sps ? a.sps.width * a.sps.height : 0));
       const chosen = candidates[0];
       if (!chosen) {
@@ -181,6 +174,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
         this.#fail(new IngestError('unsupported_codec', 'B-frames in the stream (B slices): the camera needs the transcoder'));
         return;
       }
+      const keyframes = rewriter.stats.keyframes;
       for (const forwarded of rewriter.push(packet)) {
         this.stats.packetsOut++;
         this.stats.bytesOut += forwarded.length;
@@ -192,6 +186,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
           this.emit('flowing');
         }
       }
+      if (rewriter.stats.keyframes !== keyframes) this.#keyframeArrived();
       if (rewriter.waitingForKeyframe) this.#requestKeyframe(client, track);
     });
     client.on('lost', (error) => this.#fail(toIngestError(error)));
@@ -239,6 +234,18 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
         }, 1000),
       );
     })().catch((error: unknown) => this.#fail(toIngestError(error)));
+  }
+
+  /**
+   * A keyframe arrived: it answers every request made before it, so a request still waiting out the
+   * gap is dropped, and the next one (a viewer who came after this keyframe) goes at once. Otherwise
+   * a viewer arriving just after the relay's own start-up request waited up to a second for its
+   * keyframe.
+   */
+  #keyframeArrived(): void {
+    if (this.#keyframeTimer) clearTimeout(this.#keyframeTimer);
+    this.#keyframeTimer = undefined;
+    this.#lastKeyframeRequestAt = 0;
   }
 
   /** Sends a PLI to the camera now, or once the one-per-second gap has passed (requests in between coalesce). */
@@ -289,32 +296,6 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   }
 }
 
-/** The payload of an RTP packet (after CSRCs and a header extension), or empty when malformed (RFC 3550 §5.1). */
-function rtpPayload(packet: Buffer): Buffer {
-  if (packet.length < 12) return Buffer.alloc(0);
-  let offset = 12 + (packet[0]! & 0x0f) * 4;
-  if (packet[0]! & 0x10) {
-    if (packet.length < offset + 4) return Buffer.alloc(0);
-    offset += 4 + packet.readUInt16BE(offset + 2) * 4;
-  }
-  return offset <= packet.length ? packet.subarray(offset) : Buffer.alloc(0);
-}
-
-function spsOf(track: RtspTrack): H264Sps | undefined {
-  const nal = decodeSpropParameterSets(track.media.fmtp['sprop-parameter-sets'] ?? '').find((n) => ((n[0] ?? 0) & 0x1f) === 7);
-  if (!nal) return undefined;
-  try {
-    return parseH264Sps(nal);
-  } catch {
-    return undefined;
-  }
-}
-
-function toIngestError(error: unknown): IngestError {
-  if (error instanceof IngestError) return error;
-  if (error instanceof RtspError) return new IngestError(RTSP_FAILURE_REASONS[error.code], error.message);
-  return new IngestError('exited', (error as Error).message);
-}
 
 interface Sockets {
   rtp: dgram.Socket;

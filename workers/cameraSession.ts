@@ -1,4 +1,6 @@
 import type { IngestSource } from './Ingest.ts';
+import { decodeSpropParameterSets, parseH264Sps, type H264Sps } from './h264Sps.ts';
+import type { RtspTrack } from './rtsp/RtspClient.ts';
 import { IngestError, RTSP_FAILURE_REASONS } from './IngestError.ts';
 import { RtspClient } from './rtsp/RtspClient.ts';
 import { RtspError } from './rtsp/RtspError.ts';
@@ -31,4 +33,15 @@ export function rtpPayload(packet: Buffer): Buffer {
     offset += 4 + packet.readUInt16BE(offset + 2) * 4;
   }
   return offset <= packet.length ? packet.subarray(offset) : Buffer.alloc(0);
+}
+
+/** The SPS in an H.264 track's sprop-parameter-sets (RFC 6184 §8.1), parsed, or undefined when absent or unreadable. */
+export function trackSps(track: RtspTrack): H264Sps | undefined {
+  const nal = decodeSpropParameterSets(track.media.fmtp['sprop-parameter-sets'] ?? '').find((n) => ((n[0] ?? 0) & 0x1f) === 7);
+  if (!nal) return undefined;
+  try {
+    return parseH264Sps(nal);
+  } catch {
+    return undefined;
+  }
 }
