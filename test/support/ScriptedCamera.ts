@@ -69,6 +69,15 @@ export interface ScriptedCameraOptions {
   delayMs?: number;
   /** Send responses a few bytes at a time. */
   trickle?: { chunkBytes: number; intervalMs: number };
+  /**
+   * Everything written on an RTSP connection (interleaved RTP/RTCP and answers) goes out `chunkBytes`
+   * every `intervalMs`, so the client is nearly always in the middle of an interleaved packet. A
+   * frame arriving while more than `queueBytes` (default 16 KiB) wait is dropped whole; an answer
+   * goes out after the item being written, never inside it.
+   */
+  mediaTrickle?: { chunkBytes: number; intervalMs: number; queueBytes?: number };
+  /** Called once a video frame's RTP packets were sent, with the frame's RTP timestamp (for latency measurements). */
+  onFrameSent?: (rtpTimestamp: number) => void;
   /** Serve rtsps (PEM strings). */
   tls?: { key: string; cert: string };
   /** On an RTCP PLI, the next frame sent is a keyframe (what most cameras do); default false (counted only). */
@@ -113,6 +122,10 @@ export interface ScriptedCameraStats {
   rtpPacketsReordered: number;
   /** Sessions that switched to the video given to switchVideo() (at a keyframe). */
   videoSwitches: number;
+  /** mediaTrickle: bytes written, chunks written, and chunks that ended inside an interleaved packet. */
+  trickledBytes: number;
+  trickledChunks: number;
+  trickledChunksMidPacket: number;
   rtcpReceived: number;
   rtcpPli: number;
   rtcpReceiverReports: number;
@@ -139,6 +152,8 @@ interface Connection {
   answering: number;
   held: Buffer[];
   closed: boolean;
+  /** mediaTrickle: what waits to be written (the head partly written up to `offset`). */
+  trickle?: { queue: Array<{ bytes: Buffer; answer: boolean }>; offset: number; queued: number; dropping?: boolean; timer?: NodeJS.Timeout };
 }
 
 interface Session {
@@ -212,6 +227,9 @@ export class ScriptedCamera {
     rtpPacketsSent: 0,
     rtpPacketsReordered: 0,
     videoSwitches: 0,
+    trickledBytes: 0,
+    trickledChunks: 0,
+    trickledChunksMidPacket: 0,
     rtcpReceived: 0,
     rtcpPli: 0,
     rtcpReceiverReports: 0,
@@ -282,6 +300,7 @@ export class ScriptedCamera {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const connection of this.connections) {
       connection.closed = true;
+      clearInterval(connection.trickle?.timer);
       connection.socket.destroy();
     }
     this.connections.clear();
@@ -306,6 +325,7 @@ export class ScriptedCamera {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       connection.closed = true;
+      clearInterval(connection.trickle?.timer);
       this.connections.delete(connection);
       for (const session of [...this.sessions.values()]) if (session.connection === connection) this.endSession(session);
     });
@@ -797,6 +817,7 @@ export class ScriptedCamera {
       this.stats.rtpPacketsSent += 1;
       this.sendPacket(session, packet, false);
     });
+    this.options.onFrameSent?.(session.timestamp >>> 0);
     session.timestamp = (session.timestamp + Math.round(90000 / fps)) >>> 0;
   }
 
@@ -852,6 +873,10 @@ export class ScriptedCamera {
     frame[1] = isRtcp ? transport.rtcpChannel : transport.rtpChannel;
     frame.writeUInt16BE(packet.length, 2);
     packet.copy(frame, 4);
+    if (this.options.mediaTrickle) {
+      this.trickleMedia(connection, frame, isRtcp, packet);
+      return;
+    }
     if (connection.answering > 0) {
       if (connection.held.length < 5000) connection.held.push(frame);
       return;
@@ -873,6 +898,10 @@ export class ScriptedCamera {
     const body = Buffer.from(answer.body ?? '', 'utf8');
     if (body.length > 0 || answer.status === 200) lines.push(`Content-Length: ${body.length}`);
     const bytes = Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+    if (this.options.mediaTrickle) {
+      this.trickleAnswer(connection, bytes);
+      return;
+    }
     const trickle = this.options.trickle;
     const chunk = Math.max(1, trickle?.chunkBytes ?? 0);
     if (!trickle) {
@@ -891,6 +920,60 @@ export class ScriptedCamera {
         for (const frame of connection.held.splice(0)) connection.socket.write(frame);
       }
     }
+  }
+
+  /** mediaTrickle: queues an interleaved frame (a whole video frame is dropped while the queue is full). */
+  private trickleMedia(connection: Connection, frame: Buffer, isRtcp: boolean, packet: Buffer): void {
+    const state = this.trickleState(connection);
+    if (!isRtcp) {
+      // The decision is taken at a frame's first packet and kept until its marker bit.
+      if (state.dropping === undefined) state.dropping = state.queued > (this.options.mediaTrickle?.queueBytes ?? 16 * 1024);
+      const drop = state.dropping;
+      if (((packet[1] ?? 0) & 0x80) !== 0) state.dropping = undefined;
+      if (drop) return;
+    }
+    state.queue.push({ bytes: frame, answer: false });
+    state.queued += frame.length;
+  }
+
+  /** mediaTrickle: an answer goes right after the item being written (and earlier answers). */
+  private trickleAnswer(connection: Connection, bytes: Buffer): void {
+    const state = this.trickleState(connection);
+    let index = state.queue.length === 0 ? 0 : 1;
+    while (index < state.queue.length && state.queue[index]!.answer) index++;
+    state.queue.splice(index, 0, { bytes, answer: true });
+    state.queued += bytes.length;
+  }
+
+  private trickleState(connection: Connection): NonNullable<Connection['trickle']> {
+    if (connection.trickle) return connection.trickle;
+    const { chunkBytes, intervalMs } = this.options.mediaTrickle!;
+    const state: NonNullable<Connection['trickle']> = { queue: [], offset: 0, queued: 0 };
+    state.timer = setInterval(() => {
+      if (connection.closed) return clearInterval(state.timer);
+      let budget = Math.max(1, chunkBytes);
+      const parts: Buffer[] = [];
+      while (budget > 0 && state.queue.length > 0) {
+        const head = state.queue[0]!;
+        const take = Math.min(budget, head.bytes.length - state.offset);
+        parts.push(head.bytes.subarray(state.offset, state.offset + take));
+        state.offset += take;
+        budget -= take;
+        state.queued -= take;
+        if (state.offset === head.bytes.length) {
+          state.queue.shift();
+          state.offset = 0;
+        }
+      }
+      if (parts.length === 0) return;
+      const chunk = Buffer.concat(parts);
+      this.stats.trickledBytes += chunk.length;
+      this.stats.trickledChunks += 1;
+      if (state.offset > 0 && !state.queue[0]!.answer) this.stats.trickledChunksMidPacket += 1;
+      connection.socket.write(chunk);
+    }, intervalMs);
+    connection.trickle = state;
+    return state;
   }
 
   private sleep(ms: number): Promise<void> {
