@@ -281,12 +281,45 @@ interface Run {
   workerRestarts: number;
 }
 
+/**
+ * The camera simulator, started again when it has died (a run after it would only measure
+ * cameras that cannot connect); its last stderr lines say why.
+ */
+class Simulators {
+  current!: Simulator;
+  private readonly tail: string[] = [];
+
+  constructor(private readonly config: SimulatorConfig) {}
+
+  async start(): Promise<void> {
+    this.current = await Simulator.start({
+      config: this.config,
+      logTo: (line) => {
+        this.tail.push(line);
+        if (this.tail.length > 10) this.tail.shift();
+      },
+    });
+  }
+
+  /** Starts a new simulator when the current one has exited; returns what happened, or undefined. */
+  async ensureRunning(): Promise<string | undefined> {
+    if (this.current.running) return undefined;
+    const last = this.tail.splice(0).join(' | ');
+    await this.start();
+    return `the camera simulator had exited (last stderr: ${last || 'none'}); started a new one`;
+  }
+
+  stop(): Promise<void> {
+    return this.current.stop();
+  }
+}
+
 class Bench {
   readonly failures: string[] = [];
 
   constructor(
     private readonly args: Args,
-    private readonly sim: Simulator,
+    private readonly sims: Simulators,
     private readonly cameraIds: string[],
     private readonly consoleDir: string,
     private readonly log: (line: string) => void,
@@ -296,8 +329,17 @@ class Bench {
     return Array.from({ length: count }, (_, i) => `${VARIANTS[variant].prefix}${i + 1}`);
   }
 
+  private get sim(): Simulator {
+    return this.sims.current;
+  }
+
   async run(trial: number, variant: VariantName): Promise<Run> {
     const spec = VARIANTS[variant];
+    const why = await this.sims.ensureRunning();
+    if (why) {
+      this.failures.push(`before trial ${trial} ${variant}: ${why}`);
+      this.log(`  ${why}`);
+    }
     const t = await startTestApp({
       // No page is opened: a placeholder console, so a concurrent `npm run build` (it removes dist/) cannot fail the run.
       http: { consoleDir: this.consoleDir },
@@ -376,6 +418,17 @@ class Bench {
   private async ramp(t: TestApp, ids: string[], leases: Map<string, CameraLease>): Promise<string[]> {
     const failed: string[] = [];
     const queue = [...ids];
+    // The bulk group's shared GStreamer media is prepared by its first client: many clients at once
+    // on an unprepared one can abort the simulator (rtsp-media.c gst_rtsp_media_get_rates:
+    // assertion failed). The first camera of a run starts alone.
+    const first = leases.size === 0 ? queue.shift() : undefined;
+    if (first !== undefined) {
+      try {
+        leases.set(first, await t.app.cameras.acquire(first));
+      } catch (error) {
+        failed.push(`${first}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
     const starter = async () => {
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
         try {
@@ -484,6 +537,7 @@ class Bench {
     };
     const measured = sample.workerCpu + sample.ffmpegCpu + sample.mediasoupCpu + sample.serverCpu + sample.simulatorCpu;
     sample.otherLoad = Math.max(0, machine.busy - machine.irq - measured / cpus().length);
+    if (!this.sim.running) sample.saturated.push('the camera simulator exited');
     if (neverLive) sample.saturated.push(`${neverLive} never went live`);
     if (live < ids.length || restarted) sample.saturated.push(`${ids.length - live} not live, ${restarted} restarted`);
     if (fps.length && lagging / fps.length > LAGGING_LIMIT) sample.saturated.push(`${lagging} of ${fps.length} below ${FPS * FPS_KEEP_UP} fps`);
@@ -592,8 +646,9 @@ async function main(): Promise<number> {
       const { source, prefix } = VARIANTS.transcoded;
       for (let i = 1; i <= maxCameras('transcoded'); i++) simCameras.push({ ...source, id: `${prefix}${i}` });
     }
-    const sim = await Simulator.start({ config: { cameras: simCameras } });
-    cleanups.add('the camera simulator', () => sim.stop());
+    const sims = new Simulators({ cameras: simCameras });
+    await sims.start();
+    cleanups.add('the camera simulator', () => sims.stop());
     const cameraIds = [
       ...Array.from({ length: bulkCount }, (_, i) => `${BULK_PREFIX}${i + 1}`),
       ...(args.variants.includes('transcoded') ? Array.from({ length: maxCameras('transcoded') }, (_, i) => `${VARIANTS.transcoded.prefix}${i + 1}`) : []),
@@ -601,7 +656,7 @@ async function main(): Promise<number> {
     const consoleDir = mkdtempSync(join(tmpdir(), 'c5-bench-console-'));
     writeFileSync(join(consoleDir, 'index.html'), '<!doctype html><title>ingest benchmark</title>\n');
     cleanups.add('the placeholder console', () => rmSync(consoleDir, { recursive: true, force: true }));
-    bench = new Bench(args, sim, cameraIds, consoleDir, log);
+    bench = new Bench(args, sims, cameraIds, consoleDir, log);
     log(`ingest: ${args.trials} trial(s) of ${args.variants.join(', ')}; window ${args.windowSeconds} s after ${args.settleSeconds} s settling; ${cpus().length} cores, 1 ingest worker, ${args.workers} mediasoup worker(s) [${elapsed()}]`);
     for (let trial = 1; trial <= args.trials; trial++) {
       for (const variant of args.variants) {
