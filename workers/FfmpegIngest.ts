@@ -81,6 +81,8 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
   /** The codec the stream turned out to carry when its SDP said another one (kept across runs). */
   #codecFromStream: 'h264' | 'h265' | undefined;
   #run: Run | undefined;
+  /** The run started last (the current one, or the one being torn down). */
+  #lastRun: Run | undefined;
   readonly stats = { packetsIn: 0, keyframeRequests: 0, restarts: 0 };
 
   constructor(options: FfmpegIngestOptions) {
@@ -127,7 +129,8 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
     const sourceProfileLevelId = sps?.profileLevelId ?? (fmtpProfile && /^[0-9a-f]{6}$/i.test(fmtpProfile) ? fmtpProfile.toLowerCase() : undefined);
     let profileLevelId = sourceProfileLevelId ?? TRANSCODED_PROFILE_LEVEL_ID;
     let transcodeReason: IngestDescription['transcodeReason'];
-    if (codec !== 'h264') transcodeReason = 'codec';
+    // A codec taken from the stream (the SDP named another) has no SDP parameters to trust: transcoded.
+    if (codec !== 'h264' || this.#codecFromStream) transcodeReason = 'codec';
     else if (hasBFrames) transcodeReason = 'b_frames';
     else if ([110, 122, 244].includes(parseInt(profileLevelId.slice(0, 2), 16))) transcodeReason = 'high_profile';
     else if (isHighProfile(profileLevelId)) {
@@ -144,7 +147,7 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
       engine: 'ffmpeg',
       ...(transcodeReason && { transcodeReason }),
       source: {
-        codec: codec || 'unknown',
+        codec: (codec || 'unknown').slice(0, 40),
         hasBFrames,
         ...(codec === 'h264' && sourceProfileLevelId && { profile: h264ProfileName(sourceProfileLevelId) }),
         ...(sps && { width: sps.width, height: sps.height }),
@@ -165,6 +168,7 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
     if (this.#run) throw new Error('FfmpegIngest.start() while running');
     const run: Run = { timers: [], frames: 0, lastFrameAt: 0, lastRtpAt: Date.now(), decodeErrors: 0, sniffed: false, spawns: 0, spawnedAt: 0, lastKeyframeRequestAt: 0 };
     this.#run = run;
+    this.#lastRun = run;
     client.on('rtp', (_track, packet) => {
       if (this.#run !== run) return;
       run.lastRtpAt = Date.now();
@@ -344,22 +348,25 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
 
   #fail(run: Run, error: IngestError): void {
     if (this.#run !== run) return;
-    void this.stop().then(() => this.emit('error', error));
+    // Reported unless a newer run started while this one was being torn down (its error is stale).
+    void this.stop().then(() => this.#lastRun === run && this.emit('error', error));
   }
 
   /** Ends the run: ffmpeg stopped, the camera's session torn down. */
   async stop(): Promise<void> {
     const run = this.#run;
     this.#run = undefined;
+    // Taken now: a later open() may create the next run's client while ffmpeg is still exiting.
+    const client = this.#client;
+    this.#client = undefined;
+    const child = run?.child;
     if (run) {
       for (const timer of run.timers) clearTimeout(timer);
-      const child = run.child;
       run.child = undefined;
       run.input = undefined;
       run.sender?.close();
-      if (child) await stopChild(child);
     }
-    await this.#closeClient();
+    await Promise.all([child && stopChild(child), client?.close()]);
   }
 
   async #closeClient(): Promise<void> {

@@ -55,6 +55,8 @@ export class IngestWorker extends TypedEmitter<IngestWorkerEvents> {
   stats: IngestWorkerStats;
   /** Messages from the worker that failed validation. */
   rejected = 0;
+  /** Messages that could not be written to the worker (it had died). */
+  sendFailures = 0;
   readonly startedAt = Date.now();
 
   private constructor(child: ChildProcess) {
@@ -62,6 +64,8 @@ export class IngestWorker extends TypedEmitter<IngestWorkerEvents> {
     this.#child = child;
     this.stats = { pid: child.pid ?? 0, cameras: 0, cpuRatio: 0, residentBytes: 0, privateBytes: 0 };
     child.on('message', (raw) => this.#onMessage(raw));
+    // A send to a worker that just died fails with EPIPE as an 'error' event: never an uncaught one.
+    child.on('error', () => undefined);
     child.stderr?.setEncoding('utf8');
     let buffer = '';
     child.stderr?.on('data', (chunk: string) => {
@@ -133,7 +137,9 @@ export class IngestWorker extends TypedEmitter<IngestWorkerEvents> {
 
   send(message: ToWorker): void {
     if (this.#exited || !this.#child.connected) return;
-    this.#child.send(message);
+    this.#child.send(message, (error) => {
+      if (error) this.sendFailures++;
+    });
   }
 
   /** Sends a request and waits for its answer; throws IngestError (the worker's, or 'exited' when it died). */
@@ -145,7 +151,12 @@ export class IngestWorker extends TypedEmitter<IngestWorkerEvents> {
         resolve: (reply) => (reply.type === 'failed' ? reject(new IngestError(reply.error.reason, reply.error.message)) : resolve(reply)),
         reject,
       });
-      this.#child.send({ ...message, id } as Request);
+      this.#child.send({ ...message, id } as Request, (error) => {
+        if (!error) return;
+        this.sendFailures++;
+        this.#pending.delete(id);
+        reject(new IngestError('exited', 'the ingest worker process ended'));
+      });
     });
   }
 
@@ -153,6 +164,13 @@ export class IngestWorker extends TypedEmitter<IngestWorkerEvents> {
     const parsed = fromWorkerSchema.safeParse(raw);
     if (!parsed.success) {
       this.rejected++;
+      // An answer that does not validate still ends its request, as a failure.
+      const id = (raw as { id?: unknown } | null)?.id;
+      const pending = typeof id === 'number' ? this.#pending.get(id) : undefined;
+      if (pending && typeof id === 'number') {
+        this.#pending.delete(id);
+        pending.reject(new IngestError('exited', `the ingest worker sent an invalid answer: ${parsed.error.issues[0]?.message ?? 'malformed'}`));
+      }
       return;
     }
     const message = parsed.data;

@@ -116,7 +116,20 @@ export class IngestWorkerPool implements IngestPlacement {
     const worker = await IngestWorker.start(this.#options.settings);
     const { ledger, logger } = this.#options;
     ledger?.add(worker.pid, process.execPath);
-    worker.on('child', (event, pid, command) => (event === 'spawned' ? ledger?.add(pid, command) : ledger?.remove(pid)));
+    const children = new Set<number>();
+    worker.on('child', (event, pid, command) => {
+      if (event === 'spawned') {
+        children.add(pid);
+        ledger?.add(pid, command);
+      } else {
+        children.delete(pid);
+        ledger?.remove(pid);
+      }
+    });
+    // A dead worker's ffmpeg children die with it (pdeathsig): their ledger entries go too.
+    worker.once('exit', () => {
+      for (const pid of children) ledger?.remove(pid);
+    });
     worker.on('stderr', (line) => logger.error({ worker: slot.index, pid: worker.pid }, `ingest worker: ${line}`));
     worker.once('exit', (code, signal) => this.#onExit(slot, worker, code, signal));
     logger.info({ worker: slot.index, pid: worker.pid }, 'ingest worker started');

@@ -11,6 +11,7 @@ import { H264RtpRewriter } from './relay/H264RtpRewriter.ts';
 import { rtcpKeyframeRequests, rtcpPli, rtcpReceiverReport, rtcpSenderReport } from './relay/rtcp.ts';
 import { h264SliceType, isBSlice } from './relay/sliceType.ts';
 import { RtpReceptionStats } from './relay/RtpReceptionStats.ts';
+import { sniffVideoCodec } from './sniffVideoCodec.ts';
 
 export interface RelayIngestOptions {
   camera: IngestSource;
@@ -50,6 +51,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   #track: RtspTrack | undefined;
   #description: IngestDescription | undefined;
   #run: Run | undefined;
+  /** The run started last (the current one, or the one being torn down). */
+  #lastRun: Run | undefined;
   /** Source ports kept for the ingest's life: a comedia transport stays locked to the first ones it saw. */
   #sockets: Promise<Sockets> | undefined;
   #stopping = false;
@@ -57,6 +60,10 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   #lastCameraSequence = 0;
   /** B slices were seen in the stream (an SPS without VUI says nothing): the transcoder takes the camera. */
   #bFramesSeen = false;
+  /** H.265 parameter sets arrived in the track the SDP called H.264: the transcoder takes the camera. */
+  #h265Seen = false;
+  /** A keyframe request went to the camera since its last keyframe arrived. */
+  #requestSinceKeyframe = false;
   #lastRtpAt = 0;
   #lastKeyframeRequestAt = 0;
   #keyframeTimer: NodeJS.Timeout | undefined;
@@ -117,6 +124,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     const fmtpProfile = track.media.fmtp['profile-level-id'];
     let profileLevelId = sps?.profileLevelId ?? (fmtpProfile && /^[0-9a-f]{6}$/i.test(fmtpProfile) ? fmtpProfile.toLowerCase() : '42e01f');
     const profileIdc = parseInt(profileLevelId.slice(0, 2), 16);
+    if (this.#h265Seen) throw new IngestError('unsupported_codec', 'the SDP says H.264 but the stream is H.265: it needs the transcoder');
     if ((sps?.maxNumReorderFrames ?? 0) > 0 || this.#bFramesSeen) throw new IngestError('unsupported_codec', 'the camera sends B-frames: it needs the transcoder');
     if (UNRELAYABLE_PROFILES.has(profileIdc)) throw new IngestError('unsupported_codec', `H.264 profile_idc ${profileIdc} is not decoded by browsers: it needs the transcoder`);
     if (profileIdc >= 100) {
@@ -150,8 +158,9 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     if (!client || !track || !description) throw new Error('RelayIngest.start() before open()');
     if (this.#run) throw new Error('RelayIngest.start() while running');
     this.#stopping = false;
-    const run: Run = { timers: [], flowing: false };
+    const run: Run = { timers: [], flowing: false, sniffed: false };
     this.#run = run;
+    this.#lastRun = run;
     const sprop = decodeSpropParameterSets(track.media.fmtp['sprop-parameter-sets'] ?? '');
     const sps = sprop.find((nal) => ((nal[0] ?? 0) & 0x1f) === 7);
     const pps = sprop.find((nal) => ((nal[0] ?? 0) & 0x1f) === 8);
@@ -160,6 +169,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     const rewriter = this.#rewriter;
     this.#cameraSsrc = undefined;
     this.#lastRtpAt = Date.now();
+    this.reception.restart();
 
     client.on('rtp', (_track, packet) => {
       const sockets = run.sockets;
@@ -168,7 +178,18 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       this.reception.push(packet, this.#lastRtpAt);
       this.#cameraSsrc = packet.readUInt32BE(8);
       this.#lastCameraSequence = packet.readUInt16BE(2);
-      if (isBSlice(h264SliceType(rtpPayload(packet)))) {
+      const payload = rtpPayload(packet);
+      if (!run.sniffed) {
+        const codec = sniffVideoCodec(payload);
+        if (codec) run.sniffed = true;
+        if (codec === 'h265') {
+          // Waiting for an H.264 keyframe that never comes would be an endless start.
+          this.#h265Seen = true;
+          this.#fail(new IngestError('unsupported_codec', 'the SDP says H.264 but the stream is H.265: the camera needs the transcoder'));
+          return;
+        }
+      }
+      if (isBSlice(h264SliceType(payload))) {
         // Browsers' WebRTC decoders expect no B-frames: hand the camera to the transcoder (a new feed).
         this.#bFramesSeen = true;
         this.#fail(new IngestError('unsupported_codec', 'B-frames in the stream (B slices): the camera needs the transcoder'));
@@ -222,7 +243,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
             frames: this.stats.frames,
             fps: this.stats.frames - frames,
             kbps: Math.round(((this.stats.bytesOut - bytes) * 8) / 1000),
-            ...(keyframeIntervalMs !== undefined && { keyframeIntervalMs }),
+            // A wall clock stepped back must not make an interval negative.
+            ...(keyframeIntervalMs !== undefined && { keyframeIntervalMs: Math.max(0, keyframeIntervalMs) }),
             packets: this.reception.packets,
             bytes: this.reception.bytes,
             lost: this.reception.lost,
@@ -245,7 +267,10 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   #keyframeArrived(): void {
     if (this.#keyframeTimer) clearTimeout(this.#keyframeTimer);
     this.#keyframeTimer = undefined;
-    this.#lastKeyframeRequestAt = 0;
+    // Only an answer to our request opens the gap again: the camera's own periodic keyframes do not,
+    // so requests still reach it at most once per second plus once per answered request.
+    if (this.#requestSinceKeyframe) this.#lastKeyframeRequestAt = 0;
+    this.#requestSinceKeyframe = false;
   }
 
   /** Sends a PLI to the camera now, or once the one-per-second gap has passed (requests in between coalesce). */
@@ -257,6 +282,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       this.#keyframeTimer = undefined;
       if (this.#run !== run || this.#cameraSsrc === undefined) return;
       this.#lastKeyframeRequestAt = Date.now();
+      this.#requestSinceKeyframe = true;
       this.stats.keyframeRequests++;
       client.sendRtcp(track, rtcpPli(this.#ssrc, this.#cameraSsrc));
     };
@@ -265,8 +291,10 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   }
 
   #fail(error: IngestError): void {
-    if (this.#stopping || !this.#run) return;
-    void this.stop().then(() => this.emit('error', error));
+    const run = this.#run;
+    if (this.#stopping || !run) return;
+    // Reported unless a newer run started while this one was being torn down (its error is stale).
+    void this.stop().then(() => this.#lastRun === run && this.emit('error', error));
   }
 
   /** Ends the run (TEARDOWN); the source ports stay for the next run until close(). */
@@ -307,6 +335,8 @@ interface Run {
   /** Set once SETUP and PLAY succeeded. */
   sockets?: Sockets;
   flowing: boolean;
+  /** A parameter set told the stream's codec. */
+  sniffed: boolean;
 }
 
 /** The RTP and RTCP source sockets on loopback; RTCP arriving from mediasoup goes to `onRtcp`. */

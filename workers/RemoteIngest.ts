@@ -61,10 +61,14 @@ export class RemoteIngest extends TypedEmitter<IngestEvents> implements Ingest, 
 
   start(target: RtpTarget): void {
     const worker = this.#worker;
-    if (!worker) throw new Error('RemoteIngest.start() before open()');
     this.#running = true;
-    if (!worker.alive) {
-      queueMicrotask(() => this.workerDied());
+    if (!worker?.alive) {
+      // The worker died between open() and start(): the run ends as the death of any run does.
+      queueMicrotask(() => {
+        if (!this.#running) return;
+        this.#running = false;
+        this.emit('error', new IngestError('exited', 'the ingest worker process carrying the camera died'));
+      });
       return;
     }
     worker.send({ type: 'start', key: this.key, target });

@@ -6,15 +6,27 @@
  */
 import { readFileSync } from 'node:fs';
 import { IngestHost } from './IngestHost.ts';
-import { toWorkerSchema, type FromWorker } from './ingestProtocol.ts';
+import { fromWorkerSchema, toWorkerSchema, type FromWorker } from './ingestProtocol.ts';
 
 if (!process.send) {
   console.error('ingestWorker: start it through IngestWorkerPool (it needs an IPC channel)');
   process.exit(2);
 }
 
+/**
+ * Sends a message after checking it against the protocol, as the server will: an answer that would
+ * not validate (a camera's odd SDP value) is sent as a failure instead, an event is dropped.
+ */
 const send = (message: FromWorker): void => {
-  if (process.connected) process.send!(message);
+  if (!process.connected) return;
+  const checked = fromWorkerSchema.safeParse(message);
+  if (checked.success) {
+    process.send!(checked.data);
+    return;
+  }
+  if ('id' in message && typeof message.id === 'number') {
+    process.send!({ type: 'failed', id: message.id, error: { reason: 'exited', message: `the ingest worker's answer was invalid: ${checked.error.issues[0]?.path.join('.') ?? ''} ${checked.error.issues[0]?.message ?? ''}`.slice(0, 2000) } } satisfies FromWorker);
+  }
 };
 const host = new IngestHost(send);
 let rejected = 0;

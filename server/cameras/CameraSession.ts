@@ -115,11 +115,7 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
     this.#status.viewers = this.#viewers;
     this.#clearIdleTimer();
     this.#announceViewers();
-    if (this.state === 'live' && this.#feed) {
-      // mediasoup asks a producer with keyframe requests itself; ffmpeg copying a camera's H.264 has none.
-      if (!this.#feedDescription?.keyframeRequests && !this.#feedDescription?.transcodeReason) this.#ingest.requestKeyframe?.();
-      return Promise.resolve(this.#feed);
-    }
+    if (this.state === 'live' && this.#feed) return Promise.resolve(this.#feed);
     const answer = new Promise<CameraFeed>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     if (this.state === 'idle' || this.state === 'closing') void this.#startRun();
     return answer;
@@ -189,6 +185,9 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
         }
         const created = feed;
         this.#feed = created;
+        // A viewer's keyframe request reaches a producer without feedback (ffmpeg copying the camera's
+        // H.264) through the ingest instead; a transcoder makes its own keyframes every second.
+        if (!description.keyframeRequests && !description.transcodeReason) created.keyframeRequester = () => this.#ingest.requestKeyframe?.();
         this.#feedDescription = described;
         created.onClose(() => {
           if (this.#feed !== created) return;

@@ -49,6 +49,11 @@ export class CameraFeed {
   readonly #consumers = new Set<types.Consumer>();
   #closed = false;
   readonly firstRtp: Promise<void>;
+  /**
+   * Asks the camera for a keyframe outside mediasoup, for a producer that declares no keyframe
+   * requests (ffmpeg copying the camera's H.264): set by the camera's session.
+   */
+  keyframeRequester: (() => void) | undefined;
 
   private constructor(
     readonly cameraId: string,

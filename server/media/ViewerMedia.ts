@@ -144,8 +144,9 @@ export class ViewerMedia extends TypedEmitter<ViewerMediaEvents> {
   async resume(consumerId: string): Promise<void> {
     const consumer = this.#requireConsumer(consumerId);
     await consumer.resume();
-    // Ask the camera for a keyframe; ffmpeg ignores it, so the first frame waits for the camera's next one.
+    // Ask the camera for a keyframe: through mediasoup when the producer takes requests, else through the ingest.
     await consumer.requestKeyFrame().catch(() => undefined);
+    this.#consumers.get(consumerId)?.feed.keyframeRequester?.();
   }
 
   closeConsumer(consumerId: string): void {

@@ -16,6 +16,7 @@ function messages(): fc.Arbitrary<unknown> {
     fc.record({ type: fc.constant('open'), id: fc.nat(), key, camera: fc.record({ id: fc.string({ minLength: 1, maxLength: 20 }), url: fc.constantFrom('rtsp://127.0.0.1:1/none', 'rtsp://[::1', 'http://x', ''), transport: fc.constantFrom('tcp', 'udp') }) }),
     fc.record({ type: fc.constant('start'), key, target: fc.record({ ip: fc.constant('127.0.0.1'), rtpPort: fc.integer({ min: 1, max: 65535 }), rtcpPort: fc.integer({ min: 1, max: 65535 }) }) }),
     fc.record({ type: fc.constantFrom('stop', 'close'), id: fc.nat(), key }),
+    fc.record({ type: fc.constant('keyframe'), key }),
     fc.record({ type: fc.constant('init'), settings: fc.constant(settings) }),
   );
   const mutated = fc.tuple(valid, fc.string({ maxLength: 12 }), fc.jsonValue()).map(([message, field, value]) => ({ ...(message as object), [field]: value }));

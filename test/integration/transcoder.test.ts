@@ -1,10 +1,13 @@
+import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { ScriptedCamera, type ScriptedCameraOptions } from '../support/ScriptedCamera.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { RtpTap } from '../support/rtpTap.ts';
 import { decodeStrict } from '../support/decodeStrict.ts';
+import { connectClient, ok } from '../support/signallingClient.ts';
 import type { AppError } from '../../server/errors/AppError.ts';
+import { FfmpegIngest } from '../../workers/FfmpegIngest.ts';
 
 // The transcoder engine fed by our RTSP client (issue 19): ffmpeg never talks to the camera.
 
@@ -43,12 +46,15 @@ describe('transcoder engine fed by our RTSP client', function () {
     // Says H.265, sends H.264 with SPS/PPS before each keyframe: the codec is taken from the stream.
     cams.saysH265 = await cameraDescribing(lyingSdp('H265'), { video: { width: 320, height: 180, fps: 25, gop: 25, slices: 1 } });
     // Says H.265, sends H.264 whose SPS/PPS are nowhere in the stream: nothing tells the truth, nothing decodes.
+    // A vendor's encoding name longer than anything the protocol between server and worker carries.
+    cams.vendor = await cameraDescribing(lyingSdp('X-VENDOR-PROPRIETARY-VIDEO-CODEC-VERSION-2'), { video: { width: 320, height: 180, fps: 25, gop: 25, slices: 1 } });
     cams.undecodable = await cameraDescribing(lyingSdp('H265'), { video: { width: 320, height: 180, fps: 25, gop: 25, slices: 1 }, sprop: 'sdp-only' });
     t = await startTestApp({
       cameras: [
         { id: 'tx-forced', name: 'ffmpeg engine, Digest', url: cams.forced.url(), username: USER, password: PASSWORD, engine: 'ffmpeg' },
         { id: 'tx-says-h265', name: 'SDP says H.265, sends H.264', url: cams.saysH265.url() },
         { id: 'tx-undecodable', name: 'SDP says H.265, stream undecodable', url: cams.undecodable.url() },
+        { id: 'tx-vendor', name: 'Unknown vendor codec', url: cams.vendor.url(), engine: 'ffmpeg' },
       ],
       ingest: { startTimeoutMs: 14_000 },
     });
@@ -88,12 +94,21 @@ describe('transcoder engine fed by our RTSP client', function () {
       } finally {
         tap.close();
       }
-      // A further viewer of a copied camera: mediasoup asks ffmpeg for nothing, so the server asks the camera (over IPC to its worker).
+      // A further viewer of a copied camera: its producer takes no keyframe requests, so resuming its
+      // consumer asks the camera through the ingest (IPC to the worker, a PLI on the RTSP session).
       await new Promise((resolve) => setTimeout(resolve, 1100));
-      const before = cam.stats.rtcpPli;
-      const second = await t.app.cameras.acquire('tx-forced');
-      second.release();
-      await waitFor(() => cam.stats.rtcpPli > before, 3000, 'a keyframe request for the new viewer');
+      const socket = await connectClient(t.app.consoleUrl, await t.token('operator'));
+      try {
+        const { rtpCapabilities } = await ok(socket, 'getRouterRtpCapabilities', {});
+        const { transport } = await ok(socket, 'createTransport', {});
+        const { consumer } = await ok(socket, 'consume', { transportId: transport.id, cameraId: 'tx-forced', rtpCapabilities });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const before = cam.stats.rtcpPli;
+        await ok(socket, 'resumeConsumer', { consumerId: consumer.id });
+        await waitFor(() => cam.stats.rtcpPli > before, 3000, 'a keyframe request when the new viewer resumes');
+      } finally {
+        socket.close();
+      }
     } finally {
       lease.release();
     }
@@ -140,6 +155,40 @@ describe('transcoder engine fed by our RTSP client', function () {
     expect(error.message).to.match(/does not decode as H265/);
     const status = t.app.cameras.status('tx-undecodable');
     expect(status?.reason).to.equal('codec_mismatch');
+  });
+
+  it('a camera naming an unknown codec gets an answer (not a request left waiting in its worker)', async () => {
+    const started = Date.now();
+    const outcome = await t.app.cameras.acquire('tx-vendor').then(
+      (lease) => {
+        lease.release();
+        return 'live';
+      },
+      (caught: AppError) => (caught.details as { reason?: string } | undefined)?.reason ?? caught.code,
+    );
+    console.log(`      answered after ${Date.now() - started} ms: ${outcome}`);
+    expect(outcome).to.not.equal('timeout');
+    expect(outcome).to.not.equal('camera_timeout');
+    expect(Date.now() - started).to.be.lessThan(13_000);
+  });
+
+  it('a codec taken from the stream stays transcoded on the next run of the ffmpeg engine (never copied under a guessed profile)', async () => {
+    const ingest = new FfmpegIngest({ camera: { id: 'tx-direct', url: cams.saysH265!.url(), transport: 'tcp' }, ffmpegPath: 'ffmpeg', highProfile: 'transcode', transcodeKbps: 500, timeoutMs: 3000, stallTimeoutMs: 4000 });
+    const sink = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', () => resolve()));
+    try {
+      expect((await ingest.open()).transcodeReason).to.equal('codec');
+      ingest.start({ ip: '127.0.0.1', rtpPort: sink.address().port, rtcpPort: sink.address().port + 1 });
+      await waitFor(() => ingest.stats.packetsIn > 30, 5000, 'the stream sniffed');
+      await ingest.stop();
+      const again = await ingest.open();
+      expect(again.source.codec).to.equal('h264');
+      expect(again.transcodeReason, 'a second run still transcodes').to.equal('codec');
+      expect(again.codec.parameters['profile-level-id']).to.equal('42e01f');
+    } finally {
+      await ingest.stop();
+      sink.close();
+    }
   });
 });
 

@@ -29,10 +29,34 @@ describe('RtpReceptionStats (RFC 3550 §6.4.1, A.1, A.3, A.8)', () => {
     expect(stats.lost).to.equal(2);
   });
 
-  it('duplicates never make the loss negative', () => {
+  it('duplicates count as received (RFC 3550 A.3): they can hide a loss, and never make the loss negative', () => {
     const stats = new RtpReceptionStats();
     for (const seq of [0, 1, 1, 1, 2]) stats.push(rtp(seq, seq * 3600), seq * 40);
     expect(stats.lost).to.equal(0);
+    const hidden = new RtpReceptionStats();
+    for (const seq of [0, 1, 1, 3, 4]) hidden.push(rtp(seq, seq * 3600), seq * 40);
+    expect(hidden.lost, 'expected 5, received 5 (one a duplicate)').to.equal(0);
+  });
+
+  it('a camera that keeps its SSRC but starts its sequence anew (a reconnect) adds no phantom loss', () => {
+    const stats = new RtpReceptionStats();
+    for (let seq = 40_000; seq < 40_100; seq++) stats.push(rtp(seq, seq * 3600), seq);
+    // Back to a low sequence number: more than MAX_MISORDER behind, so a restarted source.
+    for (let seq = 10; seq < 60; seq++) stats.push(rtp(seq, seq * 3600), 50_000 + seq);
+    expect(stats.lost).to.equal(0);
+    // Far ahead (beyond MAX_DROPOUT): restarted too, and one real gap after it still counts.
+    for (const seq of [20_000, 20_001, 20_003]) stats.push(rtp(seq, seq * 3600), 60_000 + seq);
+    expect(stats.lost).to.equal(1);
+    expect(stats.packets).to.equal(153);
+  });
+
+  it('restart() (a new run) starts a new count and keeps the loss counted so far', () => {
+    const stats = new RtpReceptionStats();
+    for (const seq of [1, 2, 4]) stats.push(rtp(seq, seq * 3600), seq * 40);
+    stats.restart();
+    for (const seq of [1, 2, 3]) stats.push(rtp(seq, seq * 3600), 1000 + seq * 40);
+    expect(stats.lost).to.equal(1);
+    expect(stats.packets).to.equal(6);
   });
 
   it('jitter converges to the mean deviation of the transit time (alternating 0/20 ms late -> 20 ms)', () => {
