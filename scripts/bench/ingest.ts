@@ -37,7 +37,9 @@
  * of the worker and of its ffmpeg children (summed).
  *
  * Per-camera figures are SLOPES: the least-squares line of a cost over the run's healthy steps
- * (step 0 included), so the worker's fixed cost (Node, the loader, the IPC; its intercept) is apart.
+ * (step 0 included; not the saturation search's, where the worker nears a full core), so the
+ * worker's fixed cost is apart (the intercept; its cost at rest is step 0). The slopes between
+ * consecutive steps are in the JSON too (runs[].between).
  * The target (issue 20): at most 0.1 % of one core and 1 MB of private memory per relayed camera
  * in the ingest worker.
  *
@@ -395,9 +397,11 @@ class Bench {
       await sleep(1500);
     }
     const sustained = steps.filter((s) => !s.saturated.length).at(-1)?.cameras ?? null;
-    // Fit over the healthy steps; on a machine busy with other work, over the steps whose cameras kept up.
-    let fitted = steps.filter((s) => !s.saturated.length);
-    if (fitted.length < 2) fitted = steps.filter((s) => s.keptUp);
+    // Fit over the healthy steps of the plan (not the saturation search: there the worker nears a
+    // full core and its cost flattens); on a machine busy with other work, over the steps whose cameras kept up.
+    const planned = steps.filter((s) => this.args.steps[variant].includes(s.cameras));
+    let fitted = planned.filter((s) => !s.saturated.length);
+    if (fitted.length < 2) fitted = planned.filter((s) => s.keptUp);
     const perCamera = {} as Record<Cost, number>;
     const fixed = {} as Record<Cost, number>;
     for (const [cost, pick] of Object.entries(COSTS) as Array<[Cost, (s: StepSample) => number]>) {
@@ -714,7 +718,7 @@ async function main(): Promise<number> {
     result: {
       method:
         'a fresh C5 Live per run (ingest.workers 1, ingest.engine per variant), cameras stepped up (kept live across steps, ramped ' +
-        `${RAMP_CONCURRENCY} at a time), settle, measure a window; CPU as % of ONE core from /proc; per-camera = least-squares slope over the run's healthy steps (step 0 included), fixed = intercept; ` +
+        `${RAMP_CONCURRENCY} at a time), settle, measure a window; CPU as % of ONE core from /proc; per-camera = least-squares slope over the run's healthy planned steps (step 0 included; not the saturation search), fixed = intercept; ` +
         `a step saturates at >= ${percent(args.busyLimit)}% machine busy, a camera not live or restarted, > ${LAGGING_LIMIT * 100}% of cameras below ${FPS * FPS_KEEP_UP} fps, or > ${LOSS_LIMIT * 100}% RTP loss; ` +
         `relay runs continue +${args.saturation.step} cameras up to ${args.saturation.max} (at most ${args.saturation.minutes} min) to find saturation; medians over alternating trials with min-max and n`,
       cores: cpus().length,
