@@ -201,7 +201,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
         this.stats.bytesOut += forwarded.length;
         if (forwarded[1]! & 0x80) this.stats.frames++;
         this.#lastOutTimestamp = forwarded.readUInt32BE(4);
-        sockets.rtp.send(forwarded, target.rtpPort, target.ip);
+        // Connected to the target (below): no address to resolve per packet.
+        sockets.rtp.send(forwarded);
         if (!run.flowing) {
           run.flowing = true;
           this.emit('flowing');
@@ -221,6 +222,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       if (this.#run !== run) return;
       await client.setup(track);
       await client.play();
+      if (this.#run !== run) return;
+      await connectTo(sockets, target);
       if (this.#run !== run) return;
       run.sockets = sockets;
       // A comedia PlainTransport learns where RTCP goes from the first RTCP it receives.
@@ -328,6 +331,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
 interface Sockets {
   rtp: dgram.Socket;
   rtcp: dgram.Socket;
+  /** Where the RTP socket is connected ("ip:port"), if anywhere. */
+  connectedTo?: string;
 }
 
 interface Run {
@@ -363,4 +368,23 @@ function bind(socket: dgram.Socket): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * Connects the RTP socket to the PlainTransport (once per target; a new feed's target replaces the
+ * old one): sends then skip the per-packet address lookup, a measurable share of the relay's CPU.
+ */
+async function connectTo(sockets: Sockets, target: RtpTarget): Promise<void> {
+  const wanted = `${target.ip}:${target.rtpPort}`;
+  if (sockets.connectedTo === wanted) return;
+  if (sockets.connectedTo !== undefined) sockets.rtp.disconnect();
+  sockets.connectedTo = undefined;
+  await new Promise<void>((resolve, reject) => {
+    sockets.rtp.once('error', reject);
+    sockets.rtp.connect(target.rtpPort, target.ip, () => {
+      sockets.rtp.off('error', reject);
+      resolve();
+    });
+  });
+  sockets.connectedTo = wanted;
 }
