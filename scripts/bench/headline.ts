@@ -99,18 +99,21 @@ export function headlineRows(name: string, json: Json): HeadlineRow[] {
       ];
     case 'ingest': {
       const rows: HeadlineRow[] = [];
+      // Per-camera figures are least-squares slopes over the steps (scripts/bench/ingest.ts).
       for (const [variant, label] of [
-        ['passthrough', 'passthrough H.264'],
+        ['relay', 'H.264 relay in the ingest worker'],
+        ['copy', 'H.264 ffmpeg `-c copy` (children of the worker)'],
         ['transcoded', 'transcoded MJPEG -> H.264'],
       ] as const) {
+        if (get(json, 'variants', variant) === undefined) continue;
+        const per = (key: string) => get(json, 'variants', variant, 'perCamera', key);
         const h = (key: string) => get(json, 'variants', variant, 'headline', key);
         const notSaturated = Number(h('trialsNotSaturated') ?? 0) > 0 ? ` (not saturated up to ${fmtSpread(h('sustains')) ?? '?'})` : '';
         rows.push(
-          { benchmark: `ingest, ${label}`, measure: 'CPU per camera: ffmpeg + server + mediasoup (% of one core)', c5: fmtSpread(h('c5CpuPerCameraPercent'), { digits: 1, unit: '%' }) },
-          { benchmark: `ingest, ${label}`, measure: 'memory per camera: ffmpeg private / RSS (MB)', c5: `${fmtSpread(h('ffmpegUssPerCameraMb'), { digits: 1 }) ?? '?'} / ${fmtSpread(h('ffmpegRssPerCameraMb'), { digits: 1 }) ?? '?'}` },
-          { benchmark: `ingest, ${label}`, measure: 'cameras at saturation (2 cores, simulator on the same machine)', c5: `${fmtSpread(h('saturatesAt')) ?? 'n/a'}${notSaturated}` },
-          { benchmark: `ingest, ${label}`, measure: 'cameras for C5 Live alone at 90% of the machine (extrapolated)', c5: fmtSpread(h('capacityEstimate')) },
-          { benchmark: `ingest, ${label}`, measure: "simulator's own CPU at that step (% of one core)", c5: fmtSpread(h('simulatorCpuPercent'), { digits: 1, unit: '%' }) },
+          { benchmark: `ingest, ${label}`, measure: 'CPU per camera: ingest worker + its ffmpeg children (% of one core)', c5: fmtSpread(per('ingestCpu'), { digits: 2, unit: '%' }) },
+          { benchmark: `ingest, ${label}`, measure: 'private memory per camera: ingest worker + its ffmpeg children (MB)', c5: fmtSpread(per('ingestPrivateMb'), { digits: 2 }) },
+          { benchmark: `ingest, ${label}`, measure: "mediasoup's receive CPU per camera (% of one core)", c5: fmtSpread(per('mediasoupCpu'), { digits: 2, unit: '%' }) },
+          { benchmark: `ingest, ${label}`, measure: 'cameras at saturation (1 ingest worker, 2 cores, simulator on the same machine)', c5: `${fmtSpread(h('saturatesAt')) ?? 'n/a'}${notSaturated}` },
         );
       }
       return rows;
