@@ -398,7 +398,10 @@ async function runCamera(
     let relay: RtspRelayPeer | undefined;
     let janus: JanusPeer | undefined;
     const started: System[] = [];
-    for (const system of args.systems) {
+    // rtsp-relay binds to the first express app of the process: it measures the first camera only.
+    const systems = args.systems.filter((system) => system !== 'rtspRelay' || name === args.cameras[0]);
+    if (systems.length < args.systems.length) log(`rtsp-relay is measured with the first camera only (one per process); not with ${CAMERA.id}`);
+    for (const system of systems) {
       try {
         if (system === 'c5') {
           log(`starting C5 Live for ${CAMERA.id} (1 media worker)`);

@@ -38,7 +38,8 @@ describe('benchmarks (short runs)', function () {
   afterEach(() => rmSync(out, { recursive: true, force: true }));
 
   it('latency: C5 Live, Janus and rtsp-relay, alone and with load viewers, give JSON, a summary line and a PNG', async () => {
-    const r = await runBench(['--trials', '1', '--seconds', '3', '--viewers', '2', '--out', out]);
+    // The stamped camera here, the multi-slice one in the next case: both cameras' set-ups run, each once.
+    const r = await runBench(['--trials', '1', '--seconds', '3', '--viewers', '2', '--cameras', 'stamped', '--out', out]);
     expect(r.code, r.stderr.slice(-2000)).to.equal(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[lines.length - 1]).to.match(/^latency p50\/p95 ms .*C5 Live \d+\/\d+.*Janus \d+\/\d+.*rtsp-relay \d+\/\d+/);
@@ -59,10 +60,10 @@ describe('benchmarks (short runs)', function () {
   });
 
   it('a peer that cannot start makes the benchmark exit non-zero, and the others still report', async () => {
-    const r = await runBench(['--trials', '1', '--seconds', '2', '--viewers', '0', '--systems', 'c5,janus', '--out', out], { JANUS_BIN: '/nonexistent/janus' });
+    const r = await runBench(['--trials', '1', '--seconds', '2', '--viewers', '0', '--systems', 'c5,janus', '--cameras', 'slices', '--out', out], { JANUS_BIN: '/nonexistent/janus' });
     expect(r.code).to.equal(1);
     const json = JSON.parse(readFileSync(join(out, 'latency.json'), 'utf8')) as { failures: string[]; variants: { single: Record<string, Summary> } };
-    expect(json.failures.join('\n')).to.match(/Janus did not start: .*nonexistent/);
+    expect(json.failures.join('\n')).to.match(/Janus( \([^)]*\))? did not start: .*nonexistent/);
     expect(json.variants.single.c5!.p50.median).to.be.greaterThan(0);
     expect(json.variants.single).to.not.have.property('janus');
     expect(existsSync(join(out, 'latency.png'))).to.equal(true);
