@@ -11,7 +11,8 @@ import { SecretsScan } from '../support/SecretsScan.ts';
  * with `FUZZ_ONLY=<entry> FUZZ_SEED=<seed> FUZZ_PATH=<path> npm run fuzz`.
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 1717);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+// 200 per entry point keeps `npm test` well under its 15 minutes (about 13 min here with 300).
+const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 /** Regressions still open (the fix has not landed): kept as it.skip so the suite stays green. */
 const OPEN: string[] = [];
 
