@@ -83,7 +83,7 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
   #run: Run | undefined;
   /** The run started last (the current one, or the one being torn down). */
   #lastRun: Run | undefined;
-  readonly stats = { packetsIn: 0, keyframeRequests: 0, restarts: 0 };
+  readonly stats = { packetsIn: 0, keyframeRequests: 0 };
 
   constructor(options: FfmpegIngestOptions) {
     super();
@@ -191,10 +191,7 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
         if (run.cameraSsrc !== undefined) {
           client.sendRtcp(track, rtcpReceiverReport(this.#ssrc, run.cameraSsrc, run.cameraSequence ?? 0));
           // Until the first frame, ask for a keyframe every second: a camera that honours PLI starts at once.
-          if (run.frames === 0 && run.child && Date.now() - run.spawnedAt >= SPAWN_SETTLE_MS) {
-            this.stats.keyframeRequests++;
-            client.sendRtcp(track, rtcpPli(this.#ssrc, run.cameraSsrc));
-          }
+          if (run.frames === 0 && run.child && Date.now() - run.spawnedAt >= SPAWN_SETTLE_MS) this.requestKeyframe();
         }
         const now = Date.now();
         const { stallTimeoutMs } = this.#options;
@@ -235,7 +232,6 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
     if (this.#description?.transcodeReason) {
       // Transcoding either way: ffmpeg starts (again) with an SDP naming the stream's codec.
       if (!run.target) return;
-      this.stats.restarts++;
       const old = run.child;
       run.child = undefined;
       run.decodeErrors = 0;

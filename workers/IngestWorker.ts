@@ -55,8 +55,6 @@ export class IngestWorker extends TypedEmitter<IngestWorkerEvents> {
   stats: IngestWorkerStats;
   /** Messages from the worker that failed validation. */
   rejected = 0;
-  /** Messages that could not be written to the worker (it had died). */
-  sendFailures = 0;
   readonly startedAt = Date.now();
 
   private constructor(child: ChildProcess) {
@@ -118,10 +116,6 @@ export class IngestWorker extends TypedEmitter<IngestWorkerEvents> {
     return !this.#exited;
   }
 
-  get cameraCount(): number {
-    return this.#cameras.size;
-  }
-
   register(key: string, camera: WorkerCamera): void {
     this.#cameras.set(key, camera);
   }
@@ -137,9 +131,8 @@ export class IngestWorker extends TypedEmitter<IngestWorkerEvents> {
 
   send(message: ToWorker): void {
     if (this.#exited || !this.#child.connected) return;
-    this.#child.send(message, (error) => {
-      if (error) this.sendFailures++;
-    });
+    // A failed send (the worker just died) is the 'error' event handled in the constructor.
+    this.#child.send(message);
   }
 
   /** Sends a request and waits for its answer; throws IngestError (the worker's, or 'exited' when it died). */
@@ -153,7 +146,6 @@ export class IngestWorker extends TypedEmitter<IngestWorkerEvents> {
       });
       this.#child.send({ ...message, id } as Request, (error) => {
         if (!error) return;
-        this.sendFailures++;
         this.#pending.delete(id);
         reject(new IngestError('exited', 'the ingest worker process ended'));
       });

@@ -85,11 +85,6 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     return undefined;
   }
 
-  /** The camera's keyframe interval as measured (ms), once two keyframes were seen. */
-  get keyframeIntervalMs(): number | undefined {
-    return this.#rewriter?.stats.keyframeIntervalMs;
-  }
-
   /**
    * DESCRIBE: picks the H.264 video track with the largest picture (by its SPS) and says what will
    * be sent. Throws IngestError: 'unsupported_codec' when there is no H.264 track or it cannot be

@@ -44,11 +44,6 @@ export class RemoteIngest extends TypedEmitter<IngestEvents> implements Ingest, 
     return this.#continues;
   }
 
-  /** The worker process carrying the camera (tests, metrics). */
-  get workerPid(): number | undefined {
-    return this.#worker?.alive ? this.#worker.pid : undefined;
-  }
-
   async open(): Promise<IngestDescription> {
     if (!this.#worker?.alive) this.#worker = this.pool.place(this.key, this);
     const { id, url, username, password, transport, engine, tls } = this.camera;

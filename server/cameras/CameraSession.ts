@@ -3,6 +3,9 @@ import { AppError } from '../errors/AppError.ts';
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
 import type { Ingest, IngestDescription } from '../../workers/Ingest.ts';
+import { IngestError } from '../../workers/IngestError.ts';
+import type { CameraSource } from './CameraDirectory.ts';
+import type { CameraState, CameraStatus } from './CameraStatus.ts';
 
 /** Whether a new run's stream can go on into a feed made for `before` (same SSRC, payload type and profile). */
 function sameStream(before: IngestDescription | undefined, after: IngestDescription): boolean {
@@ -13,9 +16,6 @@ function sameStream(before: IngestDescription | undefined, after: IngestDescript
     before.codec.parameters['profile-level-id'] === after.codec.parameters['profile-level-id']
   );
 }
-import { IngestError } from '../../workers/IngestError.ts';
-import type { CameraSource } from './CameraDirectory.ts';
-import type { CameraState, CameraStatus } from './CameraStatus.ts';
 
 export interface CameraTiming {
   startTimeoutMs: number;
