@@ -121,7 +121,24 @@ function installExitHook(): void {
   });
 }
 
+const started = new Set<Simulator>();
+
 export class Simulator {
+  /**
+   * Death reports of simulators that died without being stopped, each returned once (the test
+   * suite's root hook prints them, so a crash is named instead of showing only as refused connections).
+   */
+  static takeDeathReports(): string[] {
+    const reports: string[] = [];
+    for (const sim of started) {
+      const report = sim.deathReport();
+      if (report === undefined) continue;
+      started.delete(sim);
+      reports.push(report);
+    }
+    return reports;
+  }
+
   readonly pid: number;
   readonly rtspPort: number;
   readonly controlPort: number;
@@ -132,6 +149,8 @@ export class Simulator {
   /** Resolves when the simulator process has exited (for whatever reason). */
   readonly exited: Promise<void>;
   private stopping: Promise<void> | null = null;
+  /** How the process ended ("code 0", "signal SIGSEGV"), once it has. */
+  exitStatus: string | undefined;
   private stderrTail: string[];
 
   private constructor(child: ChildProcess, ready: ReadyLine, host: string, exited: Promise<void>, tail: string[]) {
@@ -143,6 +162,11 @@ export class Simulator {
     this.cameras = ready.mounts.map((m) => m.replace(/^\//, ''));
     this.exited = exited;
     this.stderrTail = tail;
+    started.add(this);
+    void exited.then(() => {
+      if (this.stopping) started.delete(this);
+      this.exitStatus = child.signalCode ? `signal ${child.signalCode}` : `code ${child.exitCode}`;
+    });
   }
 
   static async start(opts: SimulatorOptions = {}): Promise<Simulator> {
@@ -246,6 +270,15 @@ export class Simulator {
   /** Last stderr lines of the simulator (for failure messages). */
   logTail(): string {
     return this.stderrTail.join('\n');
+  }
+
+  /**
+   * Why a test failed, when the simulator died under it: its exit status and last stderr lines
+   * (a crash inside GStreamer shows every later test failing with ECONNREFUSED otherwise).
+   */
+  deathReport(): string | undefined {
+    if (this.running || this.stopping) return undefined;
+    return `camera simulator (pid ${this.pid}) died: ${this.exitStatus ?? 'exit status unknown'}\n${this.logTail()}`;
   }
 
   get running(): boolean {

@@ -51,6 +51,7 @@ cpuSeconds = user+system CPU of this process and its (reaped) children, from /pr
 """
 import argparse
 import ctypes
+import faulthandler
 import json
 import os
 import signal
@@ -628,6 +629,8 @@ def main():
             cfg = json.load(f)
     else:
         ap.error('--config or --config-json required')
+    # A crash inside GStreamer prints the Python stacks to stderr (the test harness keeps its tail).
+    faulthandler.enable()
     Gst.init(None)
     self_check()
     try:

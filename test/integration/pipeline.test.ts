@@ -134,10 +134,15 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
       timeoutMs: 5000,
       stallTimeoutMs: 5000,
     });
-    const description = await ingest.open();
-    expect(description.transcodeReason).to.equal('high_profile');
-    expect(description.codec.parameters['profile-level-id']).to.equal('42e01f');
-    expect(description.source.profile).to.equal('High');
+    try {
+      const description = await ingest.open();
+      expect(description.transcodeReason).to.equal('high_profile');
+      expect(description.codec.parameters['profile-level-id']).to.equal('42e01f');
+      expect(description.source.profile).to.equal('High');
+    } finally {
+      // open() holds the RTSP session until a start() or stop().
+      await ingest.stop();
+    }
   });
 
   it('pulls over UDP when the camera asks for it', async () => {

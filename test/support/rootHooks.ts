@@ -1,0 +1,14 @@
+import { Simulator } from '../../scripts/camsim/Simulator.ts';
+
+/**
+ * Mocha root hooks for the whole suite: after each test, names any camera simulator that died
+ * without being stopped (its exit status and last log lines), so a crashed test camera is reported
+ * where it happened rather than as a cascade of refused connections in later tests.
+ */
+export const mochaHooks = {
+  afterEach(this: Mocha.Context): void {
+    for (const report of Simulator.takeDeathReports()) {
+      console.error(`\n      [after "${this.currentTest?.fullTitle() ?? '?'}"] ${report.replace(/\n/g, '\n        ')}`);
+    }
+  },
+};
