@@ -27,6 +27,7 @@ import { AuditLog } from './audit/AuditLog.ts';
 import { ViewRecorder } from './audit/ViewRecorder.ts';
 import { Metrics } from './metrics/Metrics.ts';
 import { LiveViewing } from './live/LiveViewing.ts';
+import { IncidentService } from './incidents/IncidentService.ts';
 
 export interface AppOptions {
   config: Readonly<Config>;
@@ -50,6 +51,7 @@ export interface AppParts {
   signalling: SignallingServer;
   prober: CameraProber;
   metrics: Metrics;
+  incidents: IncidentService;
   /** The ingest worker processes (absent with INGEST_WORKERS=0: cameras are carried in this process). */
   ingestWorkers: IngestWorkerPool | undefined;
 }
@@ -73,6 +75,7 @@ export class App {
   readonly signalling: SignallingServer;
   readonly prober: CameraProber;
   readonly metrics: Metrics;
+  readonly incidents: IncidentService;
   #closing: Promise<void> | undefined;
   readonly #cleanups: Array<() => unknown>;
 
@@ -92,6 +95,7 @@ export class App {
       prober: this.prober,
       metrics: this.metrics,
       ingestWorkers: this.ingestWorkers,
+      incidents: this.incidents,
     } = parts);
     this.#cleanups = cleanups;
   }
@@ -145,6 +149,9 @@ export class App {
     const catalog = new CameraCatalog(store.cameras, vault);
     for (const camera of [...config.cameras, ...seedCameras]) await catalog.ensureConfigured(camera);
     logger.info({ store: store.kind }, 'camera catalog open');
+    // Grants that expired while the server was down are recorded as expired now; the others' timers are armed.
+    const incidents = await IncidentService.create({ incidents: store.incidents, grants: store.grants, catalog, users, audit, settings: config.incidents, logger });
+    cleanups.push(() => incidents.close());
 
     const media = await MediaWorkerPool.create({
       workers: config.media.workers,
@@ -206,7 +213,7 @@ export class App {
       const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000).unref());
       return Promise.race([store.ping().then(() => true, () => false), timeout]);
     };
-    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, metrics, clientDir, ready, trustProxy: config.http.trustProxy });
+    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, incidents, metrics, clientDir, ready, trustProxy: config.http.trustProxy });
     const web = await WebServer.create(express, {
       host: config.http.host,
       port: config.http.port,
@@ -221,7 +228,7 @@ export class App {
     });
     cleanups.push(() => web.close());
 
-    const live = new LiveViewing({ catalog, users, views, media, cameras, prober });
+    const live = new LiveViewing({ catalog, users, views, media, cameras, prober, incidents });
     const signalling = new SignallingServer(web.server, {
       tokens,
       access: live,
@@ -246,6 +253,11 @@ export class App {
     users.on('changed', ({ user, rightsChanged }) => {
       if (rightsChanged) signalling.userChanged(user);
     });
+    // A grant ended, a camera detached, an incident closed, a break-glass view timed out: the views
+    // they allowed stop now (unless something else still allows them), with the reason in the tile.
+    incidents.on('accessChanged', (change) => signalling.accessChanged(change));
+    incidents.on('incidentChanged', ({ incident, change }) => signalling.incidentChanged({ incidentId: incident.id, change }));
+    incidents.on('grantChanged', ({ grant, change }) => signalling.grantChanged(grant.investigator.userId, { grantId: grant.id, incidentId: grant.incidentId, change }));
     await cameras.start();
     if (config.health.enabled) prober.start();
     // First thing at shutdown: /readyz says not ready while the rest closes.
@@ -253,7 +265,7 @@ export class App {
       closing = true;
     });
     logger.info({ workers: media.workers.map((w) => w.pid), ingestWorkers: ingestWorkers?.workers().map((w) => w.pid) ?? [], ffmpeg: engineSettings.ffmpegPath, port: web.port, tls: web.secure }, 'C5 Live ready');
-    return { config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, metrics, ingestWorkers };
+    return { config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, metrics, ingestWorkers, incidents };
   }
 
   /** Closes in reverse order of creation: signalling, web server, cameras, media, store. */

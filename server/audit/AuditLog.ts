@@ -73,6 +73,7 @@ export class AuditLog {
         ...(input.userId && { userId: input.userId }),
         ...(input.username && { username: input.username }),
         ...(input.cameraId && { cameraId: input.cameraId }),
+        ...(input.incidentId && { incidentId: input.incidentId }),
         ...(input.ip && { ip: input.ip }),
         ...(input.details && { details: input.details }),
         prevHash: this.#prevHash,

@@ -7,6 +7,8 @@ export interface AuditEntry {
   userId?: string;
   username?: string;
   cameraId?: string;
+  /** The incident the action belongs to, or that allowed the view. */
+  incidentId?: string;
   ip?: string;
   details?: Record<string, unknown>;
   /** The previous entry's hash ('genesis' for the first). */
@@ -18,6 +20,7 @@ export interface AuditEntry {
 export interface AuditFilter {
   userId?: string;
   cameraId?: string;
+  incidentId?: string;
   action?: string;
   from?: Date;
   to?: Date;
@@ -26,6 +29,7 @@ export interface AuditFilter {
 export function matchesAudit(entry: AuditEntry, filter: AuditFilter): boolean {
   if (filter.userId && entry.userId !== filter.userId) return false;
   if (filter.cameraId && entry.cameraId !== filter.cameraId) return false;
+  if (filter.incidentId && entry.incidentId !== filter.incidentId) return false;
   if (filter.action && entry.action !== filter.action && !entry.action.startsWith(`${filter.action}.`)) return false;
   const at = Date.parse(entry.at);
   if (filter.from && at < filter.from.getTime()) return false;

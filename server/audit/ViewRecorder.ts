@@ -7,6 +7,8 @@ interface OpenView {
   username?: string;
   cameraId: string;
   ip?: string;
+  /** The incident that allowed the view, when one did. */
+  incidentId?: string;
   startedAt: number;
 }
 
@@ -61,6 +63,7 @@ export class ViewRecorder {
       userId: view.userId,
       ...(view.username && { username: view.username }),
       cameraId: view.cameraId,
+      ...(view.incidentId && { incidentId: view.incidentId }),
       ...(view.ip && { ip: view.ip }),
       details,
     });

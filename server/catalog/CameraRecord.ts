@@ -137,6 +137,11 @@ export interface CameraFilter {
   areas?: CameraArea[];
   municipalities?: string[];
   citizenSharing?: SharingMode;
+  /**
+   * Widens the scope above: a camera also matches when its code is one of these (and its area is
+   * this one, when given). Incidents' cameras and break-glass views (VisibilityPolicy.scope).
+   */
+  orCameras?: { codes: string[]; area?: CameraArea };
   includeRetired?: boolean;
 }
 

@@ -149,6 +149,23 @@ export const configSchema = z.strictObject({
       retentionDays: z.number().int().min(1).max(36_500).default(365),
     })
     .prefault({}),
+  incidents: z
+    .strictObject({
+      /** Cameras attached automatically when an incident opens: the approved ones within its radius, nearest first, at most this many. */
+      autoAttachMax: z.number().int().min(0).max(200).default(12),
+      /** Cameras attached to one incident at most (automatically and by hand). */
+      maxCameras: z.number().int().min(1).max(1000).default(100),
+      /** An incident's radius when the operator gives none (m). */
+      defaultRadiusM: z.number().int().min(10).max(50_000).default(500),
+      /** A grant's length when none is asked for (minutes). */
+      grantDefaultMinutes: z.number().int().min(1).max(7 * 1440).default(240),
+      /** The longest grant, at creation and after extending (minutes from now). */
+      grantMaxMinutes: z.number().int().min(1).max(30 * 1440).default(1440),
+      /** How long a break-glass view of an incident-only citizen camera lasts at most (minutes). */
+      breakGlassMinutes: z.number().int().min(1).max(240).default(15),
+    })
+    .refine((incidents) => incidents.grantDefaultMinutes <= incidents.grantMaxMinutes, { message: 'grantDefaultMinutes cannot exceed grantMaxMinutes' })
+    .prefault({}),
   signalling: z
     .strictObject({
       /** A vanished client is reaped after pingInterval + pingTimeout. */
@@ -199,4 +216,10 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'INGEST_ENGINE', path: ['ingest', 'engine'], kind: 'string' },
   { name: 'RTSP_AUTH_BACKOFF_MS', path: ['ingest', 'authBackoffMs'], kind: 'int' },
   { name: 'RTSP_AUTH_BACKOFF_MAX_MS', path: ['ingest', 'authBackoffMaxMs'], kind: 'int' },
+  { name: 'INCIDENT_AUTO_ATTACH_MAX', path: ['incidents', 'autoAttachMax'], kind: 'int' },
+  { name: 'INCIDENT_MAX_CAMERAS', path: ['incidents', 'maxCameras'], kind: 'int' },
+  { name: 'INCIDENT_DEFAULT_RADIUS_M', path: ['incidents', 'defaultRadiusM'], kind: 'int' },
+  { name: 'GRANT_DEFAULT_MINUTES', path: ['incidents', 'grantDefaultMinutes'], kind: 'int' },
+  { name: 'GRANT_MAX_MINUTES', path: ['incidents', 'grantMaxMinutes'], kind: 'int' },
+  { name: 'BREAK_GLASS_MINUTES', path: ['incidents', 'breakGlassMinutes'], kind: 'int' },
 ];

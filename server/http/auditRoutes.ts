@@ -7,6 +7,7 @@ import { requireRole, type Authenticator } from './requireRole.ts';
 export const auditQuerySchema = z.strictObject({
   user: z.string().min(1).max(64).optional(),
   camera: z.string().min(1).max(64).optional(),
+  incident: z.string().regex(/^[A-Za-z0-9]{1,64}$/).optional(),
   action: z.string().regex(/^[a-z_.]{1,64}$/).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
@@ -24,6 +25,7 @@ export function auditRoutes(audit: AuditLog, auth: Authenticator): Router {
       {
         ...(q.user && { userId: q.user }),
         ...(q.camera && { cameraId: q.camera }),
+        ...(q.incident && { incidentId: q.incident }),
         ...(q.action && { action: q.action }),
         ...(q.from && { from: new Date(q.from) }),
         ...(q.to && { to: new Date(q.to) }),

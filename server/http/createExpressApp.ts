@@ -12,6 +12,8 @@ import type { Metrics } from '../metrics/Metrics.ts';
 import type { UserService } from '../users/UserService.ts';
 import type { AuditLog } from '../audit/AuditLog.ts';
 import { auditRoutes } from './auditRoutes.ts';
+import { incidentRoutes } from './incidentRoutes.ts';
+import type { IncidentService } from '../incidents/IncidentService.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -20,6 +22,7 @@ export interface HttpDeps {
   catalog: CameraCatalog;
   users: UserService;
   audit: AuditLog;
+  incidents: IncidentService;
   /** Directory of the built console (index.html, app.js, styles.css). */
   clientDir: string;
   /** Readiness: the media workers are up, the catalog answers, the server is not shutting down. */
@@ -66,6 +69,7 @@ export function createExpressApp(deps: HttpDeps): express.Express {
   app.use('/api', userRoutes(auth, deps.loginCodes, deps.logger));
   app.use('/api/cameras', cameraRoutes(deps.catalog, auth));
   app.use('/api/audit', auditRoutes(deps.audit, auth));
+  app.use('/api', incidentRoutes(deps.incidents, auth));
   const openapi = openApiDocument();
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);

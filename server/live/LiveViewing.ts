@@ -8,6 +8,7 @@ import type { MediaWorkerPool } from '../media/MediaWorkerPool.ts';
 import type { CameraLease, CameraManager } from '../cameras/CameraManager.ts';
 import type { CameraStatus } from '../cameras/CameraStatus.ts';
 import type { CameraProber } from '../health/CameraProber.ts';
+import type { IncidentService } from '../incidents/IncidentService.ts';
 import type { CameraListing, LiveEvents, LiveMedia, ViewAudit, ViewerAccess, ViewerMediaPort } from '../signalling/ports.ts';
 import type { CameraHealth, CameraPage, CameraSummary, RequestPayload } from '../signalling/protocol.ts';
 
@@ -18,6 +19,7 @@ export interface LiveViewingOptions {
   media: MediaWorkerPool;
   cameras: CameraManager;
   prober: CameraProber;
+  incidents: IncidentService;
 }
 
 /** Page size when the console asks for the camera list without one. */
@@ -35,6 +37,7 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
   readonly #media: MediaWorkerPool;
   readonly #cameras: CameraManager;
   readonly #prober: CameraProber;
+  readonly #incidents: IncidentService;
 
   constructor(options: LiveViewingOptions) {
     this.#catalog = options.catalog;
@@ -43,19 +46,22 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
     this.#media = options.media;
     this.#cameras = options.cameras;
     this.#prober = options.prober;
+    this.#incidents = options.incidents;
   }
 
-  currentViewer(userId: string): Viewer {
+  currentViewer(userId: string): Viewer & { id: string } {
     return this.#users.current(userId);
   }
 
-  async authorize(viewer: Viewer, cameraId: string): Promise<void> {
+  async authorize(viewer: Viewer & { id: string }, cameraId: string): Promise<{ incidentId?: string }> {
     const camera = await this.#catalog.repository.findByCode(cameraId);
     if (!camera || camera.retiredAt) throw new AppError('not_found', `no camera ${cameraId}`);
-    if (!VisibilityPolicy.canView(viewer, camera)) {
+    const allowance = VisibilityPolicy.allowance(viewer, camera, this.#incidents.accessFor(viewer.id));
+    if (!allowance) {
       const why = camera.status !== 'approved' ? `camera ${camera.code} is ${camera.status}` : `you may not watch camera ${camera.code}`;
       throw new AppError('forbidden', why);
     }
+    return 'incidentId' in allowance ? { incidentId: allowance.incidentId } : {};
   }
 
   get rtpCapabilities(): object {
@@ -70,8 +76,9 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
     return this.#cameras.acquire(cameraId);
   }
 
-  async listCameras(query: RequestPayload<'listCameras'>, viewer: Viewer): Promise<CameraPage> {
-    const page = await this.#catalog.fleetPage({ ...query, offset: query.offset ?? 0, limit: query.limit ?? DEFAULT_PAGE }, VisibilityPolicy.scope(viewer));
+  async listCameras(query: RequestPayload<'listCameras'>, viewer: Viewer & { id: string }): Promise<CameraPage> {
+    const scope = VisibilityPolicy.scope(viewer, this.#incidents.accessFor(viewer.id));
+    const page = await this.#catalog.fleetPage({ ...query, offset: query.offset ?? 0, limit: query.limit ?? DEFAULT_PAGE }, scope);
     return {
       cameras: page.items.map(
         (camera): CameraSummary => ({
@@ -100,7 +107,7 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
     return () => this.#prober.off('health', relay);
   }
 
-  viewStarted(view: { userId: string; cameraId: string; ip?: string }): string {
+  viewStarted(view: { userId: string; cameraId: string; ip?: string; incidentId?: string }): string {
     return this.#views.start({ ...view, username: this.#users.get(view.userId).username });
   }
 

@@ -131,6 +131,31 @@ export class SignallingServer {
     }
   }
 
+  /**
+   * Incidents changed who may watch what: the connections of `userIds` (everyone when absent) re-check
+   * the cameras they watch (only `cameras`, when given) and stop what is no longer allowed, with `reason`.
+   */
+  accessChanged(change: { userIds?: readonly string[]; cameras?: readonly string[]; reason: string }): void {
+    for (const connection of this.#connections) {
+      if (change.userIds && !change.userIds.includes(connection.identity.userId)) continue;
+      void connection.recheck(change.cameras, change.reason);
+    }
+  }
+
+  /** An incident changed: operators' and admins' consoles refresh their incidents panel. */
+  incidentChanged(event: { incidentId: string; change: string }): void {
+    for (const connection of this.#connections) {
+      if (connection.identity.role === 'operator' || connection.identity.role === 'admin') connection.socket.emit('incidentsChanged', event);
+    }
+  }
+
+  /** A grant changed: its investigator's consoles refresh their grants and camera list. */
+  grantChanged(investigatorId: string, event: { grantId: string; incidentId: string; change: string }): void {
+    for (const connection of this.#connections) {
+      if (connection.identity.userId === investigatorId) connection.socket.emit('grantsChanged', event);
+    }
+  }
+
   /** A camera's record changed: its viewers who may no longer see it lose it now. */
   cameraChanged(cameraId: string): void {
     for (const connection of this.#connections) void connection.recheck(cameraId);

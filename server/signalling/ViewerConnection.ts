@@ -39,6 +39,8 @@ interface Watch {
   lease: CameraLease;
   /** The audited view, once a consumer exists. */
   viewId?: string;
+  /** The incident that allowed the view when it started, if one did. */
+  incidentId?: string;
   /** Open consumers of the camera on this socket, and ones that closed by themselves (awaiting re-consume). */
   consumers: Set<string>;
 }
@@ -100,27 +102,29 @@ export class ViewerConnection {
   }
 
   /**
-   * The user's rights or a camera changed: every watched camera (or just `onlyCamera`) is checked
-   * again, and the ones this user may no longer see are closed with the reason.
+   * The user's rights or a camera changed: every watched camera (or just those of `onlyCameras`) is
+   * checked again, and the ones this user may no longer see are closed with the reason (`why`, when
+   * the caller knows it, e.g. "your grant was revoked: ..."; else the policy's).
    */
-  async recheck(onlyCamera?: string): Promise<void> {
-    let viewer: Viewer;
+  async recheck(onlyCameras?: string | readonly string[], why?: string): Promise<void> {
+    const only = typeof onlyCameras === 'string' ? [onlyCameras] : onlyCameras;
+    let viewer: Viewer & { id: string };
     try {
       viewer = this.#viewer();
     } catch {
       return;
     }
     for (const cameraId of [...this.#watches.keys()]) {
-      if (onlyCamera !== undefined && cameraId !== onlyCamera) continue;
+      if (only !== undefined && !only.includes(cameraId)) continue;
       try {
         await this.#access.authorize(viewer, cameraId);
       } catch (error) {
-        this.cameraClosed(cameraId, 'camera_forbidden', (error as Error).message);
+        this.cameraClosed(cameraId, 'camera_forbidden', why ?? (error as Error).message);
       }
     }
   }
 
-  #viewer(): Viewer {
+  #viewer(): Viewer & { id: string } {
     return this.#access.currentViewer(this.identity.userId);
   }
 
@@ -166,7 +170,7 @@ export class ViewerConnection {
     },
     consume: async ({ transportId, cameraId, rtpCapabilities }) => {
       const media = this.#requireTransport(transportId);
-      await this.#access.authorize(this.#viewer(), cameraId);
+      const allowed = await this.#access.authorize(this.#viewer(), cameraId);
       const watch = await this.#watch(cameraId);
       let consumer: Awaited<ReturnType<ViewerMediaPort['consume']>>;
       try {
@@ -196,7 +200,12 @@ export class ViewerConnection {
       }
       watch.consumers.add(consumer.id);
       this.#consumers.set(consumer.id, { cameraId, open: true });
-      watch.viewId ??= this.#audit.viewStarted({ userId: this.identity.userId, cameraId, ...(this.#address && { ip: this.#address }) });
+      watch.viewId ??= this.#audit.viewStarted({
+        userId: this.identity.userId,
+        cameraId,
+        ...(this.#address && { ip: this.#address }),
+        ...(allowed.incidentId && { incidentId: allowed.incidentId }),
+      });
       return { consumer: consumer as unknown as ConsumerInfo };
     },
     pauseConsumer: async ({ consumerId }) => {

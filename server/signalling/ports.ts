@@ -10,9 +10,12 @@ import type { CameraHealth, CameraPage, RequestPayload } from './protocol.ts';
 /** Who may connect and watch: used at the handshake and before every consume. */
 export interface ViewerAccess {
   /** The signed-in user's current rights (AppError unauthenticated when disabled or gone). */
-  currentViewer(userId: string): Viewer;
-  /** Throws forbidden / not_found unless `viewer` may watch the camera now. */
-  authorize(viewer: Viewer, cameraId: string): Promise<void>;
+  currentViewer(userId: string): Viewer & { id: string };
+  /**
+   * Throws forbidden / not_found unless `viewer` may watch the camera now; otherwise names the
+   * incident that allows the view, when one does (the view's audit records carry it).
+   */
+  authorize(viewer: Viewer & { id: string }, cameraId: string): Promise<{ incidentId?: string }>;
 }
 
 /**
@@ -42,7 +45,7 @@ export interface LiveMedia {
 
 /** The cameras a viewer may see, a page at a time, with their live state and health. */
 export interface CameraListing {
-  listCameras(query: RequestPayload<'listCameras'>, viewer: Viewer): Promise<CameraPage>;
+  listCameras(query: RequestPayload<'listCameras'>, viewer: Viewer & { id: string }): Promise<CameraPage>;
 }
 
 /** Changes every connected console hears about. Each subscription returns its unsubscribe. */
@@ -54,6 +57,6 @@ export interface LiveEvents {
 /** The audit of who watched what. */
 export interface ViewAudit {
   /** A user started watching a camera; returns the view's id for viewStopped. */
-  viewStarted(view: { userId: string; cameraId: string; ip?: string }): string;
+  viewStarted(view: { userId: string; cameraId: string; ip?: string; incidentId?: string }): string;
   viewStopped(viewId: string, reason: string, forced?: boolean): void;
 }

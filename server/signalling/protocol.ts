@@ -178,6 +178,13 @@ export interface ServerToClientEvents {
   cameraHealth: (event: { cameraId: string; health: CameraHealth }) => void;
   /** The receive transport closed by itself (its media worker died): create a new one and consume every tile again. */
   transportClosed: (event: { transportId: string; reason: string }) => void;
+  /** Operators and admins: an incident was opened, changed or closed (refetch the incidents panel). */
+  incidentsChanged: (event: { incidentId: string; change: string }) => void;
+  /**
+   * Investigators: one of their grants was created or changed (created, extended, revoked, expired,
+   * ended, cameras): refetch their grants and camera list.
+   */
+  grantsChanged: (event: { grantId: string; incidentId: string; change: string }) => void;
 }
 
 /** Socket.IO `auth` of the handshake: the JWT travels here, never in a URL. */

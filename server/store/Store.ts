@@ -1,6 +1,8 @@
 import type { CameraRepository } from '../catalog/CameraRepository.ts';
 import type { UserRepository } from '../users/UserRepository.ts';
 import type { AuditRepository } from '../audit/AuditRepository.ts';
+import type { IncidentRepository } from '../incidents/IncidentRepository.ts';
+import type { GrantRepository } from '../incidents/GrantRepository.ts';
 
 /**
  * Where everything the server keeps is stored: one adapter per backend (embedded files, or
@@ -12,6 +14,8 @@ export interface Store {
   readonly cameras: CameraRepository;
   readonly users: UserRepository;
   readonly audit: AuditRepository;
+  readonly incidents: IncidentRepository;
+  readonly grants: GrantRepository;
   /** Resolves when the store answers a trivial query (readiness), rejects otherwise. */
   ping(): Promise<void>;
   /** Closes every repository, then the backend. Idempotent. */

@@ -25,8 +25,11 @@ const simConfig: SimulatorConfig = {
     { id: 'cam-secure', tag: 16, codec: 'h264', profile: 'baseline', ...small, auth: { user: 'viewer', password: SECRET, method: 'basic' } },
     { id: 'cam-drop', tag: 17, codec: 'h264', profile: 'baseline', ...small, pattern: 'gradient' },
     { id: 'cam-always', tag: 18, codec: 'h264', profile: 'baseline', ...small },
-    // Noise: libx264 uncapped makes well over 1 Mbit/s of it.
-    { id: 'cam-mjpeg-noise', tag: 19, codec: 'mjpeg', width: 320, height: 180, fps: 25, pattern: 'snow' },
+    // Noise: libx264 ultrafast uncapped makes about 1 Mbit/s of it (990 kbit/s measured with ffmpeg).
+    // Small and 15 fps: at 320x180@25 this MJPEG was ~10 Mbit/s over RTSP/TCP, and a client reading it
+    // slowly under CPU load made gst-rtsp-server close the connection from its streaming thread and
+    // crash (SIGSEGV after "Trying to join task ... from its thread would deadlock").
+    { id: 'cam-mjpeg-noise', tag: 19, codec: 'mjpeg', width: 160, height: 90, fps: 15, quality: 50, pattern: 'snow' },
   ],
 };
 

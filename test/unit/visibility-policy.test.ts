@@ -143,7 +143,7 @@ describe('VisibilityPolicy', () => {
       { name: 'investigator with every area sees nothing', viewer: { role: 'investigator', areas: ['agency', 'citizen'], municipalities: [] }, camera: approvedAgency, visible: false },
     ];
     for (const row of rows) {
-      it(`${row.name} -> ${row.visible}`, () => expect(VisibilityPolicy.canView(row.viewer, row.camera)).to.equal(row.visible));
+      it(`${row.name} -> ${row.visible}`, () => expect(VisibilityPolicy.canView(row.viewer, { code: 'T1', ...row.camera })).to.equal(row.visible));
     }
   });
 

@@ -140,9 +140,17 @@ function toQuery(filter: CameraFilter): Record<string, unknown> {
   if (filter.codes) query.code = { $in: filter.codes };
   if (!filter.includeRetired) query.retiredAt = { $exists: false };
   const all: Array<Record<string, unknown>> = [];
-  if (filter.areas) all.push({ area: { $in: filter.areas } });
-  if (filter.municipalities) all.push({ municipality: { $in: filter.municipalities } });
-  if (filter.citizenSharing) all.push({ $or: [{ area: { $ne: 'citizen' } }, { sharing: filter.citizenSharing }] });
+  const scope: Array<Record<string, unknown>> = [];
+  if (filter.areas) scope.push({ area: { $in: filter.areas } });
+  if (filter.municipalities) scope.push({ municipality: { $in: filter.municipalities } });
+  if (filter.citizenSharing) scope.push({ $or: [{ area: { $ne: 'citizen' } }, { sharing: filter.citizenSharing }] });
+  if (filter.orCameras) {
+    const extra = { code: { $in: filter.orCameras.codes }, ...(filter.orCameras.area && { area: filter.orCameras.area }) };
+    // The scope, or one of these cameras: with an empty scope everything matches already.
+    if (scope.length > 0) all.push({ $or: [{ $and: scope }, extra] });
+  } else {
+    all.push(...scope);
+  }
   if (filter.q) {
     const pattern = new RegExp(escapeRegExp(filter.q), 'i');
     all.push({ $or: [{ name: { $regex: pattern } }, { code: { $regex: pattern } }] });

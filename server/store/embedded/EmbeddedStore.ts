@@ -3,11 +3,13 @@ import { closeAll, type Store } from '../Store.ts';
 import { EmbeddedCameraRepository } from './EmbeddedCameraRepository.ts';
 import { EmbeddedUserRepository } from './EmbeddedUserRepository.ts';
 import { FileAuditRepository } from './FileAuditRepository.ts';
+import { EmbeddedIncidentRepository } from './EmbeddedIncidentRepository.ts';
+import { EmbeddedGrantRepository } from './EmbeddedGrantRepository.ts';
 
 /**
- * The store when no MongoDB is configured: nedb files for cameras and users, a JSON-lines file
- * for the audit trail, all under the data directory:
- *   <dataDir>/catalog/cameras.db, <dataDir>/catalog/users.db, <dataDir>/audit/audit.jsonl
+ * The store when no MongoDB is configured: nedb files for cameras, users, incidents and grants, a
+ * JSON-lines file for the audit trail, all under the data directory:
+ *   <dataDir>/catalog/{cameras,users,incidents,grants}.db, <dataDir>/audit/audit.jsonl
  */
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
@@ -17,15 +19,25 @@ export class EmbeddedStore implements Store {
     readonly cameras: EmbeddedCameraRepository,
     readonly users: EmbeddedUserRepository,
     readonly audit: FileAuditRepository,
+    readonly incidents: EmbeddedIncidentRepository,
+    readonly grants: EmbeddedGrantRepository,
   ) {}
 
   static async open(dataDir: string): Promise<EmbeddedStore> {
-    const cameras = await EmbeddedCameraRepository.open(join(dataDir, 'catalog', 'cameras.db'));
+    const opened: Array<{ close(): Promise<void> }> = [];
+    const open = async <R extends { close(): Promise<void> }>(repository: Promise<R>): Promise<R> => {
+      const ready = await repository;
+      opened.push(ready);
+      return ready;
+    };
     try {
-      const users = await EmbeddedUserRepository.open(join(dataDir, 'catalog', 'users.db'));
-      return new EmbeddedStore(cameras, users, new FileAuditRepository(join(dataDir, 'audit', 'audit.jsonl')));
+      const cameras = await open(EmbeddedCameraRepository.open(join(dataDir, 'catalog', 'cameras.db')));
+      const users = await open(EmbeddedUserRepository.open(join(dataDir, 'catalog', 'users.db')));
+      const incidents = await open(EmbeddedIncidentRepository.open(join(dataDir, 'catalog', 'incidents.db')));
+      const grants = await open(EmbeddedGrantRepository.open(join(dataDir, 'catalog', 'grants.db')));
+      return new EmbeddedStore(cameras, users, new FileAuditRepository(join(dataDir, 'audit', 'audit.jsonl')), incidents, grants);
     } catch (error) {
-      await cameras.close();
+      await closeAll(opened.reverse().map((repository) => () => repository.close()));
       throw error;
     }
   }
@@ -36,7 +48,7 @@ export class EmbeddedStore implements Store {
 
   close(): Promise<void> {
     // Every part is closed even when another fails; the first failure is reported after.
-    this.#closing ??= closeAll([() => this.audit.close(), () => this.users.close(), () => this.cameras.close()]);
+    this.#closing ??= closeAll([() => this.audit.close(), () => this.grants.close(), () => this.incidents.close(), () => this.users.close(), () => this.cameras.close()]);
     return this.#closing;
   }
 }

@@ -4,6 +4,8 @@ import { closeAll, type Store } from '../Store.ts';
 import { MongoCameraRepository } from './MongoCameraRepository.ts';
 import { MongoUserRepository } from './MongoUserRepository.ts';
 import { MongoAuditRepository } from './MongoAuditRepository.ts';
+import { MongoIncidentRepository } from './MongoIncidentRepository.ts';
+import { MongoGrantRepository } from './MongoGrantRepository.ts';
 
 export interface MongoStoreOptions {
   /** Database name; default: the one in the URI (or mongoose's default). */
@@ -27,6 +29,8 @@ export class MongoStore implements Store {
     readonly cameras: MongoCameraRepository,
     readonly users: MongoUserRepository,
     readonly audit: MongoAuditRepository,
+    readonly incidents: MongoIncidentRepository,
+    readonly grants: MongoGrantRepository,
   ) {}
 
   /** Connects and creates every collection's indexes; throws the driver's error when no server answers. */
@@ -40,7 +44,9 @@ export class MongoStore implements Store {
       const cameras = await MongoCameraRepository.create(connection, { ...(options.camerasCollection && { collection: options.camerasCollection }) });
       const users = await MongoUserRepository.create(connection);
       const audit = await MongoAuditRepository.create(connection);
-      return new MongoStore(connection, cameras, users, audit);
+      const incidents = await MongoIncidentRepository.create(connection);
+      const grants = await MongoGrantRepository.create(connection);
+      return new MongoStore(connection, cameras, users, audit, incidents, grants);
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;
@@ -53,7 +59,7 @@ export class MongoStore implements Store {
 
   close(): Promise<void> {
     // Every part is closed even when another fails; the first failure is reported after.
-    this.#closing ??= closeAll([() => this.audit.close(), () => this.users.close(), () => this.cameras.close(), () => this.connection.close()]);
+    this.#closing ??= closeAll([() => this.audit.close(), () => this.grants.close(), () => this.incidents.close(), () => this.users.close(), () => this.cameras.close(), () => this.connection.close()]);
     return this.#closing;
   }
 }

@@ -155,9 +155,17 @@ export function buildFilter(filter: CameraFilter): Filter<CameraDocument> {
   else if (filter.health !== undefined) (query as Record<string, unknown>)['health.status'] = filter.health;
   if (filter.codes !== undefined) query.code = { $in: [...filter.codes] };
   const all: Array<Filter<CameraDocument>> = [];
-  if (filter.areas !== undefined) all.push({ area: { $in: [...filter.areas] } });
-  if (filter.municipalities !== undefined) all.push({ municipality: { $in: [...filter.municipalities] } });
-  if (filter.citizenSharing !== undefined) all.push({ $or: [{ area: { $ne: 'citizen' } }, { sharing: filter.citizenSharing }] });
+  const scope: Array<Filter<CameraDocument>> = [];
+  if (filter.areas !== undefined) scope.push({ area: { $in: [...filter.areas] } });
+  if (filter.municipalities !== undefined) scope.push({ municipality: { $in: [...filter.municipalities] } });
+  if (filter.citizenSharing !== undefined) scope.push({ $or: [{ area: { $ne: 'citizen' } }, { sharing: filter.citizenSharing }] });
+  if (filter.orCameras !== undefined) {
+    // The scope, or one of these cameras: with an empty scope everything matches already.
+    const extra: Filter<CameraDocument> = { code: { $in: [...filter.orCameras.codes] }, ...(filter.orCameras.area !== undefined && { area: filter.orCameras.area }) };
+    if (scope.length > 0) all.push({ $or: [{ $and: scope }, extra] });
+  } else {
+    all.push(...scope);
+  }
   if (all.length > 0) query.$and = all;
   if (filter.q !== undefined && filter.q !== '') {
     const pattern = escapeRegExp(filter.q);
