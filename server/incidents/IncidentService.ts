@@ -331,11 +331,11 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
   /** The investigator's live grants with their incidents and the cameras each lets them watch now. */
   mine(viewer: UserRecord): Array<{ grant: GrantRecord; incident: IncidentRecord; cameras: string[] }> {
     const access = this.accessFor(viewer.id);
-    return access.grants.map((grant) => ({
-      grant: grant as GrantRecord,
-      incident: this.#open.get(grant.incidentId)!,
-      cameras: VisibilityPolicy.grantCameras(grant, access),
-    }));
+    return access.grants.flatMap((grant) => {
+      // A grant whose incident closed a moment ago is being ended: not listed.
+      const incident = this.#open.get(grant.incidentId);
+      return incident ? [{ grant: grant as GrantRecord, incident, cameras: VisibilityPolicy.grantCameras(grant, access) }] : [];
+    });
   }
 
   /** Users an operator may grant to: enabled investigators. */
