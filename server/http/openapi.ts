@@ -3,6 +3,19 @@ import { cameraCode, cameraCreateSchema, cameraListSchema, cameraPatchSchema, ca
 import { errorCodes, type ErrorCode } from '../errors/AppError.ts';
 import { csvColumns } from '../catalog/CameraImporter.ts';
 import { loginSchema, passwordResetSchema, userCreateSchema, userPatchSchema } from '../users/UserService.ts';
+import {
+  attachSchema,
+  breakGlassQuerySchema,
+  breakGlassSchema,
+  grantCreateSchema,
+  grantExtendSchema,
+  grantRevokeSchema,
+  incidentCloseSchema,
+  incidentCreateSchema,
+  incidentQuerySchema,
+  recordId,
+} from '../incidents/incidentSchemas.ts';
+import { dispositions, grantScopes, grantStatuses, incidentKinds, incidentStatuses } from '../incidents/IncidentRecord.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
 const json = (s: z.ZodType, io: 'input' | 'output' = 'output') => ({ content: { 'application/json': { schema: schema(s, io) } } });
@@ -37,6 +50,94 @@ const userView = z.object({
   updatedAt: z.string(),
 });
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const incidentIdParameter = { name: 'id', in: 'path', required: true, schema: schema(recordId), description: "the incident's id" };
+const grantIdParameter = { name: 'id', in: 'path', required: true, schema: schema(recordId), description: "the grant's id" };
+const actorView = z.object({ userId: z.string(), username: z.string() });
+const incidentView = z.object({
+  id: z.string(),
+  title: z.string(),
+  kind: z.enum(incidentKinds),
+  location: z.object({ lat: z.number(), lng: z.number() }),
+  radiusM: z.number().int(),
+  municipality: z.string(),
+  status: z.enum(incidentStatuses),
+  cameras: z
+    .array(z.object({ code: z.string(), name: z.string(), area: z.string(), municipality: z.string(), distanceM: z.number().int().optional().describe('from the incident, when the camera has a location') }))
+    .describe('attached cameras in attachment order (nearest first for those attached at opening)'),
+  openedBy: actorView,
+  openedAt: z.string(),
+  closedBy: actorView.optional(),
+  closedAt: z.string().optional(),
+  disposition: z.enum(dispositions).optional(),
+  closingNote: z.string().optional(),
+});
+const grantView = z.object({
+  id: z.string(),
+  incidentId: z.string(),
+  investigator: actorView,
+  scope: z.enum(grantScopes),
+  cameras: z.array(z.string()).optional().describe("scope 'cameras' only"),
+  grantedBy: actorView,
+  createdAt: z.string(),
+  endsAt: z.string(),
+  status: z.enum(grantStatuses),
+  endedAt: z.string().optional(),
+  endedBy: actorView.optional(),
+  endReason: z.string().optional(),
+  live: z.boolean().describe('active and before its end time: it gives access now'),
+});
+const auditEntryView = z.object({
+  seq: z.number().int(),
+  at: z.string(),
+  action: z.string(),
+  userId: z.string().optional(),
+  username: z.string().optional(),
+  cameraId: z.string().optional(),
+  incidentId: z.string().optional(),
+  ip: z.string().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  prevHash: z.string(),
+  hash: z.string().describe('the chain hash, checked by /api/audit/verify'),
+});
+const chainLink = z.object({ seq: z.number().int(), hash: z.string() });
+const incidentReport = z.object({
+  incident: incidentView,
+  timeline: z.array(auditEntryView).describe("the incident's audit entries, oldest first"),
+  grants: z.array(grantView),
+  views: z
+    .array(
+      z.object({
+        viewId: z.string(),
+        user: z.object({ userId: z.string().optional(), username: z.string().optional() }),
+        camera: z.string().optional(),
+        startedAt: z.string().optional(),
+        endedAt: z.string().optional(),
+        reason: z.unknown().optional(),
+        forced: z.boolean().optional(),
+        start: chainLink.optional(),
+        stop: chainLink.optional(),
+      }),
+    )
+    .describe('who watched which camera when, from the view.start / view.stop entries, with their chain hashes'),
+  generatedAt: z.string(),
+});
+const myGrant = z.object({
+  grant: grantView,
+  incident: z.object({ id: z.string(), title: z.string(), kind: z.enum(incidentKinds), municipality: z.string(), location: z.object({ lat: z.number(), lng: z.number() }), status: z.enum(incidentStatuses) }),
+  cameras: z.array(z.string()).describe('the cameras the grant lets the investigator watch now'),
+});
+const breakGlassView = z.object({ id: z.string(), camera: z.string(), reason: z.string(), startedAt: z.string(), until: z.string() });
+const breakGlassEntry = z.object({
+  id: z.unknown(),
+  camera: z.string().optional(),
+  user: z.object({ userId: z.string().optional(), username: z.string().optional() }),
+  reason: z.unknown(),
+  startedAt: z.string(),
+  until: z.unknown(),
+  active: z.boolean(),
+  auditSeq: z.number().int(),
+});
+const page = (item: z.ZodType) => z.object({ items: z.array(item), total: z.number().int(), offset: z.number().int(), limit: z.number().int() });
 const cameraCodeParameter = {
   name: 'code',
   in: 'path',
@@ -54,8 +155,8 @@ const aliasHeaders = {
 };
 const cameraAnswer = (description: string) => ({ description, headers: aliasHeaders, ...json(cameraViewSchema) });
 
-function queryParameters(): object[] {
-  const shape = cameraQuerySchema.shape;
+function queryParameters(query: z.ZodObject = cameraQuerySchema): object[] {
+  const shape = query.shape;
   return Object.entries(shape).map(([name, field]) => {
     const values = enumValues(field);
     return {
@@ -79,7 +180,7 @@ export function openApiDocument(): object {
   const statusActions = ['approve', 'reject', 'suspend', 'reinstate', 'revoke'];
   return {
     openapi: '3.1.0',
-    info: { title: 'C5 Live API', version: '0.1.0', description: 'Camera catalog and sign-in. Errors are {error: {code, message}}.' },
+    info: { title: 'C5 Live API', version: '0.1.0', description: 'Camera catalog, sign-in, incidents, grants and break-glass views. Errors are {error: {code, message}}.' },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     security: [{ bearer: [] }],
     paths: {
@@ -171,6 +272,112 @@ export function openApiDocument(): object {
           },
         ]),
       ),
+      ...incidentPaths(),
+    },
+  };
+}
+
+/**
+ * /api/incidents, /api/grants, /api/investigators, /api/break-glass (incidentRoutes.ts). Bodies go
+ * through the JSON body parser (400 invalid JSON, 413 too large); path ids are validated (400).
+ */
+function incidentPaths(): Record<string, object> {
+  const incidentAnswer = (description: string) => ({ description, ...json(incidentView) });
+  return {
+    '/api/incidents': {
+      post: {
+        summary: 'Open an incident (operators of its municipality, admins); the approved cameras within its radius attach, nearest first, up to incidents.autoAttachMax',
+        requestBody: json(incidentCreateSchema, 'input'),
+        responses: { '201': { ...incidentAnswer('opened'), headers: { Location: { description: '/api/incidents/{id}', schema: { type: 'string' } } } }, ...errors(400, 401, 403, 413) },
+      },
+      get: {
+        summary: 'Incidents, newest opened first (admins: all; operators: those of their municipalities)',
+        parameters: queryParameters(incidentQuerySchema),
+        responses: { '200': { description: 'a page of incidents', ...json(page(incidentView)) }, ...errors(400, 401, 403) },
+      },
+    },
+    '/api/incidents/{id}': {
+      parameters: [incidentIdParameter],
+      get: {
+        summary: 'One incident with its grants (to whoever runs it; to an investigator with a live grant on it, without the grants)',
+        responses: { '200': { description: 'the incident', ...json(incidentView.extend({ grants: z.array(grantView) })) }, ...errors(400, 401, 404) },
+      },
+    },
+    '/api/incidents/{id}/cameras': {
+      parameters: [incidentIdParameter],
+      post: {
+        summary: 'Attach cameras (approved, not retired; at most incidents.maxCameras per incident)',
+        requestBody: json(attachSchema, 'input'),
+        responses: { '200': incidentAnswer('the incident'), ...errors(400, 401, 403, 404, 409, 422, 413) },
+      },
+    },
+    '/api/incidents/{id}/cameras/{code}': {
+      parameters: [incidentIdParameter, { name: 'code', in: 'path', required: true, schema: schema(cameraCode), description: 'an attached camera' }],
+      delete: {
+        summary: 'Detach a camera: the views it allowed through this incident stop',
+        responses: { '200': incidentAnswer('the incident'), ...errors(400, 401, 403, 404, 409, 413) },
+      },
+    },
+    '/api/incidents/{id}/close': {
+      parameters: [incidentIdParameter],
+      post: {
+        summary: "Close an incident (once) with a disposition and a note; its grants end",
+        requestBody: json(incidentCloseSchema, 'input'),
+        responses: { '200': incidentAnswer('closed'), ...errors(400, 401, 403, 404, 409, 413) },
+      },
+    },
+    '/api/incidents/{id}/grants': {
+      parameters: [incidentIdParameter],
+      post: {
+        summary: "Grant an investigator the incident's cameras (all, or the listed attached ones) until an end time",
+        requestBody: json(grantCreateSchema, 'input'),
+        responses: { '201': { description: 'granted', ...json(grantView) }, ...errors(400, 401, 403, 404, 409, 422, 413) },
+      },
+      get: { summary: "The incident's grants, oldest first", responses: { '200': { description: 'grants', ...json(z.object({ items: z.array(grantView) })) }, ...errors(400, 401, 403, 404) } },
+    },
+    '/api/incidents/{id}/report': {
+      parameters: [incidentIdParameter],
+      get: {
+        summary: 'The incident, its timeline, its grants and who watched which camera when; each entry with its audit chain hash (check with /api/audit/verify)',
+        responses: { '200': { description: 'the report', ...json(incidentReport) }, ...errors(400, 401, 403, 404) },
+      },
+    },
+    '/api/grants/mine': {
+      get: { summary: "The investigator's live grants, each with its incident and the cameras it allows now (investigators)", responses: { '200': { description: 'grants', ...json(z.object({ items: z.array(myGrant) })) }, ...errors(401, 403) } },
+    },
+    '/api/grants/{id}/extend': {
+      parameters: [grantIdParameter],
+      post: {
+        summary: "Move a live grant's end later (at most incidents.grantMaxMinutes from now)",
+        requestBody: json(grantExtendSchema, 'input'),
+        responses: { '200': { description: 'extended', ...json(grantView) }, ...errors(400, 401, 403, 404, 409, 422, 413) },
+      },
+    },
+    '/api/grants/{id}/revoke': {
+      parameters: [grantIdParameter],
+      post: {
+        summary: 'Revoke a live grant: the views it allowed stop within a second, with the reason',
+        requestBody: json(grantRevokeSchema, 'input'),
+        responses: { '200': { description: 'revoked', ...json(grantView) }, ...errors(400, 401, 403, 404, 409, 413) },
+      },
+    },
+    '/api/investigators': {
+      get: {
+        summary: 'Users an operator may grant to: enabled investigators (operators, admins)',
+        responses: { '200': { description: 'investigators', ...json(z.object({ items: z.array(z.object({ id: z.string(), username: z.string(), displayName: z.string() })) })) }, ...errors(401, 403) },
+      },
+    },
+    '/api/break-glass': {
+      post: {
+        summary: 'Watch an incident-only citizen camera outside any open incident, stating why, for incidents.breakGlassMinutes at most (operators; audited)',
+        requestBody: json(breakGlassSchema, 'input'),
+        responses: { '201': { description: 'the break-glass view', ...json(breakGlassView) }, ...errors(400, 401, 403, 404, 422, 413) },
+      },
+      get: {
+        summary: 'Break-glass views with their reasons, newest first (admin)',
+        parameters: queryParameters(breakGlassQuerySchema),
+        responses: { '200': { description: 'a page of break-glass views', ...json(page(breakGlassEntry)) }, ...errors(400, 401, 403) },
+      },
     },
   };
 }
