@@ -9,6 +9,7 @@ import { CameraImporter } from '../catalog/CameraImporter.ts';
 import express from 'express';
 import { auditFor, requireRole, type Authenticator } from './requireRole.ts';
 import { VisibilityPolicy } from '../auth/VisibilityPolicy.ts';
+import type { IncidentService } from '../incidents/IncidentService.ts';
 
 /** A camera code, or (deprecated, for one release) the camera's database id: both fit this. */
 const codeParam = z.strictObject({ code: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a camera code') });
@@ -34,17 +35,18 @@ function markAlias(res: Response, camera: CameraRecord, action?: string): void {
  * audit); the database id is still accepted in its place for one release, deprecated. Writes need
  * the admin role.
  */
-export function cameraRoutes(catalog: CameraCatalog, auth: Authenticator): Router {
+export function cameraRoutes(catalog: CameraCatalog, auth: Authenticator, incidents: Pick<IncidentService, 'accessFor'>): Router {
   const router = Router();
   const signedIn = requireRole(auth);
   const admin = requireRole(auth, 'admin');
 
   router.get('/', signedIn, async (req, res) => {
     const query = parseOr400(cameraQuerySchema, req.query, 'query');
-    // Non-admins see only the cameras they may watch (the visibility policy), approved and current.
+    // Non-admins see only the cameras they may watch (the visibility policy, with their incidents,
+    // grants and break-glass views), approved and current.
     const user = req.user!;
     const scoped = VisibilityPolicy.canAdminister(user) ? query : { ...query, status: ['approved' as const], includeRetired: false };
-    const { items, total } = await catalog.list(scoped, VisibilityPolicy.scope(user));
+    const { items, total } = await catalog.list(scoped, VisibilityPolicy.scope(user, incidents.accessFor(user.id)));
     res.json({ items: items.map((camera) => catalog.view(camera)), total, offset: query.offset, limit: query.limit });
   });
 
@@ -59,7 +61,7 @@ export function cameraRoutes(catalog: CameraCatalog, auth: Authenticator): Route
     const { code } = parseOr400(codeParam, req.params, 'path');
     const admin = VisibilityPolicy.canAdminister(req.user!);
     const { camera, byAlias } = await catalog.resolve(code, { includeRetired: admin });
-    if (!admin && !VisibilityPolicy.canView(req.user!, camera)) throw new AppError('not_found', `no camera ${code}`);
+    if (!admin && !VisibilityPolicy.canView(req.user!, camera, incidents.accessFor(req.user!.id))) throw new AppError('not_found', `no camera ${code}`);
     if (byAlias) markAlias(res, camera);
     res.json(catalog.view(camera));
   });

@@ -67,7 +67,7 @@ export function createExpressApp(deps: HttpDeps): express.Express {
   });
 
   app.use('/api', userRoutes(auth, deps.loginCodes, deps.logger));
-  app.use('/api/cameras', cameraRoutes(deps.catalog, auth));
+  app.use('/api/cameras', cameraRoutes(deps.catalog, auth, deps.incidents));
   app.use('/api/audit', auditRoutes(deps.audit, auth));
   app.use('/api', incidentRoutes(deps.incidents, auth));
   const openapi = openApiDocument();
