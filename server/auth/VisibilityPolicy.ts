@@ -45,7 +45,7 @@ export type Allowance =
  * - an operator runs the open incidents whose municipality is in their scope (admins run every
  *   incident) and also sees the citizen cameras attached to them (incident-only ones included) when
  *   `citizen` is among their areas;
- * - an operator with a live break-glass view of a camera sees it until the view's end;
+ * - an operator with a live break-glass view of a citizen camera sees it until the view's end;
  * - investigators see only what live grants give (their own areas and municipalities are ignored):
  *   an 'all' grant every camera attached to its open incident, a 'cameras' grant the listed ones
  *   while attached.
@@ -79,7 +79,8 @@ export class VisibilityPolicy {
           if (own || (camera.area === 'citizen' && viewer.areas.includes('citizen'))) return { via: 'incident', incidentId: incident.id };
         }
         if (own) return { via: 'scope' };
-        const glass = access.breakGlass.find((view) => view.camera === camera.code && view.until > access.now);
+        // Break-glass is for citizen cameras only, as scope() selects them (orCameras with area 'citizen').
+        const glass = camera.area === 'citizen' ? access.breakGlass.find((view) => view.camera === camera.code && view.until > access.now) : undefined;
         return glass ? { via: 'break_glass', breakGlassId: glass.id } : undefined;
       }
       case 'supervisor':
