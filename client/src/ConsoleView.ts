@@ -25,6 +25,10 @@ export interface SignedInUser {
 export class ConsoleView extends Emitter<ConsoleViewEvents> {
   readonly wallElement: HTMLElement;
   readonly cameraListElement: HTMLElement;
+  /** The incidents tab's panel (its content depends on the role). */
+  readonly incidentsElement: HTMLElement;
+  /** The sidebar's tab strip (Cameras, Incidents). */
+  readonly sidebarTabsElement: HTMLElement;
   readonly #connection: HTMLElement;
   readonly #layouts: HTMLElement;
   readonly #signOutButton: HTMLButtonElement;
@@ -45,6 +49,8 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
     super();
     this.wallElement = requireElement('#wall', HTMLElement);
     this.cameraListElement = requireElement('#cameras', HTMLElement);
+    this.incidentsElement = requireElement('#incidents', HTMLElement);
+    this.sidebarTabsElement = requireElement('#sidebar-tabs', HTMLElement);
     this.#connection = requireElement('#connection', HTMLElement);
     this.#layouts = requireElement('#layouts', HTMLElement);
     this.#signOutButton = requireElement('#sign-out', HTMLButtonElement);

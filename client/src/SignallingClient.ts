@@ -56,7 +56,14 @@ export interface SignallingEvents {
   rightsChanged: [event: { role: string; areas: string[]; municipalities: string[] }];
   /** The server ended the session (account disabled, token expired); the connection is closed and not retried. */
   sessionEnded: [reason: string];
+  /** Operators, admins: an incident in their scope changed (opened, cameras, grants, closed). */
+  incidentsChanged: [event: IncidentsChangedEvent];
+  /** Investigators: one of their grants changed (new, extended, revoked, ended). */
+  grantsChanged: [event: GrantsChangedEvent];
 }
+
+export type IncidentsChangedEvent = Parameters<ServerToClientEvents['incidentsChanged']>[0];
+export type GrantsChangedEvent = Parameters<ServerToClientEvents['grantsChanged']>[0];
 
 type ConsoleSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -117,6 +124,8 @@ export class SignallingClient extends Emitter<SignallingEvents> {
     socket.on('consumerClosed', (event) => this.emit('consumerClosed', event));
     socket.on('transportClosed', (event) => this.emit('transportClosed', event));
     socket.on('rightsChanged', (event) => this.emit('rightsChanged', event));
+    socket.on('incidentsChanged', (event) => this.emit('incidentsChanged', event));
+    socket.on('grantsChanged', (event) => this.emit('grantsChanged', event));
     socket.on('sessionEnded', (event) => {
       // The server disconnects right after: do not come back with a token it has just refused.
       const reason = typeof event?.reason === 'string' && event.reason.length > 0 ? event.reason : 'the session has ended';

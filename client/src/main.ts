@@ -6,11 +6,17 @@
  */
 import { CameraList } from './CameraList.ts';
 import { ConsoleView } from './ConsoleView.ts';
+import { IncidentsApi } from './IncidentsApi.ts';
+import type { IncidentSummary } from './IncidentsPanel.ts';
+import { IncidentsTab } from './IncidentsTab.ts';
 import { MediaReceiver, type IceProtocol } from './MediaReceiver.ts';
 import { Session, SignInError, type UserInfo } from './Session.ts';
+import { SidebarTabs } from './SidebarTabs.ts';
 import { SignallingClient } from './SignallingClient.ts';
 import type { TileState } from './Tile.ts';
-import { Wall } from './Wall.ts';
+import type { MyGrantSummary } from './MyIncidents.ts';
+import { LAYOUTS, Wall } from './Wall.ts';
+import { fitLayout, planTiles } from './wallPlan.ts';
 
 /** What browser tests read (window.c5). */
 export interface ConsoleHooks {
@@ -25,6 +31,10 @@ export interface ConsoleHooks {
   }>;
   /** Who is signed in (from GET /api/me, role kept current by rightsChanged), once known. */
   user: () => { username: string; role: string } | undefined;
+  /** Operators, admins: the open incidents in the incidents panel. */
+  incidents: () => IncidentSummary[];
+  /** Investigators: their live grants in "My incidents", soonest to end first. */
+  myGrants: () => MyGrantSummary[];
   readonly ready: boolean;
   readonly signedIn: boolean;
   /** The connection indicator's state: starting, connecting, connected, reconnecting, signed-out. */
@@ -39,39 +49,79 @@ declare global {
 
 /** After a failed media set-up on a live connection, reconnect after this long. */
 const SETUP_RETRY_MS = 2000;
+/** grantsChanged events this close together make one reload of the camera list. */
+const GRANTS_RELOAD_DEBOUNCE_MS = 300;
 
 /** The connected console of one session: signalling, media, list, wall. */
 interface ConsoleRun {
   readonly receiver: MediaReceiver;
   readonly wall: Wall;
+  readonly incidents: IncidentsTab;
   readonly ready: boolean;
+  /** Who is signed in (GET /api/me): the incidents tab depends on the role. */
+  setUser(user: UserInfo): void;
   /** Tears everything down (signed out); the wall's assignment stays saved. */
   stop(): void;
 }
 
 interface RunHooks {
   view: ConsoleView;
+  tabs: SidebarTabs;
   session: Session;
   setConnection: (state: Parameters<ConsoleView['setConnection']>[0], detail?: string) => void;
   /** The server said the user's rights changed. */
   rightsChanged: (event: { role: string; areas: string[]; municipalities: string[] }) => void;
 }
 
-function startConsole({ view, session, setConnection, rightsChanged }: RunHooks): ConsoleRun {
+function startConsole({ view, tabs, session, setConnection, rightsChanged }: RunHooks): ConsoleRun {
   let ready = false;
   let stopped = false;
   const client = new SignallingClient(() => session.token);
   const media = new MediaReceiver(client, { tcpOnly: new URLSearchParams(window.location.search).get('transport') === 'tcp' });
   const cameras = new CameraList(view.cameraListElement, (query) => client.request('listCameras', query));
+  const incidents = new IncidentsTab(
+    view.incidentsElement,
+    tabs,
+    'tab-incidents',
+    new IncidentsApi(() => session.token),
+    {
+      pick: (code) => videoWall.assign(code),
+      fill: (codes) => fillWall(codes),
+    },
+    (code) => cameras.name(code),
+  );
   const videoWall = new Wall(
     view.wallElement,
     {
       receiver: media,
       online: () => client.connected && media.ready,
-      cameraName: (id) => cameras.name(id),
+      cameraName: (id) => cameras.name(id) ?? incidents.cameraName(id),
     },
     localStorage,
   );
+  /** Investigators' walls show only their grants: "Fill the wall" clears the other tiles. */
+  let clearOthersOnFill = false;
+  const applyRole = (role: string, municipalities: string[]): void => {
+    clearOthersOnFill = role === 'investigator';
+    incidents.setUser(role, municipalities);
+  };
+  /** Puts these cameras on the wall (a larger layout if needed), keeping those already there in place. */
+  const fillWall = (codes: string[]): void => {
+    const wanted = [...new Set(codes)].slice(0, LAYOUTS[LAYOUTS.length - 1]);
+    if (wanted.length === 0) return;
+    const layout = fitLayout(wanted.length, videoWall.layout, LAYOUTS);
+    videoWall.setLayout(layout);
+    view.setLayout(layout);
+    const plan = planTiles(
+      videoWall.tiles().map((tile) => tile.cameraId),
+      wanted,
+      { clearOthers: clearOthersOnFill },
+    );
+    plan.forEach((code, index) => {
+      if (code === undefined) videoWall.clear(index);
+      else if (videoWall.tiles()[index]?.cameraId !== code) videoWall.assign(code, index);
+    });
+  };
   view.setLayout(videoWall.layout);
 
   const offLayout = view.on('layout', (layout) => {
@@ -83,6 +133,7 @@ function startConsole({ view, session, setConnection, rightsChanged }: RunHooks)
   // Bumped at every disconnection so a set-up still running for an older connection stops.
   let connectionEpoch = 0;
   let filledOnce = videoWall.restored;
+  let connectedBefore = false;
 
   /** Tiles whose camera is no longer in the user's list say so; forbidden ones listed again retry. */
   const checkWallAccess = async (epoch: number): Promise<void> => {
@@ -101,6 +152,10 @@ function startConsole({ view, session, setConnection, rightsChanged }: RunHooks)
         const [, { cameras: firstPage }] = await Promise.all([media.open(), cameras.reload()]);
         if (epoch !== connectionEpoch) return;
         videoWall.refreshNames();
+        incidents.refreshNames();
+        // Incident and grant changes while disconnected were not announced.
+        if (connectedBefore) incidents.reconnected();
+        connectedBefore = true;
         if (!filledOnce) {
           filledOnce = true;
           videoWall.fill(firstPage.slice(0, videoWall.layout).map((camera) => camera.id));
@@ -141,6 +196,7 @@ function startConsole({ view, session, setConnection, rightsChanged }: RunHooks)
   client.on('consumerClosed', (event) => videoWall.consumerClosed(event));
   client.on('rightsChanged', (event) => {
     rightsChanged(event);
+    applyRole(event.role, event.municipalities);
     const epoch = connectionEpoch;
     // The list shows what the user may see now; then the wall is checked against it.
     cameras
@@ -148,6 +204,30 @@ function startConsole({ view, session, setConnection, rightsChanged }: RunHooks)
       .catch((error: unknown) => console.warn('listing cameras after a rights change failed', error))
       .then(() => checkWallAccess(epoch))
       .catch((error: unknown) => console.warn('checking the wall after a rights change failed', error));
+  });
+
+  client.on('incidentsChanged', () => incidents.incidentsChanged());
+  // An investigator's grants changed: "My incidents" and the camera list follow. Tiles of cameras
+  // granted again try at once; a camera no longer granted is closed by the server with its reason
+  // (consumerClosed), which the tile keeps: the generic "no longer in your list" must not replace it.
+  let grantsReload: ReturnType<typeof setTimeout> | undefined;
+  client.on('grantsChanged', () => {
+    incidents.grantsChanged();
+    if (grantsReload !== undefined) return;
+    grantsReload = setTimeout(() => {
+      grantsReload = undefined;
+      const epoch = connectionEpoch;
+      cameras
+        .reload()
+        .then(() => cameras.accessible(videoWall.watchedCameras()))
+        .then((access) => {
+          if (epoch !== connectionEpoch || stopped) return;
+          videoWall.checkAccess((cameraId) => (access.get(cameraId) === true ? true : undefined));
+          videoWall.refreshNames();
+          incidents.refreshNames();
+        })
+        .catch((error: unknown) => console.warn('listing cameras after a grant change failed', error));
+    }, GRANTS_RELOAD_DEBOUNCE_MS);
   });
 
   // ICE/DTLS failed, or the server's transport went with its media worker: reconnecting the socket
@@ -172,6 +252,10 @@ function startConsole({ view, session, setConnection, rightsChanged }: RunHooks)
   return {
     receiver: media,
     wall: videoWall,
+    incidents,
+    setUser(user: UserInfo) {
+      applyRole(user.role, user.municipalities);
+    },
     get ready() {
       return ready;
     },
@@ -182,6 +266,8 @@ function startConsole({ view, session, setConnection, rightsChanged }: RunHooks)
       ready = false;
       session.close();
       offLayout();
+      if (grantsReload !== undefined) clearTimeout(grantsReload);
+      incidents.close();
       // The connection closes with everything: the server drops our consumers with it.
       videoWall.stopAll('signed out', { notifyServer: false });
       videoWall.close();
@@ -197,6 +283,7 @@ async function main(): Promise<void> {
     if (/(^#|&)code=/.test(window.location.hash)) window.location.reload();
   });
   const view = new ConsoleView();
+  const tabs = new SidebarTabs(view.sidebarTabsElement);
   const session = new Session(sessionStorage);
   let run: ConsoleRun | undefined;
   let user: UserInfo | undefined;
@@ -221,6 +308,8 @@ async function main(): Promise<void> {
         transport: tile.state === 'live' ? run?.receiver.protocol : undefined,
       })),
     user: () => (user ? { username: user.username, role: user.role } : undefined),
+    incidents: () => run?.incidents.incidents() ?? [],
+    myGrants: () => run?.incidents.myGrants() ?? [],
     get ready() {
       return run?.ready ?? false;
     },
@@ -244,6 +333,7 @@ async function main(): Promise<void> {
       if (epoch !== sessionEpoch) return;
       user = me;
       view.setUser(me);
+      run?.setUser(me);
     } catch (error) {
       if (epoch !== sessionEpoch) return;
       const code = error instanceof SignInError ? error.code : undefined;
@@ -258,6 +348,7 @@ async function main(): Promise<void> {
     setConnection('connecting');
     run = startConsole({
       view,
+      tabs,
       session,
       setConnection,
       rightsChanged: (event) => {

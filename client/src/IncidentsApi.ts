@@ -1,0 +1,219 @@
+/**
+ * The incidents REST API as the console uses it (issue #21): incidents, their cameras and grants,
+ * the investigator's own grants, break-glass. JSON over fetch with the session's bearer token; a
+ * refused request throws ApiError with the server's `{error:{code,message}}` (the message is what
+ * the user sees).
+ *
+ * The shapes below mirror the server's REST views; the console may import nothing from server/
+ * but protocol.ts, so they are declared here.
+ */
+import type { ApiErrorBody } from '../../server/signalling/protocol.ts';
+
+export const INCIDENT_KINDS = ['panic_alarm', 'robbery', 'assault', 'missing_person', 'traffic', 'fire', 'public_order', 'other'] as const;
+export type IncidentKind = (typeof INCIDENT_KINDS)[number];
+export const DISPOSITIONS = ['resolved', 'false_alarm', 'referred', 'no_action', 'other'] as const;
+export type Disposition = (typeof DISPOSITIONS)[number];
+export type GrantScope = 'all' | 'cameras';
+export type GrantStatus = 'active' | 'revoked' | 'expired' | 'ended';
+
+export interface Actor {
+  userId: string;
+  username: string;
+}
+
+export interface GeoPoint {
+  lat: number;
+  lng: number;
+}
+
+export interface IncidentCamera {
+  code: string;
+  name: string;
+  area: string;
+  municipality: string;
+  distanceM?: number;
+}
+
+export interface IncidentView {
+  id: string;
+  title: string;
+  kind: IncidentKind;
+  location: GeoPoint;
+  radiusM: number;
+  municipality: string;
+  status: 'open' | 'closed';
+  cameras: IncidentCamera[];
+  openedBy: Actor;
+  openedAt: string;
+  closedBy?: Actor;
+  closedAt?: string;
+  disposition?: Disposition;
+  closingNote?: string;
+}
+
+export interface GrantView {
+  id: string;
+  incidentId: string;
+  investigator: Actor;
+  scope: GrantScope;
+  cameras?: string[];
+  grantedBy: Actor;
+  createdAt: string;
+  endsAt: string;
+  status: GrantStatus;
+  endedAt?: string;
+  endReason?: string;
+  live: boolean;
+}
+
+export type IncidentDetail = IncidentView & { grants: GrantView[] };
+
+/** One of the investigator's grants (GET /api/grants/mine). */
+export interface MyGrant {
+  grant: GrantView;
+  incident: { id: string; title: string; kind: IncidentKind; municipality: string; location: GeoPoint; status: 'open' | 'closed' };
+  /** The codes this grant lets the investigator watch now. */
+  cameras: string[];
+}
+
+export interface Investigator {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
+export interface NewIncident {
+  title: string;
+  kind: IncidentKind;
+  location: GeoPoint;
+  radiusM?: number;
+  municipality: string;
+  autoAttach?: boolean;
+}
+
+export interface NewGrant {
+  investigator: string;
+  scope: GrantScope;
+  cameras?: string[];
+  endsAt?: string;
+}
+
+export interface BreakGlassView {
+  id: string;
+  camera: string;
+  reason: string;
+  startedAt: string;
+  until: string;
+}
+
+/** A request the server refused (its code and message), or a local failure ('network'). */
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The text to show for a failed request. */
+export function errorText(error: unknown): string {
+  if (error instanceof Error && error.message) return error.message;
+  return String(error);
+}
+
+export class IncidentsApi {
+  /** `getToken` is read at every request (the session refreshes it). */
+  constructor(private readonly getToken: () => string | undefined) {}
+
+  listIncidents(query: { status?: 'open' | 'closed'; municipality?: string; offset?: number; limit?: number } = {}): Promise<{ items: IncidentView[]; total: number }> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    const search = params.toString();
+    return this.#call('GET', `/api/incidents${search ? `?${search}` : ''}`);
+  }
+
+  incident(id: string): Promise<IncidentDetail> {
+    return this.#call('GET', `/api/incidents/${enc(id)}`);
+  }
+
+  openIncident(incident: NewIncident): Promise<IncidentView> {
+    return this.#call('POST', '/api/incidents', incident);
+  }
+
+  attachCameras(id: string, cameras: string[]): Promise<IncidentView> {
+    return this.#call('POST', `/api/incidents/${enc(id)}/cameras`, { cameras });
+  }
+
+  detachCamera(id: string, code: string): Promise<IncidentView> {
+    return this.#call('DELETE', `/api/incidents/${enc(id)}/cameras/${enc(code)}`);
+  }
+
+  closeIncident(id: string, disposition: Disposition, note: string): Promise<IncidentView> {
+    return this.#call('POST', `/api/incidents/${enc(id)}/close`, { disposition, note });
+  }
+
+  grant(incidentId: string, grant: NewGrant): Promise<GrantView> {
+    return this.#call('POST', `/api/incidents/${enc(incidentId)}/grants`, grant);
+  }
+
+  grants(incidentId: string): Promise<{ items: GrantView[] }> {
+    return this.#call('GET', `/api/incidents/${enc(incidentId)}/grants`);
+  }
+
+  extendGrant(grantId: string, endsAt: string): Promise<GrantView> {
+    return this.#call('POST', `/api/grants/${enc(grantId)}/extend`, { endsAt });
+  }
+
+  revokeGrant(grantId: string, reason: string): Promise<GrantView> {
+    return this.#call('POST', `/api/grants/${enc(grantId)}/revoke`, { reason });
+  }
+
+  myGrants(): Promise<{ items: MyGrant[] }> {
+    return this.#call('GET', '/api/grants/mine');
+  }
+
+  investigators(): Promise<{ items: Investigator[] }> {
+    return this.#call('GET', '/api/investigators');
+  }
+
+  breakGlass(camera: string, reason: string): Promise<BreakGlassView> {
+    return this.#call('POST', '/api/break-glass', { camera, reason });
+  }
+
+  /** The incident's report (timeline, grants, views) as JSON text, for a download. */
+  async report(id: string): Promise<string> {
+    return JSON.stringify(await this.#call<unknown>('GET', `/api/incidents/${enc(id)}/report`), null, 2);
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const token = this.getToken();
+    if (!token) throw new ApiError('unauthenticated', 'not signed in', 401);
+    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+    } catch {
+      throw new ApiError('network', 'the server could not be reached', 0);
+    }
+    const answer = (await response.json().catch(() => undefined)) as ({ error?: ApiErrorBody } & Record<string, unknown>) | undefined;
+    if (!response.ok || !answer || typeof answer !== 'object' || answer.error) {
+      const error = answer?.error;
+      throw new ApiError(error?.code ?? `http_${response.status}`, error?.message ?? `the server answered HTTP ${response.status}`, response.status);
+    }
+    return answer as T;
+  }
+}
+
+function enc(part: string): string {
+  return encodeURIComponent(part);
+}
