@@ -17,6 +17,8 @@ export interface IncidentsPanelEvents {
   pick: [code: string];
   /** Put these cameras on the wall. */
   fill: [codes: string[]];
+  /** The list was loaded: camera names may be new (the wall's tiles show them). */
+  loaded: [];
 }
 
 /** What browser tests read (window.c5.incidents()). */
@@ -56,7 +58,11 @@ export class IncidentsPanel extends Emitter<IncidentsPanelEvents> {
   #investigators: Promise<Investigator[]> | undefined;
   #closed = false;
 
-  constructor(private readonly api: IncidentsApi) {
+  /** `breakGlass`: offer the break-glass form (operators; admins see every camera without it). */
+  constructor(
+    private readonly api: IncidentsApi,
+    options: { breakGlass: boolean },
+  ) {
     super();
     this.#openForm = new OpenIncidentForm(api);
     this.#openForm.el.hidden = true;
@@ -78,6 +84,7 @@ export class IncidentsPanel extends Emitter<IncidentsPanelEvents> {
     const breakGlassToggle = button('Break glass…', { 'data-action': 'break-glass' }, 'form-button');
     disclose(breakGlassToggle, breakGlass.el);
     breakGlass.on('granted', (view) => this.emit('pick', view.camera));
+    breakGlassToggle.hidden = !options.breakGlass;
 
     const reload = button('Refresh', { 'data-action': 'refresh' }, 'form-button');
     reload.addEventListener('click', () => void this.refresh());
@@ -122,6 +129,7 @@ export class IncidentsPanel extends Emitter<IncidentsPanelEvents> {
       for (const id of [...this.#cards.keys()]) if (!seen.has(id)) this.#cards.delete(id);
       this.#error = undefined;
       this.#loaded = true;
+      this.emit('loaded');
     } catch (error) {
       if (generation !== this.#generation) return;
       this.#error = `Could not load the incidents: ${errorText(error)}`;

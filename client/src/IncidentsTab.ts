@@ -16,12 +16,15 @@ export interface WallTarget {
   pick(code: string): void;
   /** Puts these cameras on the wall. */
   fill(codes: string[]): void;
+  /** Camera names may have changed (the incidents were loaded): the tiles show them again. */
+  refreshNames(): void;
 }
 
-type Panel = { kind: 'incidents'; panel: IncidentsPanel } | { kind: 'mine'; panel: MyIncidents };
+type Panel = { kind: 'incidents'; panel: IncidentsPanel; role: string } | { kind: 'mine'; panel: MyIncidents };
 
 const OPERATOR_ROLES = new Set(['operator', 'admin']);
 const INVESTIGATOR_ROLE = 'investigator';
+const BREAK_GLASS_ROLE = 'operator';
 
 export class IncidentsTab {
   #panel: Panel | undefined;
@@ -43,7 +46,8 @@ export class IncidentsTab {
     this.#municipalities = municipalities;
     const kind = OPERATOR_ROLES.has(role) ? 'incidents' : role === INVESTIGATOR_ROLE ? 'mine' : undefined;
     const current = this.#panel;
-    if (current && kind === current.kind) {
+    // Break-glass is for operators only: an operator made admin (or back) gets a new panel.
+    if (current && kind === current.kind && (current.kind !== 'incidents' || current.role === role)) {
       if (current.kind === 'incidents') current.panel.setMunicipalities(municipalities);
       return;
     }
@@ -53,11 +57,12 @@ export class IncidentsTab {
       return;
     }
     if (kind === 'incidents') {
-      const panel = new IncidentsPanel(this.api);
+      const panel = new IncidentsPanel(this.api, { breakGlass: role === BREAK_GLASS_ROLE });
       panel.setMunicipalities(this.#municipalities);
       panel.on('pick', (code) => this.wall.pick(code));
       panel.on('fill', (codes) => this.wall.fill(codes));
-      this.#panel = { kind, panel };
+      panel.on('loaded', () => this.wall.refreshNames());
+      this.#panel = { kind, panel, role };
       this.container.replaceChildren(panel.el);
       this.tabs.setTab(this.tabId, true, 'Incidents');
       void panel.refresh();

@@ -209,6 +209,12 @@ export class Subscription {
       if (generation !== this.#generation || this.#closed) return;
       if (consumer && this.#consumer === consumer) this.#dropConsumer(true);
       if ((error as { code?: unknown } | undefined)?.code === 'forbidden') {
+        if (this.#forbidden) {
+          // Still not allowed: the tile keeps the reason it shows, the server's first and most specific
+          // word (e.g. "your grant was revoked: …"), rather than the refusal's generic one.
+          this.#scheduleRetry();
+          return;
+        }
         this.forbid(describeForbidden('forbidden', (error as Error).message));
         return;
       }

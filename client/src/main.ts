@@ -87,6 +87,7 @@ function startConsole({ view, tabs, session, setConnection, rightsChanged }: Run
     {
       pick: (code) => videoWall.assign(code),
       fill: (codes) => fillWall(codes),
+      refreshNames: () => videoWall.refreshNames(),
     },
     (code) => cameras.name(code),
   );
