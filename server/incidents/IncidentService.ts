@@ -338,6 +338,25 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
     });
   }
 
+  /**
+   * Why an investigator may no longer watch a camera, when an ended grant of theirs covered it (the
+   * latest one): "your grant on incident "T" was revoked: why", "... expired at <ISO>", "... ended:
+   * the incident was closed". Undefined when no grant of theirs ever covered the camera.
+   */
+  async endedGrantReason(userId: string, code: string): Promise<string | undefined> {
+    const grants = (await this.grants.listByInvestigator(userId, false)).filter((grant) => !grantIsLive(grant)).reverse();
+    for (const grant of grants) {
+      if (grant.scope === 'cameras' && !grant.cameras?.includes(code)) continue;
+      const incident = this.#open.get(grant.incidentId) ?? (await this.incidents.findById(grant.incidentId));
+      if (!incident || (grant.scope === 'all' && !incident.cameras.includes(code))) continue;
+      const title = `your grant on incident "${incident.title}"`;
+      if (grant.status === 'revoked') return `${title} was revoked: ${grant.endReason ?? 'no reason given'}`;
+      if (grant.status === 'ended') return `${title} ended: the incident was closed`;
+      return `${title} expired at ${grant.endsAt.toISOString()}`;
+    }
+    return undefined;
+  }
+
   /** Users an operator may grant to: enabled investigators. */
   investigators(): UserRecord[] {
     return this.users.list().filter((user) => user.role === 'investigator' && !user.disabled);
@@ -486,6 +505,8 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
     await this.#audit(actor, action, grant.incidentId, { grantId: grant.id, investigator: grant.investigator, reason: end.endReason, ...extra });
     const change = end.status === 'revoked' ? 'revoked' : end.status === 'expired' ? 'expired' : 'ended';
     this.emit('grantChanged', { grant: ended, change });
+    const incident = this.#open.get(grant.incidentId);
+    if (incident) this.emit('incidentChanged', { incident, change: 'grants' });
     const words = { revoked: `your grant was revoked: ${end.endReason}`, expired: 'your grant expired', ended: 'the incident was closed' }[end.status];
     this.emit('accessChanged', { userIds: [grant.investigator.userId], reason: words });
     return ended;

@@ -58,7 +58,8 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
     if (!camera || camera.retiredAt) throw new AppError('not_found', `no camera ${cameraId}`);
     const allowance = VisibilityPolicy.allowance(viewer, camera, this.#incidents.accessFor(viewer.id));
     if (!allowance) {
-      const why = camera.status !== 'approved' ? `camera ${camera.code} is ${camera.status}` : `you may not watch camera ${camera.code}`;
+      const ended = camera.status === 'approved' && viewer.role === 'investigator' ? await this.#incidents.endedGrantReason(viewer.id, camera.code) : undefined;
+      const why = camera.status !== 'approved' ? `camera ${camera.code} is ${camera.status}` : (ended ?? `you may not watch camera ${camera.code}`);
       throw new AppError('forbidden', why);
     }
     return 'incidentId' in allowance ? { incidentId: allowance.incidentId } : {};
