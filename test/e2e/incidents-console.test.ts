@@ -163,11 +163,15 @@ describe('incidents in the console, headless Chromium at 1024x768 (issue 21)', f
     const hourGrant = ((await investigator.evaluate('window.c5.myGrants()')) as Array<{ grantId: string; cameras: string[] }>).find((g) => g.cameras.length === 2)!;
     await operator.click(`${card} [data-grant-id="${hourGrant.grantId}"] [data-action="revoke"]`);
     await operator.fill(`${card} [data-grant-id="${hourGrant.grantId}"] input`, 'case handed over');
+    const revokedAt = Date.now();
     await operator.keyboard.press('Enter');
-    await operator.waitForSelector(`${card} [data-grant-id="${hourGrant.grantId}"][data-status="revoked"]`);
-
     // inc-c was granted only by the revoked grant; inc-a still is, by the short one.
     await waitForTiles(investigator, (all) => all.some((x) => x.cameraId === 'inc-c' && x.state === 'forbidden'), 10_000);
+    const stoppedMs = Date.now() - revokedAt;
+    console.log(`      revoke (Enter in the operator's panel) -> investigator's tile "not allowed" with the reason: ${stoppedMs} ms`);
+    // The issue's bound is a second; a loaded CI machine gets some slack here (the server-side stop is asserted under 1 s elsewhere).
+    expect(stoppedMs).to.be.lessThan(3000);
+    await operator.waitForSelector(`${card} [data-grant-id="${hourGrant.grantId}"][data-status="revoked"]`);
     expect((await tile(investigator, 'inc-c'))?.reason).to.match(/revoked: case handed over/);
     await investigator.waitForFunction('window.c5.myGrants().length === 1', undefined, { timeout: 10_000 });
     expect((await tile(investigator, 'inc-a'))?.state).to.equal('live');
@@ -178,10 +182,11 @@ describe('incidents in the console, headless Chromium at 1024x768 (issue 21)', f
     expect(await operator.textContent(`${card} .close-form .form-status`)).to.equal('Choose how the incident ended');
     await operator.selectOption(`${card} [data-field="disposition"]`, 'resolved');
     await operator.fill(`${card} [data-field="note"]`, 'suspect arrested');
+    const closedAt = Date.now();
     await operator.click(`${card} .close-form button[type="submit"]`);
-    await operator.waitForFunction('window.c5.incidents().length === 0', undefined, { timeout: 10_000 });
-
     await waitForTiles(investigator, (all) => all.some((x) => x.cameraId === 'inc-a' && x.state === 'forbidden'), 10_000);
+    console.log(`      close (click in the operator's panel) -> investigator's last tile "not allowed": ${Date.now() - closedAt} ms`);
+    await operator.waitForFunction('window.c5.incidents().length === 0', undefined, { timeout: 10_000 });
     expect((await tile(investigator, 'inc-a'))?.reason).to.match(/closed/);
     await investigator.waitForFunction('window.c5.myGrants().length === 0', undefined, { timeout: 10_000 });
   });
