@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from '../../server/app.ts';
 import { loadConfig } from '../../server/config/loadConfig.ts';
-import type { ConfigInput } from '../../server/config/schema.ts';
+import type { Config, ConfigInput } from '../../server/config/schema.ts';
 import { LogCapture } from './LogCapture.ts';
 import type { Role } from '../../server/auth/Identity.ts';
 import type { CameraArea } from '../../server/catalog/CameraRecord.ts';
@@ -22,10 +22,22 @@ export interface TestApp {
 
 let userSerial = 0;
 
-/** An App with test timings (idle close 0, fast backoff), free ports and a throwaway data dir. */
-export async function startTestApp(overrides: ConfigInput): Promise<TestApp> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'c5-data-'));
-  const config = loadConfig({
+export interface TestAppOptions {
+  /**
+   * Settings the schema refuses but a test needs (e.g. a break-glass limit of seconds, not minutes):
+   * applied to the validated config. Only for timings a test cannot wait for.
+   */
+  adjust?: (config: Readonly<Config>) => Readonly<Config>;
+}
+
+/**
+ * An App with test timings (idle close 0, fast backoff), free ports and a throwaway data dir, or
+ * `overrides.dataDir` (kept at close, so a second app can start on it: a restart).
+ */
+export async function startTestApp(overrides: ConfigInput, options: TestAppOptions = {}): Promise<TestApp> {
+  const ownDataDir = overrides.dataDir === undefined;
+  const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'c5-data-'));
+  const loaded = loadConfig({
     configDir: join(dataDir, 'no-config'),
     env: {},
     overrides: {
@@ -46,6 +58,7 @@ export async function startTestApp(overrides: ConfigInput): Promise<TestApp> {
       },
     },
   });
+  const config = options.adjust ? options.adjust(loaded) : loaded;
   const log = new LogCapture();
   const app = await App.create({ config, logger: log.logger });
   const user = async (role: Role = 'operator', assignments: { areas?: CameraArea[]; municipalities?: string[] } = {}) => {
@@ -67,7 +80,7 @@ export async function startTestApp(overrides: ConfigInput): Promise<TestApp> {
     consoleLink: async (role = 'operator') => `${app.consoleUrl}/#code=${app.loginCodes.issue({ userId: await user(role), role })}`,
     close: async () => {
       await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
