@@ -4,77 +4,25 @@
  * refused request throws ApiError with the server's `{error:{code,message}}` (the message is what
  * the user sees).
  *
- * The shapes below mirror the server's REST views; the console may import nothing from server/
- * but protocol.ts, so they are declared here.
+ * The REST views are declared in protocol.ts (types only), shared with the server's routes.
  */
 import type { ApiErrorBody } from '../../server/signalling/protocol.ts';
+import type { BreakGlassView, Disposition, GrantScope, GrantView, IncidentKind, IncidentView, MyGrantView } from '../../server/signalling/protocol.ts';
 
-export const INCIDENT_KINDS = ['panic_alarm', 'robbery', 'assault', 'missing_person', 'traffic', 'fire', 'public_order', 'other'] as const;
-export type IncidentKind = (typeof INCIDENT_KINDS)[number];
-export const DISPOSITIONS = ['resolved', 'false_alarm', 'referred', 'no_action', 'other'] as const;
-export type Disposition = (typeof DISPOSITIONS)[number];
-export type GrantScope = 'all' | 'cameras';
-export type GrantStatus = 'active' | 'revoked' | 'expired' | 'ended';
+export type { BreakGlassView, Disposition, GrantScope, GrantView, IncidentKind, IncidentView };
+export type { GrantStatus, ActorView as Actor } from '../../server/signalling/protocol.ts';
+/** One of the investigator's grants (GET /api/grants/mine). */
+export type MyGrant = MyGrantView;
+export type IncidentCamera = IncidentView['cameras'][number];
+export type GeoPoint = IncidentView['location'];
 
-export interface Actor {
-  userId: string;
-  username: string;
-}
-
-export interface GeoPoint {
-  lat: number;
-  lng: number;
-}
-
-export interface IncidentCamera {
-  code: string;
-  name: string;
-  area: string;
-  municipality: string;
-  distanceM?: number;
-}
-
-export interface IncidentView {
-  id: string;
-  title: string;
-  kind: IncidentKind;
-  location: GeoPoint;
-  radiusM: number;
-  municipality: string;
-  status: 'open' | 'closed';
-  cameras: IncidentCamera[];
-  openedBy: Actor;
-  openedAt: string;
-  closedBy?: Actor;
-  closedAt?: string;
-  disposition?: Disposition;
-  closingNote?: string;
-}
-
-export interface GrantView {
-  id: string;
-  incidentId: string;
-  investigator: Actor;
-  scope: GrantScope;
-  cameras?: string[];
-  grantedBy: Actor;
-  createdAt: string;
-  endsAt: string;
-  status: GrantStatus;
-  endedAt?: string;
-  endReason?: string;
-  live: boolean;
-}
+/** Fails to compile, naming the value, when the server has a value a list below lacks. */
+type NoneMissing<Missing extends never> = Missing;
+export const INCIDENT_KINDS = ['panic_alarm', 'robbery', 'assault', 'missing_person', 'traffic', 'fire', 'public_order', 'other'] as const satisfies readonly IncidentKind[];
+export const DISPOSITIONS = ['resolved', 'false_alarm', 'referred', 'no_action', 'other'] as const satisfies readonly Disposition[];
+export type ListsComplete = [NoneMissing<Exclude<IncidentKind, (typeof INCIDENT_KINDS)[number]>>, NoneMissing<Exclude<Disposition, (typeof DISPOSITIONS)[number]>>];
 
 export type IncidentDetail = IncidentView & { grants: GrantView[] };
-
-/** One of the investigator's grants (GET /api/grants/mine). */
-export interface MyGrant {
-  grant: GrantView;
-  incident: { id: string; title: string; kind: IncidentKind; municipality: string; location: GeoPoint; status: 'open' | 'closed' };
-  /** The codes this grant lets the investigator watch now. */
-  cameras: string[];
-}
 
 export interface Investigator {
   id: string;
@@ -96,14 +44,6 @@ export interface NewGrant {
   scope: GrantScope;
   cameras?: string[];
   endsAt?: string;
-}
-
-export interface BreakGlassView {
-  id: string;
-  camera: string;
-  reason: string;
-  startedAt: string;
-  until: string;
 }
 
 /** A request the server refused (its code and message), or a local failure ('network'). */

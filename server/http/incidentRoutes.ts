@@ -5,6 +5,7 @@ import type { GrantRecord, IncidentRecord } from '../incidents/IncidentRecord.ts
 import type { CameraRecord } from '../catalog/CameraRecord.ts';
 import { distanceKm } from '../catalog/geo.ts';
 import type { AuditEntry } from '../audit/AuditRecord.ts';
+import type { GrantView, IncidentView, MyGrantView } from '../signalling/protocol.ts';
 import {
   attachSchema,
   breakGlassQuerySchema,
@@ -20,24 +21,6 @@ import {
 } from '../incidents/incidentSchemas.ts';
 import { parseOr400 } from './parseOr400.ts';
 import { requireRole, type Authenticator } from './requireRole.ts';
-
-/** An incident as the API shows it: its cameras with name, area and distance from the incident. */
-export interface IncidentView {
-  id: string;
-  title: string;
-  kind: string;
-  location: { lat: number; lng: number };
-  radiusM: number;
-  municipality: string;
-  status: string;
-  cameras: Array<{ code: string; name: string; area: string; municipality: string; distanceM?: number }>;
-  openedBy: { userId: string; username: string };
-  openedAt: string;
-  closedBy?: { userId: string; username: string };
-  closedAt?: string;
-  disposition?: string;
-  closingNote?: string;
-}
 
 export function incidentView(incident: IncidentRecord, cameras: CameraRecord[]): IncidentView {
   const byCode = new Map(cameras.map((camera) => [camera.code, camera]));
@@ -68,7 +51,7 @@ export function incidentView(incident: IncidentRecord, cameras: CameraRecord[]):
   };
 }
 
-export function grantView(grant: GrantRecord): Record<string, unknown> {
+export function grantView(grant: GrantRecord): GrantView {
   return {
     id: grant.id,
     incidentId: grant.incidentId,
@@ -155,7 +138,7 @@ export function incidentRoutes(incidents: IncidentService, auth: Authenticator):
   router.get('/grants/mine', signedIn, (req, res) => {
     if (req.user!.role !== 'investigator') throw new AppError('forbidden', 'grants are given to investigators');
     res.json({
-      items: incidents.mine(req.user!).map(({ grant, incident, cameras }) => ({
+      items: incidents.mine(req.user!).map(({ grant, incident, cameras }): MyGrantView => ({
         grant: grantView(grant),
         incident: { id: incident.id, title: incident.title, kind: incident.kind, municipality: incident.municipality, location: incident.location, status: incident.status },
         cameras,

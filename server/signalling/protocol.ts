@@ -7,11 +7,12 @@ import { z } from 'zod';
 import type { types as msc } from 'mediasoup-client';
 import type { CameraState } from '../cameras/CameraStatus.ts';
 import type { CameraArea, HealthStatus } from '../catalog/CameraRecord.ts';
+import type { Disposition, GrantScope, GrantStatus, IncidentKind, IncidentStatus } from '../incidents/IncidentRecord.ts';
 
 // The domain's unions, declared once beside what they describe, re-exported for the console.
 // Only types come from server/ (rule protocol-types-only): the console bundles this file, and a value
 // imported here would bring server code along.
-export type { CameraArea, CameraState, HealthStatus };
+export type { CameraArea, CameraState, HealthStatus, Disposition, GrantScope, GrantStatus, IncidentKind, IncidentStatus };
 
 /** The areas, for the listCameras schema: a local list, checked against CameraArea both ways at compile time. */
 const cameraAreas = ['agency', 'citizen'] as const satisfies readonly CameraArea[];
@@ -77,6 +78,68 @@ export interface CameraStatusMessage {
   transcodeReason?: string;
   /** How the camera reaches mediasoup in its current run: the packet relay or ffmpeg (copy or transcode). */
   engine?: 'relay' | 'ffmpeg';
+}
+
+// ---- REST views of incidents (#21), declared here so the console and the server share them ----
+
+/** Who did something: a user's id and username. */
+export interface ActorView {
+  userId: string;
+  username: string;
+}
+
+/** An incident as GET /api/incidents answers it (times ISO 8601). */
+export interface IncidentView {
+  id: string;
+  title: string;
+  kind: IncidentKind;
+  location: { lat: number; lng: number };
+  /** Metres. */
+  radiusM: number;
+  municipality: string;
+  status: IncidentStatus;
+  /** Attached cameras in attachment order; distance from the incident in metres when located. */
+  cameras: Array<{ code: string; name: string; area: string; municipality: string; distanceM?: number }>;
+  openedBy: ActorView;
+  openedAt: string;
+  closedBy?: ActorView;
+  closedAt?: string;
+  disposition?: Disposition;
+  closingNote?: string;
+}
+
+/** A grant as the API answers it (times ISO 8601); `live`: active and before its end. */
+export interface GrantView {
+  id: string;
+  incidentId: string;
+  investigator: ActorView;
+  scope: GrantScope;
+  cameras?: string[];
+  grantedBy: ActorView;
+  createdAt: string;
+  endsAt: string;
+  status: GrantStatus;
+  endedAt?: string;
+  endedBy?: ActorView;
+  endReason?: string;
+  live: boolean;
+}
+
+/** One of the investigator's live grants (GET /api/grants/mine). */
+export interface MyGrantView {
+  grant: GrantView;
+  incident: Pick<IncidentView, 'id' | 'title' | 'kind' | 'municipality' | 'location' | 'status'>;
+  /** The codes this grant lets the investigator watch now. */
+  cameras: string[];
+}
+
+/** A break-glass view as POST /api/break-glass answers it. */
+export interface BreakGlassView {
+  id: string;
+  camera: string;
+  reason: string;
+  startedAt: string;
+  until: string;
 }
 
 export interface TransportInfo {
