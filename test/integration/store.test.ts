@@ -28,7 +28,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe('store', function () {
-  it('embedded: cameras, users and the audit trail in one data directory, kept across a reopen', async function () {
+  it('embedded: cameras, users, incidents, grants and the audit trail in one data directory, kept across a reopen', async function () {
     const dir = mkdtempSync(join(tmpdir(), 'c5-store-'));
     try {
       const store = await EmbeddedStore.open(dir);
@@ -37,6 +37,9 @@ describe('store', function () {
       await store.cameras.insert(camera);
       await store.users.insert({ username: 'ana', displayName: 'Ana', role: 'operator', areas: ['agency'], municipalities: [], disabled: false, passwordHash: 'scrypt$x' });
       await store.audit.append({ seq: 1, at: new Date().toISOString(), action: 'test.stored', prevHash: 'genesis', hash: 'h1' });
+      const actor = { userId: 'u1', username: 'ana' };
+      const incident = await store.incidents.insert({ title: 'Stored', kind: 'other', location: { lat: 25.6, lng: -100.3 }, radiusM: 300, municipality: 'Monterrey', status: 'open', cameras: ['STORE-0001'], openedBy: actor, openedAt: new Date() });
+      const grant = await store.grants.insert({ incidentId: incident.id, investigator: { userId: 'u2', username: 'ivan' }, scope: 'all', grantedBy: actor, createdAt: new Date(), endsAt: new Date(Date.now() + 60_000) });
       await store.close();
       await store.close(); // idempotent
 
@@ -44,8 +47,10 @@ describe('store', function () {
       expect((await again.cameras.findByCode('STORE-0001'))?.name).to.equal('Store test camera');
       expect((await again.users.findByUsername('ana'))?.displayName).to.equal('Ana');
       expect((await again.audit.last())?.action).to.equal('test.stored');
+      expect((await again.incidents.findById(incident.id))?.cameras).to.deep.equal(['STORE-0001']);
+      expect((await again.grants.findById(grant.id))?.status).to.equal('active');
       await again.close();
-      expect(readdirSync(join(dir, 'catalog')).sort()).to.deep.equal(['cameras.db', 'users.db']);
+      expect(readdirSync(join(dir, 'catalog')).sort()).to.deep.equal(['cameras.db', 'grants.db', 'incidents.db', 'users.db']);
       expect(readFileSync(join(dir, 'audit', 'audit.jsonl'), 'utf8')).to.contain('test.stored');
     } finally {
       rmSync(dir, { recursive: true, force: true });
