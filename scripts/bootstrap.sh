@@ -54,6 +54,10 @@ fi
 
 "$here/build-mediasoup-worker.sh"
 
+# The relay's batched UDP sender (a Node-API addon, gcc only, cached like the worker); optional:
+# without it the relay sends one packet per call.
+"$root/workers/relay/native/build.sh"
+
 # The server (tsc) and the browser console (esbuild) into dist/: what npm start, npm test and the
 # image run.
 echo "bootstrap: npm run build"

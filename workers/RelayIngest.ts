@@ -11,6 +11,8 @@ import { H264RtpRewriter } from './relay/H264RtpRewriter.ts';
 import { rtcpKeyframeRequests, rtcpPli, rtcpReceiverReport, rtcpSenderReport } from './relay/rtcp.ts';
 import { h264SliceType, isBSlice } from './relay/sliceType.ts';
 import { RtpReceptionStats } from './relay/RtpReceptionStats.ts';
+import { RtpBatchSender, type RtpSendCounters } from './relay/RtpBatchSender.ts';
+import { udpBatchAddon } from './relay/native/udpBatch.ts';
 import { sniffVideoCodec } from './sniffVideoCodec.ts';
 
 export interface RelayIngestOptions {
@@ -67,9 +69,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   #lastRtpAt = 0;
   #lastKeyframeRequestAt = 0;
   #keyframeTimer: NodeJS.Timeout | undefined;
-  /** RTP timestamp of the last packet sent to mediasoup, for the sender reports. */
-  #lastOutTimestamp = 0;
-  readonly stats = { packetsOut: 0, bytesOut: 0, keyframeRequests: 0, frames: 0 };
+  /** What went to mediasoup (the newest RTP timestamp for the sender reports) and to the camera, over the ingest's life. */
+  readonly stats = { packetsOut: 0, bytesOut: 0, keyframeRequests: 0, frames: 0, lastTimestamp: 0 };
   /** The camera's RTP as received (packets, bytes, loss, jitter), over the ingest's life. */
   readonly reception = new RtpReceptionStats();
 
@@ -173,9 +174,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       this.reception.push(packet, this.#lastRtpAt);
       this.#cameraSsrc = packet.readUInt32BE(8);
       this.#lastCameraSequence = packet.readUInt16BE(2);
-      const payload = rtpPayload(packet);
       if (!run.sniffed) {
-        const codec = sniffVideoCodec(payload);
+        const codec = sniffVideoCodec(rtpPayload(packet));
         if (codec) run.sniffed = true;
         if (codec === 'h265') {
           // Waiting for an H.264 keyframe that never comes would be an endless start.
@@ -184,24 +184,17 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
           return;
         }
       }
-      if (isBSlice(h264SliceType(payload))) {
+      if (isBSlice(h264SliceType(packet, rtpPayloadOffset(packet)))) {
         // Browsers' WebRTC decoders expect no B-frames: hand the camera to the transcoder (a new feed).
         this.#bFramesSeen = true;
         this.#fail(new IngestError('unsupported_codec', 'B-frames in the stream (B slices): the camera needs the transcoder'));
         return;
       }
       const keyframes = rewriter.stats.keyframes;
-      for (const forwarded of rewriter.push(packet)) {
-        this.stats.packetsOut++;
-        this.stats.bytesOut += forwarded.length;
-        if (forwarded[1]! & 0x80) this.stats.frames++;
-        this.#lastOutTimestamp = forwarded.readUInt32BE(4);
-        // Connected to the target (below): no address to resolve per packet.
-        sockets.rtp.send(forwarded);
-        if (!run.flowing) {
-          run.flowing = true;
-          this.emit('flowing');
-        }
+      // Sent after this turn of the event loop, with the camera's other packets of the turn.
+      if (rewriter.forward(packet, sockets.sender) > 0 && !run.flowing) {
+        run.flowing = true;
+        this.emit('flowing');
       }
       if (rewriter.stats.keyframes !== keyframes) this.#keyframeArrived();
       if (rewriter.waitingForKeyframe) this.#requestKeyframe(client, track);
@@ -209,10 +202,14 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     client.on('lost', (error) => this.#fail(toIngestError(error)));
 
     void (async () => {
-      this.#sockets ??= openSockets((packet) => {
-        // A viewer's PLI or FIR, through mediasoup: ask the camera for a keyframe.
-        if (this.#run && this.#client && this.#track && rtcpKeyframeRequests(packet) > 0) this.#requestKeyframe(this.#client, this.#track);
-      });
+      this.#sockets ??= openSockets(
+        (packet) => {
+          // A viewer's PLI or FIR, through mediasoup: ask the camera for a keyframe.
+          if (this.#run && this.#client && this.#track && rtcpKeyframeRequests(packet) > 0) this.#requestKeyframe(this.#client, this.#track);
+        },
+        this.stats,
+        this.#options.onLog,
+      );
       const sockets = await this.#sockets;
       if (this.#run !== run) return;
       await client.setup(track);
@@ -223,7 +220,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       run.sockets = sockets;
       // A comedia PlainTransport learns where RTCP goes from the first RTCP it receives.
       const sendReport = () => {
-        sockets.rtcp.send(rtcpSenderReport(this.#ssrc, this.#lastOutTimestamp, this.stats.packetsOut, this.stats.bytesOut), target.rtcpPort, target.ip);
+        sockets.rtcp.send(rtcpSenderReport(this.#ssrc, this.stats.lastTimestamp, this.stats.packetsOut, this.stats.bytesOut), target.rtcpPort, target.ip);
         if (this.#cameraSsrc !== undefined) client.sendRtcp(track, rtcpReceiverReport(this.#ssrc, this.#cameraSsrc, this.#lastCameraSequence));
       };
       sendReport();
@@ -311,6 +308,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     await this.stop();
     const sockets = await this.#sockets?.catch(() => undefined);
     this.#sockets = undefined;
+    // Before the socket closes: its descriptor may be reused at once, and the sender must not write to it.
+    sockets?.sender.close();
     sockets?.rtp.close();
     sockets?.rtcp.close();
   }
@@ -326,6 +325,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
 interface Sockets {
   rtp: dgram.Socket;
   rtcp: dgram.Socket;
+  /** Sends on `rtp`, batched per event-loop turn. */
+  sender: RtpBatchSender;
   /** Where the RTP socket is connected ("ip:port"), if anywhere. */
   connectedTo?: string;
 }
@@ -339,30 +340,47 @@ interface Run {
   sniffed: boolean;
 }
 
-/** The RTP and RTCP source sockets on loopback; RTCP arriving from mediasoup goes to `onRtcp`. */
-async function openSockets(onRtcp: (packet: Buffer) => void): Promise<Sockets> {
+/**
+ * The RTP and RTCP source sockets on loopback; RTCP arriving from mediasoup goes to `onRtcp`. With
+ * the udp_batch addon the RTP socket is one it opened (bound to 127.0.0.1 like the other), handed
+ * to dgram, so the sender knows its descriptor.
+ */
+async function openSockets(onRtcp: (packet: Buffer) => void, counters: RtpSendCounters, onLog?: (line: string) => void): Promise<Sockets> {
+  const addon = udpBatchAddon(onLog);
   const rtp = dgram.createSocket('udp4');
   const rtcp = dgram.createSocket('udp4');
   for (const socket of [rtp, rtcp]) socket.on('error', () => undefined);
   rtcp.on('message', onRtcp);
+  let fd: number | undefined;
   try {
-    await Promise.all([bind(rtp), bind(rtcp)]);
+    fd = addon?.openUdp4();
+    await Promise.all([bind(rtp, fd), bind(rtcp)]);
   } catch (error) {
     rtp.close();
     rtcp.close();
     throw error;
   }
-  return { rtp, rtcp };
+  return { rtp, rtcp, sender: new RtpBatchSender(rtp, counters, addon && fd !== undefined ? { addon, fd } : undefined) };
 }
 
-function bind(socket: dgram.Socket): Promise<void> {
+/** Binds to 127.0.0.1, a port of the kernel's choice; or adopts `fd`, a socket already bound. */
+function bind(socket: dgram.Socket, fd?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
+    const bound = () => {
       socket.off('error', reject);
       resolve();
-    });
+    };
+    if (fd === undefined) socket.bind(0, '127.0.0.1', bound);
+    else socket.bind({ fd }, bound);
   });
+}
+
+/** Offset of an RTP packet's payload (RFC 3550 §5.1: after CSRCs and a header extension); past the end when malformed. */
+function rtpPayloadOffset(packet: Buffer): number {
+  let offset = 12 + (packet[0]! & 0x0f) * 4;
+  if (packet[0]! & 0x10) offset = packet.length < offset + 4 ? packet.length : offset + 4 + packet.readUInt16BE(offset + 2) * 4;
+  return offset;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { parseH264Sps, type H264Sps } from '../h264Sps.ts';
+import type { RtpOutput } from './RtpBatchSender.ts';
 
 export interface H264RtpRewriterOptions {
   /** SSRC and payload type of the output (what the mediasoup Producer was created with). */
@@ -207,23 +208,33 @@ export class H264RtpRewriter {
    * Never throws on bad input: invalid packets are dropped and counted.
    */
   push(packet: Buffer): Buffer[] {
+    const output = new ArrayOutput();
+    this.forward(packet, output);
+    return output.packets;
+  }
+
+  /**
+   * push() writing into `output` instead (no allocation per packet): the number of packets written,
+   * 0 to 2, one after another.
+   */
+  forward(packet: Buffer, output: RtpOutput): number {
     this.counters.packetsIn += 1;
     const payloadStart = rtpPayloadStart(packet);
     if (payloadStart === undefined) {
       this.counters.invalid += 1;
-      return [];
+      return 0;
     }
     const payloadEnd = packet.length - ((packet[0]! & 0x20) !== 0 ? packet[packet.length - 1]! : 0);
     const info = inspectPayload(packet, payloadStart, payloadEnd);
     if (info === undefined) {
       this.counters.invalid += 1;
-      return [];
+      return 0;
     }
     const inSeq = packet.readUInt16BE(2);
     const inTs = packet.readUInt32BE(4);
 
     const behind = this.newestInSeq === undefined ? 1 : seqDiff(inSeq, this.newestInSeq);
-    if (behind <= 0 && behind >= -REORDER_WINDOW) return this.late(packet, inSeq, inTs);
+    if (behind <= 0 && behind >= -REORDER_WINDOW) return this.late(packet, inSeq, inTs, output);
     this.newestInSeq = inSeq;
     this.expireReferences(inSeq);
 
@@ -246,7 +257,7 @@ export class H264RtpRewriter {
       const canStart = info.idrStart && info.idrFirstSlice && this.spsNal !== undefined && this.ppsNal !== undefined;
       if (!canStart) {
         this.counters.dropped += 1;
-        return [];
+        return 0;
       }
       this.waiting = false;
       if (this.resumeAfterRestart) {
@@ -265,15 +276,16 @@ export class H264RtpRewriter {
       this.changeOffset(inSeq, -1, true);
       this.counters.dropped += 1;
       this.counters.parameterSetsRemoved += 1;
-      return [];
+      return 0;
     }
 
-    const out: Buffer[] = [];
+    let written = 0;
     const carriesSps = this.auSentSps || info.spsBeforeIdr;
     const carriesPps = this.auSentPps || info.ppsBeforeIdr;
     if (info.idrStart && !(carriesSps && carriesPps)) {
       // Forwarding only starts at an IDR whose parameter sets are known, and they are never forgotten.
-      out.push(this.parameterSetPacket(inSeq, inTs));
+      this.parameterSetPacket(inSeq, inTs, output);
+      written += 1;
       this.changeOffset(inSeq, 1, false);
       this.auSentSps = true;
       this.auSentPps = true;
@@ -282,29 +294,30 @@ export class H264RtpRewriter {
     if (info.sps) this.auSentSps = true;
     if (info.pps) this.auSentPps = true;
     if (info.vcl) this.auSentVcl = true;
-    out.push(this.rewrite(packet, (inSeq + this.seqOffset) & 0xffff, (inTs + this.tsOffset) >>> 0));
-    return out;
+    this.rewrite(packet, (inSeq + this.seqOffset) & 0xffff, (inTs + this.tsOffset) >>> 0, output);
+    return written + 1;
   }
 
   /** A packet older than the newest one (reordered or duplicated by the network): forwarded with the mapping in force when it was sent. */
-  private late(packet: Buffer, inSeq: number, inTs: number): Buffer[] {
+  private late(packet: Buffer, inSeq: number, inTs: number, output: RtpOutput): number {
     if (this.waiting || (this.startInSeq !== undefined && seqDiff(inSeq, this.startInSeq) < 0)) {
       this.counters.dropped += 1;
-      return [];
+      return 0;
     }
     let offset = this.seqOffset;
     for (const change of this.offsetChanges) {
       if (change.removed && change.inSeq === inSeq) {
         // A copy of a packet that was left out: left out too.
         this.counters.dropped += 1;
-        return [];
+        return 0;
       }
       if (seqDiff(inSeq, change.inSeq) < 0) {
         offset = change.offsetBefore;
         break;
       }
     }
-    return [this.rewrite(packet, (inSeq + offset) & 0xffff, (inTs + this.tsOffset) >>> 0)];
+    this.rewrite(packet, (inSeq + offset) & 0xffff, (inTs + this.tsOffset) >>> 0, output);
+    return 1;
   }
 
   /** The sequence offset moves by `delta` from the packet `inSeq` on (a packet inserted before it, or it removed). */
@@ -370,19 +383,21 @@ export class H264RtpRewriter {
   }
 
   /** STAP-A [SPS, PPS] (RFC 6184 §5.7.1), marker 0, at the sequence number the IDR packet would have had. */
-  private parameterSetPacket(inSeq: number, inTs: number): Buffer {
+  private parameterSetPacket(inSeq: number, inTs: number, output: RtpOutput): void {
     const sps = this.spsNal!;
     const pps = this.ppsNal!;
-    const packet = Buffer.alloc(RTP_HEADER + 1 + 2 + sps.length + 2 + pps.length);
-    packet[0] = 0x80;
-    packet[1] = this.outPayloadType;
-    packet.writeUInt16BE((inSeq + this.seqOffset) & 0xffff, 2);
-    packet.writeUInt32BE((inTs + this.tsOffset) >>> 0, 4);
-    packet.writeUInt32BE(this.outSsrc, 8);
+    const start = output.reserve(RTP_HEADER + 1 + 2 + sps.length + 2 + pps.length);
+    const packet = output.buffer;
+    const outSeq = (inSeq + this.seqOffset) & 0xffff;
+    packet[start] = 0x80;
+    packet[start + 1] = this.outPayloadType;
+    packet.writeUInt16BE(outSeq, start + 2);
+    packet.writeUInt32BE((inTs + this.tsOffset) >>> 0, start + 4);
+    packet.writeUInt32BE(this.outSsrc, start + 8);
     // §5.7.1: F is the OR of the aggregated F bits, NRI the maximum of their NRIs.
     const f = (sps[0]! | pps[0]!) & 0x80;
     const nri = Math.max(sps[0]! & 0x60, pps[0]! & 0x60);
-    let offset = RTP_HEADER;
+    let offset = start + RTP_HEADER;
     packet[offset++] = f | nri | NAL_STAP_A;
     packet.writeUInt16BE(sps.length, offset);
     sps.copy(packet, offset + 2);
@@ -390,19 +405,31 @@ export class H264RtpRewriter {
     packet.writeUInt16BE(pps.length, offset);
     pps.copy(packet, offset + 2);
     this.counters.packetsOut += 1;
-    this.lastOutSeq = packet.readUInt16BE(2);
-    return packet;
+    this.lastOutSeq = outSeq;
   }
 
-  private rewrite(packet: Buffer, outSeq: number, outTs: number): Buffer {
-    const out = Buffer.from(packet);
-    out[1] = (packet[1]! & 0x80) | this.outPayloadType;
-    out.writeUInt16BE(outSeq, 2);
-    out.writeUInt32BE(outTs, 4);
-    out.writeUInt32BE(this.outSsrc, 8);
+  private rewrite(packet: Buffer, outSeq: number, outTs: number, output: RtpOutput): void {
+    const start = output.reserve(packet.length);
+    const out = output.buffer;
+    packet.copy(out, start);
+    out[start + 1] = (packet[1]! & 0x80) | this.outPayloadType;
+    out.writeUInt16BE(outSeq, start + 2);
+    out.writeUInt32BE(outTs, start + 4);
+    out.writeUInt32BE(this.outSsrc, start + 8);
     this.counters.packetsOut += 1;
     if (this.lastOutSeq === undefined || seqDiff(outSeq, this.lastOutSeq) > 0) this.lastOutSeq = outSeq;
-    return out;
+  }
+}
+
+/** push()'s output: every packet a Buffer of its own. */
+class ArrayOutput implements RtpOutput {
+  readonly packets: Buffer[] = [];
+  buffer = Buffer.alloc(0);
+
+  reserve(length: number): number {
+    this.buffer = Buffer.alloc(length);
+    this.packets.push(this.buffer);
+    return 0;
   }
 }
 

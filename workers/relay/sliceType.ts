@@ -5,45 +5,42 @@
  * to read. Emulation prevention bytes cannot occur in the first two Exp-Golomb codes of a real slice
  * header, which this reads from at most 8 bytes.
  */
-export function h264SliceType(rtpPayload: Buffer): number | undefined {
-  const first = rtpPayload[0];
+export function h264SliceType(rtpPayload: Buffer, start = 0): number | undefined {
+  const first = rtpPayload[start];
   if (first === undefined) return undefined;
   let type = first & 0x1f;
-  let offset = 1;
+  let offset = start + 1;
   if (type === 28) {
-    const fuHeader = rtpPayload[1];
+    const fuHeader = rtpPayload[start + 1];
     if (fuHeader === undefined || !(fuHeader & 0x80)) return undefined;
     type = fuHeader & 0x1f;
-    offset = 2;
+    offset = start + 2;
   }
   if (type !== 1 && type !== 5) return undefined;
-  const bytes = rtpPayload.subarray(offset, offset + 8);
-  let bit = 0;
-  const readBit = (): number | undefined => {
-    const byte = bytes[bit >> 3];
-    if (byte === undefined) return undefined;
-    const value = (byte >> (7 - (bit & 7))) & 1;
-    bit++;
-    return value;
-  };
-  const readUe = (): number | undefined => {
+  // Read from at most 8 bytes at `offset`, with no closure or view: this runs for every packet.
+  return secondUe(rtpPayload, offset * 8, Math.min(rtpPayload.length, offset + 8) * 8);
+}
+
+/** The second of two ue(v) (H.264 §9.1) starting at bit `bit` of `bytes`, read before bit `limit`; undefined when it does not fit. */
+function secondUe(bytes: Buffer, bit: number, limit: number): number | undefined {
+  let value = 0;
+  for (let n = 0; n < 2; n++) {
     let zeros = 0;
     for (;;) {
-      const b = readBit();
-      if (b === undefined || zeros > 31) return undefined;
-      if (b === 1) break;
+      if (bit >= limit || zeros > 31) return undefined;
+      if (bitAt(bytes, bit++) === 1) break;
       zeros++;
     }
-    let value = 0;
-    for (let i = 0; i < zeros; i++) {
-      const b = readBit();
-      if (b === undefined) return undefined;
-      value = value * 2 + b;
-    }
-    return 2 ** zeros - 1 + value;
-  };
-  if (readUe() === undefined) return undefined;
-  return readUe();
+    if (bit + zeros > limit) return undefined;
+    value = 0;
+    for (let i = 0; i < zeros; i++) value = value * 2 + bitAt(bytes, bit++);
+    value += 2 ** zeros - 1;
+  }
+  return value;
+}
+
+function bitAt(bytes: Buffer, bit: number): number {
+  return (bytes[bit >> 3]! >> (7 - (bit & 7))) & 1;
 }
 
 /** Whether a slice type is B (1, or 6 when every slice of the picture has that type). */

@@ -1,0 +1,50 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** The functions of udp_batch.c (see there). */
+export interface UdpBatchAddon {
+  abi: number;
+  openUdp4(): number;
+  sendBatch(fd: number, arena: Buffer, ends: Uint32Array, count: number): number;
+}
+
+/** udp_batch.c's ABI this code expects; an addon built from other sources is not used. */
+const ABI = 1;
+
+/**
+ * Where workers/relay/native/build.sh puts the addon: the cache the mediasoup worker build uses
+ * (server/toolchain.ts cacheRoot: C5_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, then c5-live).
+ */
+export function udpBatchAddonPath(): string {
+  const cache = process.env.C5_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'c5-live');
+  return join(cache, 'udp-batch', 'udp_batch.node');
+}
+
+let loaded: { addon: UdpBatchAddon | undefined } | undefined;
+
+/**
+ * The batched UDP sender (sendmmsg), or undefined when it is switched off (INGEST_RELAY_NATIVE=false),
+ * not built, or fails to load: the relay then sends each packet with dgram. Loaded once per process;
+ * why it is not used is said once, through `log`.
+ */
+export function udpBatchAddon(log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): UdpBatchAddon | undefined {
+  if (loaded) return loaded.addon;
+  loaded = { addon: undefined };
+  const setting = (process.env.INGEST_RELAY_NATIVE ?? 'true').trim().toLowerCase();
+  if (['0', 'false', 'no', 'off'].includes(setting)) return undefined;
+  const path = udpBatchAddonPath();
+  if (!existsSync(path)) {
+    log(`relay: batched UDP sending unavailable (${path} not built; scripts/bootstrap.sh builds it): one send per packet`);
+    return undefined;
+  }
+  try {
+    const addon = createRequire(import.meta.url)(path) as UdpBatchAddon;
+    if (addon.abi !== ABI) throw new Error(`ABI ${String(addon.abi)}, expected ${ABI}: run scripts/bootstrap.sh again`);
+    loaded.addon = addon;
+  } catch (error) {
+    log(`relay: batched UDP sending unavailable (${(error as Error).message}): one send per packet`);
+  }
+  return loaded.addon;
+}
