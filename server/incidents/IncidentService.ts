@@ -66,6 +66,8 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
   readonly #open = new Map<string, IncidentRecord>();
   readonly #activeGrants = new Map<string, GrantRecord>();
   readonly #grantTimers = new Map<string, NodeJS.Timeout>();
+  /** Per grant, the change in progress: extend, revoke and expiry run one after the other. */
+  readonly #grantChanges = new Map<string, Promise<void>>();
   readonly #breakGlass = new Map<string, BreakGlassView & { timer: NodeJS.Timeout }>();
   #closed = false;
 
@@ -307,7 +309,11 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
   }
 
   /** Moves a grant's end later (at most incidents.grantMaxMinutes from now). Throws not_found, invalid_state, unprocessable. */
-  async extend(actor: UserRecord, grantId: string, endsAtIso: string): Promise<GrantRecord> {
+  extend(actor: UserRecord, grantId: string, endsAtIso: string): Promise<GrantRecord> {
+    return this.#serially(grantId, () => this.#extend(actor, grantId, endsAtIso));
+  }
+
+  async #extend(actor: UserRecord, grantId: string, endsAtIso: string): Promise<GrantRecord> {
     const grant = await this.#grantOf(actor, grantId);
     const endsAt = this.#endTime(endsAtIso);
     if (endsAt.getTime() <= grant.endsAt.getTime()) throw new AppError('unprocessable', `the new end must be later than the current one (${grant.endsAt.toISOString()})`);
@@ -321,11 +327,13 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
   }
 
   /** Revokes a grant: its views stop within a second. Throws not_found, invalid_state. */
-  async revoke(actor: UserRecord, grantId: string, reason: string): Promise<GrantRecord> {
-    const grant = await this.#grantOf(actor, grantId);
-    const ended = await this.#end(grant, { status: 'revoked', endReason: reason }, actor);
-    if (!ended) throw new AppError('invalid_state', `grant ${grantId} is no longer active`);
-    return ended;
+  revoke(actor: UserRecord, grantId: string, reason: string): Promise<GrantRecord> {
+    return this.#serially(grantId, async () => {
+      const grant = await this.#grantOf(actor, grantId);
+      const ended = await this.#end(grant, { status: 'revoked', endReason: reason }, actor);
+      if (!ended) throw new AppError('invalid_state', `grant ${grantId} is no longer active`);
+      return ended;
+    });
   }
 
   /** The investigator's live grants with their incidents and the cameras each lets them watch now. */
@@ -478,15 +486,30 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
     const delay = Math.max(0, grant.endsAt.getTime() - Date.now());
     const timer = setTimeout(() => {
       this.#grantTimers.delete(grant.id);
-      const current = this.#activeGrants.get(grant.id);
-      if (!current) return;
-      if (current.endsAt.getTime() > Date.now()) return this.#arm(current);
-      void this.#end(current, { status: 'expired', endReason: 'the grant expired', endedAt: current.endsAt }, undefined).catch((error: unknown) =>
-        this.logger.error({ err: error, grant: grant.id }, 'could not record a grant expiry'),
-      );
+      // After an extend in progress: it may have moved the end (the store has it already).
+      void this.#serially(grant.id, async () => {
+        const current = this.#activeGrants.get(grant.id);
+        if (!current) return;
+        if (current.endsAt.getTime() > Date.now()) return this.#arm(current);
+        await this.#end(current, { status: 'expired', endReason: 'the grant expired', endedAt: current.endsAt }, undefined);
+      }).catch((error: unknown) => this.logger.error({ err: error, grant: grant.id }, 'could not record a grant expiry'));
     }, Math.min(delay, MAX_TIMER_MS));
     timer.unref();
     this.#grantTimers.set(grant.id, timer);
+  }
+
+  /** Runs `change` once the grant's earlier changes have settled (an extend whose write landed but whose answer has not would otherwise put back a grant a revoke or the expiry just ended). */
+  #serially<T>(grantId: string, change: () => Promise<T>): Promise<T> {
+    const result = (this.#grantChanges.get(grantId) ?? Promise.resolve()).then(change);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#grantChanges.set(grantId, settled);
+    void settled.then(() => {
+      if (this.#grantChanges.get(grantId) === settled) this.#grantChanges.delete(grantId);
+    });
+    return result;
   }
 
   /** Ends an active grant (compare-and-set), audits it and stops what it allowed. Undefined when it was no longer active. */
