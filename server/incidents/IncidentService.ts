@@ -66,8 +66,8 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
   readonly #open = new Map<string, IncidentRecord>();
   readonly #activeGrants = new Map<string, GrantRecord>();
   readonly #grantTimers = new Map<string, NodeJS.Timeout>();
-  /** Per grant, the change in progress: extend, revoke and expiry run one after the other. */
-  readonly #grantChanges = new Map<string, Promise<void>>();
+  /** Per grant ('grant:<id>') and per incident ('incident:<id>'), the change in progress: extend, revoke and expiry of a grant, attach, detach and close of an incident run one after the other. */
+  readonly #changes = new Map<string, Promise<void>>();
   readonly #breakGlass = new Map<string, BreakGlassView & { timer: NodeJS.Timeout }>();
   #closed = false;
 
@@ -199,7 +199,11 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
    * Attaches cameras by hand. Throws not_found, invalid_state (closed), unprocessable (a camera
    * unknown, not approved or retired; over incidents.maxCameras).
    */
-  async attach(actor: UserRecord, id: string, codes: string[]): Promise<IncidentRecord> {
+  attach(actor: UserRecord, id: string, codes: string[]): Promise<IncidentRecord> {
+    return this.#serially(`incident:${id}`, () => this.#attach(actor, id, codes));
+  }
+
+  async #attach(actor: UserRecord, id: string, codes: string[]): Promise<IncidentRecord> {
     const incident = await this.#runnable(actor, id);
     const wanted = [...new Set(codes)].filter((code) => !incident.cameras.includes(code));
     const records = await this.catalog.repository.findByCodes(wanted);
@@ -225,7 +229,11 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
   }
 
   /** Detaches a camera: views it allowed through this incident stop. Throws not_found, invalid_state. */
-  async detach(actor: UserRecord, id: string, code: string): Promise<IncidentRecord> {
+  detach(actor: UserRecord, id: string, code: string): Promise<IncidentRecord> {
+    return this.#serially(`incident:${id}`, () => this.#detach(actor, id, code));
+  }
+
+  async #detach(actor: UserRecord, id: string, code: string): Promise<IncidentRecord> {
     const incident = await this.#runnable(actor, id);
     if (!incident.cameras.includes(code)) throw new AppError('not_found', `camera ${code} is not attached to incident ${id}`);
     const updated = await this.incidents.detach(id, [code]);
@@ -239,7 +247,11 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
   }
 
   /** Closes an incident and ends its grants. Throws not_found, invalid_state (closed already). */
-  async closeIncident(actor: UserRecord, id: string, closing: { disposition: Disposition; note: string }): Promise<IncidentRecord> {
+  closeIncident(actor: UserRecord, id: string, closing: { disposition: Disposition; note: string }): Promise<IncidentRecord> {
+    return this.#serially(`incident:${id}`, () => this.#close(actor, id, closing));
+  }
+
+  async #close(actor: UserRecord, id: string, closing: { disposition: Disposition; note: string }): Promise<IncidentRecord> {
     await this.#runnable(actor, id);
     const closed = await this.incidents.markClosed(id, { closedBy: actorOf(actor), closedAt: new Date(), disposition: closing.disposition, closingNote: closing.note });
     if (!closed) throw new AppError('invalid_state', `incident ${id} is closed already`);
@@ -310,7 +322,7 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
 
   /** Moves a grant's end later (at most incidents.grantMaxMinutes from now). Throws not_found, invalid_state, unprocessable. */
   extend(actor: UserRecord, grantId: string, endsAtIso: string): Promise<GrantRecord> {
-    return this.#serially(grantId, () => this.#extend(actor, grantId, endsAtIso));
+    return this.#serially(`grant:${grantId}`, () => this.#extend(actor, grantId, endsAtIso));
   }
 
   async #extend(actor: UserRecord, grantId: string, endsAtIso: string): Promise<GrantRecord> {
@@ -328,7 +340,7 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
 
   /** Revokes a grant: its views stop within a second. Throws not_found, invalid_state. */
   revoke(actor: UserRecord, grantId: string, reason: string): Promise<GrantRecord> {
-    return this.#serially(grantId, async () => {
+    return this.#serially(`grant:${grantId}`, async () => {
       const grant = await this.#grantOf(actor, grantId);
       const ended = await this.#end(grant, { status: 'revoked', endReason: reason }, actor);
       if (!ended) throw new AppError('invalid_state', `grant ${grantId} is no longer active`);
@@ -487,7 +499,7 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
     const timer = setTimeout(() => {
       this.#grantTimers.delete(grant.id);
       // After an extend in progress: it may have moved the end (the store has it already).
-      void this.#serially(grant.id, async () => {
+      void this.#serially(`grant:${grant.id}`, async () => {
         const current = this.#activeGrants.get(grant.id);
         if (!current) return;
         if (current.endsAt.getTime() > Date.now()) return this.#arm(current);
@@ -498,16 +510,21 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
     this.#grantTimers.set(grant.id, timer);
   }
 
-  /** Runs `change` once the grant's earlier changes have settled (an extend whose write landed but whose answer has not would otherwise put back a grant a revoke or the expiry just ended). */
-  #serially<T>(grantId: string, change: () => Promise<T>): Promise<T> {
-    const result = (this.#grantChanges.get(grantId) ?? Promise.resolve()).then(change);
+  /**
+   * Runs `change` once the earlier changes of the same grant or incident (`key`) have settled: a
+   * change whose write landed but whose answer has not would otherwise put back in memory a grant a
+   * revoke or the expiry just ended, or an incident's cameras (or the incident) as they were before
+   * another operator's detach or close.
+   */
+  #serially<T>(key: string, change: () => Promise<T>): Promise<T> {
+    const result = (this.#changes.get(key) ?? Promise.resolve()).then(change);
     const settled = result.then(
       () => undefined,
       () => undefined,
     );
-    this.#grantChanges.set(grantId, settled);
+    this.#changes.set(key, settled);
     void settled.then(() => {
-      if (this.#grantChanges.get(grantId) === settled) this.#grantChanges.delete(grantId);
+      if (this.#changes.get(key) === settled) this.#changes.delete(key);
     });
     return result;
   }
