@@ -256,7 +256,7 @@ export class App {
     // A grant ended, a camera detached, an incident closed, a break-glass view timed out: the views
     // they allowed stop now (unless something else still allows them), with the reason in the tile.
     incidents.on('accessChanged', (change) => signalling.accessChanged(change));
-    incidents.on('incidentChanged', ({ incident, change }) => signalling.incidentChanged({ incidentId: incident.id, change }));
+    incidents.on('incidentChanged', ({ incident, change }) => signalling.incidentChanged({ incidentId: incident.id, change }, incident.municipality));
     incidents.on('grantChanged', ({ grant, change }) => signalling.grantChanged(grant.investigator.userId, { grantId: grant.id, incidentId: grant.incidentId, change }));
     await cameras.start();
     if (config.health.enabled) prober.start();

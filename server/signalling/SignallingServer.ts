@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Logger } from '../logging/createLogger.ts';
 import { AppError } from '../errors/AppError.ts';
 import type { TokenService } from '../auth/TokenService.ts';
+import { VisibilityPolicy, type Viewer } from '../auth/VisibilityPolicy.ts';
 import { ObserverEmitter } from '../../workers/common/ObserverEmitter.ts';
 import type { CameraListing, LiveEvents, LiveMedia, ViewAudit, ViewerAccess } from './ports.ts';
 import { schemas, SOCKET_PATH, type ApiErrorBody, type ClientToServerEvents, type RequestName, type ServerToClientEvents } from './protocol.ts';
@@ -142,10 +143,16 @@ export class SignallingServer {
     }
   }
 
-  /** An incident changed: operators' and admins' consoles refresh their incidents panel. */
-  incidentChanged(event: { incidentId: string; change: string }): void {
+  /** An incident changed: the consoles of those who run it (operators of its municipality, admins) refresh their incidents panel. */
+  incidentChanged(event: { incidentId: string; change: string }, municipality: string): void {
     for (const connection of this.#connections) {
-      if (connection.identity.role === 'operator' || connection.identity.role === 'admin') connection.socket.emit('incidentsChanged', event);
+      let viewer: Viewer;
+      try {
+        viewer = this.options.access.currentViewer(connection.identity.userId);
+      } catch {
+        continue;
+      }
+      if (VisibilityPolicy.runsIncident(viewer, { municipality })) connection.socket.emit('incidentsChanged', event);
     }
   }
 
