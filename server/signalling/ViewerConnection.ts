@@ -116,12 +116,31 @@ export class ViewerConnection {
     }
     for (const cameraId of [...this.#watches.keys()]) {
       if (only !== undefined && !only.includes(cameraId)) continue;
+      let allowed: { incidentId?: string };
       try {
-        await this.#access.authorize(viewer, cameraId);
+        allowed = await this.#access.authorize(viewer, cameraId);
       } catch (error) {
         this.cameraClosed(cameraId, 'camera_forbidden', why ?? (error as Error).message);
+        continue;
       }
+      this.#attribute(cameraId, allowed.incidentId);
     }
+  }
+
+  /**
+   * A view still allowed, but now through another incident (or none, or one where there was none):
+   * its audit record stops and a new one starts naming what allows it now, so each incident's report
+   * shows the view for as long as that incident allowed it.
+   */
+  #attribute(cameraId: string, incidentId: string | undefined): void {
+    const pending = this.#watches.get(cameraId);
+    if (!pending || this.#closed) return;
+    void pending.then((watch) => {
+      if (this.#watches.get(cameraId) !== pending || !watch.viewId || watch.incidentId === incidentId) return;
+      this.#audit.viewStopped(watch.viewId, incidentId ? `now allowed through incident ${incidentId}` : 'no longer allowed through an incident');
+      watch.viewId = this.#audit.viewStarted({ userId: this.identity.userId, cameraId, ...(this.#address && { ip: this.#address }), ...(incidentId && { incidentId }) });
+      watch.incidentId = incidentId;
+    }, () => undefined);
   }
 
   #viewer(): Viewer & { id: string } {
@@ -200,12 +219,15 @@ export class ViewerConnection {
       }
       watch.consumers.add(consumer.id);
       this.#consumers.set(consumer.id, { cameraId, open: true });
-      watch.viewId ??= this.#audit.viewStarted({
-        userId: this.identity.userId,
-        cameraId,
-        ...(this.#address && { ip: this.#address }),
-        ...(allowed.incidentId && { incidentId: allowed.incidentId }),
-      });
+      if (!watch.viewId) {
+        watch.viewId = this.#audit.viewStarted({
+          userId: this.identity.userId,
+          cameraId,
+          ...(this.#address && { ip: this.#address }),
+          ...(allowed.incidentId && { incidentId: allowed.incidentId }),
+        });
+        watch.incidentId = allowed.incidentId;
+      }
       return { consumer: consumer as unknown as ConsumerInfo };
     },
     pauseConsumer: async ({ consumerId }) => {

@@ -351,6 +351,29 @@ describe('authorization with incidents: grants, incident runners, citizen camera
       await h.closeIncident(admin, y);
     });
 
+    it('a view another grant still allows when its own grant ends is recorded from then on under the incident that allows it', async () => {
+      const x = await h.openIncident(admin, 'Norte', ['SH'], 'X');
+      const y = await h.openIncident(admin, 'Sur', ['SH'], 'Y');
+      const investigator = await h.signIn('investigator');
+      const gx = await h.grant(admin, x, investigator.id);
+      await h.grant(admin, y, investigator.id);
+      const watching = await h.openConsole(investigator.token);
+      await watching.consume('SH');
+      await h.restOk(admin, 'POST', `/api/grants/${gx.id}/revoke`, { reason: 'case handed over' });
+      await sleep(500);
+      await watching.stillOpen('SH');
+      const views = async (incident: string, count: number) =>
+        (await h.auditOf(admin, `incident=${incident}&user=${investigator.id}&camera=SH`, (items) => items.filter((e) => e.action.startsWith('view.')).length >= count))
+          .filter((e) => e.action.startsWith('view.'))
+          .map((e) => e.action)
+          .sort();
+      // X allowed the view until its grant was revoked; Y allows it since.
+      expect(await views(x, 2), "X's report: the view until the revocation").to.deep.equal(['view.start', 'view.stop']);
+      expect(await views(y, 1), "Y's report: the view since").to.deep.equal(['view.start']);
+      await h.closeIncident(admin, x);
+      await h.closeIncident(admin, y);
+    });
+
     it('expiry stops the views within a second of the end time; a camera another live grant allows keeps playing', async () => {
       const x = await h.openIncident(admin, 'Norte', ['AN1', 'SH'], 'X');
       const y = await h.openIncident(admin, 'Sur', ['SH'], 'Y');
@@ -527,7 +550,7 @@ describe('authorization with incidents: grants, incident runners, citizen camera
           'incident.detach',
           'grant.end',
           'incident.close',
-          'view.stop', // operator AN1 at the disconnect
+          'view.stop', // operator AN1 at the close (watched on through the operator's own scope, recorded without the incident)
         ].sort(),
       );
       const byAction = (action: string) => trail.filter((e) => e.action === action);
