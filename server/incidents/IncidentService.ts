@@ -301,14 +301,15 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
       createdAt: new Date(),
       endsAt,
     });
-    // The incident may have closed while the grant was written: it ends at once then.
+    await this.#audit(actor, 'grant.create', incidentId, { grantId: grant.id, investigator: grant.investigator, scope: grant.scope, ...(grant.cameras && { cameras: grant.cameras }), endsAt: grant.endsAt.toISOString() });
+    // The incident may have closed while the grant was written: it ends at once then (its creation
+    // is audited first, so the report's timeline has both).
     if (!this.#open.has(incidentId)) {
       await this.#end(grant, { status: 'ended', endReason: 'the incident closed' }, actor);
       throw new AppError('invalid_state', `incident ${incidentId} is closed`);
     }
     this.#activeGrants.set(grant.id, grant);
     this.#arm(grant);
-    await this.#audit(actor, 'grant.create', incidentId, { grantId: grant.id, investigator: grant.investigator, scope: grant.scope, ...(grant.cameras && { cameras: grant.cameras }), endsAt: grant.endsAt.toISOString() });
     this.emit('grantChanged', { grant, change: 'created' });
     this.emit('incidentChanged', { incident, change: 'grants' });
     return grant;

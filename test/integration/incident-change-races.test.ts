@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { VisibilityPolicy } from '../../server/auth/VisibilityPolicy.ts';
 import type { IncidentRepository } from '../../server/incidents/IncidentRepository.ts';
+import type { GrantRepository } from '../../server/incidents/GrantRepository.ts';
 import type { UserRecord } from '../../server/users/UserRecord.ts';
 
 /**
@@ -16,6 +17,7 @@ describe('incident change races (issue 21)', function () {
   let operator: UserRecord;
   let repository: IncidentRepository;
   let attachAnswerDelayMs = 0;
+  let insertAnswerDelayMs = 0;
 
   before(async () => {
     t = await startTestApp({ ingest: { workers: 0 }, media: { workers: 1 } } as never);
@@ -33,6 +35,14 @@ describe('incident change races (issue 21)', function () {
       const attached = await attach(id, codes);
       await new Promise((resolve) => setTimeout(resolve, attachAnswerDelayMs));
       return attached;
+    };
+    // The same for a new grant.
+    const grants = (t.app.incidents as unknown as { grants: GrantRepository }).grants;
+    const insert = grants.insert.bind(grants);
+    grants.insert = async (grant) => {
+      const inserted = await insert(grant);
+      await new Promise((resolve) => setTimeout(resolve, insertAnswerDelayMs));
+      return inserted;
     };
   });
   after(() => t.close());
@@ -65,5 +75,20 @@ describe('incident change races (issue 21)', function () {
     await attaching;
     attachAnswerDelayMs = 0;
     expect(inMemory(incident.id)?.cameras).to.deep.equal((await repository.findById(incident.id))!.cameras);
+  });
+
+  it('a grant created while the incident closes: refused, and the audit has its creation as well as its end', async () => {
+    const incident = await open();
+    const investigatorId = await t.user('investigator', {});
+    insertAnswerDelayMs = 100;
+    const granting = settle(t.app.incidents.grant(operator, incident.id, { investigator: investigatorId, scope: 'all' }));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await t.app.incidents.closeIncident(operator, incident.id, { disposition: 'resolved', note: 'done' });
+    const refused = await granting;
+    insertAnswerDelayMs = 0;
+    expect((refused as { code?: string }).code).to.equal('invalid_state');
+    const timeline = await t.app.incidents.timeline(incident.id);
+    const grantEntries = timeline.filter((entry) => entry.action.startsWith('grant.')).map((entry) => entry.action);
+    expect(grantEntries).to.deep.equal(['grant.create', 'grant.end']);
   });
 });
