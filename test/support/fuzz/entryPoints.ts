@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 import { schemas, type RequestName } from '../../../server/signalling/protocol.ts';
 import { roles as allRoles, type Role } from '../../../server/auth/Identity.ts';
-import { hostileString, pathParam, payloadFor, queryString, rawBody, type PathSegment, type RawBody } from './arbitraries.ts';
+import { hostileNumber, hostileString, pathParam, payloadFor, queryString, rawBody, type PathSegment, type RawBody } from './arbitraries.ts';
+import { dispositions, grantScopes, incidentKinds, incidentStatuses } from '../../../server/incidents/IncidentRecord.ts';
 import type { CameraScript } from './HostileCamera.ts';
 import { hostileInterleaved, hostileResponses } from './rtspArbitraries.ts';
 
@@ -18,6 +19,17 @@ export const callers: readonly Caller[] = ['none', ...allRoles];
 export interface FuzzContext {
   cameraCodes: string[];
   userIds: string[];
+  /** Incidents made at start: an open one (cameras attached, a live grant) and a closed one. */
+  incidentIds: string[];
+  /** Grants made at start: the open incident's live one and the closed incident's ended one. */
+  grantIds: string[];
+  /**
+   * Approved incident-only citizen cameras with a location: one attached to the open incident
+   * (break-glass refused: an incident shows it), one far from it (break-glass allowed).
+   */
+  incidentCameraCodes: string[];
+  /** Where the first one is: incidents opened near it attach it. */
+  incidentLocation: { lat: number; lng: number };
   rtpCapabilities: unknown;
   /** requestBody JSON field names of (path, method) in the OpenAPI document. */
   bodyKeys(path: string, method: string): string[];
@@ -59,16 +71,30 @@ export function rest(
   method: string,
   path: string,
   params: Record<string, fc.Arbitrary<PathSegment>> = {},
-  options: { query?: string[]; body?: fc.Arbitrary<RawBody | undefined>; callers?: readonly Caller[] } = {},
+  options: {
+    query?: string[];
+    /** Plausible values of some query names (the others, and these half the time, hostile). */
+    queryValues?: Record<string, fc.Arbitrary<string>>;
+    body?: fc.Arbitrary<RawBody | undefined>;
+    /** Plausible values of some body fields (each hostile half the time). */
+    plausible?: Record<string, fc.Arbitrary<unknown>>;
+    /** Well-formed bodies: 2 in 5 bodies are these, sent as JSON, so requests get past validation into the rules. */
+    wellFormed?: fc.Arbitrary<unknown>;
+    callers?: readonly Caller[];
+  } = {},
 ): RestEntry {
   const keys = ctx.bodyKeys(path, method);
+  const hostile = options.body ?? rawBody(payloadFor(keys, options.plausible), keys);
+  const body = options.wellFormed
+    ? fc.oneof({ weight: 3, arbitrary: hostile }, { weight: 2, arbitrary: options.wellFormed.map((value): RawBody => ({ text: JSON.stringify(value), contentType: 'application/json' })) })
+    : hostile;
   return {
     kind: 'rest',
     method,
     path,
     params,
-    query: queryString(options.query ?? []),
-    ...(method !== 'GET' && { body: options.body ?? rawBody(payloadFor(keys), keys) }),
+    query: queryString(options.query ?? [], options.queryValues),
+    ...(method !== 'GET' && { body }),
     callers: options.callers ?? callers,
   };
 }
@@ -107,7 +133,7 @@ export function entryPoints(ctx: FuzzContext): EntryPoint[] {
     rest(ctx, 'GET', '/api/users/{id}', id),
     rest(ctx, 'PATCH', '/api/users/{id}', id),
     rest(ctx, 'POST', '/api/users/{id}/password', id),
-    rest(ctx, 'GET', '/api/audit', {}, { query: ['user', 'camera', 'action', 'from', 'to', 'offset', 'limit'] }),
+    rest(ctx, 'GET', '/api/audit', {}, { query: ['user', 'camera', 'incident', 'action', 'from', 'to', 'offset', 'limit'], queryValues: { incident: fc.constantFrom(...ctx.incidentIds) } }),
     rest(ctx, 'GET', '/api/audit/verify'),
     rest(ctx, 'GET', '/api/cameras', {}, { query: cameraQuery }),
     rest(ctx, 'POST', '/api/cameras'),
@@ -116,11 +142,93 @@ export function entryPoints(ctx: FuzzContext): EntryPoint[] {
     rest(ctx, 'PATCH', '/api/cameras/{code}', code),
     rest(ctx, 'DELETE', '/api/cameras/{code}', code),
     rest(ctx, 'POST', '/api/cameras/{code}/{action}', action),
+    ...incidentEntries(ctx),
     ...requestEvents.map((event) => socket(ctx, event)),
     { kind: 'camera', name: 'responses', script: hostileResponses, transport: 'tcp' },
     { kind: 'camera', name: 'responses (udp setup)', script: hostileResponses, transport: 'udp' },
     { kind: 'camera', name: 'interleaved', script: hostileInterleaved, transport: 'tcp' },
   ];
+}
+
+/** Ids with a store's shape that name nothing (nedb: 16 alphanumerics; MongoDB: 24 hex digits). */
+const unknownIds = ['ZZZZZZZZZZZZZZZZ', '0123456789abcdef01234567', '0'];
+
+/** An ISO time some minutes from now (past and beyond the grant maximum too), in the offsets and shapes clients send. */
+function timeFromNow(): fc.Arbitrary<string> {
+  const minutes = fc.oneof(fc.constantFrom(-60, -1, 0, 1, 30, 240, 1439, 1440, 1441, 100_000), fc.integer({ min: -10_000, max: 50_000 }));
+  const shape = fc.constantFrom('Z', '+00:00', '-06:00', '+14:00', 'none', 'date', 'epoch');
+  return fc.tuple(minutes, shape).map(([m, form]) => {
+    const at = new Date(Date.now() + m * 60_000);
+    const iso = at.toISOString();
+    if (form === 'Z') return iso;
+    if (form === 'none') return iso.slice(0, -1);
+    if (form === 'date') return iso.slice(0, 10);
+    if (form === 'epoch') return String(at.getTime());
+    const sign = form[0] === '-' ? 1 : -1;
+    const local = new Date(at.getTime() - sign * (Number(form.slice(1, 3)) * 60 + Number(form.slice(4))) * 60_000);
+    return `${local.toISOString().slice(0, -1)}${form}`;
+  });
+}
+
+/**
+ * Incidents, grants, investigators and break-glass (issue 21). Path ids are the incidents and grants
+ * made at start, well-formed unknown ones and hostile ones; operators and admins call twice as
+ * often as each other caller. Bodies: 2 in 5 well-formed (their fields
+ * plausible, with edge values: past and too-late end times, cameras not attached or unknown), so
+ * requests reach the rules (closed incident, not an investigator, end beyond the maximum, camera not
+ * attached: 409 and 422) and not only validation; the others hostile, shaped after the fields.
+ * Ordered so the state they change matters least to the entries after them: reads and attaching
+ * first, then grants, then revoking, detaching and closing.
+ */
+function incidentEntries(ctx: FuzzContext): RestEntry[] {
+  /** Half the ids name a seeded record (pathParam alone would a quarter of the time), a sixth a well-formed unknown one, the rest hostile. */
+  const idParam = (known: string[]) =>
+    fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...known).map((value) => ({ value })) }, { weight: 1, arbitrary: fc.constantFrom(...unknownIds).map((value) => ({ value })) }, { weight: 2, arbitrary: pathParam() });
+  const incident = { id: idParam(ctx.incidentIds) };
+  const grant = { id: idParam(ctx.grantIds) };
+  /** Every caller, with the roles that run incidents (operator, admin) twice as often: they reach the rules, the others stop at 401/403. */
+  const incidentCallers: Caller[] = [...callers, 'operator', 'admin'];
+  const codes = [...ctx.cameraCodes, ...ctx.incidentCameraCodes];
+  const cameraList = fc.array(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...codes) }, { weight: 1, arbitrary: hostileString }), { minLength: 0, maxLength: 5 });
+  const municipality = fc.constantFrom('Fuzz', 'unspecified', 'Elsewhere');
+  const coordinate = (limit: number) => fc.oneof(fc.double({ min: -limit, max: limit, noNaN: true }), hostileNumber);
+  const near = fc.tuple(fc.double({ min: -0.01, max: 0.01, noNaN: true }), fc.double({ min: -0.01, max: 0.01, noNaN: true })).map(([dLat, dLng]) => ({ lat: ctx.incidentLocation.lat + dLat, lng: ctx.incidentLocation.lng + dLng }));
+  const location = fc.oneof({ weight: 3, arbitrary: near }, { weight: 1, arbitrary: fc.record({ lat: coordinate(90), lng: coordinate(180) }) });
+  const page = { offset: fc.oneof(fc.nat(1_100_000), fc.integer({ min: -5, max: -1 })).map(String), limit: fc.integer({ min: -1, max: 600 }).map(String) };
+  const reason = fc.oneof(fc.constantFrom('suspect seen at the corner', 'court order 12/2026'), hostileString);
+  /** Plausible fields: the hostile bodies use them half the time, the well-formed ones always (the optional ones sometimes left out). */
+  const body = (plausible: Record<string, fc.Arbitrary<unknown>>, requiredKeys: string[]) => ({ plausible, wellFormed: fc.record(plausible, { requiredKeys }) });
+  const entries = [
+    rest(ctx, 'POST', '/api/incidents', {}, body(
+      {
+        title: fc.oneof(fc.constantFrom('Robbery at the market', 'Fuzz'), hostileString),
+        kind: fc.constantFrom(...incidentKinds),
+        location,
+        radiusM: fc.oneof(fc.integer({ min: 0, max: 60_000 }), hostileNumber),
+        municipality,
+        autoAttach: fc.boolean(),
+      },
+      ['title', 'kind', 'location', 'municipality'],
+    )),
+    rest(ctx, 'GET', '/api/incidents', {}, { query: ['status', 'municipality', 'offset', 'limit'], queryValues: { status: fc.constantFrom(...incidentStatuses, 'OPEN'), municipality, ...page } }),
+    rest(ctx, 'GET', '/api/incidents/{id}', incident),
+    rest(ctx, 'GET', '/api/incidents/{id}/report', incident),
+    rest(ctx, 'GET', '/api/investigators'),
+    rest(ctx, 'GET', '/api/break-glass', {}, { query: ['offset', 'limit'], queryValues: page }),
+    rest(ctx, 'POST', '/api/break-glass', {}, body({ camera: fc.constantFrom(...codes), reason }, ['camera', 'reason'])),
+    rest(ctx, 'POST', '/api/incidents/{id}/cameras', incident, body({ cameras: cameraList }, ['cameras'])),
+    rest(ctx, 'POST', '/api/incidents/{id}/grants', incident, body(
+      { investigator: fc.constantFrom(...ctx.userIds), scope: fc.constantFrom(...grantScopes), cameras: cameraList, endsAt: timeFromNow() },
+      ['investigator', 'scope'],
+    )),
+    rest(ctx, 'GET', '/api/incidents/{id}/grants', incident),
+    rest(ctx, 'GET', '/api/grants/mine'),
+    rest(ctx, 'POST', '/api/grants/{id}/extend', grant, body({ endsAt: timeFromNow() }, ['endsAt'])),
+    rest(ctx, 'POST', '/api/grants/{id}/revoke', grant, body({ reason }, ['reason'])),
+    rest(ctx, 'DELETE', '/api/incidents/{id}/cameras/{code}', { ...incident, code: pathParam(codes) }),
+    rest(ctx, 'POST', '/api/incidents/{id}/close', incident, body({ disposition: fc.constantFrom(...dispositions), note: reason }, ['disposition', 'note'])),
+  ];
+  return entries.map((entry) => ({ ...entry, callers: incidentCallers }));
 }
 
 /**

@@ -102,9 +102,11 @@ export class FuzzTarget {
       const probe = await connectClient(base, tokens.operator);
       const { rtpCapabilities } = await ok(probe, 'getRouterRtpCapabilities', {});
       probe.close();
+      const seeded = await seedIncidents(t, base, tokens.admin, victim);
       const ctx: FuzzContext = {
         cameraCodes: [FUZZED_CAMERA, 'CDMX-0001'],
         userIds: [victim],
+        ...seeded,
         rtpCapabilities,
         bodyKeys: (path, method) => {
           const body = (openapi.paths?.[path]?.[method.toLowerCase()] as { requestBody?: { content?: Record<string, { schema?: JsonSchema }> } } | undefined)?.requestBody;
@@ -315,6 +317,61 @@ export class FuzzTarget {
 }
 
 type JsonSchema = { properties?: Record<string, unknown> };
+
+/** Where the fuzzed incidents are: Mexico City's Zócalo. */
+const INCIDENT_LOCATION = { lat: 19.4326, lng: -99.1332 };
+const CITIZEN_CAMERA = 'cit-fz';
+const FAR_CITIZEN_CAMERA = 'cit-fz-far';
+
+/**
+ * What the incident entry points work on (issue 21): approved incident-only citizen cameras at
+ * INCIDENT_LOCATION and 110 km north of it (never contacted: nothing watches them), an open incident
+ * at INCIDENT_LOCATION (the first camera attached at opening, the fuzzed camera by hand) with a live
+ * grant to the investigator, and a closed incident whose grant ended with it.
+ */
+async function seedIncidents(
+  t: TestApp,
+  base: string,
+  adminToken: string,
+  investigator: string,
+): Promise<Pick<FuzzContext, 'incidentIds' | 'grantIds' | 'incidentCameraCodes' | 'incidentLocation'>> {
+  for (const [code, location] of [
+    [CITIZEN_CAMERA, INCIDENT_LOCATION],
+    [FAR_CITIZEN_CAMERA, { lat: INCIDENT_LOCATION.lat + 1, lng: INCIDENT_LOCATION.lng }],
+  ] as const) {
+    await t.app.catalog.create(
+      {
+        code,
+        name: 'Fuzzed citizen camera',
+        area: 'citizen',
+        owner: { kind: 'person', name: 'A neighbour', agreementRef: 'FZ-1', enrolledBy: 'fuzz' },
+        category: 'street',
+        municipality: 'Fuzz',
+        location,
+        mainUrl: `rtsp://127.0.0.1:9/${code}-never-contacted`,
+        transport: 'tcp',
+        sharing: 'incident-only',
+        alwaysOn: false,
+        tags: [],
+      },
+      { status: 'approved' },
+    );
+  }
+  const post = async (path: string, body: unknown): Promise<{ id: string }> => {
+    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const answer = (await res.json()) as { id: string };
+    if (res.status >= 300) throw new Error(`fuzz set-up: POST ${path} answered ${res.status} ${JSON.stringify(answer)}`);
+    return answer;
+  };
+  const incident = (title: string) => post('/api/incidents', { title, kind: 'robbery', location: INCIDENT_LOCATION, municipality: 'Fuzz' });
+  const open = await incident('Fuzzed, open');
+  await post(`/api/incidents/${open.id}/cameras`, { cameras: [FUZZED_CAMERA] });
+  const live = await post(`/api/incidents/${open.id}/grants`, { investigator, scope: 'all' });
+  const closed = await incident('Fuzzed, closed');
+  const ended = await post(`/api/incidents/${closed.id}/grants`, { investigator, scope: 'cameras', cameras: [CITIZEN_CAMERA] });
+  await post(`/api/incidents/${closed.id}/close`, { disposition: 'resolved', note: 'closed before the fuzz' });
+  return { incidentIds: [open.id, closed.id], grantIds: [live.id, ended.id], incidentCameraCodes: [CITIZEN_CAMERA, FAR_CITIZEN_CAMERA], incidentLocation: INCIDENT_LOCATION };
+}
 
 const RTSP_ERROR_CODES = new Set(['unreachable', 'timeout', 'unauthorized', 'locked_out', 'busy', 'not_found', 'redirect_loop', 'tls_mismatch', 'protocol_error', 'unsupported', 'closed']);
 
