@@ -135,10 +135,10 @@ export function incidentRoutes(incidents: IncidentService, auth: Authenticator):
     res.json({ incident: await view(incident), timeline, grants: grants.map(grantView), views: viewsOf(timeline), generatedAt: new Date().toISOString() });
   });
 
-  router.get('/grants/mine', signedIn, (req, res) => {
+  router.get('/grants/mine', signedIn, async (req, res) => {
     if (req.user!.role !== 'investigator') throw new AppError('forbidden', 'grants are given to investigators');
     res.json({
-      items: incidents.mine(req.user!).map(({ grant, incident, cameras }): MyGrantView => ({
+      items: (await incidents.mine(req.user!)).map(({ grant, incident, cameras }): MyGrantView => ({
         grant: grantView(grant),
         incident: { id: incident.id, title: incident.title, kind: incident.kind, municipality: incident.municipality, location: incident.location, status: incident.status },
         cameras,

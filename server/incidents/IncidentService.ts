@@ -349,14 +349,18 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
     });
   }
 
-  /** The investigator's live grants with their incidents and the cameras each lets them watch now. */
-  mine(viewer: UserRecord): Array<{ grant: GrantRecord; incident: IncidentRecord; cameras: string[] }> {
+  /** The investigator's live grants with their incidents and the cameras each lets them watch now (approved and current, as the policy decides). */
+  async mine(viewer: UserRecord): Promise<Array<{ grant: GrantRecord; incident: IncidentRecord; cameras: string[] }>> {
     const access = this.accessFor(viewer.id);
-    return access.grants.flatMap((grant) => {
+    const granted = access.grants.flatMap((grant) => {
       // A grant whose incident closed a moment ago is being ended: not listed.
       const incident = this.#open.get(grant.incidentId);
       return incident ? [{ grant: grant as GrantRecord, incident, cameras: VisibilityPolicy.grantCameras(grant, access) }] : [];
     });
+    // An attached camera suspended, revoked or retired since is not one they may watch.
+    const records = await this.catalog.repository.findByCodes([...new Set(granted.flatMap((mine) => mine.cameras))]);
+    const watchable = new Set(records.filter((camera) => VisibilityPolicy.canView(viewer, camera, access)).map((camera) => camera.code));
+    return granted.map((mine) => ({ ...mine, cameras: mine.cameras.filter((code) => watchable.has(code)) }));
   }
 
   /**
