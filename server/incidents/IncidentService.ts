@@ -258,7 +258,8 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
     this.#open.delete(id);
     await this.#audit(actor, 'incident.close', id, { disposition: closing.disposition, note: closing.note });
     for (const grant of [...this.#activeGrants.values()].filter((active) => active.incidentId === id)) {
-      await this.#end(grant, { status: 'ended', endReason: 'the incident closed' }, actor);
+      // After an extend of it in progress, which would otherwise put it back in memory.
+      await this.#serially(`grant:${grant.id}`, () => this.#end(grant, { status: 'ended', endReason: 'the incident closed' }, actor));
     }
     this.emit('incidentChanged', { incident: closed, change: 'closed' });
     this.emit('accessChanged', { cameras: closed.cameras, reason: `incident "${closed.title}" was closed` });

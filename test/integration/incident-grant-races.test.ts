@@ -62,4 +62,20 @@ describe('grant races (issue 21)', function () {
     expect(live(grant.id), `stored ${record.status}: live in memory`).to.equal(record.status === 'active');
     expect(extended instanceof Error ? 'refused' : 'extended', 'the extend was answered').to.equal(record.status === 'active' ? 'extended' : 'refused');
   });
+
+  it('a close during an extend: the grant ends with the incident, in the store and in memory', async () => {
+    const closing = await t.app.incidents.open(operator, { title: 'Race close', kind: 'robbery', location: { lat: 25, lng: -100 }, municipality: 'Norte', autoAttach: false });
+    const grant = await t.app.incidents.grant(operator, closing.id, { investigator: investigatorId, scope: 'all' });
+    extendAnswerDelayMs = 100;
+    const extending = t.app.incidents.extend(operator, grant.id, new Date(Date.now() + 600 * 60_000).toISOString()).catch((error: Error) => error);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await t.app.incidents.closeIncident(operator, closing.id, { disposition: 'resolved', note: 'done' });
+    await extending;
+    extendAnswerDelayMs = 0;
+    expect((await stored(grant.id)).status).to.equal('ended');
+    expect(live(grant.id), 'the ended grant still live in memory').to.equal(false);
+    // Nor does it let the investigator read the closed incident.
+    const error = await t.app.incidents.get(t.app.users.get(investigatorId), closing.id).catch((failure: { code?: string }) => failure);
+    expect((error as { code?: string }).code).to.equal('not_found');
+  });
 });
