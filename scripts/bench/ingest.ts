@@ -13,6 +13,8 @@
  *   relay       ingest.engine 'relay': our RTSP client and the packet relay, in the ingest worker
  *   copy        ingest.engine 'ffmpeg': one ffmpeg per camera copying H.264 (a child of the worker)
  *   transcoded  ingest.engine 'ffmpeg', MJPEG cameras decoded and encoded to H.264 (libx264)
+ * The relay sends batched (sendmmsg, UDP_SEGMENT) when the udp_batch addon is built (scripts/bootstrap.sh),
+ * else, or with INGEST_RELAY_NATIVE=false in the environment, one dgram send per packet: `relaySending` says which.
  * Every run is a fresh C5 Live (startTestApp: ingest.workers 1, so ONE ingest worker carries every
  * camera; mediasoup workers --workers, default one per core), so each variant's worker starts from
  * the same fixed cost. Cameras are acquired through CameraManager like a viewer would (no viewer:
@@ -65,6 +67,7 @@ import type { PlotSeries, PlotSpec } from './plot.ts';
 import { benchmarkCommandLine, CpuMeter, cpuBusyShare, cpuIrqShare, machineCpu, processName, rssMb, sleep, ussMb, type CommonArgs, type MachineCpu } from './host.ts';
 import { logger, report } from './report.ts';
 import { formatSpread, median, round1, type Spread } from './stats.ts';
+import { udpBatchAddon } from '../../workers/relay/native/udpBatch.ts';
 
 const VARIANT_NAMES = ['relay', 'copy', 'transcoded'] as const;
 type VariantName = (typeof VARIANT_NAMES)[number];
@@ -713,6 +716,10 @@ async function main(): Promise<number> {
         : `worker + ffmpeg ${formatSpread(p.ingestCpu, '%')} of a core (ffmpeg ${formatSpread(p.ffmpegCpu, '%')}), ${formatSpread(p.ingestPrivateMb, ' MB')} private (ffmpeg ${formatSpread(p.ffmpegPrivateMb, ' MB')})`;
     return `${variant}: ${ingest}, mediasoup receive ${formatSpread(p.mediasoupCpu, '%')}, server ${formatSpread(p.serverCpu, '%')} per camera; worker fixed ${formatSpread(s.fixed.workerCpu, '%')} ${formatSpread(s.fixed.workerPrivateMb, ' MB')}; ${saturation(variant, s)} cameras`;
   };
+  // What the worker (same environment, same addon cache) sends the relay's RTP with.
+  const relaySending = udpBatchAddon(() => undefined)
+    ? 'batched: sendmmsg per camera per event-loop turn, same-size runs as one UDP_SEGMENT datagram (udp_batch addon)'
+    : `one dgram send per packet (${/^(0|false|no|off)$/i.test(process.env.INGEST_RELAY_NATIVE?.trim() ?? '') ? 'INGEST_RELAY_NATIVE=false' : 'udp_batch addon not built'})`;
   const code = await report(args, {
     name: 'ingest',
     result: {
@@ -724,6 +731,7 @@ async function main(): Promise<number> {
       cores: cpus().length,
       ingestWorkers: 1,
       mediaWorkers: args.workers,
+      relaySending,
       trials: args.trials,
       order: runs.map((r) => `${r.variant}#${r.trial}`),
       windowSeconds: args.windowSeconds,
@@ -757,6 +765,7 @@ async function main(): Promise<number> {
     },
     summary:
       `ingest per camera (640x360@25, ${cpus().length} cores, 1 ingest worker, n=${args.trials} alternating trials): ${args.variants.map(describe).join('; ')}` +
+      (args.variants.includes('relay') ? `; relay RTP sent ${relaySending.split(':')[0]}` : '') +
       (target ? `; target (<= ${TARGET.cpuPercent}% of a core and ${TARGET.privateMb} MB per relayed camera in the worker) ${target.met ? 'MET' : 'NOT MET'}` : '') +
       (otherLoad > OTHER_LOAD_WARNING ? ` (WARNING: other programs used up to ${percent(otherLoad)}% of the machine during a step)` : ''),
     plots: plots(summaries, args),

@@ -25,7 +25,13 @@ let flushScheduled = false;
 function flushPending(): void {
   flushScheduled = false;
   // A flush cannot add senders (it sends, it does not receive), so the list is read once.
-  for (let i = 0; i < pending.length; i++) pending[i]!.flush();
+  for (let i = 0; i < pending.length; i++) {
+    try {
+      pending[i]!.flush();
+    } catch {
+      // A socket closed under its sender (dgram throws): that camera's batch is lost, not the others'.
+    }
+  }
   pending.length = 0;
 }
 

@@ -32,8 +32,10 @@ let loaded: { addon: UdpBatchAddon | undefined } | undefined;
 export function udpBatchAddon(log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): UdpBatchAddon | undefined {
   if (loaded) return loaded.addon;
   loaded = { addon: undefined };
+  // The values server/config/loadConfig.ts reads as booleans.
   const setting = (process.env.INGEST_RELAY_NATIVE ?? 'true').trim().toLowerCase();
   if (['0', 'false', 'no', 'off'].includes(setting)) return undefined;
+  if (!['1', 'true', 'yes', 'on'].includes(setting)) log(`relay: INGEST_RELAY_NATIVE=${JSON.stringify(setting.slice(0, 20))} is not true or false: batched sending stays on`);
   const path = udpBatchAddonPath();
   if (!existsSync(path)) {
     log(`relay: batched UDP sending unavailable (${path} not built; scripts/bootstrap.sh builds it): one send per packet`);

@@ -90,9 +90,11 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const uint32_t *ends = ends_data;
-  if (count > 0 && ends[count - 1] > arena_length) {
-    napi_throw_range_error(env, NULL, "sendBatch: a packet ends past the arena");
-    return NULL;
+  for (uint32_t i = 0, previous = 0; i < count; previous = ends[i++]) {
+    if (ends[i] < previous || ends[i] > arena_length) {
+      napi_throw_range_error(env, NULL, "sendBatch: packet ends must increase and stay within the arena");
+      return NULL;
+    }
   }
   struct mmsghdr messages[CHUNK];
   struct iovec vectors[CHUNK];
@@ -108,19 +110,17 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
     uint32_t index = consumed;
     while (n < CHUNK && index < count) {
       uint32_t start = index == 0 ? 0 : ends[index - 1];
-      uint32_t size = ends[index] > start ? ends[index] - start : 0;
+      uint32_t size = ends[index] - start;
       uint32_t run = 1;
       if (segmentation && size > 0) {
         /* Equal sizes, then at most one shorter: one datagram the kernel cuts at `size` (UDP_SEGMENT). */
         while (index + run < count && run < MAX_SEGMENTS && (run + 1) * size <= MAX_SEGMENTED_BYTES &&
                ends[index + run] - ends[index + run - 1] == size)
           run++;
-        if (index + run < count && run < MAX_SEGMENTS && run * size + (ends[index + run] - ends[index + run - 1]) <= MAX_SEGMENTED_BYTES &&
-            ends[index + run] - ends[index + run - 1] < size && ends[index + run] > ends[index + run - 1])
-          run++;
+        uint32_t next = index + run < count ? ends[index + run] - ends[index + run - 1] : 0;
+        if (next > 0 && next < size && run < MAX_SEGMENTS && run * size + next <= MAX_SEGMENTED_BYTES) run++;
       }
       uint32_t end = ends[index + run - 1];
-      if (end < start) end = start;
       struct msghdr *header = &messages[n].msg_hdr;
       memset(header, 0, sizeof *header);
       vectors[n].iov_base = (char *)arena + start;
