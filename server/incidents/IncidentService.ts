@@ -36,10 +36,11 @@ export interface BreakGlassView {
 
 export type IncidentServiceEvents = {
   /**
-   * Views some users hold may no longer be allowed: recheck them now. `userIds` absent: everyone
-   * watching `cameras` (or everyone, when both are absent). `reason` is shown in the tiles that stop.
+   * Views some users hold may no longer be allowed, or be allowed through another incident: recheck
+   * them now. `userIds` absent: everyone watching `cameras` (or everyone, when both are absent).
+   * `reason` is shown in the tiles that stop (absent: the policy's own refusal).
    */
-  accessChanged: [{ userIds?: string[]; cameras?: string[]; reason: string }];
+  accessChanged: [{ userIds?: string[]; cameras?: string[]; reason?: string }];
   /** An incident changed (operators' panels refresh). */
   incidentChanged: [{ incident: IncidentRecord; change: 'opened' | 'attached' | 'detached' | 'closed' | 'grants' }];
   /** A grant was created or changed (its investigator's console refreshes). */
@@ -165,6 +166,8 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
       cameras: near.map((found) => ({ code: found.camera.code, distanceM: found.distanceM })),
     });
     this.emit('incidentChanged', { incident, change: 'opened' });
+    // Views of these cameras in progress are allowed through the incident from now on (their records name it).
+    if (incident.cameras.length > 0) this.emit('accessChanged', { cameras: [...incident.cameras] });
     return incident;
   }
 
@@ -225,6 +228,7 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
     await this.#audit(actor, 'incident.attach', id, { cameras: wanted });
     this.emit('incidentChanged', { incident: updated, change: 'attached' });
     this.#grantsCamerasChanged(updated);
+    this.emit('accessChanged', { cameras: wanted });
     return updated;
   }
 

@@ -134,9 +134,10 @@ export class SignallingServer {
 
   /**
    * Incidents changed who may watch what: the connections of `userIds` (everyone when absent) re-check
-   * the cameras they watch (only `cameras`, when given) and stop what is no longer allowed, with `reason`.
+   * the cameras they watch (only `cameras`, when given) and stop what is no longer allowed, with `reason`
+   * (the policy's own when absent); the records of views now allowed through another incident follow.
    */
-  accessChanged(change: { userIds?: readonly string[]; cameras?: readonly string[]; reason: string }): void {
+  accessChanged(change: { userIds?: readonly string[]; cameras?: readonly string[]; reason?: string }): void {
     for (const connection of this.#connections) {
       if (change.userIds && !change.userIds.includes(connection.identity.userId)) continue;
       void connection.recheck(change.cameras, change.reason);

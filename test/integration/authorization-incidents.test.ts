@@ -374,6 +374,18 @@ describe('authorization with incidents: grants, incident runners, citizen camera
       await h.closeIncident(admin, y);
     });
 
+    it("a view in progress when its camera attaches to an incident that allows it is recorded from then on under that incident", async () => {
+      const operator = await h.signIn('operator', { areas: ['agency'], municipalities: ['Norte'] });
+      const watching = await h.openConsole(operator.token);
+      await watching.consume('AN2');
+      const x = await h.openIncident(operator.token, 'Norte', ['AN2'], 'Attached while watched');
+      await sleep(300);
+      await watching.stillOpen('AN2');
+      const views = (await h.auditOf(admin, `incident=${x}&user=${operator.id}&camera=AN2`, (items) => items.some((e) => e.action === 'view.start'))).map((e) => e.action);
+      expect(views, "the incident's report: the view since the camera was attached").to.deep.equal(['view.start']);
+      await h.closeIncident(operator.token, x);
+    });
+
     it('expiry stops the views within a second of the end time; a camera another live grant allows keeps playing', async () => {
       const x = await h.openIncident(admin, 'Norte', ['AN1', 'SH'], 'X');
       const y = await h.openIncident(admin, 'Sur', ['SH'], 'Y');
