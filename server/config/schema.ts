@@ -164,7 +164,14 @@ export const configSchema = z.strictObject({
       /** How long a break-glass view of an incident-only citizen camera lasts at most (minutes). */
       breakGlassMinutes: z.number().int().min(1).max(240).default(15),
     })
-    .refine((incidents) => incidents.grantDefaultMinutes <= incidents.grantMaxMinutes, { message: 'grantDefaultMinutes cannot exceed grantMaxMinutes' })
+    .refine((incidents) => incidents.grantDefaultMinutes <= incidents.grantMaxMinutes, {
+      path: ['grantDefaultMinutes'],
+      // Setting only GRANT_MAX_MINUTES below the default 240 lands here: say what else to set.
+      error: (issue) => {
+        const incidents = issue.input as { grantDefaultMinutes: number; grantMaxMinutes: number };
+        return `the default grant length (GRANT_DEFAULT_MINUTES, ${incidents.grantDefaultMinutes}) cannot exceed the longest grant (GRANT_MAX_MINUTES, ${incidents.grantMaxMinutes}): lower GRANT_DEFAULT_MINUTES too`;
+      },
+    })
     .prefault({}),
   signalling: z
     .strictObject({

@@ -59,6 +59,15 @@ describe('config', () => {
     expect(tooHigh[0]).to.match(/^http\.port \(from PORT\): .*<=65535/);
   });
 
+  it('refuses a longest grant below the default grant length, naming both variables and values', () => {
+    // Only GRANT_MAX_MINUTES set below the default 240: the message says what else to set.
+    const problems = problemsOf(() => loadConfig({ configDir: dir, env: { GRANT_MAX_MINUTES: '120' } }));
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.match(/^incidents\.grantDefaultMinutes: /);
+    expect(problems[0]).to.include('GRANT_DEFAULT_MINUTES').and.include('240').and.include('GRANT_MAX_MINUTES').and.include('120');
+    expect(loadConfig({ configDir: dir, env: { GRANT_MAX_MINUTES: '120', GRANT_DEFAULT_MINUTES: '60' } }).incidents).to.include({ grantDefaultMinutes: 60, grantMaxMinutes: 120 });
+  });
+
   it('takes the HTTP connection limits from the environment, and refuses a timeout below 1 s', () => {
     const config = loadConfig({ configDir: dir, env: { HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '9000', HTTP_MAX_CONNECTIONS: '50', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0' } });
     expect(config.http).to.include({ headersTimeoutMs: 5000, requestTimeoutMs: 9000, maxConnections: 50, maxConnectionsPerAddress: 0 });
