@@ -176,6 +176,7 @@ export class App {
       stallTimeoutMs: config.ingest.stallTimeoutMs,
       // Below the start timeout, so a stream that does not decode shows codec_mismatch, not a timeout.
       firstFrameTimeoutMs: Math.max(1000, Math.min(11_000, config.ingest.startTimeoutMs - 1000)),
+      relayNative: config.ingest.relayNative,
     };
     const ffmpegLog = (cameraId: string, line: string) => logger.warn({ camera: cameraId }, `ffmpeg: ${line}`);
     // Cameras are carried by ingest worker processes (INGEST_WORKERS), or in this process when it is 0.

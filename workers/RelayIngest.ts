@@ -23,6 +23,8 @@ export interface RelayIngestOptions {
   stallTimeoutMs: number;
   /** High profile (profile_idc 100): forwarded labelled Main, or refused so the transcoder takes it. */
   highProfile: 'transcode' | 'relabel';
+  /** Batched sending through the udp_batch addon when it is built (config ingest.relayNative); default true. */
+  nativeSending?: boolean;
   onLog?: (line: string) => void;
 }
 
@@ -208,6 +210,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
           if (this.#run && this.#client && this.#track && rtcpKeyframeRequests(packet) > 0) this.#requestKeyframe(this.#client, this.#track);
         },
         this.stats,
+        this.#options.nativeSending !== false,
         this.#options.onLog,
       );
       const sockets = await this.#sockets;
@@ -345,8 +348,8 @@ interface Run {
  * the udp_batch addon the RTP socket is one it opened (bound to 127.0.0.1 like the other), handed
  * to dgram, so the sender knows its descriptor.
  */
-async function openSockets(onRtcp: (packet: Buffer) => void, counters: RtpSendCounters, onLog?: (line: string) => void): Promise<Sockets> {
-  const addon = udpBatchAddon(onLog);
+async function openSockets(onRtcp: (packet: Buffer) => void, counters: RtpSendCounters, native: boolean, onLog?: (line: string) => void): Promise<Sockets> {
+  const addon = native ? udpBatchAddon(onLog) : undefined;
   const rtp = dgram.createSocket('udp4');
   const rtcp = dgram.createSocket('udp4');
   for (const socket of [rtp, rtcp]) socket.on('error', () => undefined);

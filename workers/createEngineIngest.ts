@@ -17,6 +17,8 @@ export interface EngineSettings {
   stallTimeoutMs: number;
   /** The transcoder's codec_mismatch bound (ms); see FfmpegIngest. */
   firstFrameTimeoutMs: number;
+  /** The relay's batched sending through the udp_batch addon (config ingest.relayNative); default true. */
+  relayNative?: boolean;
 }
 
 export interface EngineHooks {
@@ -29,7 +31,7 @@ export interface EngineHooks {
 /** The ingest for one camera, by its engine: the relay, the ffmpeg transcoder, or auto (relay first). */
 export function createEngineIngest(camera: IngestSource, settings: EngineSettings, hooks: EngineHooks = {}): Ingest {
   const relay = () =>
-    new RelayIngest({ camera, timeoutMs: settings.rtspTimeoutMs, stallTimeoutMs: settings.stallTimeoutMs, highProfile: settings.highProfile });
+    new RelayIngest({ camera, timeoutMs: settings.rtspTimeoutMs, stallTimeoutMs: settings.stallTimeoutMs, highProfile: settings.highProfile, nativeSending: settings.relayNative !== false });
   const ffmpeg = (alwaysTranscode: boolean) =>
     new FfmpegIngest({
       camera,

@@ -16,6 +16,7 @@ export const engineSettingsSchema = z.strictObject({
   rtspTimeoutMs: z.number().int().positive(),
   stallTimeoutMs: z.number().int().positive(),
   firstFrameTimeoutMs: z.number().int().positive(),
+  relayNative: z.boolean().optional(),
 });
 
 const tlsPolicy = z.strictObject({ verify: z.boolean(), fingerprint256: z.string().max(200).optional() });

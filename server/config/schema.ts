@@ -104,6 +104,11 @@ export const configSchema = z.strictObject({
       engine: z.enum(['auto', 'relay', 'ffmpeg']).default('auto'),
       /** Bit rate cap of a transcoded camera's H.264 (MJPEG, H.265, B-frames): what each viewer receives. */
       transcodeKbps: z.number().int().min(100).max(20_000).default(1500),
+      /**
+       * The relay hands each camera's packets of one event-loop turn to the kernel in one sendmmsg
+       * (the udp_batch addon scripts/bootstrap.sh builds); false, or no addon, sends one packet per call.
+       */
+      relayNative: z.boolean().default(true),
     })
     .prefault({}),
   auth: z
@@ -221,6 +226,7 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'IDLE_CLOSE_MS', path: ['ingest', 'idleCloseMs'], kind: 'int' },
   { name: 'INGEST_TRANSCODE_KBPS', path: ['ingest', 'transcodeKbps'], kind: 'int' },
   { name: 'INGEST_ENGINE', path: ['ingest', 'engine'], kind: 'string' },
+  { name: 'INGEST_RELAY_NATIVE', path: ['ingest', 'relayNative'], kind: 'bool' },
   { name: 'RTSP_AUTH_BACKOFF_MS', path: ['ingest', 'authBackoffMs'], kind: 'int' },
   { name: 'RTSP_AUTH_BACKOFF_MAX_MS', path: ['ingest', 'authBackoffMaxMs'], kind: 'int' },
   { name: 'INCIDENT_AUTO_ATTACH_MAX', path: ['incidents', 'autoAttachMax'], kind: 'int' },

@@ -1,3 +1,4 @@
+import { loadConfig } from '../../server/config/loadConfig.ts';
 import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
@@ -174,16 +175,16 @@ describe('relay batched sending', function () {
     }
   });
 
-  it('INGEST_RELAY_NATIVE=false and a missing addon both leave the relay on dgram (the latter said once)', async () => {
+  it('INGEST_RELAY_NATIVE=false is config ingest.relayNative false (the relay then asks for no addon); a missing addon leaves it on dgram, said once', async () => {
+    expect(loadConfig({ configDir: '/nonexistent', env: { INGEST_RELAY_NATIVE: 'false' } }).ingest.relayNative).to.equal(false);
+    expect(loadConfig({ configDir: '/nonexistent', env: {} }).ingest.relayNative).to.equal(true);
     const loader = fileURLToPath(new URL('../../workers/relay/native/udpBatch.ts', import.meta.url));
     const probe = `const { udpBatchAddon } = await import(${JSON.stringify(loader)}); const lines = []; const log = (l) => lines.push(l); console.log(JSON.stringify({ loaded: udpBatchAddon(log) !== undefined, again: udpBatchAddon(log) !== undefined, lines }));`;
     const run = async (env: Record<string, string>) => {
       const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { env: { ...process.env, ...env } });
       return JSON.parse(stdout) as { loaded: boolean; again: boolean; lines: string[] };
     };
-    const off = await run({ INGEST_RELAY_NATIVE: 'false' });
-    expect(off).to.deep.equal({ loaded: false, again: false, lines: [] });
-    const missing = await run({ INGEST_RELAY_NATIVE: 'true', C5_CACHE_DIR: '/nonexistent/c5-cache' });
+    const missing = await run({ C5_CACHE_DIR: '/nonexistent/c5-cache' });
     expect(missing.loaded).to.equal(false);
     expect(missing.lines).to.have.length(1);
     expect(missing.lines[0]).to.match(/batched UDP sending unavailable .*not built/);

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,24 +24,23 @@ export function udpBatchAddonPath(): string {
 let loaded: { addon: UdpBatchAddon | undefined } | undefined;
 
 /**
- * The batched UDP sender (sendmmsg), or undefined when it is switched off (INGEST_RELAY_NATIVE=false),
- * not built, or fails to load: the relay then sends each packet with dgram. Loaded once per process;
- * why it is not used is said once, through `log`.
+ * The batched UDP sender (sendmmsg), or undefined when it is not built or fails to load: the relay
+ * then sends each packet with dgram. (Switched off by config ingest.relayNative, INGEST_RELAY_NATIVE,
+ * before this is called.) Loaded once per process; why it is not used is said once, through `log`.
  */
 export function udpBatchAddon(log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): UdpBatchAddon | undefined {
   if (loaded) return loaded.addon;
   loaded = { addon: undefined };
-  // The values server/config/loadConfig.ts reads as booleans.
-  const setting = (process.env.INGEST_RELAY_NATIVE ?? 'true').trim().toLowerCase();
-  if (['0', 'false', 'no', 'off'].includes(setting)) return undefined;
-  if (!['1', 'true', 'yes', 'on'].includes(setting)) log(`relay: INGEST_RELAY_NATIVE=${JSON.stringify(setting.slice(0, 20))} is not true or false: batched sending stays on`);
   const path = udpBatchAddonPath();
   if (!existsSync(path)) {
     log(`relay: batched UDP sending unavailable (${path} not built; scripts/bootstrap.sh builds it): one send per packet`);
     return undefined;
   }
   try {
-    const addon = createRequire(import.meta.url)(path) as UdpBatchAddon;
+    // process.dlopen, not require: a native addon at a cache path, no module the dependency rules follow.
+    const module = { exports: {} as UdpBatchAddon };
+    process.dlopen(module, path);
+    const addon = module.exports;
     if (addon.abi !== ABI) throw new Error(`ABI ${String(addon.abi)}, expected ${ABI}: run scripts/bootstrap.sh again`);
     loaded.addon = addon;
   } catch (error) {
