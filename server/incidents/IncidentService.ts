@@ -272,13 +272,14 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
 
   /** The audit entries of an incident, oldest first (its timeline and the views it allowed). */
   async timeline(id: string): Promise<AuditEntry[]> {
-    const entries: AuditEntry[] = [];
+    // Pages come newest first: an entry written meanwhile pushes older ones into the next page again.
+    const entries = new Map<number, AuditEntry>();
     for (let offset = 0; ; offset += 500) {
       const page = await this.audit.query({ incidentId: id }, { offset, limit: 500 });
-      entries.push(...page.items);
+      for (const entry of page.items) entries.set(entry.seq, entry);
       if (page.items.length < 500 || offset + 500 >= page.total) break;
     }
-    return entries.sort((a, b) => a.seq - b.seq);
+    return [...entries.values()].sort((a, b) => a.seq - b.seq);
   }
 
   // ---- grants ------------------------------------------------------------------------------------
