@@ -20,7 +20,7 @@ export interface WallTarget {
   refreshNames(): void;
 }
 
-type Panel = { kind: 'incidents'; panel: IncidentsPanel; role: string } | { kind: 'mine'; panel: MyIncidents };
+type Panel = { kind: 'incidents'; panel: IncidentsPanel; role: string; municipalities: string[] } | { kind: 'mine'; panel: MyIncidents };
 
 const OPERATOR_ROLES = new Set(['operator', 'admin']);
 const INVESTIGATOR_ROLE = 'investigator';
@@ -48,7 +48,13 @@ export class IncidentsTab {
     const current = this.#panel;
     // Break-glass is for operators only: an operator made admin (or back) gets a new panel.
     if (current && kind === current.kind && (current.kind !== 'incidents' || current.role === role)) {
-      if (current.kind === 'incidents') current.panel.setMunicipalities(municipalities);
+      if (current.kind === 'incidents') {
+        // Other municipalities: other incidents to run (the server tells only of those run now).
+        const changed = municipalities.join('\n') !== current.municipalities.join('\n');
+        current.panel.setMunicipalities(municipalities);
+        current.municipalities = [...municipalities];
+        if (changed) current.panel.scheduleRefresh();
+      }
       return;
     }
     this.#closePanel();
@@ -62,7 +68,7 @@ export class IncidentsTab {
       panel.on('pick', (code) => this.wall.pick(code));
       panel.on('fill', (codes) => this.wall.fill(codes));
       panel.on('loaded', () => this.wall.refreshNames());
-      this.#panel = { kind, panel, role };
+      this.#panel = { kind, panel, role, municipalities: [...municipalities] };
       this.container.replaceChildren(panel.el);
       this.tabs.setTab(this.tabId, true, 'Incidents');
       void panel.refresh();

@@ -200,4 +200,24 @@ describe('incidents in the console, headless Chromium at 1024x768 (issue 21)', f
     expect(await operator.textContent('.break-glass-form .form-status')).to.match(/^Break glass: bg-c may be watched until /);
     expect(errors.filter((e) => !/status of 4\d\d/.test(e)), 'page errors').to.deep.equal([]);
   });
+
+  it("operator: the incidents panel follows a change of the operator's municipalities at once", async () => {
+    const admin = await t.token('admin');
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${t.app.consoleUrl}${path}`, { method, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
+      expect(res.status, `${method} ${path}`).to.be.oneOf([200, 201]);
+      return (await res.json()) as any;
+    };
+    const sur = await api('POST', '/api/incidents', { title: 'Fire in Sur', kind: 'fire', location: ZOCALO, municipality: 'Sur', autoAttach: false });
+    const shown = `window.c5.incidents().some((incident) => incident.id === ${JSON.stringify(sur.id)})`;
+    await operator.waitForFunction(shown, undefined, { timeout: 3000 });
+    const { username } = (await operator.evaluate('window.c5.user()')) as { username: string };
+    const me = (await api('GET', '/api/users')).items.find((user: { username: string }) => user.username === username);
+    await api('PATCH', `/api/users/${me.id}`, { municipalities: ['Norte'] });
+    // Sur is no longer the operator's: its incident leaves the panel without a reload or a Refresh.
+    await operator.waitForFunction(`!${shown}`, undefined, { timeout: 3000 });
+    await api('PATCH', `/api/users/${me.id}`, { municipalities: ['Norte', 'Sur'] });
+    await operator.waitForFunction(shown, undefined, { timeout: 3000 });
+    await api('POST', `/api/incidents/${sur.id}/close`, { disposition: 'other', note: 'test over' });
+  });
 });
