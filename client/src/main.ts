@@ -207,7 +207,17 @@ function startConsole({ view, tabs, session, setConnection, rightsChanged }: Run
       .catch((error: unknown) => console.warn('checking the wall after a rights change failed', error));
   });
 
-  client.on('incidentsChanged', () => incidents.incidentsChanged());
+  // The incidents an operator runs decide which citizen cameras they see: the camera list follows.
+  let incidentsReload: ReturnType<typeof setTimeout> | undefined;
+  client.on('incidentsChanged', () => {
+    incidents.incidentsChanged();
+    if (incidentsReload !== undefined) return;
+    incidentsReload = setTimeout(() => {
+      incidentsReload = undefined;
+      if (stopped) return;
+      cameras.reload().catch((error: unknown) => console.warn('listing cameras after an incident change failed', error));
+    }, GRANTS_RELOAD_DEBOUNCE_MS);
+  });
   // An investigator's grants changed: "My incidents" and the camera list follow. Tiles of cameras
   // granted again try at once; a camera no longer granted is closed by the server with its reason
   // (consumerClosed), which the tile keeps: the generic "no longer in your list" must not replace it.

@@ -201,6 +201,21 @@ describe('incidents in the console, headless Chromium at 1024x768 (issue 21)', f
     expect(errors.filter((e) => !/status of 4\d\d/.test(e)), 'page errors').to.deep.equal([]);
   });
 
+  it("operator: the camera list follows the incidents (an incident's incident-only camera listed while it is open)", async () => {
+    const admin = await t.token('admin');
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${t.app.consoleUrl}${path}`, { method, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
+      expect(res.status, `${method} ${path}`).to.be.oneOf([200, 201]);
+      return (await res.json()) as any;
+    };
+    const listed = '!!document.querySelector(\'li.camera[data-camera-id="inc-c"]\')';
+    const incident = await api('POST', '/api/incidents', { title: 'Listed', kind: 'robbery', location: ZOCALO, municipality: 'Norte' });
+    expect(incident.cameras.map((camera: { code: string }) => camera.code)).to.include('inc-c');
+    await operator.waitForFunction(listed, undefined, { timeout: 3000 });
+    await api('POST', `/api/incidents/${incident.id}/close`, { disposition: 'other', note: 'test over' });
+    await operator.waitForFunction(`!${listed}`, undefined, { timeout: 3000 });
+  });
+
   it("operator: the incidents panel follows a change of the operator's municipalities at once", async () => {
     const admin = await t.token('admin');
     const api = async (method: string, path: string, body?: unknown) => {
