@@ -28,6 +28,7 @@ export interface IncidentSettings {
 export interface BreakGlassView {
   id: string;
   userId: string;
+  username?: string;
   camera: string;
   reason: string;
   startedAt: number;
@@ -216,6 +217,9 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
       if (!camera) problems.push(`camera ${code} is not registered`);
       else if (camera.retiredAt) problems.push(`camera ${code} is retired`);
       else if (camera.status !== 'approved') problems.push(`camera ${code} is ${camera.status}`);
+      else if (!this.#mayAttachByHand(actor, incident, camera)) {
+        problems.push(`camera ${code} is in ${camera.municipality}, outside your municipalities and beyond the incident's ${incident.radiusM} m`);
+      }
     }
     if (problems.length > 0) throw new AppError('unprocessable', problems.join('; '), { cameras: wanted });
     if (incident.cameras.length + wanted.length > this.settings.maxCameras) {
@@ -411,7 +415,7 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
     const through = VisibilityPolicy.allowance(actor, camera, { ...this.accessFor(actor.id), breakGlass: [] });
     if (through) throw new AppError('unprocessable', `an open incident you run already shows camera ${code}`);
     const now = Date.now();
-    const view: BreakGlassView = { id: randomUUID(), userId: actor.id, camera: code, reason, startedAt: now, until: now + this.settings.breakGlassMinutes * MINUTE };
+    const view: BreakGlassView = { id: randomUUID(), userId: actor.id, username: actor.username, camera: code, reason, startedAt: now, until: now + this.settings.breakGlassMinutes * MINUTE };
     const timer = setTimeout(() => void this.#breakGlassEnded(view.id), view.until - now);
     timer.unref();
     this.#breakGlass.set(view.id, { ...view, timer });
@@ -455,6 +459,16 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
       .map((camera) => ({ camera, distanceM: Math.round(distanceKm(location, camera.location!) * 1000) }))
       .sort((a, b) => a.distanceM - b.distanceM || (a.camera.code < b.camera.code ? -1 : 1))
       .slice(0, max);
+  }
+
+  /**
+   * Attaching shows the camera to the incident's operators (incident-only citizen cameras included),
+   * so by hand an operator attaches only cameras of their municipalities or within the incident's
+   * radius (a camera across a border but near the place); admins attach any.
+   */
+  #mayAttachByHand(actor: UserRecord, incident: IncidentRecord, camera: CameraRecord): boolean {
+    if (actor.role === 'admin' || actor.municipalities.length === 0 || actor.municipalities.includes(camera.municipality)) return true;
+    return camera.location !== undefined && distanceKm(incident.location, camera.location) * 1000 <= incident.radiusM;
   }
 
   /** The incident, if the actor runs it and it is open (or closed, when allowed). */
@@ -575,7 +589,7 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
     if (!view) return;
     this.#breakGlass.delete(id);
     await this.audit
-      .record({ action: 'break_glass.end', userId: view.userId, cameraId: view.camera, details: { breakGlassId: id, reason: 'time limit reached', durationMs: Date.now() - view.startedAt } })
+      .record({ action: 'break_glass.end', userId: view.userId, ...(view.username && { username: view.username }), cameraId: view.camera, details: { breakGlassId: id, reason: 'time limit reached', durationMs: Date.now() - view.startedAt } })
       .catch((error: unknown) => this.logger.error({ err: error }, 'could not record a break-glass end'));
     this.emit('accessChanged', { userIds: [view.userId], cameras: [view.camera], reason: `break-glass view of camera ${view.camera} ended: ${this.settings.breakGlassMinutes} minutes at most` });
   }
