@@ -58,6 +58,23 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     await sim?.stop();
   });
 
+  /**
+   * The test camera (gst-rtsp-server 1.22) sometimes aborts under CI load while it serves the noisy
+   * MJPEG camera over TCP: it closes a client from its streaming thread ("Trying to join task ...
+   * from its thread would deadlock", then SIGSEGV or SIGABRT; the root hook prints the report). That
+   * is the simulator failing, not the server under test: it is started again on the same ports (the
+   * server's cameras reconnect as from any camera reboot), so one crash does not fail every later test.
+   */
+  async function reviveSimulator(waitForDeathMs = 0): Promise<boolean> {
+    // A test seeing the camera's connection drop may run ahead of the process's exit event.
+    if (waitForDeathMs > 0) await Promise.race([sim.exited, new Promise((resolve) => setTimeout(resolve, waitForDeathMs))]);
+    if (sim.running) return false;
+    await sim.exited;
+    sim = await Simulator.start({ config: simConfig, rtspPort: sim.rtspPort, controlPort: sim.controlPort });
+    return true;
+  }
+  beforeEach(() => reviveSimulator());
+
   /** RTSP clients the simulator serves on a camera's mount. */
   async function simClients(cameraId: string): Promise<number> {
     return (await sim.status()).cameras.find((camera) => camera.id === cameraId)?.clients ?? 0;
@@ -111,6 +128,17 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
   });
 
   it('holds a transcoded camera to the configured bit rate', async () => {
+    try {
+      await measureBitRate();
+    } catch (error) {
+      // Only a simulator crash during the measurement earns one more try (see reviveSimulator).
+      if (!(await reviveSimulator(2000))) throw error;
+      console.log(`      the camera simulator died during the measurement (${(error as Error).message}); measured again`);
+      await measureBitRate();
+    }
+  });
+
+  async function measureBitRate(): Promise<void> {
     const lease = await t.app.cameras.acquire('cam-mjpeg-noise');
     try {
       const producer = lease.feed!.producer;
@@ -126,7 +154,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     } finally {
       lease.release();
     }
-  });
+  }
 
   it('transcodes a High-profile camera when configured to', async () => {
     const ingest = new FfmpegIngest({
