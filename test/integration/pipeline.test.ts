@@ -75,6 +75,23 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
   }
   beforeEach(() => reviveSimulator());
 
+  /**
+   * it(), run once more when (and only when) the simulator died during the test: seen when a
+   * transcoded camera's session is torn down (the crash then fails whatever test talks to the
+   * simulator next). A failure with the simulator alive fails the test as always.
+   */
+  function itSim(title: string, fn: (this: Mocha.Context) => Promise<void>): void {
+    it(title, async function () {
+      try {
+        await fn.call(this);
+      } catch (error) {
+        if (!(await reviveSimulator(2000))) throw error;
+        console.log(`      the camera simulator died during this test (${String((error as Error).message).split('\n')[0]}); run again`);
+        await fn.call(this);
+      }
+    });
+  }
+
   /** RTSP clients the simulator serves on a camera's mount. */
   async function simClients(cameraId: string): Promise<number> {
     return (await sim.status()).cameras.find((camera) => camera.id === cameraId)?.clients ?? 0;
@@ -96,7 +113,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     }
   }
 
-  it('passes Baseline, Main and High-profile H.264 through untouched', async () => {
+  itSim('passes Baseline, Main and High-profile H.264 through untouched', async () => {
     const base = await receive('cam-base');
     expect(base.probed.codec).to.equal('h264');
     expect(base.probed.profile).to.match(/baseline/i);
@@ -115,7 +132,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     expect(high.status?.transcodeReason).to.equal(undefined);
   });
 
-  it('transcodes MJPEG and B-frame cameras to H.264 without B-frames', async () => {
+  itSim('transcodes MJPEG and B-frame cameras to H.264 without B-frames', async () => {
     for (const [id, tag, reason] of [['cam-mjpeg', 15, 'codec'], ['cam-bf', 14, 'b_frames']] as const) {
       const got = await receive(id, 40);
       expect(got.probed.codec, id).to.equal('h264');
@@ -127,18 +144,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     }
   });
 
-  it('holds a transcoded camera to the configured bit rate', async () => {
-    try {
-      await measureBitRate();
-    } catch (error) {
-      // Only a simulator crash during the measurement earns one more try (see reviveSimulator).
-      if (!(await reviveSimulator(2000))) throw error;
-      console.log(`      the camera simulator died during the measurement (${(error as Error).message}); measured again`);
-      await measureBitRate();
-    }
-  });
-
-  async function measureBitRate(): Promise<void> {
+  itSim('holds a transcoded camera to the configured bit rate', async () => {
     const lease = await t.app.cameras.acquire('cam-mjpeg-noise');
     try {
       const producer = lease.feed!.producer;
@@ -154,9 +160,9 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     } finally {
       lease.release();
     }
-  }
+  });
 
-  it('transcodes a High-profile camera when configured to', async () => {
+  itSim('transcodes a High-profile camera when configured to', async () => {
     const ingest = new FfmpegIngest({
       camera: { id: 'cam-high', url: sim.url('cam-high'), transport: 'tcp' },
       ffmpegPath: ffmpegPath(),
@@ -176,14 +182,14 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     }
   });
 
-  it('pulls over UDP when the camera asks for it', async () => {
+  itSim('pulls over UDP when the camera asks for it', async () => {
     const got = await receive('cam-udp');
     expect(got.tag).to.equal(12);
     expect(got.probed.profile).to.equal('Main');
     await waitFor(() => ffmpegProcesses('/cam-main').length === 0, 5_000, 'ffmpeg gone after release');
   });
 
-  it('starts on demand, shares one ingest between concurrent first viewers, and closes when idle', async () => {
+  itSim('starts on demand, shares one ingest between concurrent first viewers, and closes when idle', async () => {
     expect(t.app.cameras.status('cam-base')?.state ?? 'idle').to.equal('idle');
     expect(ffmpegProcesses('/cam-base')).to.deep.equal([]);
     const [a, b] = await Promise.all([t.app.cameras.acquire('cam-base'), t.app.cameras.acquire('cam-base')]);
@@ -204,7 +210,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     await waitFor(async () => (await simClients('cam-base')) === 0, 5_000, 'the RTSP session torn down after idle close');
   });
 
-  it('keeps an always-on camera live without viewers and closes after an idle delay otherwise', async () => {
+  itSim('keeps an always-on camera live without viewers and closes after an idle delay otherwise', async () => {
     const other = await startTestApp({
       media: { workers: 1 },
       ingest: { idleCloseMs: 1500 },
@@ -229,7 +235,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     expect(ffmpegProcesses('/cam-always')).to.deep.equal([]);
   });
 
-  it('recovers from a dropped camera: backoff with the reason, live again after restore', async () => {
+  itSim('recovers from a dropped camera: backoff with the reason, live again after restore', async () => {
     const states: CameraStatus[] = [];
     const onState = (status: CameraStatus) => {
       if (status.cameraId === 'cam-drop') states.push(status);
@@ -269,7 +275,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     await waitFor(() => ffmpegProcesses('/cam-drop').length === 0, 5_000, 'no ffmpeg after release');
   });
 
-  it('reports refused credentials as "unauthorized" found by the RTSP client before any ffmpeg runs, logs the reason, never the password', async () => {
+  itSim('reports refused credentials as "unauthorized" found by the RTSP client before any ffmpeg runs, logs the reason, never the password', async () => {
     let error: unknown;
     try {
       await t.app.cameras.acquire('cam-secure-wrong');
@@ -289,7 +295,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     for (const secret of ['Wr0ng-Pa55word-zq', SECRET]) expect(t.log.text).to.not.contain(secret);
   });
 
-  it('fails a viewer of an unknown camera with not_found', async () => {
+  itSim('fails a viewer of an unknown camera with not_found', async () => {
     let error: unknown;
     try {
       await t.app.cameras.acquire('no-such-camera');
@@ -299,7 +305,7 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
     expect((error as AppError).code).to.equal('not_found');
   });
 
-  it('leaks nothing: after 200 subscribe/unsubscribe cycles every dump() equals its state before', async function () {
+  itSim('leaks nothing: after 200 subscribe/unsubscribe cycles every dump() equals its state before', async function () {
     this.timeout(300_000);
     const snapshot = () => mediaSnapshot(t.app);
     await waitFor(() => ffmpegProcesses(`127.0.0.1:${sim.rtspPort}/`).length === 0, 10_000, 'no ingest before');
