@@ -12,6 +12,7 @@ import { SecretStore } from './auth/SecretStore.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { LoginCodes } from './auth/LoginCodes.ts';
 import { UrlVault } from './catalog/UrlVault.ts';
+import { SecretVault } from './auth/SecretVault.ts';
 import { CameraCatalog } from './catalog/CameraCatalog.ts';
 import type { Store } from './store/Store.ts';
 import { EmbeddedStore } from './store/embedded/EmbeddedStore.ts';
@@ -134,7 +135,8 @@ export class App {
     const tokens = new TokenService(secrets.get('jwt-secret', config.auth.jwtSecret, 'auth.jwtSecret (JWT_SECRET)'), config.auth.tokenTtlSeconds, config.auth.sessionMaxSeconds);
     cleanups.push(() => tokens.close());
     const loginCodes = new LoginCodes(config.auth.loginCodeTtlSeconds * 1000);
-    const vault = new UrlVault(secrets.get('credential-key', config.catalog.credentialKey, 'catalog.credentialKey (CREDENTIAL_KEY)'), [...config.catalog.previousCredentialKeys]);
+    const sealer = new SecretVault(secrets.get('credential-key', config.catalog.credentialKey, 'catalog.credentialKey (CREDENTIAL_KEY)'), [...config.catalog.previousCredentialKeys]);
+    const vault = new UrlVault(sealer);
 
     const store: Store = config.catalog.mongodbUri ? await MongoStore.open(config.catalog.mongodbUri) : await EmbeddedStore.open(config.dataDir);
     cleanups.push(() => store.close());

@@ -178,6 +178,28 @@ export const configSchema = z.strictObject({
       },
     })
     .prefault({}),
+  alarms: z
+    .strictObject({
+      /** A signed request's timestamp may differ from the server's clock by this much at most (s); request ids are remembered twice as long. */
+      signatureWindowS: z.number().int().min(5).max(600).default(60),
+      /** Presses of the same device within this time of its last press join its open alarm and incident (s). */
+      joinWindowS: z.number().int().min(0).max(86_400).default(600),
+      /** Cameras within this distance of an alarm are attached to its incident, nearest first, after the device's linked ones (m). */
+      radiusM: z.number().int().min(10).max(50_000).default(300),
+      /** An alarm nobody acknowledged is announced again, to every operator and admin, after this long (s). */
+      reannounceS: z.number().int().min(1).max(3600).default(30),
+      /** Re-announcements of one alarm at most (each one rings every operator and admin again). */
+      reannounceMax: z.number().int().min(0).max(1000).default(10),
+      /** Signed requests accepted per device per minute (alarms and heartbeats). */
+      ratePerDevicePerMinute: z.number().int().min(1).max(100_000).default(30),
+      /** Requests to the intake accepted per source address per minute, signed or not. */
+      ratePerAddressPerMinute: z.number().int().min(1).max(1_000_000).default(300),
+      /** A supervised device is offline when no request came within its interval plus this (s). */
+      supervisionGraceS: z.number().int().min(0).max(86_400).default(30),
+      /** How often supervised devices are checked (ms). */
+      supervisionCheckMs: z.number().int().min(100).max(600_000).default(5000),
+    })
+    .prefault({}),
   signalling: z
     .strictObject({
       /** A vanished client is reaped after pingInterval + pingTimeout. */
@@ -235,4 +257,13 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'GRANT_DEFAULT_MINUTES', path: ['incidents', 'grantDefaultMinutes'], kind: 'int' },
   { name: 'GRANT_MAX_MINUTES', path: ['incidents', 'grantMaxMinutes'], kind: 'int' },
   { name: 'BREAK_GLASS_MINUTES', path: ['incidents', 'breakGlassMinutes'], kind: 'int' },
+  { name: 'ALARM_SIGNATURE_WINDOW_S', path: ['alarms', 'signatureWindowS'], kind: 'int' },
+  { name: 'ALARM_JOIN_WINDOW_S', path: ['alarms', 'joinWindowS'], kind: 'int' },
+  { name: 'ALARM_RADIUS_M', path: ['alarms', 'radiusM'], kind: 'int' },
+  { name: 'ALARM_REANNOUNCE_S', path: ['alarms', 'reannounceS'], kind: 'int' },
+  { name: 'ALARM_REANNOUNCE_MAX', path: ['alarms', 'reannounceMax'], kind: 'int' },
+  { name: 'ALARM_RATE_PER_DEVICE', path: ['alarms', 'ratePerDevicePerMinute'], kind: 'int' },
+  { name: 'ALARM_RATE_PER_ADDRESS', path: ['alarms', 'ratePerAddressPerMinute'], kind: 'int' },
+  { name: 'ALARM_SUPERVISION_GRACE_S', path: ['alarms', 'supervisionGraceS'], kind: 'int' },
+  { name: 'ALARM_SUPERVISION_CHECK_MS', path: ['alarms', 'supervisionCheckMs'], kind: 'int' },
 ];

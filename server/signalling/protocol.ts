@@ -8,11 +8,13 @@ import type { types as msc } from 'mediasoup-client';
 import type { CameraState } from '../cameras/CameraStatus.ts';
 import type { CameraArea, HealthStatus } from '../catalog/CameraRecord.ts';
 import type { Disposition, GrantScope, GrantStatus, IncidentKind, IncidentStatus } from '../incidents/IncidentRecord.ts';
+import type { AlarmDeviceKind, AlarmDeviceStatus, AlarmDisposition, AlarmSource, AlarmStatus } from '../alarms/AlarmRecord.ts';
 
 // The domain's unions, declared once beside what they describe, re-exported for the console.
 // Only types come from server/ (rule protocol-types-only): the console bundles this file, and a value
 // imported here would bring server code along.
 export type { CameraArea, CameraState, HealthStatus, Disposition, GrantScope, GrantStatus, IncidentKind, IncidentStatus };
+export type { AlarmDeviceKind, AlarmDeviceStatus, AlarmDisposition, AlarmSource, AlarmStatus };
 
 /** The areas, for the listCameras schema: a local list, checked against CameraArea both ways at compile time. */
 const cameraAreas = ['agency', 'citizen'] as const satisfies readonly CameraArea[];
@@ -142,6 +144,74 @@ export interface BreakGlassView {
   until: string;
 }
 
+// ---- alarms (#22): REST views and the events that ring operators' consoles ----
+
+/** An alarm device as the API answers it (never its key). `online`: supervised devices only. */
+export interface AlarmDeviceView {
+  id: string;
+  code: string;
+  name: string;
+  kind: AlarmDeviceKind;
+  owner: { name: string; phone?: string; email?: string };
+  location: { lat: number; lng: number };
+  address?: string;
+  area: CameraArea;
+  municipality: string;
+  cameras: string[];
+  supervisionIntervalS?: number;
+  status: AlarmDeviceStatus;
+  keyIssuedAt: string;
+  lastSeenAt?: string;
+  /** Supervised devices: whether a heartbeat came within the interval (plus grace). */
+  online?: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A camera shown with an alarm: `linked` to the device, or found near it (metres). */
+export interface AlarmCameraView {
+  code: string;
+  name: string;
+  linked: boolean;
+  distanceM?: number;
+}
+
+/** An alarm as operators see it: where, whose, which cameras, and who took it. Times ISO 8601. */
+export interface AlarmView {
+  id: string;
+  incidentId: string;
+  source: AlarmSource;
+  device: { id: string; code: string; name: string; kind: AlarmDeviceKind; owner: { name: string; phone?: string }; address?: string };
+  location: { lat: number; lng: number };
+  positionSource: 'device' | 'app';
+  accuracyM?: number;
+  area: CameraArea;
+  municipality: string;
+  status: AlarmStatus;
+  presses: number;
+  firstAt: string;
+  lastAt: string;
+  /** Linked cameras first, then the nearest; empty: no camera nearby. */
+  cameras: AlarmCameraView[];
+  note?: string;
+  announceLevel: number;
+  acknowledgedBy?: ActorView;
+  acknowledgedAt?: string;
+  closedBy?: ActorView;
+  closedAt?: string;
+  disposition?: AlarmDisposition;
+}
+
+/** A supervised device whose heartbeats stopped (offline) or came back (online): not an alarm. */
+export interface AlarmDeviceStatusEvent {
+  deviceId: string;
+  code: string;
+  name: string;
+  municipality: string;
+  online: boolean;
+  lastSeenAt?: string;
+}
+
 export interface TransportInfo {
   id: string;
   iceParameters: msc.IceParameters;
@@ -248,6 +318,17 @@ export interface ServerToClientEvents {
    * ended, cameras): refetch their grants and camera list.
    */
   grantsChanged: (event: { grantId: string; incidentId: string; change: string }) => void;
+  /**
+   * Operators and admins whose scope covers it: an alarm to ring for, new, pressed again or
+   * re-announced (the console rings, shows the banner, and may switch the wall).
+   */
+  alarmRaised: (alarm: AlarmView) => void;
+  /** An alarm this console shows was acknowledged (by whom) or closed: update or remove the banner. */
+  alarmChanged: (alarm: AlarmView) => void;
+  /** On connection (and reconnection): the alarms still open or acknowledged that this user is shown. */
+  alarmsOpen: (event: { alarms: AlarmView[]; offlineDevices: AlarmDeviceStatusEvent[] }) => void;
+  /** A supervised device went offline or came back. */
+  alarmDeviceStatus: (event: AlarmDeviceStatusEvent) => void;
 }
 
 /** Socket.IO `auth` of the handshake: the JWT travels here, never in a URL. */

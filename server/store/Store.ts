@@ -3,6 +3,8 @@ import type { UserRepository } from '../users/UserRepository.ts';
 import type { AuditRepository } from '../audit/AuditRepository.ts';
 import type { IncidentRepository } from '../incidents/IncidentRepository.ts';
 import type { GrantRepository } from '../incidents/GrantRepository.ts';
+import type { AlarmDeviceRepository } from '../alarms/AlarmDeviceRepository.ts';
+import type { AlarmRepository } from '../alarms/AlarmRepository.ts';
 
 /**
  * Where everything the server keeps is stored: one adapter per backend (embedded files, or
@@ -16,6 +18,8 @@ export interface Store {
   readonly audit: AuditRepository;
   readonly incidents: IncidentRepository;
   readonly grants: GrantRepository;
+  readonly alarmDevices: AlarmDeviceRepository;
+  readonly alarms: AlarmRepository;
   /** Resolves when the store answers a trivial query (readiness), rejects otherwise. */
   ping(): Promise<void>;
   /** Closes every repository, then the backend. Idempotent. */

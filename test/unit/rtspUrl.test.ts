@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { AppError } from '../../server/errors/AppError.ts';
 import { maskRtspUrl, normaliseRtspUrl, splitCredentials } from '../../server/catalog/rtspUrl.ts';
 import { UrlVault } from '../../server/catalog/UrlVault.ts';
+import { SecretVault } from '../../server/auth/SecretVault.ts';
 
 describe('camera URLs', () => {
   it('accepts rtsp and rtsps URLs with hosts, IPs, ports and inline or separate credentials', () => {
@@ -61,7 +62,7 @@ describe('UrlVault (AES-256-GCM with key ids)', () => {
   const url = 'rtsp://admin:S3cret-value@10.0.0.9/x';
 
   it('seals with the current key, shows only the masked URL, and opens again', () => {
-    const vault = new UrlVault('k'.repeat(40));
+    const vault = new UrlVault(new SecretVault('k'.repeat(40)));
     const sealed = vault.seal(url);
     expect(sealed.masked).to.equal('rtsp://***@10.0.0.9/x');
     expect(sealed.sealed).to.not.contain('S3cret');
@@ -71,12 +72,12 @@ describe('UrlVault (AES-256-GCM with key ids)', () => {
   });
 
   it('opens values sealed before a key rotation, and refuses tampering or unknown keys', () => {
-    const old = new UrlVault('o'.repeat(40));
+    const old = new UrlVault(new SecretVault('o'.repeat(40)));
     const sealed = old.seal(url);
-    const rotated = new UrlVault('n'.repeat(40), ['o'.repeat(40)]);
+    const rotated = new UrlVault(new SecretVault('n'.repeat(40), ['o'.repeat(40)]));
     expect(rotated.keyId).to.not.equal(old.keyId);
     expect(rotated.open(sealed)).to.equal(url);
-    expect(() => new UrlVault('n'.repeat(40)).open(sealed)).to.throw(/key/);
+    expect(() => new UrlVault(new SecretVault('n'.repeat(40))).open(sealed)).to.throw(/key/);
     const parts = sealed.sealed.split(':');
     const flipped = Buffer.from(parts[3]!, 'base64url');
     flipped[0] = flipped[0]! ^ 1;
