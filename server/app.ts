@@ -29,6 +29,10 @@ import { ViewRecorder } from './audit/ViewRecorder.ts';
 import { Metrics } from './metrics/Metrics.ts';
 import { LiveViewing } from './live/LiveViewing.ts';
 import { IncidentService } from './incidents/IncidentService.ts';
+import { AlarmDeviceService } from './alarms/AlarmDeviceService.ts';
+import { AlarmService } from './alarms/AlarmService.ts';
+import { AlarmIntake } from './alarms/AlarmIntake.ts';
+import { RefusalLog } from './alarms/RefusalLog.ts';
 
 export interface AppOptions {
   config: Readonly<Config>;
@@ -53,6 +57,9 @@ export interface AppParts {
   prober: CameraProber;
   metrics: Metrics;
   incidents: IncidentService;
+  alarms: AlarmService;
+  alarmDevices: AlarmDeviceService;
+  alarmIntake: AlarmIntake;
   /** The ingest worker processes (absent with INGEST_WORKERS=0: cameras are carried in this process). */
   ingestWorkers: IngestWorkerPool | undefined;
 }
@@ -77,6 +84,9 @@ export class App {
   readonly prober: CameraProber;
   readonly metrics: Metrics;
   readonly incidents: IncidentService;
+  readonly alarms: AlarmService;
+  readonly alarmDevices: AlarmDeviceService;
+  readonly alarmIntake: AlarmIntake;
   #closing: Promise<void> | undefined;
   readonly #cleanups: Array<() => unknown>;
 
@@ -97,6 +107,9 @@ export class App {
       metrics: this.metrics,
       ingestWorkers: this.ingestWorkers,
       incidents: this.incidents,
+      alarms: this.alarms,
+      alarmDevices: this.alarmDevices,
+      alarmIntake: this.alarmIntake,
     } = parts);
     this.#cleanups = cleanups;
   }
@@ -154,6 +167,13 @@ export class App {
     // Grants that expired while the server was down are recorded as expired now; the others' timers are armed.
     const incidents = await IncidentService.create({ incidents: store.incidents, grants: store.grants, catalog, users, audit, settings: config.incidents, logger });
     cleanups.push(() => incidents.close());
+    const alarmDevices = await AlarmDeviceService.create({ repository: store.alarmDevices, vault: sealer, catalog, audit, settings: config.alarms, logger });
+    cleanups.push(() => alarmDevices.close());
+    const alarms = await AlarmService.create({ alarms: store.alarms, devices: alarmDevices, incidents, catalog, audit, settings: config.alarms, logger });
+    cleanups.push(() => alarms.close());
+    const refusals = new RefusalLog(audit, logger);
+    cleanups.push(() => refusals.close());
+    const alarmIntake = new AlarmIntake(alarmDevices, refusals, config.alarms);
 
     const media = await MediaWorkerPool.create({
       workers: config.media.workers,
@@ -216,7 +236,7 @@ export class App {
       const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000).unref());
       return Promise.race([store.ping().then(() => true, () => false), timeout]);
     };
-    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, incidents, metrics, clientDir, ready, trustProxy: config.http.trustProxy });
+    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, incidents, alarms, alarmDevices, alarmIntake, metrics, clientDir, ready, trustProxy: config.http.trustProxy });
     const web = await WebServer.create(express, {
       host: config.http.host,
       port: config.http.port,
@@ -239,6 +259,7 @@ export class App {
       listing: live,
       events: live,
       audit: live,
+      alarms,
       logger,
       pingIntervalMs: config.signalling.pingIntervalMs,
       pingTimeoutMs: config.signalling.pingTimeoutMs,
@@ -261,6 +282,9 @@ export class App {
     incidents.on('accessChanged', (change) => signalling.accessChanged(change));
     incidents.on('incidentChanged', ({ incident, change }) => signalling.incidentChanged({ incidentId: incident.id, change }, incident.municipality));
     incidents.on('grantChanged', ({ grant, change }) => signalling.grantChanged(grant.investigator.userId, { grantId: grant.id, incidentId: grant.incidentId, change }));
+    // Alarms ring the consoles they are announced to; supervised devices' silences reach operators.
+    alarms.connect({ raised: (alarm) => signalling.alarmRaised(alarm), changed: (alarm) => signalling.alarmChanged(alarm) });
+    alarmDevices.on('deviceStatus', (event) => signalling.alarmDeviceStatus(event));
     await cameras.start();
     if (config.health.enabled) prober.start();
     // First thing at shutdown: /readyz says not ready while the rest closes.
@@ -268,7 +292,7 @@ export class App {
       closing = true;
     });
     logger.info({ workers: media.workers.map((w) => w.pid), ingestWorkers: ingestWorkers?.workers().map((w) => w.pid) ?? [], ffmpeg: engineSettings.ffmpegPath, port: web.port, tls: web.secure }, 'C5 Live ready');
-    return { config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, metrics, ingestWorkers, incidents };
+    return { config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, metrics, ingestWorkers, incidents, alarms, alarmDevices, alarmIntake };
   }
 
   /** Closes in reverse order of creation: signalling, web server, cameras, media, store. */

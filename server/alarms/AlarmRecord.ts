@@ -95,6 +95,8 @@ export interface AlarmRecord {
   municipality: string;
   status: AlarmStatus;
   presses: number;
+  /** What the device or app sent with its first press, shown to operators. */
+  note?: string;
   firstAt: Date;
   lastAt: Date;
   /** 0: announced to the operators whose scope covers it; 1 and up: re-announced (wider). */

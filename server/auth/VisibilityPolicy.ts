@@ -133,6 +133,17 @@ export class VisibilityPolicy {
     return viewer.role === 'operator' && (viewer.municipalities.length === 0 || viewer.municipalities.includes(incident.municipality));
   }
 
+  /**
+   * Whether an alarm is announced to the viewer (rings their console, and they may acknowledge and
+   * close it): at level 0, operators whose areas and municipalities cover its place; once
+   * re-announced (level 1 and up), every operator and admin.
+   */
+  static announcedTo(viewer: Viewer, alarm: { area: CameraArea; municipality: string; announceLevel: number }): boolean {
+    if (viewer.role !== 'operator' && viewer.role !== 'admin') return false;
+    if (alarm.announceLevel >= 1) return true;
+    return viewer.role === 'operator' && viewer.areas.includes(alarm.area) && (viewer.municipalities.length === 0 || viewer.municipalities.includes(alarm.municipality));
+  }
+
   /** The open incidents the viewer runs. */
   static runs<I extends Pick<IncidentRecord, 'municipality'>>(viewer: Viewer, access: { openIncidents: readonly I[] }): I[] {
     return access.openIncidents.filter((incident) => VisibilityPolicy.runsIncident(viewer, incident));

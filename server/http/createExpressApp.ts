@@ -14,6 +14,10 @@ import type { AuditLog } from '../audit/AuditLog.ts';
 import { auditRoutes } from './auditRoutes.ts';
 import { incidentRoutes } from './incidentRoutes.ts';
 import type { IncidentService } from '../incidents/IncidentService.ts';
+import type { AlarmService } from '../alarms/AlarmService.ts';
+import type { AlarmDeviceService } from '../alarms/AlarmDeviceService.ts';
+import type { AlarmIntake } from '../alarms/AlarmIntake.ts';
+import { alarmDeviceImportRoute, alarmIntakeRoute, alarmRoutes } from './alarmRoutes.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -23,6 +27,9 @@ export interface HttpDeps {
   users: UserService;
   audit: AuditLog;
   incidents: IncidentService;
+  alarms: AlarmService;
+  alarmDevices: AlarmDeviceService;
+  alarmIntake: AlarmIntake;
   /** Directory of the built console (index.html, app.js, styles.css). */
   clientDir: string;
   /** Readiness: the media workers are up, the catalog answers, the server is not shutting down. */
@@ -43,6 +50,9 @@ export function createExpressApp(deps: HttpDeps): express.Express {
   });
   const auth = { tokens: deps.tokens, users: deps.users, audit: deps.audit };
   app.use('/api/cameras/import', cameraImportRoute(deps.catalog, auth));
+  // The signature covers the body's exact bytes: read raw, before the JSON parser.
+  app.post('/api/alarms', ...alarmIntakeRoute(deps.alarmIntake, deps.alarms));
+  app.use('/api/alarm-devices/import', alarmDeviceImportRoute(deps.alarmDevices, auth));
   app.use('/api', express.json({ limit: '100kb' }));
 
   app.get('/healthz', (_req, res) => {
@@ -70,6 +80,7 @@ export function createExpressApp(deps: HttpDeps): express.Express {
   app.use('/api/cameras', cameraRoutes(deps.catalog, auth, deps.incidents));
   app.use('/api/audit', auditRoutes(deps.audit, auth));
   app.use('/api', incidentRoutes(deps.incidents, auth));
+  app.use('/api', alarmRoutes(deps.alarms, deps.alarmDevices, auth));
   const openapi = openApiDocument();
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);

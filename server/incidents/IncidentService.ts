@@ -172,6 +172,74 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
     return incident;
   }
 
+  /**
+   * Opens the incident of an alarm, on behalf of the device (`openedBy`): the device's linked cameras
+   * first (approved and not retired, in the device's order), then the nearest approved cameras within
+   * `radiusM` until incidents.autoAttachMax (at most incidents.maxCameras in all). Returns the
+   * incident and each attached camera's distance (m, when located) and whether it is linked.
+   */
+  async openForAlarm(
+    input: { title: string; location: { lat: number; lng: number }; radiusM: number; municipality: string; linked: string[] },
+    openedBy: Actor,
+    details: Record<string, unknown>,
+  ): Promise<{ incident: IncidentRecord; cameras: Array<{ code: string; linked: boolean; distanceM?: number }> }> {
+    const max = this.settings.maxCameras;
+    const linkedRecords = input.linked.length > 0 ? await this.catalog.repository.findByCodes(input.linked) : [];
+    const linked = input.linked
+      .map((code) => linkedRecords.find((camera) => camera.code === code))
+      .filter((camera): camera is CameraRecord => camera !== undefined && camera.status === 'approved' && !camera.retiredAt)
+      .slice(0, max)
+      .map((camera) => ({ code: camera.code, linked: true, ...(camera.location && { distanceM: Math.round(distanceKm(input.location, camera.location) * 1000) }) }));
+    const room = Math.max(0, Math.min(this.settings.autoAttachMax, max) - linked.length);
+    const near = (await this.#nearest(input.location, input.radiusM, room + linked.length))
+      .filter((found) => !linked.some((camera) => camera.code === found.camera.code))
+      .slice(0, room)
+      .map((found) => ({ code: found.camera.code, linked: false, distanceM: found.distanceM }));
+    const cameras = [...linked, ...near];
+    const incident = await this.incidents.insert({
+      title: input.title,
+      kind: 'panic_alarm',
+      location: input.location,
+      radiusM: input.radiusM,
+      municipality: input.municipality,
+      status: 'open',
+      cameras: cameras.map((camera) => camera.code),
+      openedBy,
+      openedAt: new Date(),
+    });
+    this.#open.set(incident.id, incident);
+    await this.audit.record({
+      action: 'incident.open',
+      incidentId: incident.id,
+      details: { ...details, openedBy, title: incident.title, kind: incident.kind, municipality: incident.municipality, location: incident.location, radiusM: input.radiusM, cameras },
+    });
+    this.emit('incidentChanged', { incident, change: 'opened' });
+    if (incident.cameras.length > 0) this.emit('accessChanged', { cameras: [...incident.cameras] });
+    return { incident, cameras };
+  }
+
+  /** An incident as stored, for other services that decided access themselves (undefined: unknown). */
+  findRecord(id: string): Promise<IncidentRecord | undefined> {
+    return this.incidents.findById(id);
+  }
+
+  /** Whether an incident is open now (from memory). */
+  isOpen(id: string): boolean {
+    return this.#open.has(id);
+  }
+
+  /**
+   * Closes an alarm's incident for the operator who closed the alarm (whose right to was checked by
+   * the alarm's rules, which reach beyond the incident's municipality once re-announced). Undefined
+   * when it was closed already.
+   */
+  closeForAlarm(id: string, actor: UserRecord, closing: { disposition: Disposition; note: string }): Promise<IncidentRecord | undefined> {
+    return this.#serially(`incident:${id}`, async () => {
+      if (!this.#open.has(id)) return undefined;
+      return this.#closeOpen(actor, id, closing);
+    });
+  }
+
   /** Incidents the viewer runs (admins: all), newest first. Throws forbidden for other roles. */
   async list(viewer: UserRecord, query: { status?: IncidentStatus; municipality?: string; offset: number; limit: number }): Promise<{ items: IncidentRecord[]; total: number }> {
     if (viewer.role !== 'admin' && viewer.role !== 'operator') throw new AppError('forbidden', 'only operators and admins list incidents');
@@ -261,8 +329,15 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
 
   async #close(actor: UserRecord, id: string, closing: { disposition: Disposition; note: string }): Promise<IncidentRecord> {
     await this.#runnable(actor, id);
-    const closed = await this.incidents.markClosed(id, { closedBy: actorOf(actor), closedAt: new Date(), disposition: closing.disposition, closingNote: closing.note });
+    const closed = await this.#closeOpen(actor, id, closing);
     if (!closed) throw new AppError('invalid_state', `incident ${id} is closed already`);
+    return closed;
+  }
+
+  /** Marks an open incident closed, ends its grants, tells everyone. Undefined when it was not open. */
+  async #closeOpen(actor: UserRecord, id: string, closing: { disposition: Disposition; note: string }): Promise<IncidentRecord | undefined> {
+    const closed = await this.incidents.markClosed(id, { closedBy: actorOf(actor), closedAt: new Date(), disposition: closing.disposition, closingNote: closing.note });
+    if (!closed) return undefined;
     this.#open.delete(id);
     await this.#audit(actor, 'incident.close', id, { disposition: closing.disposition, note: closing.note });
     for (const grant of [...this.#activeGrants.values()].filter((active) => active.incidentId === id)) {

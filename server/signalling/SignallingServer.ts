@@ -6,8 +6,8 @@ import { AppError } from '../errors/AppError.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import { VisibilityPolicy, type Viewer } from '../auth/VisibilityPolicy.ts';
 import { ObserverEmitter } from '../../workers/common/ObserverEmitter.ts';
-import type { CameraListing, LiveEvents, LiveMedia, ViewAudit, ViewerAccess } from './ports.ts';
-import { schemas, SOCKET_PATH, type ApiErrorBody, type ClientToServerEvents, type RequestName, type ServerToClientEvents } from './protocol.ts';
+import type { AlarmFeed, CameraListing, LiveEvents, LiveMedia, ViewAudit, ViewerAccess } from './ports.ts';
+import { schemas, SOCKET_PATH, type AlarmDeviceStatusEvent, type AlarmView, type ApiErrorBody, type ClientToServerEvents, type RequestName, type ServerToClientEvents } from './protocol.ts';
 import { ViewerConnection, type SocketData } from './ViewerConnection.ts';
 
 export interface SignallingOptions {
@@ -17,6 +17,8 @@ export interface SignallingOptions {
   listing: CameraListing;
   events: LiveEvents;
   audit: ViewAudit;
+  /** Alarms sent to a console when it connects (absent: none). */
+  alarms?: AlarmFeed;
   logger: Logger;
   /** Socket.IO heartbeat (ms). */
   pingIntervalMs: number;
@@ -80,6 +82,7 @@ export class SignallingServer {
       for (const name of Object.keys(schemas) as RequestName[]) {
         socket.on(name, (payload: unknown, ack: unknown) => void this.#dispatch(connection, name, payload, ack));
       }
+      this.#sendActiveAlarms(connection);
       socket.once('disconnect', (reason) => {
         connection.close();
         this.#connections.delete(connection);
@@ -164,6 +167,38 @@ export class SignallingServer {
     }
   }
 
+  /** Rings the consoles an alarm is announced to (new, pressed again, re-announced); returns how many. */
+  alarmRaised(alarm: AlarmView): number {
+    let reached = 0;
+    for (const connection of this.#connections) {
+      const viewer = this.#viewerOf(connection);
+      if (viewer && VisibilityPolicy.announcedTo(viewer, alarm)) {
+        connection.socket.emit('alarmRaised', alarm);
+        reached++;
+      }
+    }
+    return reached;
+  }
+
+  /** An alarm was acknowledged or closed: the consoles it was announced to update its banner. */
+  alarmChanged(alarm: AlarmView): void {
+    for (const connection of this.#connections) {
+      const viewer = this.#viewerOf(connection);
+      if (viewer && VisibilityPolicy.announcedTo(viewer, alarm)) connection.socket.emit('alarmChanged', alarm);
+    }
+  }
+
+  /** A supervised device went offline or came back: the operators covering its place, and admins. */
+  alarmDeviceStatus(event: AlarmDeviceStatusEvent & { area: AlarmView['area'] }): void {
+    const { area, ...payload } = event;
+    for (const connection of this.#connections) {
+      const viewer = this.#viewerOf(connection);
+      if (viewer && (viewer.role === 'admin' || VisibilityPolicy.announcedTo(viewer, { area, municipality: event.municipality, announceLevel: 0 }))) {
+        connection.socket.emit('alarmDeviceStatus', payload);
+      }
+    }
+  }
+
   /** A camera's record changed: its viewers who may no longer see it lose it now. */
   cameraChanged(cameraId: string): void {
     for (const connection of this.#connections) void connection.recheck(cameraId);
@@ -171,6 +206,21 @@ export class SignallingServer {
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** Operators and admins get the alarms still open, and offline devices, at every (re)connection. */
+  #sendActiveAlarms(connection: ViewerConnection): void {
+    const viewer = this.#viewerOf(connection);
+    if (!this.options.alarms || !viewer || (viewer.role !== 'operator' && viewer.role !== 'admin')) return;
+    connection.socket.emit('alarmsOpen', { alarms: this.options.alarms.activeFor(viewer), offlineDevices: this.options.alarms.offlineFor(viewer) });
+  }
+
+  #viewerOf(connection: ViewerConnection): Viewer | undefined {
+    try {
+      return this.options.access.currentViewer(connection.identity.userId);
+    } catch {
+      return undefined;
+    }
   }
 
   async #dispatch(connection: ViewerConnection, name: RequestName, payload: unknown, ack: unknown): Promise<void> {

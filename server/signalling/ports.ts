@@ -2,7 +2,7 @@ import type { CameraStatus } from '../cameras/CameraStatus.ts';
 import type { CameraLease } from '../cameras/CameraManager.ts';
 import type { Viewer } from '../auth/VisibilityPolicy.ts';
 import type { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
-import type { CameraHealth, CameraPage, RequestPayload } from './protocol.ts';
+import type { AlarmDeviceStatusEvent, AlarmView, CameraHealth, CameraPage, RequestPayload } from './protocol.ts';
 
 // What signalling needs from the rest of the server, one small port per concern, declared here so
 // that signalling imports no mediasoup and no store. The composition root hands it one adapter.
@@ -59,4 +59,12 @@ export interface ViewAudit {
   /** A user started watching a camera; returns the view's id for viewStopped. */
   viewStarted(view: { userId: string; cameraId: string; ip?: string; incidentId?: string }): string;
   viewStopped(viewId: string, reason: string, forced?: boolean): void;
+}
+
+/** The alarms a console shows when it (re)connects. */
+export interface AlarmFeed {
+  /** Alarms not closed that are announced to the viewer. */
+  activeFor(viewer: Viewer): AlarmView[];
+  /** Supervised devices offline now whose place the viewer covers. */
+  offlineFor(viewer: Viewer): AlarmDeviceStatusEvent[];
 }
