@@ -5,11 +5,13 @@ import { EmbeddedUserRepository } from './EmbeddedUserRepository.ts';
 import { FileAuditRepository } from './FileAuditRepository.ts';
 import { EmbeddedIncidentRepository } from './EmbeddedIncidentRepository.ts';
 import { EmbeddedGrantRepository } from './EmbeddedGrantRepository.ts';
+import { EmbeddedAlarmDeviceRepository } from './EmbeddedAlarmDeviceRepository.ts';
+import { EmbeddedAlarmRepository } from './EmbeddedAlarmRepository.ts';
 
 /**
- * The store when no MongoDB is configured: nedb files for cameras, users, incidents and grants, a
- * JSON-lines file for the audit trail, all under the data directory:
- *   <dataDir>/catalog/{cameras,users,incidents,grants}.db, <dataDir>/audit/audit.jsonl
+ * The store when no MongoDB is configured: nedb files for cameras, users, incidents, grants, alarm
+ * devices and alarms, a JSON-lines file for the audit trail, all under the data directory:
+ *   <dataDir>/catalog/{cameras,users,incidents,grants,alarm-devices,alarms}.db, <dataDir>/audit/audit.jsonl
  */
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
@@ -21,6 +23,8 @@ export class EmbeddedStore implements Store {
     readonly audit: FileAuditRepository,
     readonly incidents: EmbeddedIncidentRepository,
     readonly grants: EmbeddedGrantRepository,
+    readonly alarmDevices: EmbeddedAlarmDeviceRepository,
+    readonly alarms: EmbeddedAlarmRepository,
   ) {}
 
   static async open(dataDir: string): Promise<EmbeddedStore> {
@@ -35,7 +39,9 @@ export class EmbeddedStore implements Store {
       const users = await open(EmbeddedUserRepository.open(join(dataDir, 'catalog', 'users.db')));
       const incidents = await open(EmbeddedIncidentRepository.open(join(dataDir, 'catalog', 'incidents.db')));
       const grants = await open(EmbeddedGrantRepository.open(join(dataDir, 'catalog', 'grants.db')));
-      return new EmbeddedStore(cameras, users, new FileAuditRepository(join(dataDir, 'audit', 'audit.jsonl')), incidents, grants);
+      const alarmDevices = await open(EmbeddedAlarmDeviceRepository.open(join(dataDir, 'catalog', 'alarm-devices.db')));
+      const alarms = await open(EmbeddedAlarmRepository.open(join(dataDir, 'catalog', 'alarms.db')));
+      return new EmbeddedStore(cameras, users, new FileAuditRepository(join(dataDir, 'audit', 'audit.jsonl')), incidents, grants, alarmDevices, alarms);
     } catch (error) {
       await closeAll(opened.reverse().map((repository) => () => repository.close()));
       throw error;
@@ -48,7 +54,15 @@ export class EmbeddedStore implements Store {
 
   close(): Promise<void> {
     // Every part is closed even when another fails; the first failure is reported after.
-    this.#closing ??= closeAll([() => this.audit.close(), () => this.grants.close(), () => this.incidents.close(), () => this.users.close(), () => this.cameras.close()]);
+    this.#closing ??= closeAll([
+      () => this.audit.close(),
+      () => this.alarms.close(),
+      () => this.alarmDevices.close(),
+      () => this.grants.close(),
+      () => this.incidents.close(),
+      () => this.users.close(),
+      () => this.cameras.close(),
+    ]);
     return this.#closing;
   }
 }

@@ -6,6 +6,8 @@ import { MongoUserRepository } from './MongoUserRepository.ts';
 import { MongoAuditRepository } from './MongoAuditRepository.ts';
 import { MongoIncidentRepository } from './MongoIncidentRepository.ts';
 import { MongoGrantRepository } from './MongoGrantRepository.ts';
+import { MongoAlarmDeviceRepository } from './MongoAlarmDeviceRepository.ts';
+import { MongoAlarmRepository } from './MongoAlarmRepository.ts';
 
 export interface MongoStoreOptions {
   /** Database name; default: the one in the URI (or mongoose's default). */
@@ -31,6 +33,8 @@ export class MongoStore implements Store {
     readonly audit: MongoAuditRepository,
     readonly incidents: MongoIncidentRepository,
     readonly grants: MongoGrantRepository,
+    readonly alarmDevices: MongoAlarmDeviceRepository,
+    readonly alarms: MongoAlarmRepository,
   ) {}
 
   /** Connects and creates every collection's indexes; throws the driver's error when no server answers. */
@@ -46,7 +50,9 @@ export class MongoStore implements Store {
       const audit = await MongoAuditRepository.create(connection);
       const incidents = await MongoIncidentRepository.create(connection);
       const grants = await MongoGrantRepository.create(connection);
-      return new MongoStore(connection, cameras, users, audit, incidents, grants);
+      const alarmDevices = await MongoAlarmDeviceRepository.create(connection);
+      const alarms = await MongoAlarmRepository.create(connection);
+      return new MongoStore(connection, cameras, users, audit, incidents, grants, alarmDevices, alarms);
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;
@@ -59,7 +65,16 @@ export class MongoStore implements Store {
 
   close(): Promise<void> {
     // Every part is closed even when another fails; the first failure is reported after.
-    this.#closing ??= closeAll([() => this.audit.close(), () => this.grants.close(), () => this.incidents.close(), () => this.users.close(), () => this.cameras.close(), () => this.connection.close()]);
+    this.#closing ??= closeAll([
+      () => this.audit.close(),
+      () => this.alarms.close(),
+      () => this.alarmDevices.close(),
+      () => this.grants.close(),
+      () => this.incidents.close(),
+      () => this.users.close(),
+      () => this.cameras.close(),
+      () => this.connection.close(),
+    ]);
     return this.#closing;
   }
 }
