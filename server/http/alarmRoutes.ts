@@ -55,7 +55,8 @@ export function alarmRoutes(alarms: AlarmService, devices: AlarmDeviceService, a
 
   router.get('/alarms', handlers, async (req, res) => {
     const query = parseOr400(alarmQuerySchema, req.query, 'query');
-    res.json(await alarms.list(req.user!, { ...(query.status && { status: query.status }), offset: query.offset, limit: query.limit }));
+    const page = await alarms.list(req.user!, { ...(query.status && { status: query.status }), offset: query.offset, limit: query.limit });
+    res.json({ ...page, offset: query.offset, limit: query.limit });
   });
 
   router.get('/alarms/:id', handlers, async (req, res) => {
@@ -78,7 +79,7 @@ export function alarmRoutes(alarms: AlarmService, devices: AlarmDeviceService, a
   router.get('/alarm-devices', admin, async (req, res) => {
     const query = parseOr400(deviceQuerySchema, req.query, 'query');
     const page = await devices.list(query);
-    res.json({ items: page.items.map((device) => devices.view(device)), total: page.total });
+    res.json({ items: page.items.map((device) => devices.view(device)), total: page.total, offset: query.offset, limit: query.limit });
   });
 
   router.post('/alarm-devices', admin, async (req, res) => {

@@ -16,6 +16,10 @@ import {
   recordId,
 } from '../incidents/incidentSchemas.ts';
 import { dispositions, grantScopes, grantStatuses, incidentKinds, incidentStatuses } from '../incidents/IncidentRecord.ts';
+import { alarmCloseSchema, alarmIntakeSchema, alarmQuerySchema, deviceCreateSchema, devicePatchSchema, deviceQuerySchema } from '../alarms/alarmSchemas.ts';
+import { alarmDeviceKinds, alarmDeviceStatuses, alarmDispositions, alarmSources, alarmStatuses } from '../alarms/AlarmRecord.ts';
+import { cameraAreas } from '../catalog/CameraRecord.ts';
+import { deviceCsvColumns } from '../alarms/AlarmDeviceImporter.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
 const json = (s: z.ZodType, io: 'input' | 'output' = 'output') => ({ content: { 'application/json': { schema: schema(s, io) } } });
@@ -180,7 +184,7 @@ export function openApiDocument(): object {
   const statusActions = ['approve', 'reject', 'suspend', 'reinstate', 'revoke'];
   return {
     openapi: '3.1.0',
-    info: { title: 'C5 Live API', version: '0.1.0', description: 'Camera catalog, sign-in, incidents, grants and break-glass views. Errors are {error: {code, message}}.' },
+    info: { title: 'C5 Live API', version: '0.1.0', description: 'Camera catalog, sign-in, incidents, grants, break-glass views, alarm devices and alarms. Errors are {error: {code, message}}.' },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     security: [{ bearer: [] }],
     paths: {
@@ -273,6 +277,7 @@ export function openApiDocument(): object {
         ]),
       ),
       ...incidentPaths(),
+      ...alarmPaths(),
     },
   };
 }
@@ -377,6 +382,152 @@ function incidentPaths(): Record<string, object> {
         summary: 'Break-glass views with their reasons, newest first (admin)',
         parameters: queryParameters(breakGlassQuerySchema),
         responses: { '200': { description: 'a page of break-glass views', ...json(page(breakGlassEntry)) }, ...errors(400, 401, 403) },
+      },
+    },
+  };
+}
+
+const deviceView = z.object({
+  id: z.string(),
+  code: z.string(),
+  name: z.string(),
+  kind: z.enum(alarmDeviceKinds),
+  owner: z.object({ name: z.string(), phone: z.string().optional(), email: z.string().optional() }),
+  location: z.object({ lat: z.number(), lng: z.number() }),
+  address: z.string().optional(),
+  area: z.enum(cameraAreas),
+  municipality: z.string(),
+  cameras: z.array(z.string()),
+  supervisionIntervalS: z.number().int().optional(),
+  status: z.enum(alarmDeviceStatuses),
+  keyIssuedAt: z.string(),
+  lastSeenAt: z.string().optional(),
+  online: z.boolean().optional().describe('supervised devices only'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const deviceWithKey = z.object({ device: deviceView, httpKey: z.string().describe('the HMAC-SHA256 key, 64 hex digits: shown this once, stored only sealed') });
+const alarmView = z.object({
+  id: z.string(),
+  incidentId: z.string(),
+  source: z.enum(alarmSources),
+  device: z.object({ id: z.string(), code: z.string(), name: z.string(), kind: z.enum(alarmDeviceKinds), owner: z.object({ name: z.string(), phone: z.string().optional() }), address: z.string().optional() }),
+  location: z.object({ lat: z.number(), lng: z.number() }),
+  positionSource: z.enum(['device', 'app']),
+  accuracyM: z.number().optional(),
+  area: z.enum(cameraAreas),
+  municipality: z.string(),
+  status: z.enum(alarmStatuses),
+  presses: z.number().int(),
+  firstAt: z.string(),
+  lastAt: z.string(),
+  cameras: z.array(z.object({ code: z.string(), name: z.string(), linked: z.boolean(), distanceM: z.number().int().optional() })).describe('linked cameras first, then the nearest; empty: no camera nearby'),
+  note: z.string().optional(),
+  announceLevel: z.number().int().describe('0: the operators covering the place; 1 and up: re-announced to every operator and admin'),
+  acknowledgedBy: actorView.optional(),
+  acknowledgedAt: z.string().optional(),
+  closedBy: actorView.optional(),
+  closedAt: z.string().optional(),
+  disposition: z.enum(alarmDispositions).optional(),
+});
+const alarmIdParameter = { name: 'id', in: 'path', required: true, schema: schema(recordId), description: "the alarm's id" };
+const deviceIdParameter = { name: 'id', in: 'path', required: true, schema: schema(recordId), description: "the device's id" };
+const signatureParameters = [
+  { name: 'X-C5-Device', in: 'header', required: true, schema: { type: 'string' }, description: "the device's code" },
+  { name: 'X-C5-Timestamp', in: 'header', required: true, schema: { type: 'string', pattern: '^\\d{1,12}$' }, description: 'Unix time in seconds when signed; within alarms.signatureWindowS (60) of the server' },
+  { name: 'X-C5-Request-Id', in: 'header', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{8,128}$' }, description: 'never reused by the device (replays within twice the window are refused)' },
+  { name: 'X-C5-Signature', in: 'header', required: true, schema: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' }, description: 'hex HMAC-SHA256(key, timestamp LF requestId LF method LF path LF hex SHA-256(body))' },
+];
+
+/**
+ * /api/alarms (the signed intake, and operators' alarm routes) and /api/alarm-devices (admins),
+ * alarmRoutes.ts. The intake takes no bearer token: its headers prove the device.
+ */
+function alarmPaths(): Record<string, object> {
+  return {
+    '/api/alarms': {
+      post: {
+        summary: "A device's signed alarm or heartbeat (no bearer token). 201: an alarm opened with its incident; 200: the press joined the device's open alarm, a heartbeat, or a device in test mode (nothing opened)",
+        security: [],
+        parameters: signatureParameters,
+        requestBody: json(alarmIntakeSchema, 'input'),
+        responses: {
+          '201': { description: 'alarm opened', ...json(z.object({ outcome: z.literal('opened'), alarmId: z.string(), incidentId: z.string(), presses: z.number().int(), cameras: z.number().int() })) },
+          '200': { description: 'joined, heartbeat or test', ...json(z.object({ outcome: z.enum(['joined', 'heartbeat', 'test']), alarmId: z.string().optional(), incidentId: z.string().optional(), presses: z.number().int().optional(), cameras: z.number().int().optional(), linked: z.number().int().optional() })) },
+          ...errors(400, 401, 403, 413, 429, 503),
+        },
+      },
+      get: {
+        summary: 'Alarms announced to the caller (operators, admins), newest first; default status open,acknowledged',
+        parameters: queryParameters(alarmQuerySchema),
+        responses: { '200': { description: 'a page of alarms', ...json(page(alarmView)) }, ...errors(400, 401, 403) },
+      },
+    },
+    '/api/alarms/{id}': {
+      parameters: [alarmIdParameter],
+      get: { summary: 'One alarm', responses: { '200': { description: 'the alarm', ...json(alarmView) }, ...errors(400, 401, 403, 404) } },
+    },
+    '/api/alarms/{id}/acknowledge': {
+      parameters: [alarmIdParameter],
+      post: {
+        summary: 'Take the alarm: the first operator wins (ringing stops everywhere); 409 names who took it',
+        requestBody: json(z.strictObject({}), 'input'),
+        responses: { '200': { description: 'acknowledged', ...json(alarmView) }, ...errors(400, 401, 403, 404, 409, 413) },
+      },
+    },
+    '/api/alarms/{id}/close': {
+      parameters: [alarmIdParameter],
+      post: {
+        summary: "Close with a disposition: 'real' keeps the incident open; 'false' and 'test' close it too",
+        requestBody: json(alarmCloseSchema, 'input'),
+        responses: { '200': { description: 'closed', ...json(alarmView) }, ...errors(400, 401, 403, 404, 409, 413) },
+      },
+    },
+    '/api/alarm-devices': {
+      get: {
+        summary: 'Alarm devices, by code (admin)',
+        parameters: queryParameters(deviceQuerySchema),
+        responses: { '200': { description: 'a page of devices', ...json(page(deviceView)) }, ...errors(400, 401, 403) },
+      },
+      post: {
+        summary: 'Register an alarm device (admin): its HTTP key is in this answer only',
+        requestBody: json(deviceCreateSchema, 'input'),
+        responses: { '201': { description: 'registered', ...json(deviceWithKey) }, ...errors(400, 401, 403, 409, 413, 422) },
+      },
+    },
+    '/api/alarm-devices/import': {
+      post: {
+        summary: 'Bulk registration (CSV with a header row, or JSON); the keys of the devices created are in this answer only',
+        requestBody: {
+          content: {
+            'text/csv': { schema: { type: 'string', description: `columns: ${deviceCsvColumns.join(', ')}` } },
+            'application/json': { schema: { type: 'array', items: schema(deviceCreateSchema) } },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'the import report',
+            ...json(z.object({ rows: z.number().int(), created: z.number().int(), unchanged: z.number().int(), errors: z.array(z.object({ line: z.number().int(), code: z.string().optional(), reason: z.string() })), keys: z.array(z.object({ code: z.string(), httpKey: z.string() })) })),
+          },
+          ...errors(400, 401, 403, 413),
+        },
+      },
+    },
+    '/api/alarm-devices/{id}': {
+      parameters: [deviceIdParameter],
+      get: { summary: 'One alarm device (admin)', responses: { '200': { description: 'the device', ...json(deviceView) }, ...errors(400, 401, 403, 404) } },
+      patch: {
+        summary: 'Change a device: place, owner, cameras, supervision, status (active, test, suspended, retired) (admin)',
+        requestBody: json(devicePatchSchema, 'input'),
+        responses: { '200': { description: 'changed', ...json(deviceView) }, ...errors(400, 401, 403, 404, 409, 413, 422) },
+      },
+    },
+    '/api/alarm-devices/{id}/rotate-key': {
+      parameters: [deviceIdParameter],
+      post: {
+        summary: 'Issue a new HTTP key (the old one stops working at once); the key is in this answer only (admin)',
+        requestBody: json(z.strictObject({}), 'input'),
+        responses: { '200': { description: 'the new key', ...json(deviceWithKey) }, ...errors(400, 401, 403, 404, 409, 413) },
       },
     },
   };
