@@ -27,8 +27,12 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
   readonly cameraListElement: HTMLElement;
   /** The incidents tab's panel (its content depends on the role). */
   readonly incidentsElement: HTMLElement;
-  /** The sidebar's tab strip (Cameras, Incidents). */
+  /** The sidebar's tab strip (Cameras, Incidents, Alarm devices). */
   readonly sidebarTabsElement: HTMLElement;
+  /** The alarm banner above the wall (operators and admins). */
+  readonly alarmBannerElement: HTMLElement;
+  /** The alarm devices tab's panel (admins). */
+  readonly alarmDevicesElement: HTMLElement;
   readonly #connection: HTMLElement;
   readonly #layouts: HTMLElement;
   readonly #signOutButton: HTMLButtonElement;
@@ -51,6 +55,8 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
     this.cameraListElement = requireElement('#cameras', HTMLElement);
     this.incidentsElement = requireElement('#incidents', HTMLElement);
     this.sidebarTabsElement = requireElement('#sidebar-tabs', HTMLElement);
+    this.alarmBannerElement = requireElement('#alarm-banner', HTMLElement);
+    this.alarmDevicesElement = requireElement('#alarm-devices', HTMLElement);
     this.#connection = requireElement('#connection', HTMLElement);
     this.#layouts = requireElement('#layouts', HTMLElement);
     this.#signOutButton = requireElement('#sign-out', HTMLButtonElement);

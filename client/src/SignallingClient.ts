@@ -8,6 +8,8 @@
 import { io, type Socket } from 'socket.io-client';
 import type {
   Ack,
+  AlarmDeviceStatusEvent,
+  AlarmView,
   ApiErrorBody,
   CameraHealth,
   CameraStatusMessage,
@@ -60,10 +62,19 @@ export interface SignallingEvents {
   incidentsChanged: [event: IncidentsChangedEvent];
   /** Investigators: one of their grants changed (new, extended, revoked, ended). */
   grantsChanged: [event: GrantsChangedEvent];
+  /** Operators, admins: an alarm to ring for (new, pressed again, re-announced). */
+  alarmRaised: [alarm: AlarmView];
+  /** An alarm shown was acknowledged or closed. */
+  alarmChanged: [alarm: AlarmView];
+  /** On every connection: the alarms not closed shown to this user, and the devices offline. */
+  alarmsOpen: [event: AlarmsOpenEvent];
+  /** A supervised alarm device went offline or came back. */
+  alarmDeviceStatus: [event: AlarmDeviceStatusEvent];
 }
 
 export type IncidentsChangedEvent = Parameters<ServerToClientEvents['incidentsChanged']>[0];
 export type GrantsChangedEvent = Parameters<ServerToClientEvents['grantsChanged']>[0];
+export type AlarmsOpenEvent = Parameters<ServerToClientEvents['alarmsOpen']>[0];
 
 type ConsoleSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -126,6 +137,10 @@ export class SignallingClient extends Emitter<SignallingEvents> {
     socket.on('rightsChanged', (event) => this.emit('rightsChanged', event));
     socket.on('incidentsChanged', (event) => this.emit('incidentsChanged', event));
     socket.on('grantsChanged', (event) => this.emit('grantsChanged', event));
+    socket.on('alarmRaised', (alarm) => this.emit('alarmRaised', alarm));
+    socket.on('alarmChanged', (alarm) => this.emit('alarmChanged', alarm));
+    socket.on('alarmsOpen', (event) => this.emit('alarmsOpen', event));
+    socket.on('alarmDeviceStatus', (event) => this.emit('alarmDeviceStatus', event));
     socket.on('sessionEnded', (event) => {
       // The server disconnects right after: do not come back with a token it has just refused.
       const reason = typeof event?.reason === 'string' && event.reason.length > 0 ? event.reason : 'the session has ended';

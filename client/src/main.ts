@@ -4,6 +4,10 @@
  * own class; this file only connects them. A sign-out (by the operator, or ended by the server)
  * tears the connected console down and shows the sign-in form; a new sign-in builds it again.
  */
+import { AlarmConsole, type AlarmSoundSummary, type AlarmSummary } from './AlarmConsole.ts';
+import { AlarmDevicesTab } from './AlarmDevicesTab.ts';
+import { AlarmsApi } from './AlarmsApi.ts';
+import { AlarmSound } from './AlarmSound.ts';
 import { CameraList } from './CameraList.ts';
 import { ConsoleView } from './ConsoleView.ts';
 import { IncidentsApi } from './IncidentsApi.ts';
@@ -35,6 +39,12 @@ export interface ConsoleHooks {
   incidents: () => IncidentSummary[];
   /** Investigators: their live grants in "My incidents", soonest to end first. */
   myGrants: () => MyGrantSummary[];
+  /** Operators, admins: the alarms in the banner (not closed). */
+  alarms: () => AlarmSummary[];
+  /** The alarm sound: the AudioContext's state, the enable prompt shown, ringing, beeps scheduled while running. */
+  alarmSound: () => AlarmSoundSummary;
+  /** Turns "Switch the wall to an alarm's cameras automatically" on or off (saved for the user). */
+  setAutoSwitch: (on: boolean) => void;
   readonly ready: boolean;
   readonly signedIn: boolean;
   /** The connection indicator's state: starting, connecting, connected, reconnecting, signed-out. */
@@ -57,6 +67,7 @@ interface ConsoleRun {
   readonly receiver: MediaReceiver;
   readonly wall: Wall;
   readonly incidents: IncidentsTab;
+  readonly alarms: AlarmConsole;
   readonly ready: boolean;
   /** Who is signed in (GET /api/me): the incidents tab depends on the role. */
   setUser(user: UserInfo): void;
@@ -66,6 +77,8 @@ interface ConsoleRun {
 
 interface RunHooks {
   view: ConsoleView;
+  /** The page's alarm sound (one AudioContext for the page). */
+  sound: AlarmSound;
   tabs: SidebarTabs;
   session: Session;
   setConnection: (state: Parameters<ConsoleView['setConnection']>[0], detail?: string) => void;
@@ -73,7 +86,7 @@ interface RunHooks {
   rightsChanged: (event: { role: string; areas: string[]; municipalities: string[] }) => void;
 }
 
-function startConsole({ view, tabs, session, setConnection, rightsChanged }: RunHooks): ConsoleRun {
+function startConsole({ view, sound, tabs, session, setConnection, rightsChanged }: RunHooks): ConsoleRun {
   let ready = false;
   let stopped = false;
   const client = new SignallingClient(() => session.token);
@@ -100,11 +113,17 @@ function startConsole({ view, tabs, session, setConnection, rightsChanged }: Run
     },
     localStorage,
   );
+  const alarmsApi = new AlarmsApi(() => session.token);
+  const alarms = new AlarmConsole(view.alarmBannerElement, alarmsApi, sound, { show: (codes) => fillWall(codes) }, localStorage);
+  const alarmDevices = new AlarmDevicesTab(view.alarmDevicesElement, tabs, 'tab-alarm-devices', alarmsApi);
   /** Investigators' walls show only their grants: "Fill the wall" clears the other tiles. */
   let clearOthersOnFill = false;
+  let username: string | undefined;
   const applyRole = (role: string, municipalities: string[]): void => {
     clearOthersOnFill = role === 'investigator';
     incidents.setUser(role, municipalities);
+    if (username !== undefined) alarms.setUser(username, role);
+    alarmDevices.setUser(role);
   };
   /** Puts these cameras on the wall (a larger layout if needed), keeping those already there in place. */
   const fillWall = (codes: string[]): void => {
@@ -194,6 +213,10 @@ function startConsole({ view, tabs, session, setConnection, rightsChanged }: Run
     videoWall.cameraState(status);
   });
   client.on('cameraHealth', (event) => cameras.updateHealth(event));
+  client.on('alarmRaised', (alarm) => alarms.raised(alarm));
+  client.on('alarmChanged', (alarm) => alarms.changed(alarm));
+  client.on('alarmsOpen', (event) => alarms.open(event));
+  client.on('alarmDeviceStatus', (event) => alarms.deviceStatus(event));
   client.on('consumerClosed', (event) => videoWall.consumerClosed(event));
   client.on('rightsChanged', (event) => {
     rightsChanged(event);
@@ -264,7 +287,9 @@ function startConsole({ view, tabs, session, setConnection, rightsChanged }: Run
     receiver: media,
     wall: videoWall,
     incidents,
+    alarms,
     setUser(user: UserInfo) {
+      username = user.username;
       applyRole(user.role, user.municipalities);
     },
     get ready() {
@@ -279,6 +304,8 @@ function startConsole({ view, tabs, session, setConnection, rightsChanged }: Run
       offLayout();
       if (grantsReload !== undefined) clearTimeout(grantsReload);
       incidents.close();
+      alarms.close();
+      alarmDevices.close();
       // The connection closes with everything: the server drops our consumers with it.
       videoWall.stopAll('signed out', { notifyServer: false });
       videoWall.close();
@@ -296,6 +323,8 @@ async function main(): Promise<void> {
   const view = new ConsoleView();
   const tabs = new SidebarTabs(view.sidebarTabsElement);
   const session = new Session(sessionStorage);
+  // One AudioContext for the page, made now: the sign-in click or key press already enables it.
+  const sound = new AlarmSound();
   let run: ConsoleRun | undefined;
   let user: UserInfo | undefined;
   let connection = 'starting';
@@ -321,6 +350,9 @@ async function main(): Promise<void> {
     user: () => (user ? { username: user.username, role: user.role } : undefined),
     incidents: () => run?.incidents.incidents() ?? [],
     myGrants: () => run?.incidents.myGrants() ?? [],
+    alarms: () => run?.alarms.alarms() ?? [],
+    alarmSound: () => run?.alarms.soundSummary() ?? { state: sound.state, prompt: false, ringing: sound.ringing, beeps: sound.beeps },
+    setAutoSwitch: (on) => run?.alarms.setAutoSwitch(on),
     get ready() {
       return run?.ready ?? false;
     },
@@ -359,6 +391,7 @@ async function main(): Promise<void> {
     setConnection('connecting');
     run = startConsole({
       view,
+      sound,
       tabs,
       session,
       setConnection,

@@ -1,0 +1,168 @@
+/**
+ * The alarms REST API as the console uses it (issue #22): operators acknowledge and close alarms;
+ * admins register, change, re-key and import alarm devices. JSON over fetch with the session's
+ * bearer token (the import sends CSV as text/csv); a refused request throws ApiError with the
+ * server's `{error:{code,message}}` (the message is what the user sees).
+ *
+ * A device's HTTP key (httpKey) is returned once by create, rotate-key and import: callers show it
+ * and drop it; nothing here keeps it.
+ */
+import type {
+  AlarmCameraView,
+  AlarmDeviceKind,
+  AlarmDeviceStatus,
+  AlarmDeviceStatusEvent,
+  AlarmDeviceView,
+  AlarmDisposition,
+  AlarmStatus,
+  AlarmView,
+  ApiErrorBody,
+} from '../../server/signalling/protocol.ts';
+import { ApiError } from './IncidentsApi.ts';
+
+export type { AlarmCameraView, AlarmDeviceKind, AlarmDeviceStatus, AlarmDeviceStatusEvent, AlarmDeviceView, AlarmDisposition, AlarmStatus, AlarmView };
+
+/** Fails to compile, naming the value, when the server has a value a list below lacks. */
+type NoneMissing<Missing extends never> = Missing;
+export const ALARM_DEVICE_KINDS = ['fixed_button', 'alarm_panel', 'mobile_app'] as const satisfies readonly AlarmDeviceKind[];
+export const ALARM_DEVICE_STATUSES = ['active', 'test', 'suspended', 'retired'] as const satisfies readonly AlarmDeviceStatus[];
+export const ALARM_DISPOSITIONS = ['real', 'false', 'test'] as const satisfies readonly AlarmDisposition[];
+export type AlarmListsComplete = [
+  NoneMissing<Exclude<AlarmDeviceKind, (typeof ALARM_DEVICE_KINDS)[number]>>,
+  NoneMissing<Exclude<AlarmDeviceStatus, (typeof ALARM_DEVICE_STATUSES)[number]>>,
+  NoneMissing<Exclude<AlarmDisposition, (typeof ALARM_DISPOSITIONS)[number]>>,
+];
+
+export type AlarmDeviceArea = AlarmDeviceView['area'];
+
+/** POST /api/alarm-devices. */
+export interface NewAlarmDevice {
+  code: string;
+  name: string;
+  kind: AlarmDeviceKind;
+  owner: { name: string; phone?: string; email?: string };
+  location: { lat: number; lng: number };
+  address?: string;
+  area: AlarmDeviceArea;
+  municipality: string;
+  cameras?: string[];
+  supervisionIntervalS?: number;
+  status?: 'active' | 'test';
+}
+
+/** PATCH /api/alarm-devices/{id}: null removes the address or the supervision. */
+export interface AlarmDeviceChange {
+  name?: string;
+  kind?: AlarmDeviceKind;
+  owner?: { name: string; phone?: string; email?: string };
+  location?: { lat: number; lng: number };
+  address?: string | null;
+  area?: AlarmDeviceArea;
+  municipality?: string;
+  cameras?: string[];
+  supervisionIntervalS?: number | null;
+  status?: AlarmDeviceStatus;
+}
+
+export interface AlarmDeviceQuery {
+  status?: AlarmDeviceStatus[];
+  kind?: AlarmDeviceKind;
+  area?: AlarmDeviceArea;
+  municipality?: string;
+  q?: string;
+  offset?: number;
+  limit?: number;
+}
+
+/** A device with its new key (shown once). */
+export interface KeyedAlarmDevice {
+  device: AlarmDeviceView;
+  httpKey: string;
+}
+
+/** POST /api/alarm-devices/import: what the CSV did, and the keys of the devices it created (shown once). */
+export interface AlarmDeviceImportReport {
+  rows: number;
+  created: number;
+  unchanged: number;
+  errors: Array<{ line: number; code?: string; reason: string }>;
+  keys: Array<{ code: string; httpKey: string }>;
+}
+
+export class AlarmsApi {
+  /** `getToken` is read at every request (the session refreshes it). */
+  constructor(private readonly getToken: () => string | undefined) {}
+
+  /** The alarms not closed in this user's scope. */
+  listAlarms(status: AlarmStatus[] = ['open', 'acknowledged']): Promise<{ items: AlarmView[]; total: number }> {
+    return this.#call('GET', `/api/alarms?${new URLSearchParams({ status: status.join(',') }).toString()}`);
+  }
+
+  /** Takes the alarm; another operator's earlier acknowledgement is a 409 invalid_state naming them. */
+  acknowledge(id: string): Promise<AlarmView> {
+    return this.#call('POST', `/api/alarms/${enc(id)}/acknowledge`, { json: {} });
+  }
+
+  /** 'real' keeps the alarm's incident open; 'false' and 'test' close it. */
+  closeAlarm(id: string, disposition: AlarmDisposition, note?: string): Promise<AlarmView> {
+    return this.#call('POST', `/api/alarms/${enc(id)}/close`, { json: { disposition, ...(note && { note }) } });
+  }
+
+  listDevices(query: AlarmDeviceQuery = {}): Promise<{ items: AlarmDeviceView[]; total: number }> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query) as Array<[string, unknown]>) {
+      if (value === undefined || value === '') continue;
+      params.set(key, Array.isArray(value) ? value.join(',') : String(value));
+    }
+    const search = params.toString();
+    return this.#call('GET', `/api/alarm-devices${search ? `?${search}` : ''}`);
+  }
+
+  createDevice(device: NewAlarmDevice): Promise<KeyedAlarmDevice> {
+    return this.#call('POST', '/api/alarm-devices', { json: device });
+  }
+
+  updateDevice(id: string, change: AlarmDeviceChange): Promise<AlarmDeviceView> {
+    return this.#call('PATCH', `/api/alarm-devices/${enc(id)}`, { json: change });
+  }
+
+  /** A new key for the device; the old one stops working. */
+  rotateKey(id: string): Promise<KeyedAlarmDevice> {
+    return this.#call('POST', `/api/alarm-devices/${enc(id)}/rotate-key`, { json: {} });
+  }
+
+  /** Devices from a CSV file's text (sent as text/csv). */
+  importDevices(csv: string): Promise<AlarmDeviceImportReport> {
+    return this.#call('POST', '/api/alarm-devices/import', { text: csv, contentType: 'text/csv' });
+  }
+
+  async #call<T>(method: string, path: string, body?: { json: unknown } | { text: string; contentType: string }): Promise<T> {
+    const token = this.getToken();
+    if (!token) throw new ApiError('unauthenticated', 'not signed in', 401);
+    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
+    let payload: string | undefined;
+    if (body && 'json' in body) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body.json);
+    } else if (body) {
+      headers['content-type'] = body.contentType;
+      payload = body.text;
+    }
+    let response: Response;
+    try {
+      response = await fetch(path, { method, headers, ...(payload !== undefined && { body: payload }), credentials: 'same-origin', cache: 'no-store' });
+    } catch {
+      throw new ApiError('network', 'the server could not be reached', 0);
+    }
+    const answer = (await response.json().catch(() => undefined)) as ({ error?: ApiErrorBody } & Record<string, unknown>) | undefined;
+    if (!response.ok || !answer || typeof answer !== 'object' || answer.error) {
+      const error = answer?.error;
+      throw new ApiError(error?.code ?? `http_${response.status}`, error?.message ?? `the server answered HTTP ${response.status}`, response.status);
+    }
+    return answer as T;
+  }
+}
+
+function enc(part: string): string {
+  return encodeURIComponent(part);
+}
