@@ -78,7 +78,8 @@ export function payloadFor(keys: readonly string[], plausible: Record<string, fc
 }
 
 /** A request body as sent on the wire. */
-export type RawBody = { text: string; contentType?: string; contentEncoding?: string };
+/** A request body as sent; `headers` are extra request headers that go with it (e.g. a device's signature). */
+export type RawBody = { text: string; contentType?: string; contentEncoding?: string; headers?: Record<string, string> };
 
 const contentTypes = [
   'application/json', 'application/json; charset=utf-8', 'application/json; charset=utf-16', 'application/json; charset=latin1', 'text/plain',

@@ -9,6 +9,8 @@ import { schemas, type RequestName } from '../../../server/signalling/protocol.t
 import { roles as allRoles, type Role } from '../../../server/auth/Identity.ts';
 import { hostileNumber, hostileString, pathParam, payloadFor, queryString, rawBody, type PathSegment, type RawBody } from './arbitraries.ts';
 import { dispositions, grantScopes, incidentKinds, incidentStatuses } from '../../../server/incidents/IncidentRecord.ts';
+import { alarmDeviceKinds, alarmDeviceStatuses, alarmDispositions, alarmStatuses } from '../../../server/alarms/AlarmRecord.ts';
+import { signedHeaders, signatureHeaders } from '../../../server/alarms/AlarmSignature.ts';
 import type { CameraScript } from './HostileCamera.ts';
 import { hostileInterleaved, hostileResponses } from './rtspArbitraries.ts';
 
@@ -30,6 +32,12 @@ export interface FuzzContext {
   incidentCameraCodes: string[];
   /** Where the first one is: incidents opened near it attach it. */
   incidentLocation: { lat: number; lng: number };
+  /** Alarms made at start (one open alarm of the signing device). */
+  alarmIds: string[];
+  /** Alarm devices the admin routes may change (never the signing one). */
+  alarmDeviceIds: string[];
+  /** The device whose key signs the intake's well-formed requests. */
+  alarmDevice: { code: string; keyHex: string };
   rtpCapabilities: unknown;
   /** requestBody JSON field names of (path, method) in the OpenAPI document. */
   bodyKeys(path: string, method: string): string[];
@@ -143,6 +151,7 @@ export function entryPoints(ctx: FuzzContext): EntryPoint[] {
     rest(ctx, 'DELETE', '/api/cameras/{code}', code),
     rest(ctx, 'POST', '/api/cameras/{code}/{action}', action),
     ...incidentEntries(ctx),
+    ...alarmEntries(ctx),
     ...requestEvents.map((event) => socket(ctx, event)),
     { kind: 'camera', name: 'responses', script: hostileResponses, transport: 'tcp' },
     { kind: 'camera', name: 'responses (udp setup)', script: hostileResponses, transport: 'udp' },
@@ -229,6 +238,80 @@ function incidentEntries(ctx: FuzzContext): RestEntry[] {
     rest(ctx, 'POST', '/api/incidents/{id}/close', incident, body({ disposition: fc.constantFrom(...dispositions), note: reason }, ['disposition', 'note'])),
   ];
   return entries.map((entry) => ({ ...entry, callers: incidentCallers }));
+}
+
+/**
+ * Alarms and alarm devices (issue 22). The intake gets hostile bodies signed with a real device key
+ * (so they reach the body's validation and the alarm path: 201, 200, 400, 429), bodies with hostile
+ * signature headers (401), and requests signed for another body, path or time. Device routes change
+ * only the second seeded device, so the signing key keeps working.
+ */
+function alarmEntries(ctx: FuzzContext): RestEntry[] {
+  const idParam = (known: string[]) =>
+    fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...known).map((value) => ({ value })) }, { weight: 1, arbitrary: fc.constantFrom(...unknownIds).map((value) => ({ value })) }, { weight: 2, arbitrary: pathParam() });
+  const alarm = { id: idParam(ctx.alarmIds) };
+  const device = { id: idParam(ctx.alarmDeviceIds) };
+  const handlers: Caller[] = [...callers, 'operator', 'admin'];
+  const coordinate = (limit: number) => fc.oneof(fc.double({ min: -limit, max: limit, noNaN: true }), hostileNumber);
+  const position = fc.record({ lat: coordinate(90), lng: coordinate(180), accuracyM: fc.oneof(fc.nat(200_000), hostileNumber) }, { requiredKeys: ['lat', 'lng'] });
+  const intakeFields = { type: fc.constantFrom('alarm', 'heartbeat', 'ALARM', 'panic'), position, note: fc.oneof(fc.constantFrom('help', ''), hostileString) };
+  const text = rawBody(payloadFor(['type', 'position', 'note'], intakeFields));
+  const signed = fc.tuple(text, fc.constantFrom('as sent', 'other body', 'other path', 'stale', 'future', 'reused id')).map(([body, variant]) => {
+    const sent = body ?? { text: '' };
+    const now = Math.floor(Date.now() / 1000);
+    const headers = signedHeaders({
+      deviceCode: ctx.alarmDevice.code,
+      keyHex: ctx.alarmDevice.keyHex,
+      body: variant === 'other body' ? `${sent.text} ` : sent.text,
+      path: variant === 'other path' ? '/api/alarms/' : '/api/alarms',
+      timestampS: variant === 'stale' ? now - 3600 : variant === 'future' ? now + 3600 : now,
+      ...(variant === 'reused id' && { requestId: 'fuzz-reused-request-id' }),
+    });
+    return { ...sent, headers };
+  });
+  const forged = fc.tuple(text, fc.record({ device: fc.oneof(fc.constant(ctx.alarmDevice.code), hostileString), timestamp: fc.oneof(fc.nat().map(String), hostileString), requestId: hostileString, signature: fc.oneof(fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 }), hostileString) }, { requiredKeys: [] })).map(([body, forgedHeaders]) => ({
+    ...(body ?? { text: '' }),
+    // Header values must be sendable at all: node:http refuses control characters before anything reaches the server.
+    headers: Object.fromEntries(
+      Object.entries(forgedHeaders)
+        .map(([name, value]) => [signatureHeaders[name as keyof typeof signatureHeaders], String(value).replace(/[^\x20-\x7e]/g, '?').slice(0, 2000)] as const)
+        .filter(([, value]) => value.length > 0),
+    ),
+  }));
+  const intake = rest(ctx, 'POST', '/api/alarms', {}, { body: fc.oneof({ weight: 3, arbitrary: signed }, { weight: 2, arbitrary: forged }) });
+  const page = { offset: fc.oneof(fc.nat(1_100_000), fc.integer({ min: -5, max: -1 })).map(String), limit: fc.integer({ min: -1, max: 600 }).map(String) };
+  const body = (plausible: Record<string, fc.Arbitrary<unknown>>, requiredKeys: string[]) => ({ plausible, wellFormed: fc.record(plausible, { requiredKeys }) });
+  const owner = fc.record({ name: fc.oneof(fc.constant('Bank'), hostileString), phone: fc.oneof(fc.constant('+52 55 1234 5678'), hostileString), email: fc.oneof(fc.constant('a@b.mx'), hostileString) }, { requiredKeys: ['name'] });
+  const deviceFields = {
+    code: fc.oneof(fc.constantFrom('FUZZ-NEW-1', ctx.alarmDevice.code), hostileString),
+    name: fc.oneof(fc.constant('A button'), hostileString),
+    kind: fc.constantFrom(...alarmDeviceKinds),
+    owner,
+    location: fc.record({ lat: coordinate(90), lng: coordinate(180) }),
+    address: fc.oneof(fc.constant('Av. Juárez 1'), hostileString),
+    area: fc.constantFrom('agency', 'citizen'),
+    municipality: fc.constantFrom('Fuzz', 'Elsewhere'),
+    cameras: fc.array(fc.oneof(fc.constantFrom(...ctx.cameraCodes, ...ctx.incidentCameraCodes), hostileString), { maxLength: 4 }),
+    supervisionIntervalS: fc.oneof(fc.integer({ min: 0, max: 100_000 }), hostileNumber),
+  };
+  const csv = fc.tuple(fc.array(fc.array(hostileString, { maxLength: 14 }), { maxLength: 6 }), fc.constantFrom('text/csv', 'application/csv')).map(([rows, contentType]) => ({
+    text: ['code,name,kind,owner_name,owner_phone,owner_email,lat,lng,address,area,municipality,cameras,supervision_interval_s,status', ...rows.map((row) => row.join(','))].join('\n'),
+    contentType,
+  }));
+  const entries = [
+    intake,
+    rest(ctx, 'GET', '/api/alarms', {}, { query: ['status', 'offset', 'limit'], queryValues: { status: fc.constantFrom(...alarmStatuses, 'open,closed', 'OPEN'), ...page } }),
+    rest(ctx, 'GET', '/api/alarms/{id}', alarm),
+    rest(ctx, 'GET', '/api/alarm-devices', {}, { query: ['status', 'kind', 'area', 'municipality', 'q', 'offset', 'limit'], queryValues: { status: fc.constantFrom(...alarmDeviceStatuses, 'active,test'), kind: fc.constantFrom(...alarmDeviceKinds), ...page } }),
+    rest(ctx, 'GET', '/api/alarm-devices/{id}', device),
+    rest(ctx, 'POST', '/api/alarm-devices', {}, body({ ...deviceFields, status: fc.constantFrom('active', 'test', 'retired') }, ['code', 'name', 'kind', 'owner', 'location', 'area', 'municipality'])),
+    rest(ctx, 'POST', '/api/alarm-devices/import', {}, { body: fc.oneof(rawBody(fc.array(payloadFor(Object.keys(deviceFields), deviceFields), { maxLength: 3 })), csv) }),
+    rest(ctx, 'PATCH', '/api/alarm-devices/{id}', device, body({ ...deviceFields, status: fc.constantFrom(...alarmDeviceStatuses) }, [])),
+    rest(ctx, 'POST', '/api/alarm-devices/{id}/rotate-key', device),
+    rest(ctx, 'POST', '/api/alarms/{id}/acknowledge', alarm),
+    rest(ctx, 'POST', '/api/alarms/{id}/close', alarm, body({ disposition: fc.constantFrom(...alarmDispositions), note: fc.oneof(fc.constant('checked'), hostileString) }, ['disposition'])),
+  ];
+  return entries.map((entry) => ({ ...entry, callers: entry === intake ? (['none'] as Caller[]) : handlers }));
 }
 
 /**

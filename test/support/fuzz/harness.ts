@@ -10,6 +10,7 @@ import { startTestApp, type TestApp } from '../pipelineApp.ts';
 import { connectClient, ok, type ClientSocket } from '../signallingClient.ts';
 import { roles, type Role } from '../../../server/auth/Identity.ts';
 import { encodeSegment, type RawBody, type PathSegment } from './arbitraries.ts';
+import { signedHeaders } from '../../../server/alarms/AlarmSignature.ts';
 import { entryName, entryPoints, uncoveredOperations, type Caller, type CameraEntry, type EntryPoint, type FuzzContext, type RestEntry, type SocketEntry } from './entryPoints.ts';
 import { HostileCamera, type CameraScript } from './HostileCamera.ts';
 import { RtspClient, RtspError, RTSP_LIMITS, videoInfo, type RtspTrack } from '../../../workers/rtsp.ts';
@@ -103,10 +104,12 @@ export class FuzzTarget {
       const { rtpCapabilities } = await ok(probe, 'getRouterRtpCapabilities', {});
       probe.close();
       const seeded = await seedIncidents(t, base, tokens.admin, victim);
+      const alarmSeed = await seedAlarms(base, tokens.admin);
       const ctx: FuzzContext = {
         cameraCodes: [FUZZED_CAMERA, 'CDMX-0001'],
         userIds: [victim],
         ...seeded,
+        ...alarmSeed,
         rtpCapabilities,
         bodyKeys: (path, method) => {
           const body = (openapi.paths?.[path]?.[method.toLowerCase()] as { requestBody?: { content?: Record<string, { schema?: JsonSchema }> } } | undefined)?.requestBody;
@@ -174,6 +177,7 @@ export class FuzzTarget {
     else if (forgedAuthorization) headers.authorization = forgedAuthorization;
     if (body?.contentType) headers['content-type'] = body.contentType;
     if (body?.contentEncoding) headers['content-encoding'] = body.contentEncoding;
+    if (body?.headers) Object.assign(headers, body.headers);
     // node:http, not fetch: the path goes out as generated (fetch would resolve "..", reject odd bytes).
     const res = await rawRequest(`${this.base}`, method, pathAndQuery, headers, body && method !== 'GET' ? body.text : undefined);
     const text = res.text;
@@ -371,6 +375,29 @@ async function seedIncidents(
   const ended = await post(`/api/incidents/${closed.id}/grants`, { investigator, scope: 'cameras', cameras: [CITIZEN_CAMERA] });
   await post(`/api/incidents/${closed.id}/close`, { disposition: 'resolved', note: 'closed before the fuzz' });
   return { incidentIds: [open.id, closed.id], grantIds: [live.id, ended.id], incidentCameraCodes: [CITIZEN_CAMERA, FAR_CITIZEN_CAMERA], incidentLocation: INCIDENT_LOCATION };
+}
+
+/**
+ * Alarm devices and an alarm for the alarm entry points (issue 22): a device whose key signs the
+ * intake's well-formed requests (never rotated or changed by the fuzz), a second device the admin
+ * routes change, and one open alarm of the first.
+ */
+async function seedAlarms(base: string, adminToken: string): Promise<Pick<FuzzContext, 'alarmIds' | 'alarmDeviceIds' | 'alarmDevice'>> {
+  const post = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
+    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const answer = (await res.json()) as Record<string, unknown>;
+    if (res.status >= 300) throw new Error(`fuzz set-up: POST ${path} answered ${res.status} ${JSON.stringify(answer)}`);
+    return answer;
+  };
+  const device = (code: string) =>
+    post('/api/alarm-devices', { code, name: `Fuzzed ${code}`, kind: 'mobile_app', owner: { name: 'Fuzz owner', phone: '+52 55 0000 0000' }, location: INCIDENT_LOCATION, area: 'citizen', municipality: 'Fuzz', cameras: [CITIZEN_CAMERA] }) as Promise<{ device: { id: string; code: string }; httpKey: string }>;
+  const signing = await device('FUZZ-BTN-1');
+  const changed = await device('FUZZ-BTN-2');
+  const body = JSON.stringify({ type: 'alarm' });
+  const res = await fetch(`${base}/api/alarms`, { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders({ deviceCode: signing.device.code, keyHex: signing.httpKey, body }) }, body });
+  const alarm = (await res.json()) as { alarmId?: string };
+  if (res.status !== 201 || !alarm.alarmId) throw new Error(`fuzz set-up: the signed alarm answered ${res.status} ${JSON.stringify(alarm)}`);
+  return { alarmIds: [alarm.alarmId], alarmDeviceIds: [changed.device.id], alarmDevice: { code: signing.device.code, keyHex: signing.httpKey } };
 }
 
 const RTSP_ERROR_CODES = new Set(['unreachable', 'timeout', 'unauthorized', 'locked_out', 'busy', 'not_found', 'redirect_loop', 'tls_mismatch', 'protocol_error', 'unsupported', 'closed']);
