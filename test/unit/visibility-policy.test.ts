@@ -417,6 +417,26 @@ describe('VisibilityPolicy with incidents', () => {
     }
   });
 
+  it('announcedTo (alarms, issue 22): at level 0 operators covering the area and municipality; re-announced, every operator and admin; never supervisors or investigators', () => {
+    const rows: Array<[Viewer, { area: CameraArea; municipality: string; announceLevel: number }, boolean]> = [
+      [{ role: 'operator', areas: ['citizen'], municipalities: [HOME] }, { area: 'citizen', municipality: HOME, announceLevel: 0 }, true],
+      [{ role: 'operator', areas: ['citizen'], municipalities: [] }, { area: 'citizen', municipality: OTHER, announceLevel: 0 }, true],
+      [{ role: 'operator', areas: ['agency'], municipalities: [HOME] }, { area: 'citizen', municipality: HOME, announceLevel: 0 }, false],
+      [{ role: 'operator', areas: ['agency', 'citizen'], municipalities: [HOME] }, { area: 'citizen', municipality: OTHER, announceLevel: 0 }, false],
+      [{ role: 'operator', areas: [], municipalities: [] }, { area: 'agency', municipality: HOME, announceLevel: 0 }, false],
+      [{ role: 'admin', areas: ['agency', 'citizen'], municipalities: [] }, { area: 'agency', municipality: HOME, announceLevel: 0 }, false],
+      [{ role: 'operator', areas: ['agency'], municipalities: [HOME] }, { area: 'citizen', municipality: OTHER, announceLevel: 1 }, true],
+      [{ role: 'admin', areas: [], municipalities: [] }, { area: 'citizen', municipality: OTHER, announceLevel: 1 }, true],
+      [{ role: 'admin', areas: [], municipalities: [] }, { area: 'citizen', municipality: OTHER, announceLevel: 3 }, true],
+      [{ role: 'supervisor', areas: ['agency', 'citizen'], municipalities: [] }, { area: 'agency', municipality: HOME, announceLevel: 0 }, false],
+      [{ role: 'supervisor', areas: ['agency', 'citizen'], municipalities: [] }, { area: 'agency', municipality: HOME, announceLevel: 2 }, false],
+      [{ role: 'investigator', areas: ['agency', 'citizen'], municipalities: [] }, { area: 'agency', municipality: HOME, announceLevel: 2 }, false],
+    ];
+    for (const [viewer, alarm, announced] of rows) {
+      expect(VisibilityPolicy.announcedTo(viewer, alarm), `${viewer.role} [${viewer.areas.join(', ')}] [${viewer.municipalities.join(', ')}] / ${JSON.stringify(alarm)}`).to.equal(announced);
+    }
+  });
+
   describe('over the grid: every role × areas × municipalities × camera, under several incident situations', () => {
     // The grid's cameras (CAM-1..CAM-100) with incidents, grants and break-glass views picked by number.
     const grid = cameras();
