@@ -114,7 +114,7 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
     localStorage,
   );
   const alarmsApi = new AlarmsApi(() => session.token);
-  const alarms = new AlarmConsole(view.alarmBannerElement, alarmsApi, sound, { show: (codes) => fillWall(codes) }, localStorage);
+  const alarms = new AlarmConsole(view.alarmBannerElement, alarmsApi, sound, { show: (codes) => fillWall(codes, { exclusive: true }) }, localStorage);
   const alarmDevices = new AlarmDevicesTab(view.alarmDevicesElement, tabs, 'tab-alarm-devices', alarmsApi);
   /** Investigators' walls show only their grants: "Fill the wall" clears the other tiles. */
   let clearOthersOnFill = false;
@@ -126,16 +126,17 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
     alarmDevices.setUser(role);
   };
   /** Puts these cameras on the wall (a larger layout if needed), keeping those already there in place. */
-  const fillWall = (codes: string[]): void => {
+  const fillWall = (codes: string[], options: { exclusive?: boolean } = {}): void => {
     const wanted = [...new Set(codes)].slice(0, LAYOUTS[LAYOUTS.length - 1]);
     if (wanted.length === 0) return;
-    const layout = fitLayout(wanted.length, videoWall.layout, LAYOUTS);
+    // An alarm takes the wall over: the smallest layout that shows its cameras, and nothing else.
+    const layout = fitLayout(wanted.length, options.exclusive ? LAYOUTS[0] : videoWall.layout, LAYOUTS);
     videoWall.setLayout(layout);
     view.setLayout(layout);
     const plan = planTiles(
       videoWall.tiles().map((tile) => tile.cameraId),
       wanted,
-      { clearOthers: clearOthersOnFill },
+      { clearOthers: clearOthersOnFill || options.exclusive === true },
     );
     plan.forEach((code, index) => {
       if (code === undefined) videoWall.clear(index);

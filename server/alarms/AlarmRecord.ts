@@ -117,5 +117,6 @@ export interface AlarmFilter {
   status?: AlarmStatus[];
   deviceId?: string;
   municipalities?: string[];
+  areas?: CameraArea[];
   ids?: string[];
 }

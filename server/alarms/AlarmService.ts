@@ -164,12 +164,18 @@ export class AlarmService {
   async list(viewer: UserRecord, query: { status?: AlarmStatus[]; offset: number; limit: number }): Promise<{ items: AlarmView[]; total: number }> {
     const status = query.status ?? ['open', 'acknowledged'];
     if (status.every((value) => value !== 'closed')) {
-      const items = this.activeFor(viewer).filter((alarm) => (status as readonly AlarmStatus[]).includes(alarm.status));
+      // Admins see every alarm not closed (their consoles ring only once one is re-announced).
+      const active = viewer.role === 'admin' ? [...this.#active.values()].map((entry) => entry.view).sort((a, b) => (a.firstAt < b.firstAt ? 1 : -1)) : this.activeFor(viewer);
+      const items = active.filter((alarm) => (status as readonly AlarmStatus[]).includes(alarm.status));
       return { items: items.slice(query.offset, query.offset + query.limit), total: items.length };
     }
     if (viewer.role !== 'admin' && viewer.role !== 'operator') throw new AppError('forbidden', 'only operators and admins see alarms');
     const page = await this.alarms.list(
-      { status, ...(viewer.role === 'operator' && viewer.municipalities.length > 0 && { municipalities: [...viewer.municipalities] }) },
+      {
+        status,
+        ...(viewer.role === 'operator' && { areas: [...viewer.areas] }),
+        ...(viewer.role === 'operator' && viewer.municipalities.length > 0 && { municipalities: [...viewer.municipalities] }),
+      },
       { offset: query.offset, limit: query.limit },
     );
     const items = await Promise.all(page.items.map(async (record) => this.#active.get(record.id)?.view ?? this.#view(record, await this.devices.repository.findById(record.deviceId))));

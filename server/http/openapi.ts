@@ -458,7 +458,7 @@ function alarmPaths(): Record<string, object> {
         },
       },
       get: {
-        summary: 'Alarms announced to the caller (operators, admins), newest first; default status open,acknowledged',
+        summary: 'Alarms, newest first; default status open,acknowledged: those announced to the caller (operators), every one (admins); closed ones of the operator\'s areas and municipalities',
         parameters: queryParameters(alarmQuerySchema),
         responses: { '200': { description: 'a page of alarms', ...json(page(alarmView)) }, ...errors(400, 401, 403) },
       },

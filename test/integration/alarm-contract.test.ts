@@ -433,7 +433,7 @@ contractSuite('alarm repository contract', alarmAdapters, (current, adapter) => 
       const a = await repo.insert(alarm('dev-1', { firstAt: at(1), municipality: 'Norte' }));
       const b = await repo.insert(alarm('dev-2', { firstAt: at(3), municipality: 'Sur' }));
       const c = await repo.insert(alarm('dev-1', { firstAt: at(2), municipality: 'Norte' }));
-      const d = await repo.insert(alarm('dev-3', { firstAt: at(4), municipality: 'Centro' }));
+      const d = await repo.insert(alarm('dev-3', { firstAt: at(4), municipality: 'Centro', area: 'agency' }));
       await repo.acknowledge(b.id, operator, at(5));
       await repo.markClosed(c.id, closing());
       const name = new Map([[a.id, 'A'], [b.id, 'B'], [c.id, 'C'], [d.id, 'D']]);
@@ -450,6 +450,9 @@ contractSuite('alarm repository contract', alarmAdapters, (current, adapter) => 
       expect(await names({ deviceId: 'dev-9' })).to.deep.equal({ names: [], total: 0 });
       expect(await names({ municipalities: ['Norte', 'Sur'] })).to.deep.equal({ names: ['B', 'C', 'A'], total: 3 });
       expect(await names({ municipalities: [] })).to.deep.equal({ names: [], total: 0 });
+      expect(await names({ areas: ['agency'] })).to.deep.equal({ names: ['D'], total: 1 });
+      expect(await names({ areas: ['citizen'], municipalities: ['Norte', 'Centro'] })).to.deep.equal({ names: ['C', 'A'], total: 2 });
+      expect(await names({ areas: [] })).to.deep.equal({ names: [], total: 0 });
       expect(await names({ municipalities: ['Norte'], status: ['open'], deviceId: 'dev-1' })).to.deep.equal({ names: ['A'], total: 1 });
       expect(await names({ ids: [a.id, d.id, unknownIds[0]!, unknownIds[1]!, 'nope'] })).to.deep.equal({ names: ['D', 'A'], total: 2 });
       expect(await names({ ids: [] })).to.deep.equal({ names: [], total: 0 });
@@ -603,6 +606,7 @@ describe('the mongo alarm builders (pure)', () => {
       municipality: { $in: ['Norte', 'Sur'] },
     });
     expect(buildAlarmFilter({ status: [], municipalities: [] })).to.deep.equal({ status: { $in: [] }, municipality: { $in: [] } });
+    expect(buildAlarmFilter({ areas: ['citizen'] })).to.deep.equal({ area: { $in: ['citizen'] } });
     const built = buildAlarmFilter({ ids: [id, 'nope', '{"$gt":""}'] }) as { _id: { $in: ObjectId[] } };
     expect(built._id.$in).to.have.length(1);
     expect(built._id.$in[0]).to.be.instanceOf(ObjectId);

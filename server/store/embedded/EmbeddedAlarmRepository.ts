@@ -87,6 +87,7 @@ function toQuery(filter: AlarmFilter): Record<string, unknown> {
   if (filter.status) query.status = { $in: filter.status };
   if (filter.deviceId !== undefined) query.deviceId = filter.deviceId;
   if (filter.municipalities) query.municipality = { $in: filter.municipalities };
+  if (filter.areas) query.area = { $in: filter.areas };
   if (filter.ids) query._id = { $in: filter.ids };
   return query;
 }

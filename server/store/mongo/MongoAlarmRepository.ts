@@ -93,6 +93,7 @@ export function buildAlarmFilter(filter: AlarmFilter): Filter<AlarmDocument> {
   if (filter.status !== undefined) query.status = { $in: [...filter.status] };
   if (filter.deviceId !== undefined) query.deviceId = filter.deviceId;
   if (filter.municipalities !== undefined) query.municipality = { $in: [...filter.municipalities] };
+  if (filter.areas !== undefined) query.area = { $in: [...filter.areas] };
   if (filter.ids !== undefined) query._id = { $in: filter.ids.map(parseObjectId).filter((id) => id !== undefined) };
   return query as Filter<AlarmDocument>;
 }
