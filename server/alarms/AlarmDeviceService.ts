@@ -265,7 +265,7 @@ export class AlarmDeviceService extends TypedEmitter<AlarmDeviceServiceEvents> {
   }
 
   #audit(actor: UserRecord | undefined, action: string, device: AlarmDeviceRecord, details: Record<string, unknown>): Promise<unknown> {
-    return this.audit.record({ action, ...(actor && { userId: actor.id, username: actor.username }), details: { device: device.code, deviceId: device.id, ...details } }).catch((error: unknown) => {
+    return this.audit.record({ action, deviceId: device.id, ...(actor && { userId: actor.id, username: actor.username }), details: { device: device.code, ...details } }).catch((error: unknown) => {
       this.logger.error({ err: error, action }, 'could not audit an alarm device change');
     });
   }

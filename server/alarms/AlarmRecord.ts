@@ -24,6 +24,21 @@ export interface AlarmDeviceOwner {
  */
 export type SealedSecret = string;
 
+export const dc09Encryptions = ['none', 'aes128', 'aes192', 'aes256'] as const;
+/** How a panel's SIA DC-09 frames are encrypted: AES-CBC with a 128, 192 or 256-bit key, or not at all. */
+export type Dc09Encryption = (typeof dc09Encryptions)[number];
+
+/** How an alarm panel reports over SIA DC-09 (IP event reporting). */
+export interface Dc09Settings {
+  /** The account the panel sends (`#acct`): 3-16 hex digits, upper case, unique among devices. */
+  account: string;
+  encryption: Dc09Encryption;
+  /** The AES key (hex, 32/48/64 digits), sealed; present unless encryption is 'none'. */
+  key?: SealedSecret;
+  /** Clear frames from the device are answered DUH and audited (they could be forged). */
+  encryptionRequired: boolean;
+}
+
 /** An alarm device: a fixed button, an alarm panel or a mobile app, owned, located and linked to cameras. */
 export interface AlarmDeviceRecord {
   id: string;
@@ -43,6 +58,8 @@ export interface AlarmDeviceRecord {
   status: AlarmDeviceStatus;
   /** The HMAC-SHA256 key of the HTTP intake, sealed. */
   httpKey: SealedSecret;
+  /** Panels that report over SIA DC-09 (absent: HTTP only). */
+  dc09?: Dc09Settings;
   /** When the key was last issued (creation or rotation). */
   keyIssuedAt: Date;
   /** Last signed request accepted from it (alarm, heartbeat or test). */
@@ -53,8 +70,8 @@ export interface AlarmDeviceRecord {
 
 export type NewAlarmDeviceRecord = Omit<AlarmDeviceRecord, 'id' | 'createdAt' | 'updatedAt' | 'lastSeenAt'>;
 export type AlarmDevicePatch = Partial<
-  Pick<AlarmDeviceRecord, 'name' | 'kind' | 'owner' | 'location' | 'address' | 'area' | 'municipality' | 'cameras' | 'supervisionIntervalS' | 'status' | 'httpKey' | 'keyIssuedAt'>
-> & { /** Removes supervision. */ unsetSupervision?: boolean; unsetAddress?: boolean };
+  Pick<AlarmDeviceRecord, 'name' | 'kind' | 'owner' | 'location' | 'address' | 'area' | 'municipality' | 'cameras' | 'supervisionIntervalS' | 'status' | 'httpKey' | 'keyIssuedAt' | 'dc09'>
+> & { /** Removes supervision. */ unsetSupervision?: boolean; unsetAddress?: boolean; /** Removes the DC-09 settings. */ unsetDc09?: boolean };
 
 export interface AlarmDeviceFilter {
   status?: AlarmDeviceStatus[];

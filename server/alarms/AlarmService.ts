@@ -116,8 +116,9 @@ export class AlarmService {
       const cameras = await this.#camerasNear(device, position ?? device.location);
       await this.audit.record({
         action: 'alarm.test',
+        deviceId: device.id,
         ...(input.ip && { ip: input.ip }),
-        details: { device: device.code, deviceId: device.id, source: input.source, cameras: cameras.map((camera) => camera.code), ...(position && { position }), ...(input.body.note && { note: input.body.note }) },
+        details: { device: device.code, source: input.source, cameras: cameras.map((camera) => camera.code), ...(position && { position }), ...(input.body.note && { note: input.body.note }) },
       });
       return { outcome: 'test', cameras };
     }
@@ -321,7 +322,7 @@ export class AlarmService {
       if (!closed) continue;
       clearTimeout(entry.timer);
       this.#active.delete(entry.record.id);
-      await this.audit.record({ action: 'alarm.close', userId: closedBy.userId, username: closedBy.username, incidentId: incident.id, details: { alarmId: closed.id, device: closed.deviceCode, disposition, why: 'incident closed' } }).catch(() => undefined);
+      await this.audit.record({ action: 'alarm.close', userId: closedBy.userId, username: closedBy.username, incidentId: incident.id, deviceId: closed.deviceId, details: { alarmId: closed.id, device: closed.deviceCode, disposition, why: 'incident closed' } }).catch(() => undefined);
       this.#notifier.changed(await this.#view(closed, await this.devices.repository.findById(closed.deviceId)));
     }
   }
@@ -411,7 +412,7 @@ export class AlarmService {
   }
 
   #audit(actor: UserRecord | undefined, action: string, record: AlarmRecord, details: Record<string, unknown>): Promise<unknown> {
-    return this.audit.record({ action, incidentId: record.incidentId, ...(actor && { userId: actor.id, username: actor.username }), details: { alarmId: record.id, device: record.deviceCode, ...details } });
+    return this.audit.record({ action, incidentId: record.incidentId, deviceId: record.deviceId, ...(actor && { userId: actor.id, username: actor.username }), details: { alarmId: record.id, device: record.deviceCode, ...details } });
   }
 }
 

@@ -74,6 +74,7 @@ export class AuditLog {
         ...(input.username && { username: input.username }),
         ...(input.cameraId && { cameraId: input.cameraId }),
         ...(input.incidentId && { incidentId: input.incidentId }),
+        ...(input.deviceId && { deviceId: input.deviceId }),
         ...(input.ip && { ip: input.ip }),
         ...(input.details && { details: input.details }),
         prevHash: this.#prevHash,

@@ -9,6 +9,8 @@ export interface AuditEntry {
   cameraId?: string;
   /** The incident the action belongs to, or that allowed the view. */
   incidentId?: string;
+  /** The alarm device the action concerns (its id): a device's timeline. */
+  deviceId?: string;
   ip?: string;
   details?: Record<string, unknown>;
   /** The previous entry's hash ('genesis' for the first). */
@@ -21,6 +23,7 @@ export interface AuditFilter {
   userId?: string;
   cameraId?: string;
   incidentId?: string;
+  deviceId?: string;
   action?: string;
   from?: Date;
   to?: Date;
@@ -30,6 +33,7 @@ export function matchesAudit(entry: AuditEntry, filter: AuditFilter): boolean {
   if (filter.userId && entry.userId !== filter.userId) return false;
   if (filter.cameraId && entry.cameraId !== filter.cameraId) return false;
   if (filter.incidentId && entry.incidentId !== filter.incidentId) return false;
+  if (filter.deviceId && entry.deviceId !== filter.deviceId) return false;
   if (filter.action && entry.action !== filter.action && !entry.action.startsWith(`${filter.action}.`)) return false;
   const at = Date.parse(entry.at);
   if (filter.from && at < filter.from.getTime()) return false;

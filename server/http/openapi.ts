@@ -228,7 +228,7 @@ export function openApiDocument(): object {
       '/api/audit': {
         get: {
           summary: 'The audit trail, newest first (admin; read-only)',
-          parameters: ['user', 'camera', 'incident', 'action', 'from', 'to', 'offset', 'limit'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+          parameters: ['user', 'camera', 'incident', 'device', 'action', 'from', 'to', 'offset', 'limit'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
           responses: { '200': { description: 'a page of entries' }, ...errors(400, 401, 403) },
         },
       },

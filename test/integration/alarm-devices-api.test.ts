@@ -147,7 +147,7 @@ describe('alarm devices over REST (issue 22)', function () {
 
     // Audited, without the key.
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const entries = (await t.app.audit.query({ action: 'alarm_device' }, { offset: 0, limit: 10 })).items.filter((entry) => entry.details?.deviceId === device.id);
+    const entries = (await t.app.audit.query({ action: 'alarm_device' }, { offset: 0, limit: 10 })).items.filter((entry) => entry.deviceId === device.id);
     expect(entries.map((entry) => entry.action).sort()).to.deep.equal(['alarm_device.create', 'alarm_device.update']);
     expect(await auditTotal()).to.equal(auditBefore + 2);
 
@@ -190,7 +190,7 @@ describe('alarm devices over REST (issue 22)', function () {
     expect(new SecretVault(CREDENTIAL_KEY).open(record.httpKey)).to.equal(newKey);
     await new Promise((resolve) => setTimeout(resolve, 20));
     const entries = (await t.app.audit.query({ action: 'alarm_device.rotate_key' }, { offset: 0, limit: 10 })).items;
-    expect(entries.some((entry) => entry.details?.deviceId === device.id)).to.equal(true);
+    expect(entries.some((entry) => entry.deviceId === device.id)).to.equal(true);
     scan.assertClean();
   });
 
@@ -202,7 +202,7 @@ describe('alarm devices over REST (issue 22)', function () {
     expect(suspended.json.error.code).to.equal('forbidden');
     expect((await okAs(tokens.admin, 'PATCH', `/api/alarm-devices/${device.id}`, { status: 'active' })).status).to.equal('active');
     expect((await press(device.code, key)).status).to.equal(201);
-    const audited = (await t.app.audit.query({ action: 'alarm_device.update' }, { offset: 0, limit: 50 })).items.filter((entry) => entry.details?.deviceId === device.id);
+    const audited = (await t.app.audit.query({ action: 'alarm_device.update' }, { offset: 0, limit: 50 })).items.filter((entry) => entry.deviceId === device.id);
     expect(audited.map((entry) => entry.details?.status)).to.deep.equal([{ from: 'suspended', to: 'active' }, { from: 'active', to: 'suspended' }]);
 
     expect((await okAs(tokens.admin, 'PATCH', `/api/alarm-devices/${device.id}`, { status: 'retired' })).status).to.equal('retired');

@@ -1,6 +1,6 @@
 import { AppError } from '../../errors/AppError.ts';
 import type { AlarmDeviceRepository } from '../../alarms/AlarmDeviceRepository.ts';
-import type { AlarmDeviceFilter, AlarmDeviceOwner, AlarmDevicePatch, AlarmDeviceRecord, NewAlarmDeviceRecord } from '../../alarms/AlarmRecord.ts';
+import type { AlarmDeviceFilter, AlarmDeviceOwner, AlarmDevicePatch, AlarmDeviceRecord, Dc09Settings, NewAlarmDeviceRecord } from '../../alarms/AlarmRecord.ts';
 import { escapeRegExp } from '../../catalog/geo.ts';
 import { openDatastore, type Datastore } from './nedb.ts';
 
@@ -14,6 +14,7 @@ export class EmbeddedAlarmDeviceRepository implements AlarmDeviceRepository {
   static async open(filename?: string): Promise<EmbeddedAlarmDeviceRepository> {
     const db = await openDatastore<StoredAlarmDevice>(filename);
     await db.ensureIndexAsync({ fieldName: 'code', unique: true });
+    await db.ensureIndexAsync({ fieldName: 'dc09.account', unique: true, sparse: true });
     for (const fieldName of ['status', 'municipality']) await db.ensureIndexAsync({ fieldName });
     if (filename) db.setAutocompactionInterval(10 * 60_000);
     return new EmbeddedAlarmDeviceRepository(db);
@@ -21,12 +22,12 @@ export class EmbeddedAlarmDeviceRepository implements AlarmDeviceRepository {
 
   async insert(device: NewAlarmDeviceRecord): Promise<AlarmDeviceRecord> {
     const now = new Date();
-    const doc = withoutUndefined({ ...device, owner: copyOwner(device.owner), location: { ...device.location }, cameras: [...device.cameras], createdAt: now, updatedAt: now });
+    const doc = withoutUndefined({ ...device, owner: copyOwner(device.owner), location: { ...device.location }, cameras: [...device.cameras], ...(device.dc09 && { dc09: copyDc09(device.dc09) }), createdAt: now, updatedAt: now });
     try {
       return fromStored(await this.db.insertAsync(doc as StoredAlarmDevice));
     } catch (error) {
       if ((error as { errorType?: string }).errorType === 'uniqueViolated') {
-        throw new AppError('conflict', `alarm device code ${device.code} is already registered`);
+        throw new AppError('conflict', (error as { key?: unknown }).key === device.dc09?.account ? `DC-09 account ${device.dc09?.account} is another device's` : `alarm device code ${device.code} is already registered`);
       }
       throw error;
     }
@@ -41,6 +42,12 @@ export class EmbeddedAlarmDeviceRepository implements AlarmDeviceRepository {
   async findByCode(code: string): Promise<AlarmDeviceRecord | undefined> {
     if (typeof code !== 'string' || code.length === 0) return undefined;
     const doc = await this.db.findOneAsync({ code });
+    return doc ? fromStored(doc) : undefined;
+  }
+
+  async findByDc09Account(account: string): Promise<AlarmDeviceRecord | undefined> {
+    if (typeof account !== 'string' || account.length === 0) return undefined;
+    const doc = await this.db.findOneAsync({ 'dc09.account': account.toUpperCase() } as never);
     return doc ? fromStored(doc) : undefined;
   }
 
@@ -64,6 +71,7 @@ export class EmbeddedAlarmDeviceRepository implements AlarmDeviceRepository {
       if (key === 'owner') $set[key] = copyOwner(value as AlarmDeviceOwner);
       else if (key === 'cameras') $set[key] = [...(value as string[])];
       else if (key === 'location') $set[key] = { ...(value as object) };
+      else if (key === 'dc09') $set[key] = copyDc09(value as Dc09Settings);
       else $set[key] = value;
     }
     // Removing wins over a value given in the same patch.
@@ -75,8 +83,18 @@ export class EmbeddedAlarmDeviceRepository implements AlarmDeviceRepository {
       delete $set.address;
       $unset.address = true;
     }
+    if (patch.unsetDc09) {
+      delete $set.dc09;
+      $unset.dc09 = true;
+    }
     const update = Object.keys($unset).length > 0 ? { $set, $unset } : { $set };
-    const result = await this.db.updateAsync({ _id: id }, update, { returnUpdatedDocs: true, multi: false });
+    let result;
+    try {
+      result = await this.db.updateAsync({ _id: id }, update, { returnUpdatedDocs: true, multi: false });
+    } catch (error) {
+      if ((error as { errorType?: string }).errorType === 'uniqueViolated') throw new AppError('conflict', `DC-09 account ${patch.dc09?.account ?? ''} is another device's`);
+      throw error;
+    }
     const doc = result.affectedDocuments as StoredAlarmDevice | null;
     return result.numAffected > 0 && doc ? fromStored(doc) : undefined;
   }
@@ -94,7 +112,7 @@ export class EmbeddedAlarmDeviceRepository implements AlarmDeviceRepository {
 }
 
 /** Only these fields change through update(), as in the mongo adapter's buildAlarmDeviceUpdate. */
-const PATCHABLE = ['name', 'kind', 'owner', 'location', 'address', 'area', 'municipality', 'cameras', 'supervisionIntervalS', 'status', 'httpKey', 'keyIssuedAt'] as const satisfies ReadonlyArray<keyof AlarmDevicePatch>;
+const PATCHABLE = ['name', 'kind', 'owner', 'location', 'address', 'area', 'municipality', 'cameras', 'supervisionIntervalS', 'status', 'httpKey', 'keyIssuedAt', 'dc09'] as const satisfies ReadonlyArray<keyof AlarmDevicePatch>;
 
 function toQuery(filter: AlarmDeviceFilter): Record<string, unknown> {
   const query: Record<string, unknown> = {};
@@ -122,5 +140,10 @@ function withoutUndefined<T extends object>(value: T): T {
 
 function fromStored(doc: StoredAlarmDevice): AlarmDeviceRecord {
   const { _id, ...rest } = doc;
-  return { ...rest, id: _id, owner: { ...rest.owner }, location: { ...rest.location }, cameras: [...rest.cameras] };
+  return { ...rest, id: _id, owner: { ...rest.owner }, location: { ...rest.location }, cameras: [...rest.cameras], ...(rest.dc09 && { dc09: copyDc09(rest.dc09) }) };
+}
+
+/** The account upper-cased (panels send hex digits in either case), the key only when there is one. */
+function copyDc09(dc09: Dc09Settings): Dc09Settings {
+  return withoutUndefined({ account: dc09.account.toUpperCase(), encryption: dc09.encryption, key: dc09.key, encryptionRequired: dc09.encryptionRequired }) as Dc09Settings;
 }

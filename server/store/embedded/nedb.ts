@@ -14,7 +14,7 @@ export interface Cursor<T> extends PromiseLike<T[]> {
 export interface Datastore<T> {
   readonly filename: string | null;
   loadDatabaseAsync(): Promise<void>;
-  ensureIndexAsync(options: { fieldName: string; unique?: boolean }): Promise<void>;
+  ensureIndexAsync(options: { fieldName: string; unique?: boolean; sparse?: boolean }): Promise<void>;
   setAutocompactionInterval(ms: number): void;
   stopAutocompaction(): void;
   compactDatafileAsync(): Promise<void>;

@@ -2,7 +2,7 @@ import type { Connection } from 'mongoose';
 import type { Collection, Filter, ObjectId } from 'mongodb';
 import { AppError } from '../../errors/AppError.ts';
 import type { AlarmDeviceRepository } from '../../alarms/AlarmDeviceRepository.ts';
-import type { AlarmDeviceFilter, AlarmDeviceOwner, AlarmDevicePatch, AlarmDeviceRecord, NewAlarmDeviceRecord } from '../../alarms/AlarmRecord.ts';
+import type { AlarmDeviceFilter, AlarmDeviceOwner, AlarmDevicePatch, AlarmDeviceRecord, Dc09Settings, NewAlarmDeviceRecord } from '../../alarms/AlarmRecord.ts';
 import { escapeRegExp } from '../../catalog/geo.ts';
 import { isDuplicateKeyError, parseObjectId } from './mongoQueries.ts';
 
@@ -11,7 +11,7 @@ export type AlarmDeviceDocument = Omit<AlarmDeviceRecord, 'id'> & { _id?: Object
 export interface AlarmDeviceUpdate {
   $set: Partial<AlarmDeviceDocument> & { updatedAt: Date };
   /** Present only when the patch removes something (an empty `$unset` is not sent). */
-  $unset?: Partial<Record<'supervisionIntervalS' | 'address', ''>>;
+  $unset?: Partial<Record<'supervisionIntervalS' | 'address' | 'dc09', ''>>;
 }
 
 /** Alarm devices in MongoDB (`alarmDevices`), on MongoStore's connection, through the pure builders below. */
@@ -23,6 +23,7 @@ export class MongoAlarmDeviceRepository implements AlarmDeviceRepository {
     if (!connection.db) throw new Error('MongoAlarmDeviceRepository needs an open connection');
     const devices = connection.db.collection<AlarmDeviceDocument>('alarmDevices');
     await devices.createIndex({ code: 1 }, { unique: true, name: 'code_unique' });
+    await devices.createIndex({ 'dc09.account': 1 }, { unique: true, name: 'dc09_account_unique', partialFilterExpression: { 'dc09.account': { $exists: true } } });
     await devices.createIndex({ status: 1, municipality: 1 }, { name: 'status_municipality' });
     return new MongoAlarmDeviceRepository(devices);
   }
@@ -33,7 +34,7 @@ export class MongoAlarmDeviceRepository implements AlarmDeviceRepository {
       const result = await this.devices.insertOne(doc);
       return alarmDeviceFromDocument({ ...doc, _id: result.insertedId });
     } catch (error) {
-      if (isDuplicateKeyError(error)) throw new AppError('conflict', `alarm device code ${device.code} is already registered`);
+      if (isDuplicateKeyError(error)) throw new AppError('conflict', `alarm device code ${device.code} or DC-09 account ${device.dc09?.account ?? '-'} is already registered`);
       throw error;
     }
   }
@@ -51,6 +52,12 @@ export class MongoAlarmDeviceRepository implements AlarmDeviceRepository {
     return doc ? alarmDeviceFromDocument(doc) : undefined;
   }
 
+  async findByDc09Account(account: string): Promise<AlarmDeviceRecord | undefined> {
+    if (typeof account !== 'string' || account.length === 0) return undefined;
+    const doc = await this.devices.findOne({ 'dc09.account': account.toUpperCase() } as Filter<AlarmDeviceDocument>);
+    return doc ? alarmDeviceFromDocument(doc) : undefined;
+  }
+
   async list(filter: AlarmDeviceFilter, page: { offset: number; limit: number }): Promise<{ items: AlarmDeviceRecord[]; total: number }> {
     const query = buildAlarmDeviceFilter(filter);
     // MongoDB reads limit 0 as "no limit": an empty page is answered without reading documents.
@@ -64,8 +71,13 @@ export class MongoAlarmDeviceRepository implements AlarmDeviceRepository {
   async update(id: string, patch: AlarmDevicePatch): Promise<AlarmDeviceRecord | undefined> {
     const _id = parseObjectId(id);
     if (!_id) return undefined;
-    const doc = await this.devices.findOneAndUpdate({ _id }, buildAlarmDeviceUpdate(patch, new Date()), { returnDocument: 'after' });
-    return doc ? alarmDeviceFromDocument(doc) : undefined;
+    try {
+      const doc = await this.devices.findOneAndUpdate({ _id }, buildAlarmDeviceUpdate(patch, new Date()), { returnDocument: 'after' });
+      return doc ? alarmDeviceFromDocument(doc) : undefined;
+    } catch (error) {
+      if (isDuplicateKeyError(error)) throw new AppError('conflict', `DC-09 account ${patch.dc09?.account ?? ''} is another device's`);
+      throw error;
+    }
   }
 
   async touch(id: string, seenAt: Date): Promise<void> {
@@ -98,7 +110,7 @@ export function buildAlarmDeviceFilter(filter: AlarmDeviceFilter): Filter<AlarmD
   return query as Filter<AlarmDeviceDocument>;
 }
 
-const patchableFields = ['name', 'kind', 'owner', 'location', 'address', 'area', 'municipality', 'cameras', 'supervisionIntervalS', 'status', 'httpKey', 'keyIssuedAt'] as const satisfies ReadonlyArray<keyof AlarmDevicePatch>;
+const patchableFields = ['name', 'kind', 'owner', 'location', 'address', 'area', 'municipality', 'cameras', 'supervisionIntervalS', 'status', 'httpKey', 'keyIssuedAt', 'dc09'] as const satisfies ReadonlyArray<keyof AlarmDevicePatch>;
 
 /**
  * The update for a patch (pure). Only the patchable fields are read (code, the timestamps other than
@@ -115,6 +127,7 @@ export function buildAlarmDeviceUpdate(patch: AlarmDevicePatch, now: Date): Alar
     if (field === 'owner') target[field] = cleanOwner(value as AlarmDeviceOwner);
     else if (field === 'cameras') target[field] = [...(value as string[])];
     else if (field === 'location') target[field] = { ...(value as object) };
+    else if (field === 'dc09') target[field] = cleanDc09(value as Dc09Settings);
     else target[field] = value;
   }
   if (patch.unsetSupervision) {
@@ -124,6 +137,10 @@ export function buildAlarmDeviceUpdate(patch: AlarmDevicePatch, now: Date): Alar
   if (patch.unsetAddress) {
     delete target.address;
     $unset.address = '';
+  }
+  if (patch.unsetDc09) {
+    delete target.dc09;
+    $unset.dc09 = '';
   }
   return Object.keys($unset).length > 0 ? { $set, $unset } : { $set };
 }
@@ -152,6 +169,7 @@ export function alarmDeviceToDocument(device: NewAlarmDeviceRecord, now: Date): 
   };
   if (device.address !== undefined) doc.address = device.address;
   if (device.supervisionIntervalS !== undefined) doc.supervisionIntervalS = device.supervisionIntervalS;
+  if (device.dc09 !== undefined) doc.dc09 = cleanDc09(device.dc09);
   return doc;
 }
 
@@ -159,10 +177,16 @@ export function alarmDeviceToDocument(device: NewAlarmDeviceRecord, now: Date): 
 export function alarmDeviceFromDocument(doc: AlarmDeviceDocument): AlarmDeviceRecord {
   const { _id, ...rest } = doc;
   const record: AlarmDeviceRecord = { ...rest, id: String(_id), owner: cleanOwner(rest.owner), location: { lat: rest.location.lat, lng: rest.location.lng }, cameras: [...(rest.cameras ?? [])] };
-  for (const key of ['address', 'supervisionIntervalS', 'lastSeenAt'] as const) {
+  for (const key of ['address', 'supervisionIntervalS', 'lastSeenAt', 'dc09'] as const) {
     if (record[key] === null || record[key] === undefined) delete record[key];
   }
+  if (record.dc09) record.dc09 = cleanDc09(record.dc09);
   return record;
+}
+
+/** The account upper-cased, the key only when there is one (pure). */
+function cleanDc09(dc09: Dc09Settings): Dc09Settings {
+  return { account: dc09.account.toUpperCase(), encryption: dc09.encryption, ...(dc09.key !== undefined && dc09.key !== null && { key: dc09.key }), encryptionRequired: dc09.encryptionRequired };
 }
 
 function cleanOwner(owner: AlarmDeviceOwner): AlarmDeviceOwner {

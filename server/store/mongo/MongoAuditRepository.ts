@@ -9,6 +9,7 @@ export function buildAuditFilter(filter: AuditFilter): Record<string, unknown> {
   if (filter.userId) query.userId = filter.userId;
   if (filter.cameraId) query.cameraId = filter.cameraId;
   if (filter.incidentId) query.incidentId = filter.incidentId;
+  if (filter.deviceId) query.deviceId = filter.deviceId;
   if (filter.action) query.$or = [{ action: filter.action }, { action: { $regex: `^${filter.action.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.` } }];
   if (filter.from || filter.to) {
     query.at = { ...(filter.from && { $gte: filter.from.toISOString() }), ...(filter.to && { $lte: filter.to.toISOString() }) };
@@ -28,7 +29,7 @@ export class MongoAuditRepository implements AuditRepository {
     if (!connection.db) throw new Error('MongoAuditRepository needs an open connection');
     const entries = connection.db.collection<AuditEntry>('audit');
     await entries.createIndex({ seq: 1 }, { unique: true, name: 'seq_unique' });
-    for (const field of ['at', 'userId', 'cameraId', 'incidentId', 'action']) await entries.createIndex({ [field]: 1 }, { name: field });
+    for (const field of ['at', 'userId', 'cameraId', 'incidentId', 'deviceId', 'action']) await entries.createIndex({ [field]: 1 }, { name: field });
     return new MongoAuditRepository(entries);
   }
 

@@ -141,7 +141,7 @@ export function entryPoints(ctx: FuzzContext): EntryPoint[] {
     rest(ctx, 'GET', '/api/users/{id}', id),
     rest(ctx, 'PATCH', '/api/users/{id}', id),
     rest(ctx, 'POST', '/api/users/{id}/password', id),
-    rest(ctx, 'GET', '/api/audit', {}, { query: ['user', 'camera', 'incident', 'action', 'from', 'to', 'offset', 'limit'], queryValues: { incident: fc.constantFrom(...ctx.incidentIds) } }),
+    rest(ctx, 'GET', '/api/audit', {}, { query: ['user', 'camera', 'incident', 'device', 'action', 'from', 'to', 'offset', 'limit'], queryValues: { incident: fc.constantFrom(...ctx.incidentIds) } }),
     rest(ctx, 'GET', '/api/audit/verify'),
     rest(ctx, 'GET', '/api/cameras', {}, { query: cameraQuery }),
     rest(ctx, 'POST', '/api/cameras'),
