@@ -7,11 +7,13 @@ import { deviceCreateSchema, type DeviceCreate } from './alarmSchemas.ts';
 
 /**
  * CSV columns of a device import (header row required, order free). `cameras` is `;`-separated
- * camera codes; `supervision_interval_s` empty means not supervised; `status` is active (default) or test.
+ * camera codes; `supervision_interval_s` empty means not supervised; `status` is active (default) or test;
+ * `dc09_account` (3-16 hex digits) makes the device a SIA DC-09 panel, with `dc09_encryption` (aes128
+ * default, aes192, aes256, none) and `dc09_encryption_required` (true/false; default true unless none).
  */
 export const deviceCsvColumns = [
   'code', 'name', 'kind', 'owner_name', 'owner_phone', 'owner_email', 'lat', 'lng', 'address',
-  'area', 'municipality', 'cameras', 'supervision_interval_s', 'status',
+  'area', 'municipality', 'cameras', 'supervision_interval_s', 'status', 'dc09_account', 'dc09_encryption', 'dc09_encryption_required',
 ] as const;
 
 export interface DeviceImportReport {
@@ -20,8 +22,8 @@ export interface DeviceImportReport {
   /** Already registered with the same record: sending a file again changes nothing (and issues no key). */
   unchanged: number;
   errors: Array<{ line: number; code?: string; reason: string }>;
-  /** The keys of the devices created, shown once. */
-  keys: Array<{ code: string; httpKey: string }>;
+  /** The keys of the devices created, shown once (dc09Key: panels with DC-09 encryption). */
+  keys: Array<{ code: string; httpKey: string; dc09Key?: string }>;
 }
 
 interface Row {
@@ -72,9 +74,9 @@ export class AlarmDeviceImporter {
         continue;
       }
       try {
-        const { httpKey } = await this.devices.create(actor, parsed.data, 'import');
+        const { httpKey, dc09Key } = await this.devices.create(actor, parsed.data, 'import');
         report.created++;
-        report.keys.push({ code: parsed.data.code, httpKey });
+        report.keys.push({ code: parsed.data.code, httpKey, ...(dc09Key && { dc09Key }) });
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         report.errors.push({ line: row.line, code: parsed.data.code, reason: error.message });
@@ -99,11 +101,18 @@ function fromCsv(record: Record<string, string>): Record<string, unknown> {
     cameras: (value('cameras') ?? '').split(';').map((code) => code.trim()).filter(Boolean),
     ...(value('supervision_interval_s') && { supervisionIntervalS: number('supervision_interval_s') }),
     ...(value('status') && { status: value('status') }),
+    ...(value('dc09_account') && {
+      dc09: {
+        account: value('dc09_account'),
+        ...(value('dc09_encryption') && { encryption: value('dc09_encryption') }),
+        ...(value('dc09_encryption_required') && { encryptionRequired: value('dc09_encryption_required') === 'true' ? true : value('dc09_encryption_required') === 'false' ? false : value('dc09_encryption_required') }),
+      },
+    }),
   };
 }
 
 function sameDevice(existing: AlarmDeviceRecord, input: DeviceCreate): boolean {
-  const comparable = (device: Pick<AlarmDeviceRecord, 'name' | 'kind' | 'owner' | 'location' | 'address' | 'area' | 'municipality' | 'cameras' | 'supervisionIntervalS'>) =>
-    JSON.stringify([device.name, device.kind, device.owner.name, device.owner.phone ?? null, device.owner.email ?? null, device.location.lat, device.location.lng, device.address ?? null, device.area, device.municipality, [...device.cameras].sort(), device.supervisionIntervalS ?? null]);
-  return comparable(existing) === comparable(input);
+  const comparable = (device: Pick<AlarmDeviceRecord, 'name' | 'kind' | 'owner' | 'location' | 'address' | 'area' | 'municipality' | 'cameras' | 'supervisionIntervalS'>, dc09: { account: string; encryption: string } | undefined) =>
+    JSON.stringify([device.name, device.kind, device.owner.name, device.owner.phone ?? null, device.owner.email ?? null, device.location.lat, device.location.lng, device.address ?? null, device.area, device.municipality, [...device.cameras].sort(), device.supervisionIntervalS ?? null, dc09?.account ?? null, dc09?.encryption ?? null]);
+  return comparable(existing, existing.dc09) === comparable(input, input.dc09);
 }

@@ -7,9 +7,13 @@ import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
 import type { UserRecord } from '../users/UserRecord.ts';
 import type { AlarmDeviceStatusEvent, AlarmDeviceView } from '../signalling/protocol.ts';
 import type { AlarmDeviceRepository } from './AlarmDeviceRepository.ts';
-import type { AlarmDevicePatch, AlarmDeviceRecord, AlarmDeviceStatus, NewAlarmDeviceRecord } from './AlarmRecord.ts';
-import type { DeviceCreate, DevicePatch } from './alarmSchemas.ts';
+import { randomBytes } from 'node:crypto';
+import type { AlarmDevicePatch, AlarmDeviceRecord, AlarmDeviceStatus, Dc09Encryption, Dc09Settings, NewAlarmDeviceRecord } from './AlarmRecord.ts';
+import type { Dc09SettingsInput, DeviceCreate, DevicePatch } from './alarmSchemas.ts';
 import { newDeviceKey } from './AlarmSignature.ts';
+
+/** AES key length per DC-09 encryption, in bytes. */
+const DC09_KEY_BYTES: Record<Exclude<Dc09Encryption, 'none'>, number> = { aes128: 16, aes192: 24, aes256: 32 };
 
 export interface SupervisionSettings {
   /** A supervised device is offline when silent for its interval plus this (s). */
@@ -71,9 +75,10 @@ export class AlarmDeviceService extends TypedEmitter<AlarmDeviceServiceEvents> {
    * Registers a device and issues its HTTP key: returned here once, stored only sealed. Throws
    * conflict (code taken), unprocessable (a linked camera not registered or retired).
    */
-  async create(actor: UserRecord | undefined, input: DeviceCreate, via: 'api' | 'import' = 'api'): Promise<{ device: AlarmDeviceRecord; httpKey: string }> {
+  async create(actor: UserRecord | undefined, input: DeviceCreate, via: 'api' | 'import' = 'api'): Promise<{ device: AlarmDeviceRecord; httpKey: string; dc09Key?: string }> {
     await this.#checkCameras(input.cameras);
     const httpKey = newDeviceKey();
+    const dc09 = input.dc09 ? this.#dc09Settings(input.dc09, undefined) : undefined;
     const record: NewAlarmDeviceRecord = {
       code: input.code,
       name: input.name,
@@ -88,11 +93,19 @@ export class AlarmDeviceService extends TypedEmitter<AlarmDeviceServiceEvents> {
       status: input.status,
       httpKey: this.vault.seal(httpKey),
       keyIssuedAt: new Date(),
+      ...(dc09 && { dc09: dc09.settings }),
     };
     const device = await this.repository.insert(record);
-    await this.#audit(actor, 'alarm_device.create', device, { via, kind: device.kind, status: device.status, municipality: device.municipality, cameras: device.cameras });
+    await this.#audit(actor, 'alarm_device.create', device, {
+      via,
+      kind: device.kind,
+      status: device.status,
+      municipality: device.municipality,
+      cameras: device.cameras,
+      ...(device.dc09 && { dc09: { account: device.dc09.account, encryption: device.dc09.encryption, encryptionRequired: device.dc09.encryptionRequired } }),
+    });
     this.#supervise(device);
-    return { device, httpKey };
+    return { device, httpKey, ...(dc09?.keyHex && { dc09Key: dc09.keyHex }) };
   }
 
   async list(query: { status?: AlarmDeviceStatus[]; kind?: AlarmDeviceRecord['kind']; area?: AlarmDeviceRecord['area']; municipality?: string; q?: string; offset: number; limit: number }): Promise<{ items: AlarmDeviceRecord[]; total: number }> {
@@ -108,34 +121,48 @@ export class AlarmDeviceService extends TypedEmitter<AlarmDeviceServiceEvents> {
   }
 
   /** Changes a device (status included: suspend, retire, test mode). Throws not_found, unprocessable, invalid_state (retired). */
-  async update(actor: UserRecord | undefined, id: string, patch: DevicePatch): Promise<AlarmDeviceRecord> {
+  async update(actor: UserRecord | undefined, id: string, patch: DevicePatch): Promise<AlarmDeviceRecord & { issuedDc09Key?: string }> {
     const before = await this.get(id);
     if (before.status === 'retired' && patch.status !== undefined && patch.status !== 'retired') {
       throw new AppError('invalid_state', `alarm device ${before.code} is retired: register a new device instead`);
     }
     if (patch.cameras) await this.#checkCameras(patch.cameras);
-    const { address, supervisionIntervalS, cameras, ...rest } = patch;
+    const { address, supervisionIntervalS, cameras, dc09: dc09Input, ...rest } = patch;
+    const dc09 = dc09Input ? this.#dc09Settings(dc09Input, before.dc09) : undefined;
     const changes: AlarmDevicePatch = {
       ...rest,
+      ...(dc09Input === null ? { unsetDc09: true } : dc09 && { dc09: dc09.settings }),
       ...(cameras && { cameras: [...new Set(cameras)] }),
       ...(address === null ? { unsetAddress: true } : address !== undefined && { address }),
       ...(supervisionIntervalS === null ? { unsetSupervision: true } : supervisionIntervalS !== undefined && { supervisionIntervalS }),
     };
     const device = await this.repository.update(id, changes);
     if (!device) throw new AppError('not_found', `no alarm device ${id}`);
-    await this.#audit(actor, 'alarm_device.update', device, { changed: Object.keys(patch).sort(), ...(patch.status && patch.status !== before.status && { status: { from: before.status, to: patch.status } }) });
+    await this.#audit(actor, 'alarm_device.update', device, {
+      changed: Object.keys(patch).sort(),
+      ...(patch.status && patch.status !== before.status && { status: { from: before.status, to: patch.status } }),
+      ...(dc09?.keyHex && { dc09KeyIssued: true }),
+    });
     this.#supervise(device);
-    return device;
+    return { ...device, ...(dc09?.keyHex && { issuedDc09Key: dc09.keyHex }) };
   }
 
   /** Issues a new HTTP key (the old one stops working at once); returned once. Throws not_found, invalid_state (retired). */
-  async rotateKey(actor: UserRecord | undefined, id: string): Promise<{ device: AlarmDeviceRecord; httpKey: string }> {
+  async rotateKey(actor: UserRecord | undefined, id: string, which: 'http' | 'dc09' = 'http'): Promise<{ device: AlarmDeviceRecord; httpKey?: string; dc09Key?: string }> {
     const before = await this.get(id);
     if (before.status === 'retired') throw new AppError('invalid_state', `alarm device ${before.code} is retired`);
+    if (which === 'dc09') {
+      if (!before.dc09 || before.dc09.encryption === 'none') throw new AppError('invalid_state', `alarm device ${before.code} has no DC-09 encryption key`);
+      const keyHex = randomBytes(DC09_KEY_BYTES[before.dc09.encryption]).toString('hex').toUpperCase();
+      const device = await this.repository.update(id, { dc09: { ...before.dc09, key: this.vault.seal(keyHex) } });
+      if (!device) throw new AppError('not_found', `no alarm device ${id}`);
+      await this.#audit(actor, 'alarm_device.rotate_key', device, { which });
+      return { device, dc09Key: keyHex };
+    }
     const httpKey = newDeviceKey();
     const device = await this.repository.update(id, { httpKey: this.vault.seal(httpKey), keyIssuedAt: new Date() });
     if (!device) throw new AppError('not_found', `no alarm device ${id}`);
-    await this.#audit(actor, 'alarm_device.rotate_key', device, {});
+    await this.#audit(actor, 'alarm_device.rotate_key', device, { which });
     return { device, httpKey };
   }
 
@@ -150,6 +177,22 @@ export class AlarmDeviceService extends TypedEmitter<AlarmDeviceServiceEvents> {
     } catch (error) {
       // A key sealed under a key the server no longer knows (CREDENTIAL_KEY changed without PREVIOUS_CREDENTIAL_KEYS).
       this.logger.error({ err: error, device: device.code }, 'cannot open an alarm device key: rotate its key');
+      return undefined;
+    }
+  }
+
+  /**
+   * The device reporting over SIA DC-09 as `account`, and its AES key (hex) when it has one;
+   * undefined when no device has the account or its key cannot be opened.
+   */
+  async dc09Credentials(account: string): Promise<{ device: AlarmDeviceRecord & { dc09: Dc09Settings }; keyHex?: string } | undefined> {
+    const device = await this.repository.findByDc09Account(account);
+    if (!device?.dc09) return undefined;
+    if (!device.dc09.key) return { device: device as AlarmDeviceRecord & { dc09: Dc09Settings } };
+    try {
+      return { device: device as AlarmDeviceRecord & { dc09: Dc09Settings }, keyHex: this.vault.open(device.dc09.key, `the DC-09 key of alarm device ${device.code}`) };
+    } catch (error) {
+      this.logger.error({ err: error, device: device.code }, 'cannot open an alarm device DC-09 key: rotate it');
       return undefined;
     }
   }
@@ -198,6 +241,7 @@ export class AlarmDeviceService extends TypedEmitter<AlarmDeviceServiceEvents> {
       keyIssuedAt: device.keyIssuedAt.toISOString(),
       ...(device.lastSeenAt && { lastSeenAt: device.lastSeenAt.toISOString() }),
       ...(online !== undefined && { online }),
+      ...(device.dc09 && { dc09: { account: device.dc09.account, encryption: device.dc09.encryption, encryptionRequired: device.dc09.encryptionRequired } }),
       createdAt: device.createdAt.toISOString(),
       updatedAt: device.updatedAt.toISOString(),
     };
@@ -249,6 +293,20 @@ export class AlarmDeviceService extends TypedEmitter<AlarmDeviceServiceEvents> {
       online: entry.online,
       lastSeenAt: new Date(entry.lastSeenAt).toISOString(),
     };
+  }
+
+  /**
+   * The stored DC-09 settings for input, given the current ones: a new key (returned once) when
+   * the panel gets encryption or a different key size; otherwise the current key is kept.
+   */
+  #dc09Settings(input: Dc09SettingsInput, current: Dc09Settings | undefined): { settings: Dc09Settings; keyHex?: string } {
+    const encryptionRequired = input.encryptionRequired ?? input.encryption !== 'none';
+    if (input.encryption === 'none') return { settings: { account: input.account, encryption: 'none', encryptionRequired } };
+    if (current?.encryption === input.encryption && current.key) {
+      return { settings: { account: input.account, encryption: input.encryption, key: current.key, encryptionRequired } };
+    }
+    const keyHex = randomBytes(DC09_KEY_BYTES[input.encryption]).toString('hex').toUpperCase();
+    return { settings: { account: input.account, encryption: input.encryption, key: this.vault.seal(keyHex), encryptionRequired }, keyHex };
   }
 
   async #checkCameras(codes: string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cameraAreas } from '../catalog/CameraRecord.ts';
 import { cameraCode } from '../catalog/cameraSchemas.ts';
-import { alarmDeviceKinds, alarmDeviceStatuses, alarmDispositions, alarmStatuses } from './AlarmRecord.ts';
+import { alarmDeviceKinds, alarmDeviceStatuses, alarmDispositions, alarmStatuses, dc09Encryptions } from './AlarmRecord.ts';
 
 /** The REST shapes of alarm devices and alarms: validation and the OpenAPI document come from these. */
 
@@ -16,6 +16,22 @@ const owner = z.strictObject({
   phone: z.string().trim().regex(/^\+?[0-9 ()./-]{3,40}$/, 'a phone number').optional(),
   email: z.email().max(200).optional(),
 });
+
+/** A SIA DC-09 account: 3-16 hex digits (compared upper-case). */
+export const dc09Account = z.string().regex(/^[0-9A-Fa-f]{3,16}$/, '3-16 hex digits').transform((account) => account.toUpperCase());
+
+/**
+ * A panel's SIA DC-09 settings. With encryption, the server issues the AES key (shown once);
+ * encryptionRequired (default: whenever encrypted) makes clear frames from the panel refused (DUH).
+ */
+export const dc09SettingsSchema = z
+  .strictObject({
+    account: dc09Account,
+    encryption: z.enum(dc09Encryptions).default('aes128').describe("AES-CBC key size of the panel's frames, or 'none' (clear frames only)"),
+    encryptionRequired: z.boolean().optional().describe('refuse clear frames from this panel (default: true unless encryption is none)'),
+  })
+  .refine((dc09) => !(dc09.encryption === 'none' && dc09.encryptionRequired === true), { path: ['encryptionRequired'], message: 'a panel without encryption cannot require it' });
+export type Dc09SettingsInput = z.infer<typeof dc09SettingsSchema>;
 
 /** Seconds between heartbeats of a supervised device (1 minute to 1 day). */
 const supervision = z.number().int().min(60).max(86_400);
@@ -32,6 +48,7 @@ export const deviceCreateSchema = z.strictObject({
   cameras: z.array(cameraCode).max(32).default([]).describe('codes of the cameras that see the place: attached first to its alarms\' incidents'),
   supervisionIntervalS: supervision.optional().describe('seconds between the heartbeats the device sends; absent: not supervised'),
   status: z.enum(['active', 'test']).default('active').describe("'test' while installers try the device: its alarms open no incident"),
+  dc09: dc09SettingsSchema.optional().describe('alarm panels reporting over SIA DC-09: their account and encryption'),
 });
 export type DeviceCreate = z.infer<typeof deviceCreateSchema>;
 
@@ -47,6 +64,7 @@ export const devicePatchSchema = z
     cameras: z.array(cameraCode).max(32),
     supervisionIntervalS: supervision.nullable().describe('null: not supervised any more'),
     status: z.enum(alarmDeviceStatuses),
+    dc09: dc09SettingsSchema.nullable().describe('null: the device no longer reports over DC-09; a new or changed encryption issues a new key (in this answer only)'),
   })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, 'nothing to change');
@@ -91,6 +109,10 @@ export const alarmQuerySchema = z.strictObject({
     .describe('comma-separated statuses (default: open,acknowledged)'),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const rotateKeySchema = z.strictObject({
+  which: z.enum(['http', 'dc09']).default('http').describe("the HTTP intake's HMAC key, or the DC-09 AES key"),
 });
 
 export const alarmCloseSchema = z.strictObject({

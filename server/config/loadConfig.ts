@@ -61,8 +61,10 @@ function describeIssue(issue: z.core.$ZodIssue, sources: Map<string, string>): s
   return `${field}: ${issue.message}`;
 }
 
-function readEnvValue(raw: string, kind: 'string' | 'int' | 'bool'): unknown {
+function readEnvValue(raw: string, kind: 'string' | 'int' | 'bool' | 'list'): unknown {
   if (kind === 'string') return raw;
+  // A comma-separated list: "120, 121,122" -> ["120", "121", "122"].
+  if (kind === 'list') return raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
   if (kind === 'int') return /^-?\d+$/.test(raw.trim()) ? Number(raw) : undefined;
   const lower = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(lower)) return true;

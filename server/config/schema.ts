@@ -200,6 +200,30 @@ export const configSchema = z.strictObject({
       supervisionCheckMs: z.number().int().min(100).max(600_000).default(5000),
     })
     .prefault({}),
+  dc09: z
+    .strictObject({
+      /** The SIA DC-09 receiver for alarm panels (TCP and UDP on one port). */
+      enabled: z.boolean().default(true),
+      host: z.string().min(1).default('0.0.0.0'),
+      /** TCP and UDP; 0 picks a free port (tests). */
+      port: port.default(12128),
+      /** Frames taken per source address per minute (TCP and UDP together); beyond, frames are dropped unanswered (the panel retries). */
+      ratePerAddressPerMinute: z.number().int().min(1).max(1_000_000).default(600),
+      /** Open TCP connections at most from one address, and in all. */
+      maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(16),
+      maxConnections: z.number().int().min(1).max(1_000_000).default(5000),
+      /** A TCP connection that sends nothing this long is closed (ms); panels with a persistent link send NULL more often. */
+      idleTimeoutMs: z.number().int().min(1000).max(86_400_000).default(300_000),
+      /** A frame must arrive whole within this long of its first byte (ms): a client trickling bytes is cut off. */
+      frameTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+      /** A frame repeating an account's sequence and content within this long is a retransmission: ACKed again, nothing new (s). */
+      retransmissionWindowS: z.number().int().min(1).max(86_400).default(600),
+      /** Contact ID event codes (3 digits) that raise an alarm when new (qualifier 1): panic, duress, silent, audible by default. */
+      alarmContactIdCodes: z.array(z.string().regex(/^\d{3}$/, 'three digits')).max(200).default(['120', '121', '122', '123', '124', '125']),
+      /** SIA event codes (two upper-case letters) that raise an alarm: panic and hold-up by default. */
+      alarmSiaCodes: z.array(z.string().regex(/^[A-Z]{2}$/, 'two upper-case letters')).max(200).default(['PA', 'HA']),
+    })
+    .prefault({}),
   signalling: z
     .strictObject({
       /** A vanished client is reaped after pingInterval + pingTimeout. */
@@ -215,7 +239,7 @@ export type ConfigCamera = z.infer<typeof configCameraSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** Environment variables that override config fields, with how each string is read. */
-export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind: 'string' | 'int' | 'bool' }> = [
+export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind: 'string' | 'int' | 'bool' | 'list' }> = [
   { name: 'NODE_ENV', path: ['env'], kind: 'string' },
   { name: 'LOG_LEVEL', path: ['logLevel'], kind: 'string' },
   { name: 'DATA_DIR', path: ['dataDir'], kind: 'string' },
@@ -266,4 +290,15 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'ALARM_RATE_PER_ADDRESS', path: ['alarms', 'ratePerAddressPerMinute'], kind: 'int' },
   { name: 'ALARM_SUPERVISION_GRACE_S', path: ['alarms', 'supervisionGraceS'], kind: 'int' },
   { name: 'ALARM_SUPERVISION_CHECK_MS', path: ['alarms', 'supervisionCheckMs'], kind: 'int' },
+  { name: 'DC09_ENABLED', path: ['dc09', 'enabled'], kind: 'bool' },
+  { name: 'DC09_HOST', path: ['dc09', 'host'], kind: 'string' },
+  { name: 'DC09_PORT', path: ['dc09', 'port'], kind: 'int' },
+  { name: 'DC09_RATE_PER_ADDRESS', path: ['dc09', 'ratePerAddressPerMinute'], kind: 'int' },
+  { name: 'DC09_MAX_CONNECTIONS_PER_ADDRESS', path: ['dc09', 'maxConnectionsPerAddress'], kind: 'int' },
+  { name: 'DC09_MAX_CONNECTIONS', path: ['dc09', 'maxConnections'], kind: 'int' },
+  { name: 'DC09_IDLE_TIMEOUT_MS', path: ['dc09', 'idleTimeoutMs'], kind: 'int' },
+  { name: 'DC09_FRAME_TIMEOUT_MS', path: ['dc09', 'frameTimeoutMs'], kind: 'int' },
+  { name: 'DC09_RETRANSMISSION_WINDOW_S', path: ['dc09', 'retransmissionWindowS'], kind: 'int' },
+  { name: 'DC09_ALARM_CID_CODES', path: ['dc09', 'alarmContactIdCodes'], kind: 'list' },
+  { name: 'DC09_ALARM_SIA_CODES', path: ['dc09', 'alarmSiaCodes'], kind: 'list' },
 ];

@@ -5,7 +5,7 @@ import type { AlarmIntake } from '../alarms/AlarmIntake.ts';
 import type { AlarmService } from '../alarms/AlarmService.ts';
 import type { AlarmDeviceService } from '../alarms/AlarmDeviceService.ts';
 import { AlarmDeviceImporter } from '../alarms/AlarmDeviceImporter.ts';
-import { alarmCloseSchema, alarmIntakeSchema, alarmQuerySchema, deviceCreateSchema, devicePatchSchema, deviceQuerySchema } from '../alarms/alarmSchemas.ts';
+import { alarmCloseSchema, alarmIntakeSchema, alarmQuerySchema, deviceCreateSchema, devicePatchSchema, deviceQuerySchema, rotateKeySchema } from '../alarms/alarmSchemas.ts';
 import { idParam } from '../incidents/incidentSchemas.ts';
 import { parseOr400 } from './parseOr400.ts';
 import { auditFor, requireRole, type Authenticator } from './requireRole.ts';
@@ -84,8 +84,8 @@ export function alarmRoutes(alarms: AlarmService, devices: AlarmDeviceService, a
 
   router.post('/alarm-devices', admin, async (req, res) => {
     const input = parseOr400(deviceCreateSchema, req.body, 'body');
-    const { device, httpKey } = await devices.create(req.user!, input);
-    res.status(201).json({ device: devices.view(device), httpKey });
+    const { device, httpKey, dc09Key } = await devices.create(req.user!, input);
+    res.status(201).json({ device: devices.view(device), httpKey, ...(dc09Key && { dc09Key }) });
   });
 
   router.get('/alarm-devices/:id', admin, async (req, res) => {
@@ -96,14 +96,15 @@ export function alarmRoutes(alarms: AlarmService, devices: AlarmDeviceService, a
   router.patch('/alarm-devices/:id', admin, async (req, res) => {
     const { id } = parseOr400(idParam, req.params, 'path');
     const patch = parseOr400(devicePatchSchema, req.body, 'body');
-    res.json(devices.view(await devices.update(req.user!, id, patch)));
+    const { issuedDc09Key, ...device } = await devices.update(req.user!, id, patch);
+    res.json({ ...devices.view(device), ...(issuedDc09Key && { dc09Key: issuedDc09Key }) });
   });
 
   router.post('/alarm-devices/:id/rotate-key', admin, async (req, res) => {
     const { id } = parseOr400(idParam, req.params, 'path');
-    parseOr400(z.strictObject({}), req.body ?? {}, 'body');
-    const { device, httpKey } = await devices.rotateKey(req.user!, id);
-    res.json({ device: devices.view(device), httpKey });
+    const { which } = parseOr400(rotateKeySchema, req.body ?? {}, 'body');
+    const { device, httpKey, dc09Key } = await devices.rotateKey(req.user!, id, which);
+    res.json({ device: devices.view(device), ...(httpKey && { httpKey }), ...(dc09Key && { dc09Key }) });
   });
 
   return router;

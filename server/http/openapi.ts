@@ -16,8 +16,8 @@ import {
   recordId,
 } from '../incidents/incidentSchemas.ts';
 import { dispositions, grantScopes, grantStatuses, incidentKinds, incidentStatuses } from '../incidents/IncidentRecord.ts';
-import { alarmCloseSchema, alarmIntakeSchema, alarmQuerySchema, deviceCreateSchema, devicePatchSchema, deviceQuerySchema } from '../alarms/alarmSchemas.ts';
-import { alarmDeviceKinds, alarmDeviceStatuses, alarmDispositions, alarmSources, alarmStatuses } from '../alarms/AlarmRecord.ts';
+import { alarmCloseSchema, alarmIntakeSchema, alarmQuerySchema, deviceCreateSchema, devicePatchSchema, deviceQuerySchema, rotateKeySchema } from '../alarms/alarmSchemas.ts';
+import { alarmDeviceKinds, alarmDeviceStatuses, alarmDispositions, alarmSources, alarmStatuses, dc09Encryptions } from '../alarms/AlarmRecord.ts';
 import { cameraAreas } from '../catalog/CameraRecord.ts';
 import { deviceCsvColumns } from '../alarms/AlarmDeviceImporter.ts';
 
@@ -403,10 +403,15 @@ const deviceView = z.object({
   keyIssuedAt: z.string(),
   lastSeenAt: z.string().optional(),
   online: z.boolean().optional().describe('supervised devices only'),
+  dc09: z.object({ account: z.string(), encryption: z.enum(dc09Encryptions), encryptionRequired: z.boolean() }).optional().describe('panels reporting over SIA DC-09 (never the key)'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
-const deviceWithKey = z.object({ device: deviceView, httpKey: z.string().describe('the HMAC-SHA256 key, 64 hex digits: shown this once, stored only sealed') });
+const deviceWithKey = z.object({
+  device: deviceView,
+  httpKey: z.string().optional().describe('the HMAC-SHA256 key, 64 hex digits: shown this once, stored only sealed'),
+  dc09Key: z.string().optional().describe('the DC-09 AES key (32, 48 or 64 hex digits) when one was issued: shown this once, stored only sealed'),
+});
 const alarmView = z.object({
   id: z.string(),
   incidentId: z.string(),
@@ -507,7 +512,7 @@ function alarmPaths(): Record<string, object> {
         responses: {
           '200': {
             description: 'the import report',
-            ...json(z.object({ rows: z.number().int(), created: z.number().int(), unchanged: z.number().int(), errors: z.array(z.object({ line: z.number().int(), code: z.string().optional(), reason: z.string() })), keys: z.array(z.object({ code: z.string(), httpKey: z.string() })) })),
+            ...json(z.object({ rows: z.number().int(), created: z.number().int(), unchanged: z.number().int(), errors: z.array(z.object({ line: z.number().int(), code: z.string().optional(), reason: z.string() })), keys: z.array(z.object({ code: z.string(), httpKey: z.string(), dc09Key: z.string().optional() })) })),
           },
           ...errors(400, 401, 403, 413),
         },
@@ -519,14 +524,14 @@ function alarmPaths(): Record<string, object> {
       patch: {
         summary: 'Change a device: place, owner, cameras, supervision, status (active, test, suspended, retired) (admin)',
         requestBody: json(devicePatchSchema, 'input'),
-        responses: { '200': { description: 'changed', ...json(deviceView) }, ...errors(400, 401, 403, 404, 409, 413, 422) },
+        responses: { '200': { description: 'changed (with dc09Key, shown once, when the change issued a DC-09 key)', ...json(deviceView.extend({ dc09Key: z.string().optional() })) }, ...errors(400, 401, 403, 404, 409, 413, 422) },
       },
     },
     '/api/alarm-devices/{id}/rotate-key': {
       parameters: [deviceIdParameter],
       post: {
-        summary: 'Issue a new HTTP key (the old one stops working at once); the key is in this answer only (admin)',
-        requestBody: json(z.strictObject({}), 'input'),
+        summary: "Issue a new HTTP key, or DC-09 AES key ({\"which\":\"dc09\"}); the old one stops working at once; the key is in this answer only (admin)",
+        requestBody: json(rotateKeySchema, 'input'),
         responses: { '200': { description: 'the new key', ...json(deviceWithKey) }, ...errors(400, 401, 403, 404, 409, 413) },
       },
     },

@@ -164,6 +164,8 @@ export interface AlarmDeviceView {
   lastSeenAt?: string;
   /** Supervised devices: whether a heartbeat came within the interval (plus grace). */
   online?: boolean;
+  /** Panels reporting over SIA DC-09 (never their key). */
+  dc09?: { account: string; encryption: 'none' | 'aes128' | 'aes192' | 'aes256'; encryptionRequired: boolean };
   createdAt: string;
   updatedAt: string;
 }

@@ -47,6 +47,7 @@ export async function startTestApp(overrides: ConfigInput, options: TestAppOptio
       ...overrides,
       http: { host: '127.0.0.1', port: 0, ...overrides.http },
       health: { enabled: false, ...overrides.health },
+      dc09: { port: 0, ...overrides.dc09 },
       media: { workers: 2, webRtcPort: 0, ...overrides.media },
       ingest: {
         idleCloseMs: 0,
