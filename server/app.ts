@@ -33,6 +33,8 @@ import { AlarmDeviceService } from './alarms/AlarmDeviceService.ts';
 import { AlarmService } from './alarms/AlarmService.ts';
 import { AlarmIntake } from './alarms/AlarmIntake.ts';
 import { RefusalLog } from './alarms/RefusalLog.ts';
+import { Dc09Intake } from './alarms/dc09/Dc09Intake.ts';
+import { Dc09Receiver } from './alarms/dc09/Dc09Receiver.ts';
 
 export interface AppOptions {
   config: Readonly<Config>;
@@ -60,6 +62,8 @@ export interface AppParts {
   alarms: AlarmService;
   alarmDevices: AlarmDeviceService;
   alarmIntake: AlarmIntake;
+  /** The SIA DC-09 receiver (absent with DC09_ENABLED=false). */
+  dc09: Dc09Receiver | undefined;
   /** The ingest worker processes (absent with INGEST_WORKERS=0: cameras are carried in this process). */
   ingestWorkers: IngestWorkerPool | undefined;
 }
@@ -87,6 +91,7 @@ export class App {
   readonly alarms: AlarmService;
   readonly alarmDevices: AlarmDeviceService;
   readonly alarmIntake: AlarmIntake;
+  readonly dc09: Dc09Receiver | undefined;
   #closing: Promise<void> | undefined;
   readonly #cleanups: Array<() => unknown>;
 
@@ -110,6 +115,7 @@ export class App {
       alarms: this.alarms,
       alarmDevices: this.alarmDevices,
       alarmIntake: this.alarmIntake,
+      dc09: this.dc09,
     } = parts);
     this.#cleanups = cleanups;
   }
@@ -173,7 +179,8 @@ export class App {
     cleanups.push(() => alarms.close());
     const refusals = new RefusalLog(audit, logger);
     cleanups.push(() => refusals.close());
-    const alarmIntake = new AlarmIntake(alarmDevices, refusals, config.alarms);
+    const alarmIntake = new AlarmIntake(alarmDevices, refusals, config.alarms, join(config.dataDir, 'alarms', 'replay-ids.json'));
+    cleanups.push(() => alarmIntake.close());
 
     const media = await MediaWorkerPool.create({
       workers: config.media.workers,
@@ -282,6 +289,9 @@ export class App {
     incidents.on('accessChanged', (change) => signalling.accessChanged(change));
     incidents.on('incidentChanged', ({ incident, change }) => signalling.incidentChanged({ incidentId: incident.id, change }, incident.municipality));
     incidents.on('grantChanged', ({ grant, change }) => signalling.grantChanged(grant.investigator.userId, { grantId: grant.id, incidentId: grant.incidentId, change }));
+    // Alarm panels over SIA DC-09 feed the same alarm path (after the consoles exist: an alarm rings them).
+    const dc09 = config.dc09.enabled ? await Dc09Receiver.create(new Dc09Intake(alarmDevices, alarms, audit, refusals, config.dc09, logger), config.dc09, logger) : undefined;
+    if (dc09) cleanups.push(() => dc09.close());
     // Alarms ring the consoles they are announced to; supervised devices' silences reach operators.
     alarms.connect({ raised: (alarm) => signalling.alarmRaised(alarm), changed: (alarm) => signalling.alarmChanged(alarm) });
     alarmDevices.on('deviceStatus', (event) => signalling.alarmDeviceStatus(event));
@@ -292,7 +302,7 @@ export class App {
       closing = true;
     });
     logger.info({ workers: media.workers.map((w) => w.pid), ingestWorkers: ingestWorkers?.workers().map((w) => w.pid) ?? [], ffmpeg: engineSettings.ffmpegPath, port: web.port, tls: web.secure }, 'C5 Live ready');
-    return { config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, metrics, ingestWorkers, incidents, alarms, alarmDevices, alarmIntake };
+    return { config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, metrics, ingestWorkers, incidents, alarms, alarmDevices, alarmIntake, dc09 };
   }
 
   /** Closes in reverse order of creation: signalling, web server, cameras, media, store. */

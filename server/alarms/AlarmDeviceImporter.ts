@@ -112,7 +112,7 @@ function fromCsv(record: Record<string, string>): Record<string, unknown> {
 }
 
 function sameDevice(existing: AlarmDeviceRecord, input: DeviceCreate): boolean {
-  const comparable = (device: Pick<AlarmDeviceRecord, 'name' | 'kind' | 'owner' | 'location' | 'address' | 'area' | 'municipality' | 'cameras' | 'supervisionIntervalS'>, dc09: { account: string; encryption: string } | undefined) =>
-    JSON.stringify([device.name, device.kind, device.owner.name, device.owner.phone ?? null, device.owner.email ?? null, device.location.lat, device.location.lng, device.address ?? null, device.area, device.municipality, [...device.cameras].sort(), device.supervisionIntervalS ?? null, dc09?.account ?? null, dc09?.encryption ?? null]);
+  const comparable = (device: Pick<AlarmDeviceRecord, 'status' | 'name' | 'kind' | 'owner' | 'location' | 'address' | 'area' | 'municipality' | 'cameras' | 'supervisionIntervalS'>, dc09: { account: string; encryption: string } | undefined) =>
+    JSON.stringify([device.status, device.name, device.kind, device.owner.name, device.owner.phone ?? null, device.owner.email ?? null, device.location.lat, device.location.lng, device.address ?? null, device.area, device.municipality, [...device.cameras].sort(), device.supervisionIntervalS ?? null, dc09?.account ?? null, dc09?.encryption ?? null]);
   return comparable(existing, existing.dc09) === comparable(input, input.dc09);
 }

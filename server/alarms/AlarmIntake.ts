@@ -1,3 +1,5 @@
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors/AppError.ts';
 import type { AlarmDeviceService } from './AlarmDeviceService.ts';
@@ -5,6 +7,9 @@ import type { AlarmDeviceRecord } from './AlarmRecord.ts';
 import { isTimestamp, REQUEST_ID, signatureHeaders, verify } from './AlarmSignature.ts';
 import type { RefusalLog } from './RefusalLog.ts';
 import { ReplayGuard } from './ReplayGuard.ts';
+
+/** The key an unknown device's request is checked against, so that path costs what a known device's does. */
+const UNKNOWN_DEVICE_KEY = '0'.repeat(64);
 
 export interface IntakeSettings {
   /** Largest difference between a request's timestamp and the server's clock (s). */
@@ -41,18 +46,35 @@ export class AlarmIntake {
   readonly #perAddress: RateLimiterMemory;
   readonly #perDevice: RateLimiterMemory;
 
+  /**
+   * `replayFile`: where the request ids still remembered are kept across a restart (written at close,
+   * read at start, mode 0600); a crash loses them, so after one a request signed before it may be
+   * accepted once more within its window.
+   */
   constructor(
     private readonly devices: AlarmDeviceService,
     private readonly refusals: RefusalLog,
     private readonly settings: IntakeSettings,
+    private readonly replayFile?: string,
   ) {
-    this.#replays = new ReplayGuard(2 * settings.signatureWindowS * 1000);
+    this.#replays = new ReplayGuard();
+    if (replayFile) {
+      try {
+        this.#replays.restore(JSON.parse(readFileSync(replayFile, 'utf8')));
+      } catch {
+        // No file (first start, or after a crash): nothing to carry over.
+      }
+    }
     this.#perAddress = new RateLimiterMemory({ keyPrefix: 'alarm-address', points: settings.ratePerAddressPerMinute, duration: 60 });
     this.#perDevice = new RateLimiterMemory({ keyPrefix: 'alarm-device', points: settings.ratePerDevicePerMinute, duration: 60 });
   }
 
-  /** The device that signed `request`; throws (and audits) otherwise. */
-  async authenticate(request: IntakeRequest, now = Date.now()): Promise<AlarmDeviceRecord> {
+  /**
+   * The device that signed `request`; throws (and audits) otherwise. `release()` forgets the request
+   * id again: the caller calls it when the request is not taken after all (a bad body, a failure),
+   * so the device can send the same request again.
+   */
+  async authenticate(request: IntakeRequest, now = Date.now()): Promise<{ device: AlarmDeviceRecord; release: () => void }> {
     const claimed = header(request.headers, signatureHeaders.device);
     const deviceLabel = claimed && /^[A-Za-z0-9._-]{1,64}$/.test(claimed) ? claimed : undefined;
     await this.#limit(this.#perAddress, request.source, request.source, 'rate_limited_address', deviceLabel, 'too many alarm requests from this address');
@@ -69,24 +91,48 @@ export class AlarmIntake {
     if (!isTimestamp(timestamp) || !REQUEST_ID.test(requestId)) {
       throw this.#refuse(request.source, 'missing_headers', deviceLabel, 'unauthenticated', 'X-C5-Timestamp must be Unix seconds and X-C5-Request-Id 8-128 of A-Z a-z 0-9 . _ -');
     }
-    const found = await this.devices.credentials(deviceLabel);
-    // An unknown device and a wrong signature get the same answer: a stranger learns no device codes.
-    if (!found) throw this.#refuse(request.source, 'unknown_device', deviceLabel, 'unauthenticated', 'the signature is not valid', { reason: 'bad_signature' });
+    // The time first, before the device is looked up: a stale request naming a registered code and
+    // one naming an unknown code get the same answer (no oracle of device codes).
     const skewS = Math.round(now / 1000) - Number(timestamp);
     if (Math.abs(skewS) > this.settings.signatureWindowS) {
       throw this.#refuse(request.source, 'stale_timestamp', deviceLabel, 'unauthenticated', `the request's timestamp is ${Math.abs(skewS)} s ${skewS > 0 ? 'behind' : 'ahead of'} the server's clock (at most ${this.settings.signatureWindowS} s): check the device's clock`, { serverTime: Math.floor(now / 1000) });
     }
-    if (!verify(found.keyHex, { timestamp, requestId, method: request.method, path: request.path, body: request.body }, signature)) {
+    const signed = { timestamp, requestId, method: request.method, path: request.path, body: request.body };
+    const found = await this.devices.credentials(deviceLabel);
+    if (!found) {
+      // An unknown device and a wrong signature get the same answer after the same work: a stranger learns no device codes.
+      verify(UNKNOWN_DEVICE_KEY, signed, signature);
+      throw this.#refuse(request.source, 'unknown_device', deviceLabel, 'unauthenticated', 'the signature is not valid', { reason: 'bad_signature' });
+    }
+    if (!verify(found.keyHex, signed, signature)) {
       throw this.#refuse(request.source, 'bad_signature', deviceLabel, 'unauthenticated', 'the signature is not valid');
     }
-    if (this.#replays.seenBefore(found.device.id, requestId, now)) {
+    // Kept until the timestamp leaves the window (plus the second the rounding may add): a replay is refused for as long as its time would pass.
+    const keepUntil = (Number(timestamp) + this.settings.signatureWindowS + 1) * 1000;
+    if (this.#replays.seenBefore(found.device.id, requestId, now, keepUntil)) {
       throw this.#refuse(request.source, 'replayed', deviceLabel, 'unauthenticated', 'this request id was used already (a replayed request)');
     }
+    const release = () => this.#replays.forget(found.device.id, requestId);
     if (found.device.status === 'suspended' || found.device.status === 'retired') {
       throw this.#refuse(request.source, found.device.status === 'suspended' ? 'device_suspended' : 'device_retired', deviceLabel, 'forbidden', `alarm device ${found.device.code} is ${found.device.status}`);
     }
-    await this.#limit(this.#perDevice, found.device.id, request.source, 'rate_limited_device', deviceLabel, `too many requests from alarm device ${found.device.code}`);
-    return found.device;
+    try {
+      await this.#limit(this.#perDevice, found.device.id, request.source, 'rate_limited_device', deviceLabel, `too many requests from alarm device ${found.device.code}`);
+    } catch (error) {
+      // Not taken: the device may send the same request again once the limit allows.
+      release();
+      throw error;
+    }
+    return { device: found.device, release };
+  }
+
+  /** Keeps the request ids still remembered for the next start. */
+  close(): void {
+    if (!this.replayFile) return;
+    mkdirSync(dirname(this.replayFile), { recursive: true, mode: 0o700 });
+    writeFileSync(`${this.replayFile}.tmp`, JSON.stringify(this.#replays.snapshot()), { mode: 0o600 });
+    chmodSync(`${this.replayFile}.tmp`, 0o600);
+    renameSync(`${this.replayFile}.tmp`, this.replayFile);
   }
 
   /** Request ids remembered now (tests, metrics). */

@@ -65,6 +65,8 @@ export class AlarmService {
   readonly #active = new Map<string, OpenAlarm>();
   /** Per device, the press in progress: two presses at once make one alarm. */
   readonly #pressing = new Map<string, Promise<unknown>>();
+  /** Per alarm, the change in progress (see #serially). */
+  readonly #changes = new Map<string, Promise<void>>();
   #notifier: AlarmNotifier = { raised: () => 0, changed: () => undefined };
   #closed = false;
 
@@ -187,7 +189,11 @@ export class AlarmService {
    * The first operator to acknowledge takes the alarm: ringing stops everywhere, the others see who.
    * Throws not_found, invalid_state (acknowledged by someone else, with who and when; or closed).
    */
-  async acknowledge(actor: UserRecord, id: string): Promise<AlarmView> {
+  acknowledge(actor: UserRecord, id: string): Promise<AlarmView> {
+    return this.#serially(id, () => this.#acknowledge(actor, id));
+  }
+
+  async #acknowledge(actor: UserRecord, id: string): Promise<AlarmView> {
     const entry = await this.#handled(actor, id);
     const updated = await this.alarms.acknowledge(id, actorOf(actor), new Date());
     if (!updated) {
@@ -211,7 +217,11 @@ export class AlarmService {
    * Closes an alarm with its disposition: 'real' leaves the incident open for the operators to run;
    * 'false' and 'test' close the incident too. Throws not_found, invalid_state (closed already).
    */
-  async closeAlarm(actor: UserRecord, id: string, closing: { disposition: AlarmDisposition; note?: string }): Promise<AlarmView> {
+  closeAlarm(actor: UserRecord, id: string, closing: { disposition: AlarmDisposition; note?: string }): Promise<AlarmView> {
+    return this.#serially(id, () => this.#close(actor, id, closing));
+  }
+
+  async #close(actor: UserRecord, id: string, closing: { disposition: AlarmDisposition; note?: string }): Promise<AlarmView> {
     const entry = await this.#handled(actor, id);
     const closed = await this.alarms.markClosed(id, { closedBy: actorOf(actor), closedAt: new Date(), disposition: closing.disposition, ...(closing.note && { closingNote: closing.note }) });
     if (!closed) throw new AppError('invalid_state', `alarm ${id} is closed already`);
@@ -236,15 +246,18 @@ export class AlarmService {
   async #press(device: AlarmDeviceRecord, input: PressInput, position: AlarmIntakeBody['position'], now: Date): Promise<PressResult> {
     const joinable = await this.alarms.findJoinable(device.id, new Date(now.getTime() - this.settings.joinWindowS * 1000));
     if (joinable && this.incidents.isOpen(joinable.incidentId)) {
-      const pressed = await this.alarms.press(joinable.id, now);
-      if (pressed) {
+      // After an acknowledgement, close or re-announcement of it in progress (which it would otherwise undo in memory).
+      const joined = await this.#serially(joinable.id, async (): Promise<PressResult | undefined> => {
+        const pressed = await this.alarms.press(joinable.id, now);
+        if (!pressed) return undefined;
         const view = await this.#remember(pressed);
         await this.#audit(undefined, 'alarm.receive', pressed, { device: device.code, source: input.source, joined: true, presses: pressed.presses, ...(input.ip && { ip: input.ip }) });
         // Still unacknowledged: ring again; acknowledged: the operator who took it sees the count.
         if (pressed.status === 'open') this.#notifier.raised(view);
         else this.#notifier.changed(view);
         return { outcome: 'joined', alarm: view };
-      }
+      });
+      if (joined) return joined;
     }
     const location = position ? { lat: position.lat, lng: position.lng } : { ...device.location };
     const openedBy: Actor = { userId: `device:${device.id}`, username: `alarm device ${device.code}` };
@@ -303,7 +316,11 @@ export class AlarmService {
     entry.timer.unref();
   }
 
-  async #reannounce(id: string, why: string): Promise<void> {
+  #reannounce(id: string, why: string): Promise<void> {
+    return this.#serially(id, () => this.#reannounceNow(id, why));
+  }
+
+  async #reannounceNow(id: string, why: string): Promise<void> {
     const entry = this.#active.get(id);
     if (!entry || entry.record.status !== 'open' || this.#closed) return;
     const updated = await this.alarms.reannounce(id, entry.record.announceLevel + 1, new Date());
@@ -315,16 +332,40 @@ export class AlarmService {
   }
 
   async #incidentClosed(incident: IncidentRecord): Promise<void> {
-    for (const entry of [...this.#active.values()].filter((active) => active.record.incidentId === incident.id)) {
-      const disposition: AlarmDisposition = incident.disposition === 'false_alarm' ? 'false' : 'real';
-      const closedBy = incident.closedBy ?? { userId: 'system', username: 'system' };
-      const closed = await this.alarms.markClosed(entry.record.id, { closedBy, closedAt: new Date(), disposition, closingNote: 'its incident was closed' }).catch(() => undefined);
-      if (!closed) continue;
-      clearTimeout(entry.timer);
-      this.#active.delete(entry.record.id);
-      await this.audit.record({ action: 'alarm.close', userId: closedBy.userId, username: closedBy.username, incidentId: incident.id, deviceId: closed.deviceId, details: { alarmId: closed.id, device: closed.deviceCode, disposition, why: 'incident closed' } }).catch(() => undefined);
-      this.#notifier.changed(await this.#view(closed, await this.devices.repository.findById(closed.deviceId)));
+    for (const { record } of [...this.#active.values()].filter((active) => active.record.incidentId === incident.id)) {
+      await this.#serially(record.id, () => this.#closeWithIncident(record.id, incident));
     }
+  }
+
+  async #closeWithIncident(id: string, incident: IncidentRecord): Promise<void> {
+    const entry = this.#active.get(id);
+    if (!entry) return;
+    const disposition: AlarmDisposition = incident.disposition === 'false_alarm' ? 'false' : 'real';
+    const closedBy = incident.closedBy ?? { userId: 'system', username: 'system' };
+    const closed = await this.alarms.markClosed(entry.record.id, { closedBy, closedAt: new Date(), disposition, closingNote: 'its incident was closed' }).catch(() => undefined);
+    if (!closed) return;
+    clearTimeout(entry.timer);
+    this.#active.delete(entry.record.id);
+    await this.audit.record({ action: 'alarm.close', userId: closedBy.userId, username: closedBy.username, incidentId: incident.id, deviceId: closed.deviceId, details: { alarmId: closed.id, device: closed.deviceCode, disposition, why: 'incident closed' } }).catch(() => undefined);
+    this.#notifier.changed(await this.#view(closed, await this.devices.repository.findById(closed.deviceId)));
+  }
+
+  /**
+   * Runs `change` once the earlier changes of the same alarm have settled: press (join), acknowledge,
+   * close and re-announce each read the alarm, write it and keep the result in memory, so one must not
+   * put back in memory what another just changed (a closed alarm ringing again).
+   */
+  #serially<T>(id: string, change: () => Promise<T>): Promise<T> {
+    const result = (this.#changes.get(id) ?? Promise.resolve()).then(change);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#changes.set(id, settled);
+    void settled.then(() => {
+      if (this.#changes.get(id) === settled) this.#changes.delete(id);
+    });
+    return result;
   }
 
   /** The active alarm, if the actor may handle it. */

@@ -21,21 +21,29 @@ const INTAKE_LIMIT = '8kb';
  */
 export function alarmIntakeRoute(intake: AlarmIntake, alarms: AlarmService): express.RequestHandler[] {
   return [
-    express.raw({ type: () => true, limit: INTAKE_LIMIT }),
+    // inflate: false: the signature covers the bytes as sent, so an encoded (gzip) body is refused (400), not decoded.
+    express.raw({ type: () => true, limit: INTAKE_LIMIT, inflate: false }),
     async (req, res) => {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const source = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-      const device = await intake.authenticate({ source, method: req.method, path: req.originalUrl.split('?')[0] ?? '/api/alarms', headers: req.headers, body });
-      let json: unknown = {};
-      if (body.length > 0) {
-        try {
-          json = JSON.parse(body.toString('utf8'));
-        } catch {
-          throw new AppError('invalid_request', 'the body is not valid JSON');
+      const { device, release } = await intake.authenticate({ source, method: req.method, path: req.originalUrl.split('?')[0] ?? '/api/alarms', headers: req.headers, body });
+      let result;
+      try {
+        let json: unknown = {};
+        if (body.length > 0) {
+          try {
+            json = JSON.parse(body.toString('utf8'));
+          } catch {
+            throw new AppError('invalid_request', 'the body is not valid JSON');
+          }
         }
+        const input = parseOr400(alarmIntakeSchema, json, 'body');
+        result = await alarms.press(device, { body: input, source: 'http', ip: source });
+      } catch (error) {
+        // Not taken: the same signed request may come again (a device retrying after a failure).
+        release();
+        throw error;
       }
-      const input = parseOr400(alarmIntakeSchema, json, 'body');
-      const result = await alarms.press(device, { body: input, source: 'http', ip: source });
       if (result.outcome === 'heartbeat') {
         res.json({ outcome: 'heartbeat' });
       } else if (result.outcome === 'test') {

@@ -21,13 +21,13 @@ describe('review: alarm device import (issue 22)', function () {
     return { status: res.status, json: await res.json() };
   };
 
-  // REVIEW: fails because sameDevice() (server/alarms/AlarmDeviceImporter.ts:105-108) leaves
+  // Regression (found by a review, fixed): it failed because sameDevice() (server/alarms/AlarmDeviceImporter.ts:105-108) leaves
   // `status` out of the comparison: a file that registers an existing active device in test mode
   // (or the reverse) is reported `unchanged` (DeviceImportReport: "Already registered with the same
   // record") while the device keeps its other status. An installer who re-imports a site's file
   // with status=test believes the buttons are in test mode; a press then opens real incidents.
   // Fix: compare status too (report the row as an error "a different device has this code").
-  it.skip('a row differing from the registered device only in status is not reported unchanged', async () => {
+  it('a row differing from the registered device only in status is not reported unchanged', async () => {
     const row = { code: `REV-IMP-${process.pid}`, name: 'Bank door', kind: 'fixed_button', owner: { name: 'Bank' }, location: { lat: 19.4, lng: -99.1 }, area: 'agency', municipality: 'Norte', status: 'active' };
     const first = await post([row]);
     expect(first.status, JSON.stringify(first.json)).to.equal(200);
