@@ -1,7 +1,7 @@
 /**
  * The admin's CSV import of alarm devices: a file sent as text/csv, then the server's report
  * (rows, created, unchanged, the refused lines with their reasons). The keys of the devices it
- * created are shown once, in the key dialog.
+ * created (HTTP keys, and the DC-09 keys of encrypted panels) are shown once, in the key dialog.
  */
 import { element } from './dom.ts';
 import { Emitter } from './Emitter.ts';
@@ -13,7 +13,7 @@ export interface AlarmDeviceImportFormEvents {
 }
 
 export const ALARM_CSV_COLUMNS =
-  'code,name,kind,owner_name,owner_phone,owner_email,lat,lng,address,area,municipality,cameras,supervision_interval_s,status';
+  'code,name,kind,owner_name,owner_phone,owner_email,lat,lng,address,area,municipality,cameras,supervision_interval_s,status,dc09_account,dc09_encryption,dc09_encryption_required';
 /** Larger files are refused here (the server has its own limit). */
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
 
@@ -31,7 +31,11 @@ export class AlarmDeviceImportForm extends Emitter<AlarmDeviceImportFormEvents> 
     this.#report = element('div', { className: 'alarm-import-report', attrs: { id: 'alarm-import-report', role: 'status', 'aria-live': 'polite' } });
     this.#report.hidden = true;
     this.el = element('form', { className: 'inline-form alarm-import-form', attrs: { 'aria-label': 'Import alarm devices', novalidate: '' } }, [
-      field('CSV file', this.#file, `Columns: ${ALARM_CSV_COLUMNS} (cameras separated by ";").`),
+      field(
+        'CSV file',
+        this.#file,
+        `Columns: ${ALARM_CSV_COLUMNS} (cameras separated by ";"; SIA DC-09 panels: an account of 3-16 hex digits, encryption aes128 (default), aes192, aes256 or none, encryption required true or false).`,
+      ),
       element('div', { className: 'form-actions' }, [this.#submit]),
       this.#status.el,
       this.#report,

@@ -1,7 +1,8 @@
 /**
  * The admin's "Alarm devices" panel: the devices (search by code, name or owner; filter by
- * status), a form registering one, a CSV import, and per device its status and key rotation.
- * Every new key (created, rotated, imported) is shown once in the key dialog and not kept.
+ * status), a form registering one, a CSV import, and per device its status and key rotation (the
+ * HTTP key, and the SIA DC-09 key of encrypted panels). Every new key (created, rotated, imported)
+ * is shown once in the key dialog and not kept.
  */
 import { AlarmDeviceForm } from './AlarmDeviceForm.ts';
 import { AlarmDeviceImportForm } from './AlarmDeviceImportForm.ts';
@@ -39,8 +40,8 @@ export class AlarmDevicesPanel {
     form.el.hidden = true;
     const newToggle = button('New device', { 'data-action': 'new-device', id: 'alarm-device-new' }, 'form-button primary');
     disclose(newToggle, form.el);
-    form.on('created', ({ device, httpKey }) => {
-      AlarmKeyDialog.show(`Device ${device.code} registered`, [{ code: device.code, httpKey }]);
+    form.on('created', ({ device, httpKey, dc09Key }) => {
+      AlarmKeyDialog.show(`Device ${device.code} registered`, [{ code: device.code, httpKey, ...(dc09Key && { dc09Key }) }]);
       void this.refresh();
     });
 
@@ -49,7 +50,7 @@ export class AlarmDevicesPanel {
     const importToggle = button('Import CSV', { 'data-action': 'import-csv', id: 'alarm-device-import' }, 'form-button');
     disclose(importToggle, importForm.el);
     importForm.on('imported', (report) => {
-      const keys = Array.isArray(report.keys) ? report.keys : [];
+      const keys = (Array.isArray(report.keys) ? report.keys : []).map(({ code, httpKey, dc09Key }) => ({ code, httpKey, ...(dc09Key && { dc09Key }) }));
       if (keys.length > 0) AlarmKeyDialog.show(`${keys.length} device${keys.length === 1 ? '' : 's'} imported`, keys);
       void this.refresh();
     });
@@ -126,7 +127,11 @@ export class AlarmDevicesPanel {
       if (row) row.update(device);
       else {
         row = new AlarmDeviceRow(device, this.api);
-        row.on('rotated', ({ device: rotated, httpKey }) => AlarmKeyDialog.show(`New key for ${rotated.code}`, [{ code: rotated.code, httpKey }]));
+        row.on('rotated', ({ device: rotated, httpKey, dc09Key }) =>
+          AlarmKeyDialog.show(httpKey ? `New key for ${rotated.code}` : `New DC-09 key for ${rotated.code}`, [
+            { code: rotated.code, ...(httpKey && { httpKey }), ...(dc09Key && { dc09Key }) },
+          ]),
+        );
         this.#rows.set(device.id, row);
       }
       return row;
