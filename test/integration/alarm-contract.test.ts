@@ -275,6 +275,88 @@ contractSuite('alarm device repository contract', deviceAdapters, (current, adap
       await Promise.all([at(20), at(12), at(15)].map((time) => repo.touch(untouched.id, time)));
       expect((await repo.findById(untouched.id))?.lastSeenAt).to.deep.equal(at(20));
     });
+
+    // SIA DC-09 settings (issue 23): the account identifies the panel, unique among devices, compared upper-case.
+    const sealedDc09 = 'k1:iv:tag:dc09-ciphertext';
+    const expectConflict = async (what: string, run: () => Promise<unknown>) => {
+      let failure: unknown;
+      try {
+        await run();
+      } catch (error) {
+        failure = error;
+      }
+      expect(failure, what).to.be.instanceOf(AppError);
+      expect((failure as AppError).code, what).to.equal('conflict');
+    };
+
+    it('DC-09 settings round-trip (the sealed key kept as given); found by account, case-insensitive; unknown accounts are undefined', async () => {
+      const dc09 = { account: 'AB12CD', encryption: 'aes256' as const, key: sealedDc09, encryptionRequired: true };
+      const panel = await repo.insert(device('PB-DC1', { kind: 'alarm_panel', dc09 }));
+      dc09.account = 'CHANGED';
+      expect(panel.dc09).to.deep.equal({ account: 'AB12CD', encryption: 'aes256', key: sealedDc09, encryptionRequired: true });
+      expect(await repo.findById(panel.id)).to.deep.equal(panel);
+      const clear = await repo.insert(device('PB-DC2', { kind: 'alarm_panel', dc09: { account: '0999', encryption: 'none', encryptionRequired: false } }));
+      expect(clear.dc09).to.deep.equal({ account: '0999', encryption: 'none', encryptionRequired: false });
+      expect(clear.dc09).to.not.have.property('key');
+      // Devices without DC-09 (any number of them) have no dc09 at all.
+      const plain = await repo.insert(device('PB-PLAIN-1'));
+      await repo.insert(device('PB-PLAIN-2'));
+      expect(plain).to.not.have.property('dc09');
+      expect(await repo.findById(plain.id)).to.not.have.property('dc09');
+
+      for (const account of ['AB12CD', 'ab12cd', 'Ab12Cd']) expect(await repo.findByDc09Account(account), account).to.deep.equal(panel);
+      expect(await repo.findByDc09Account('0999')).to.deep.equal(clear);
+      for (const account of ['AB12CE', 'AB12C', '999', '', 'PB-DC1', '{"$gt":""}', '$where', 'a'.repeat(200)]) {
+        expect(await repo.findByDc09Account(account), `findByDc09Account(${account.slice(0, 20)})`).to.equal(undefined);
+      }
+      // The caller's copy is not the stored one.
+      const found = (await repo.findByDc09Account('AB12CD'))!;
+      found.dc09!.key = 'tampered';
+      expect((await repo.findById(panel.id))?.dc09?.key).to.equal(sealedDc09);
+      // An account given in lower case is stored (and compared) upper-case.
+      const lower = await repo.insert(device('PB-DC3', { dc09: { account: 'beef01', encryption: 'aes128', key: sealedDc09, encryptionRequired: true } }));
+      expect(lower.dc09?.account).to.equal('BEEF01');
+      expect((await repo.findByDc09Account('BEEF01'))?.id).to.equal(lower.id);
+    });
+
+    it('a DC-09 account taken by another device: conflict on insert and on update, nothing changed', async () => {
+      const first = await repo.insert(device('PB-DC1', { dc09: { account: 'AB12CD', encryption: 'aes128', key: sealedDc09, encryptionRequired: true } }));
+      await expectConflict('insert, same account', () => repo.insert(device('PB-DC2', { dc09: { account: 'AB12CD', encryption: 'none', encryptionRequired: false } })));
+      await expectConflict('insert, same account in lower case', () => repo.insert(device('PB-DC3', { dc09: { account: 'ab12cd', encryption: 'none', encryptionRequired: false } })));
+      expect(await repo.findByCode('PB-DC2')).to.equal(undefined);
+      expect(await repo.findByCode('PB-DC3')).to.equal(undefined);
+      expect((await repo.list({}, { offset: 0, limit: 10 })).total).to.equal(1);
+
+      const second = await repo.insert(device('PB-DC4', { dc09: { account: 'CAFE', encryption: 'aes128', key: sealedDc09, encryptionRequired: true } }));
+      const plain = await repo.insert(device('PB-PLAIN'));
+      await expectConflict('update, same account', () => repo.update(second.id, { dc09: { account: 'AB12CD', encryption: 'aes128', key: sealedDc09, encryptionRequired: true } }));
+      await expectConflict('update of a device without DC-09', () => repo.update(plain.id, { name: 'Renamed', dc09: { account: 'ab12cd', encryption: 'none', encryptionRequired: false } }));
+      expect(await repo.findById(second.id)).to.deep.equal(second);
+      expect(await repo.findById(plain.id)).to.deep.equal(plain);
+      expect(await repo.findById(first.id)).to.deep.equal(first);
+      expect((await repo.findByDc09Account('AB12CD'))?.id).to.equal(first.id);
+      // Its own account again is no conflict; other fields change, the settings replace the old ones.
+      const kept = await repo.update(first.id, { name: 'Renamed', dc09: { account: 'AB12CD', encryption: 'none', encryptionRequired: false } });
+      expect(kept?.name).to.equal('Renamed');
+      expect(kept?.dc09).to.deep.equal({ account: 'AB12CD', encryption: 'none', encryptionRequired: false });
+      expect(await repo.findById(first.id)).to.deep.equal(kept);
+    });
+
+    it('unsetDc09 removes the settings (winning over a value given with it) and frees the account', async () => {
+      const panel = await repo.insert(device('PB-DC1', { dc09: { account: 'AB12CD', encryption: 'aes192', key: sealedDc09, encryptionRequired: false } }));
+      const unset = await repo.update(panel.id, { unsetDc09: true, dc09: { account: 'AB12CD', encryption: 'none', encryptionRequired: false }, name: 'No longer DC-09' });
+      expect(unset).to.not.have.property('dc09');
+      expect(unset?.name).to.equal('No longer DC-09');
+      expect(await repo.findById(panel.id)).to.deep.equal(unset);
+      expect(await repo.findByDc09Account('AB12CD')).to.equal(undefined);
+      const other = await repo.insert(device('PB-DC2', { dc09: { account: 'AB12CD', encryption: 'none', encryptionRequired: false } }));
+      expect((await repo.findByDc09Account('ab12cd'))?.id).to.equal(other.id);
+      // Given back to the first device: the account is the other's now.
+      await expectConflict('the account re-used meanwhile', () => repo.update(panel.id, { dc09: { account: 'AB12CD', encryption: 'none', encryptionRequired: false } }));
+      const again = await repo.update(panel.id, { dc09: { account: 'AB12CE', encryption: 'aes128', key: sealedDc09, encryptionRequired: true } });
+      expect(again?.dc09).to.deep.equal({ account: 'AB12CE', encryption: 'aes128', key: sealedDc09, encryptionRequired: true });
+      expect((await repo.findByDc09Account('ab12ce'))?.id).to.equal(panel.id);
+    });
   }
 });
 

@@ -270,6 +270,191 @@ describe('alarm devices over REST (issue 22)', function () {
     expect((await okAs(tokens.admin, 'GET', `/api/alarm-devices/${device.id}`)).status).to.equal('active');
   });
 
+  describe('SIA DC-09 settings (issue 23)', () => {
+    const vault = () => new SecretVault(CREDENTIAL_KEY);
+    /** A DC-09 key is upper-case hex; registered with the scan in both cases. */
+    const registerDc09Key = (key: string) => {
+      registerKey(key);
+      scan.register(`DC-09 key #${issued.length} (lower-case)`, key.toLowerCase());
+    };
+    let serialAccount = 0;
+    const account = () => `DC${(++serialAccount).toString(16).toUpperCase().padStart(4, '0')}`;
+    const createPanel = async (dc09: Record<string, unknown>) => {
+      const res = await issuing('POST', '/api/alarm-devices', deviceInput({ kind: 'alarm_panel', dc09 }));
+      expect(res.status, JSON.stringify(res.json)).to.equal(201);
+      registerKey(res.json.httpKey);
+      if (res.json.dc09Key) registerDc09Key(res.json.dc09Key);
+      return res.json as { device: Json; httpKey: string; dc09Key?: string };
+    };
+
+    it('the DC-09 key is shown once: on create (by key size), never in a read, a listing, a change or the audit trail; stored sealed', async () => {
+      for (const [encryption, digits] of [['aes128', 32], ['aes192', 48], ['aes256', 64]] as const) {
+        const acct = account();
+        const created = await createPanel({ account: acct.toLowerCase(), encryption });
+        expect(created.dc09Key, encryption).to.match(new RegExp(`^[0-9A-F]{${digits}}$`));
+        expect(created.device.dc09).to.deep.equal({ account: acct, encryption, encryptionRequired: true });
+        expect(created.device).to.not.have.nested.property('dc09.key');
+        const read = await okAs(tokens.admin, 'GET', `/api/alarm-devices/${created.device.id}`);
+        expect(read).to.deep.equal(created.device);
+        expect((await okAs(tokens.admin, 'GET', `/api/alarm-devices?q=${created.device.code}`)).items).to.deep.equal([created.device]);
+        const renamed = await okAs(tokens.admin, 'PATCH', `/api/alarm-devices/${created.device.id}`, { name: 'Renamed panel' });
+        expect(renamed).to.not.have.property('dc09Key');
+        const record = (await t.app.alarmDevices.repository.findById(created.device.id))!;
+        expect(record.dc09!.key).to.match(/^[0-9a-f]{8}:/).and.not.include(created.dc09Key!);
+        expect(vault().open(record.dc09!.key!)).to.equal(created.dc09Key);
+        scan.add(`stored panel ${record.code}`, JSON.stringify(record));
+        const entries = (await okAs(tokens.admin, 'GET', `/api/audit?device=${created.device.id}`)).items;
+        expect(entries.map((entry: Json) => entry.action).sort()).to.deep.equal(['alarm_device.create', 'alarm_device.update']);
+        expect(entries.find((entry: Json) => entry.action === 'alarm_device.create').details.dc09).to.deep.equal({ account: acct, encryption, encryptionRequired: true });
+      }
+      // No encryption: no key, clear frames allowed by default.
+      const clear = await createPanel({ account: account(), encryption: 'none' });
+      expect(clear).to.not.have.property('dc09Key');
+      expect(clear.device.dc09.encryptionRequired).to.equal(false);
+      expect((await t.app.alarmDevices.repository.findById(clear.device.id))!.dc09).to.not.have.property('key');
+      // Encrypted, clear frames allowed too (a migration).
+      const lenient = await createPanel({ account: account(), encryption: 'aes128', encryptionRequired: false });
+      expect(lenient.dc09Key).to.match(/^[0-9A-F]{32}$/);
+      expect(lenient.device.dc09.encryptionRequired).to.equal(false);
+      scan.assertClean();
+    });
+
+    it('rotate-key {which: dc09}: a new DC-09 key once (the HTTP key stays); a device without encryption cannot rotate it (409)', async () => {
+      const created = await createPanel({ account: account(), encryption: 'aes256' });
+      const httpBefore = (await t.app.alarmDevices.repository.findById(created.device.id))!.httpKey;
+      const rotated = await issuing('POST', `/api/alarm-devices/${created.device.id}/rotate-key`, { which: 'dc09' });
+      expect(rotated.status, JSON.stringify(rotated.json)).to.equal(200);
+      const key: string = rotated.json.dc09Key;
+      registerDc09Key(key);
+      expect(key).to.match(/^[0-9A-F]{64}$/).and.not.equal(created.dc09Key);
+      expect(rotated.json).to.not.have.property('httpKey');
+      expect(rotated.json.device.dc09).to.deep.equal(created.device.dc09);
+      const record = (await t.app.alarmDevices.repository.findById(created.device.id))!;
+      expect(vault().open(record.dc09!.key!)).to.equal(key);
+      expect(record.httpKey, 'the HTTP key is not rotated').to.equal(httpBefore);
+      expect(await okAs(tokens.admin, 'GET', `/api/alarm-devices/${created.device.id}`)).to.not.have.property('dc09Key');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const audited = (await okAs(tokens.admin, 'GET', `/api/audit?device=${created.device.id}&action=alarm_device.rotate_key`)).items;
+      expect(audited.map((entry: Json) => entry.details.which)).to.deep.equal(['dc09']);
+
+      const clear = await createPanel({ account: account(), encryption: 'none' });
+      await refused('POST /api/alarm-devices/{id}/rotate-key', { id: clear.device.id }, tokens.admin, { which: 'dc09' }, 409, 'invalid_state');
+      const { device: plain } = await create();
+      await refused('POST /api/alarm-devices/{id}/rotate-key', { id: plain.id }, tokens.admin, { which: 'dc09' }, 409, 'invalid_state');
+      await refused('POST /api/alarm-devices/{id}/rotate-key', { id: plain.id }, tokens.admin, { which: 'aes' }, 400, 'invalid_request');
+      scan.assertClean();
+    });
+
+    it('PATCH dc09: a changed encryption issues a key (in that answer only); the same encryption keeps the key; none drops it; null removes the settings', async () => {
+      const created = await createPanel({ account: account(), encryption: 'aes128' });
+      const id = created.device.id as string;
+      const sealed = async () => (await t.app.alarmDevices.repository.findById(id))!.dc09;
+      const acct = created.device.dc09.account as string;
+
+      // Same encryption, encryptionRequired changed: no new key, the sealed key kept.
+      const before = (await sealed())!.key;
+      const lenient = await okAs(tokens.admin, 'PATCH', `/api/alarm-devices/${id}`, { dc09: { account: acct, encryption: 'aes128', encryptionRequired: false } });
+      expect(lenient).to.not.have.property('dc09Key');
+      expect(lenient.dc09).to.deep.equal({ account: acct, encryption: 'aes128', encryptionRequired: false });
+      expect((await sealed())!.key).to.equal(before);
+
+      // Another key size: a new key, once.
+      const changed = await issuing('PATCH', `/api/alarm-devices/${id}`, { dc09: { account: acct, encryption: 'aes256' } });
+      expect(changed.status, JSON.stringify(changed.json)).to.equal(200);
+      const key: string = changed.json.dc09Key;
+      registerDc09Key(key);
+      expect(key).to.match(/^[0-9A-F]{64}$/);
+      expect(changed.json.dc09).to.deep.equal({ account: acct, encryption: 'aes256', encryptionRequired: true });
+      expect(vault().open((await sealed())!.key!)).to.equal(key);
+      expect(await okAs(tokens.admin, 'GET', `/api/alarm-devices/${id}`)).to.not.have.property('dc09Key');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const updates = (await okAs(tokens.admin, 'GET', `/api/audit?device=${id}&action=alarm_device.update`)).items;
+      expect(updates[0].details).to.include({ dc09KeyIssued: true });
+
+      // None: the key is gone; encrypted again later: a fresh key.
+      const none = await okAs(tokens.admin, 'PATCH', `/api/alarm-devices/${id}`, { dc09: { account: acct, encryption: 'none' } });
+      expect(none).to.not.have.property('dc09Key');
+      expect(none.dc09).to.deep.equal({ account: acct, encryption: 'none', encryptionRequired: false });
+      expect(await sealed()).to.not.have.property('key');
+      const again = await issuing('PATCH', `/api/alarm-devices/${id}`, { dc09: { account: acct, encryption: 'aes192' } });
+      registerDc09Key(again.json.dc09Key);
+      expect(again.json.dc09Key).to.match(/^[0-9A-F]{48}$/).and.not.equal(key);
+
+      // A device without DC-09 gets it by PATCH (a key); null removes it, and frees the account.
+      const { device: plain } = await create();
+      const acct2 = account();
+      const added = await issuing('PATCH', `/api/alarm-devices/${plain.id}`, { dc09: { account: acct2, encryption: 'aes128' } });
+      expect(added.status).to.equal(200);
+      registerDc09Key(added.json.dc09Key);
+      expect(added.json.dc09Key).to.match(/^[0-9A-F]{32}$/);
+      const removed = await okAs(tokens.admin, 'PATCH', `/api/alarm-devices/${plain.id}`, { dc09: null });
+      expect(removed).to.not.have.property('dc09');
+      expect(await t.app.alarmDevices.repository.findByDc09Account(acct2)).to.equal(undefined);
+      const reused = await createPanel({ account: acct2, encryption: 'none' });
+      expect(reused.device.dc09.account).to.equal(acct2);
+      scan.assertClean();
+    });
+
+    it('bad DC-09 settings: encryption none with encryptionRequired 422; an account not 3-16 hex digits 400; a taken account 409', async () => {
+      const { device } = await createPanel({ account: account(), encryption: 'aes128' });
+      await refused('POST /api/alarm-devices', {}, tokens.admin, deviceInput({ dc09: { account: account(), encryption: 'none', encryptionRequired: true } }), 422, 'unprocessable');
+      await refused('PATCH /api/alarm-devices/{id}', { id: device.id }, tokens.admin, { dc09: { account: device.dc09.account, encryption: 'none', encryptionRequired: true } }, 422, 'unprocessable');
+      for (const bad of ['12G4', 'XYZ', '12', '1'.repeat(17), '#1234', '12 34', '']) {
+        await refused('POST /api/alarm-devices', {}, tokens.admin, deviceInput({ dc09: { account: bad, encryption: 'aes128' } }), 400, 'invalid_request');
+        await refused('PATCH /api/alarm-devices/{id}', { id: device.id }, tokens.admin, { dc09: { account: bad, encryption: 'aes128' } }, 400, 'invalid_request');
+      }
+      await refused('POST /api/alarm-devices', {}, tokens.admin, deviceInput({ dc09: { account: account(), encryption: 'aes512' } }), 400, 'invalid_request');
+      await refused('POST /api/alarm-devices', {}, tokens.admin, deviceInput({ dc09: { account: account(), encryption: 'aes128', key: 'A'.repeat(32) } }), 400, 'invalid_request');
+      // Taken (in any case): on create, and on another device's change.
+      await refused('POST /api/alarm-devices', {}, tokens.admin, deviceInput({ dc09: { account: device.dc09.account.toLowerCase(), encryption: 'none' } }), 409, 'conflict');
+      const other = await createPanel({ account: account(), encryption: 'none' });
+      await refused('PATCH /api/alarm-devices/{id}', { id: other.device.id }, tokens.admin, { dc09: { account: device.dc09.account, encryption: 'none' } }, 409, 'conflict');
+    });
+
+    it('CSV import with dc09 columns: the DC-09 key of each encrypted panel in the report\'s keys, once', async () => {
+      const header = `${CSV_HEADER},dc09_account,dc09_encryption,dc09_encryption_required`;
+      const stamp = `${process.pid}`;
+      const [a1, a2, a3, a4] = [account(), account(), account(), account()];
+      const rows = [
+        `DCI-${stamp}-1,Panel 1,alarm_panel,Banco,,,19.43,-99.13,,agency,Norte,,,,${a1},aes256,`,
+        `DCI-${stamp}-2,Panel 2,alarm_panel,Banco,,,19.43,-99.13,,agency,Norte,,,,${a2.toLowerCase()},none,false`,
+        `DCI-${stamp}-3,Panel 3,alarm_panel,Banco,,,19.43,-99.13,,agency,Norte,,,,${a3},,false`,
+        `DCI-${stamp}-4,Panel 4,alarm_panel,Banco,,,19.43,-99.13,,agency,Norte,,,,${a4},none,true`,
+        `DCI-${stamp}-5,Panel 5,alarm_panel,Banco,,,19.43,-99.13,,agency,Norte,,,,${a1},aes128,`,
+        `DCI-${stamp}-6,Panel 6,alarm_panel,Banco,,,19.43,-99.13,,agency,Norte,,,,NOTHEX,aes128,`,
+      ];
+      const res = await issuing('POST', '/api/alarm-devices/import', `${header}\n${rows.join('\n')}\n`, 'text/csv');
+      expect(res.status, JSON.stringify(res.json)).to.equal(200);
+      for (const entry of res.json.keys) {
+        registerKey(entry.httpKey);
+        if (entry.dc09Key) registerDc09Key(entry.dc09Key);
+      }
+      expect(res.json).to.deep.include({ rows: 6, created: 3, unchanged: 0 });
+      expect(res.json.keys.map((entry: Json) => [entry.code, entry.dc09Key?.length ?? null])).to.deep.equal([
+        [`DCI-${stamp}-1`, 64],
+        [`DCI-${stamp}-2`, null],
+        [`DCI-${stamp}-3`, 32],
+      ]);
+      expect(res.json.errors.map((error: Json) => [error.line, error.code])).to.deep.equal([
+        [5, `DCI-${stamp}-4`],
+        [6, `DCI-${stamp}-5`],
+        [7, `DCI-${stamp}-6`],
+      ]);
+      const stored = (await t.app.alarmDevices.repository.findByCode(`DCI-${stamp}-1`))!;
+      expect(vault().open(stored.dc09!.key!)).to.equal(res.json.keys[0].dc09Key);
+      const views = await Promise.all([1, 2, 3].map(async (n) => (await okAs(tokens.admin, 'GET', `/api/alarm-devices?q=DCI-${stamp}-${n}`)).items[0]));
+      expect(views.map((view) => view.dc09)).to.deep.equal([
+        { account: a1, encryption: 'aes256', encryptionRequired: true },
+        { account: a2, encryption: 'none', encryptionRequired: false },
+        { account: a3, encryption: 'aes128', encryptionRequired: false },
+      ]);
+      // Sent again: nothing created, no key.
+      const again = await issuing('POST', '/api/alarm-devices/import', `${header}\n${rows.slice(0, 3).join('\n')}\n`, 'text/csv');
+      expect(again.json).to.deep.include({ rows: 3, created: 0, unchanged: 3, keys: [] });
+      scan.assertClean();
+    });
+  });
+
   describe('CSV import', () => {
     const csv = (rows: string[]) => `${CSV_HEADER}\n${rows.join('\n')}\n`;
     const stamp = `${process.pid}`;

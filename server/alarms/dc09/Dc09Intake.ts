@@ -54,6 +54,8 @@ export class Dc09Intake {
   readonly #perAddress: RateLimiterMemory;
   /** key -> when it stops counting as a retransmission (epoch ms), oldest first. */
   readonly #recent = new Map<string, number>();
+  /** key -> settles when the frame with that key has been handled (frames in progress only). */
+  readonly #inFlight = new Map<string, Promise<void>>();
   readonly #cidCodes: Set<string>;
   readonly #siaCodes: Set<string>;
 
@@ -107,13 +109,23 @@ export class Dc09Intake {
     }
     const ack = () => encodeAnswer('ACK', envelope, { now, ...(envelope.encrypted && keyHex && { keyHex }) });
     const key = this.#retransmissionKey(envelope, content);
+    // The same frame still being handled (a panel retransmitting before our ACK, over UDP or on a
+    // new connection): wait for it, so the copy is recognised as a retransmission, not a second press.
+    for (let pending = this.#inFlight.get(key); pending; pending = this.#inFlight.get(key)) await pending;
     if (this.#isRetransmission(key, now.getTime())) {
       return { answer: ack(), outcome: { answer: 'ACK', reason: 'retransmission' } };
     }
-    const handled = await this.#events(device, envelope, content, source);
-    if (handled === 'unsupported') return this.#duh(envelope, source, 'unsupported_data', now, device.code);
-    this.#remember(key, now.getTime());
-    return { answer: ack(), outcome: { answer: 'ACK', reason: 'accepted', ...(handled.alarmId && { alarmId: handled.alarmId }) } };
+    let done!: () => void;
+    this.#inFlight.set(key, new Promise<void>((resolve) => (done = resolve)));
+    try {
+      const handled = await this.#events(device, envelope, content, source);
+      if (handled === 'unsupported') return this.#duh(envelope, source, 'unsupported_data', now, device.code);
+      this.#remember(key, now.getTime());
+      return { answer: ack(), outcome: { answer: 'ACK', reason: 'accepted', ...(handled.alarmId && { alarmId: handled.alarmId }) } };
+    } finally {
+      this.#inFlight.delete(key);
+      done();
+    }
   }
 
   /** Passes the frame's events on; 'unsupported' when its data cannot be read. */
