@@ -300,7 +300,8 @@ export class AlarmDeviceService extends TypedEmitter<AlarmDeviceServiceEvents> {
    * the panel gets encryption or a different key size; otherwise the current key is kept.
    */
   #dc09Settings(input: Dc09SettingsInput, current: Dc09Settings | undefined): { settings: Dc09Settings; keyHex?: string } {
-    const encryptionRequired = input.encryptionRequired ?? input.encryption !== 'none';
+    // Not given: kept as it was for a panel that stays encrypted; otherwise required whenever encrypted.
+    const encryptionRequired = input.encryptionRequired ?? (current && current.encryption !== 'none' && input.encryption !== 'none' ? current.encryptionRequired : input.encryption !== 'none');
     if (input.encryption === 'none') return { settings: { account: input.account, encryption: 'none', encryptionRequired } };
     if (current?.encryption === input.encryption && current.key) {
       return { settings: { account: input.account, encryption: input.encryption, key: current.key, encryptionRequired } };

@@ -364,7 +364,8 @@ describe('alarm devices over REST (issue 22)', function () {
       const key: string = changed.json.dc09Key;
       registerDc09Key(key);
       expect(key).to.match(/^[0-9A-F]{64}$/);
-      expect(changed.json.dc09).to.deep.equal({ account: acct, encryption: 'aes256', encryptionRequired: true });
+      // encryptionRequired not given: kept as it was (false) for a panel that stays encrypted.
+      expect(changed.json.dc09).to.deep.equal({ account: acct, encryption: 'aes256', encryptionRequired: false });
       expect(vault().open((await sealed())!.key!)).to.equal(key);
       expect(await okAs(tokens.admin, 'GET', `/api/alarm-devices/${id}`)).to.not.have.property('dc09Key');
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -5,6 +5,11 @@ import { Dc09FrameReader } from './Dc09FrameReader.ts';
 import type { Dc09Intake, Dc09Outcome, Dc09Source } from './Dc09Intake.ts';
 import { MAX_FRAME_BYTES } from './Dc09Frame.ts';
 
+/** Frames of one TCP connection waiting to be handled, at most, before it stops being read. */
+const MAX_QUEUED = 32;
+/** Answers waiting to be sent on one connection (bytes), at most, before it stops being read. */
+const WRITE_LIMIT = 64 * 1024;
+
 export interface Dc09ReceiverSettings {
   host: string;
   /** TCP and UDP; 0 picks a free port for both. */
@@ -98,6 +103,8 @@ export class Dc09Receiver {
     const source: Dc09Source = { address, transport: 'tcp' };
     /** Answers go out in the order the frames came, one frame at a time per connection. */
     let queue: Promise<void> = Promise.resolve();
+    /** Frames read and not yet handled: past MAX_QUEUED the connection stops being read until they are. */
+    let queued = 0;
     let frameTimer: NodeJS.Timeout | undefined;
     const armFrameTimer = () => {
       clearTimeout(frameTimer);
@@ -115,16 +122,21 @@ export class Dc09Receiver {
       if (discarded > 0) this.logger.debug({ source: address, bytes: discarded }, 'DC-09 bytes outside a frame discarded');
       armFrameTimer();
       for (const frame of frames) {
+        queued++;
         queue = queue.then(async () => {
           const { answer, outcome } = await this.intake.handle(frame, source);
-          this.onOutcome?.(outcome, source);
+          this.#observe(outcome, source);
           if (answer && !socket.destroyed) socket.write(answer);
+          queued--;
+          if (queued <= MAX_QUEUED / 2 && socket.isPaused() && socket.writableLength <= WRITE_LIMIT) socket.resume();
         });
       }
-      // A client that sends faster than we answer: the answers' queue is bounded by pausing it.
-      if (socket.writableLength > 64 * 1024) socket.pause();
+      // A client that sends faster than we handle or it reads: stop reading it until we caught up.
+      if (queued > MAX_QUEUED || socket.writableLength > WRITE_LIMIT) socket.pause();
     });
-    socket.on('drain', () => socket.resume());
+    socket.on('drain', () => {
+      if (queued <= MAX_QUEUED / 2) socket.resume();
+    });
     socket.on('error', () => undefined);
     socket.once('close', () => {
       clearTimeout(frameTimer);
@@ -139,8 +151,17 @@ export class Dc09Receiver {
     if (this.#closed || message.length > MAX_FRAME_BYTES) return;
     const source: Dc09Source = { address, transport: 'udp' };
     const { answer, outcome } = await this.intake.handle(message, source);
-    this.onOutcome?.(outcome, source);
+    this.#observe(outcome, source);
     if (answer && !this.#closed) this.udp.send(answer, port, address, (error) => error && this.logger.debug({ err: error }, 'DC-09 UDP answer not sent'));
+  }
+
+  /** Tells the observer, whose failure must not stop the answers. */
+  #observe(outcome: Dc09Outcome, source: Dc09Source): void {
+    try {
+      this.onOutcome?.(outcome, source);
+    } catch (error) {
+      this.logger.error({ err: error }, 'DC-09 outcome observer failed');
+    }
   }
 
   /** Stops listening and ends every connection. Idempotent. */

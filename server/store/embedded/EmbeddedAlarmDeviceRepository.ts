@@ -27,7 +27,7 @@ export class EmbeddedAlarmDeviceRepository implements AlarmDeviceRepository {
       return fromStored(await this.db.insertAsync(doc as StoredAlarmDevice));
     } catch (error) {
       if ((error as { errorType?: string }).errorType === 'uniqueViolated') {
-        throw new AppError('conflict', (error as { key?: unknown }).key === device.dc09?.account ? `DC-09 account ${device.dc09?.account} is another device's` : `alarm device code ${device.code} is already registered`);
+        throw new AppError('conflict', (error as { key?: unknown }).key === device.dc09?.account.toUpperCase() ? `DC-09 account ${device.dc09?.account} is another device's` : `alarm device code ${device.code} is already registered`);
       }
       throw error;
     }
