@@ -17,9 +17,8 @@ import type {
   AlarmDisposition,
   AlarmStatus,
   AlarmView,
-  ApiErrorBody,
 } from '../../server/signalling/protocol.ts';
-import { ApiError } from './IncidentsApi.ts';
+import { RestClient, type RequestBody } from './RestClient.ts';
 
 export type { AlarmCameraView, AlarmDeviceKind, AlarmDeviceStatus, AlarmDeviceStatusEvent, AlarmDeviceView, AlarmDisposition, AlarmStatus, AlarmView };
 
@@ -139,7 +138,11 @@ export interface AlarmDeviceImportReport {
 
 export class AlarmsApi {
   /** `getToken` is read at every request (the session refreshes it). */
-  constructor(private readonly getToken: () => string | undefined) {}
+  readonly #rest: RestClient;
+
+  constructor(getToken: () => string | undefined) {
+    this.#rest = new RestClient(getToken);
+  }
 
   /** The alarms not closed in this user's scope. */
   listAlarms(status: AlarmStatus[] = ['open', 'acknowledged']): Promise<{ items: AlarmView[]; total: number }> {
@@ -186,30 +189,8 @@ export class AlarmsApi {
     return this.#call('POST', '/api/alarm-devices/import', { text: csv, contentType: 'text/csv' });
   }
 
-  async #call<T>(method: string, path: string, body?: { json: unknown } | { text: string; contentType: string }): Promise<T> {
-    const token = this.getToken();
-    if (!token) throw new ApiError('unauthenticated', 'not signed in', 401);
-    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
-    let payload: string | undefined;
-    if (body && 'json' in body) {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body.json);
-    } else if (body) {
-      headers['content-type'] = body.contentType;
-      payload = body.text;
-    }
-    let response: Response;
-    try {
-      response = await fetch(path, { method, headers, ...(payload !== undefined && { body: payload }), credentials: 'same-origin', cache: 'no-store' });
-    } catch {
-      throw new ApiError('network', 'the server could not be reached', 0);
-    }
-    const answer = (await response.json().catch(() => undefined)) as ({ error?: ApiErrorBody } & Record<string, unknown>) | undefined;
-    if (!response.ok || !answer || typeof answer !== 'object' || answer.error) {
-      const error = answer?.error;
-      throw new ApiError(error?.code ?? `http_${response.status}`, error?.message ?? `the server answered HTTP ${response.status}`, response.status);
-    }
-    return answer as T;
+  #call<T>(method: string, path: string, body?: RequestBody): Promise<T> {
+    return this.#rest.call<T>(method, path, body);
   }
 }
 

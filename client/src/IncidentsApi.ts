@@ -6,7 +6,9 @@
  *
  * The REST views are declared in protocol.ts (types only), shared with the server's routes.
  */
-import type { ApiErrorBody } from '../../server/signalling/protocol.ts';
+import { ApiError, RestClient } from './RestClient.ts';
+
+export { ApiError };
 import type { BreakGlassView, Disposition, GrantScope, GrantView, IncidentKind, IncidentView, MyGrantView } from '../../server/signalling/protocol.ts';
 
 export type { BreakGlassView, Disposition, GrantScope, GrantView, IncidentKind, IncidentView };
@@ -46,18 +48,6 @@ export interface NewGrant {
   endsAt?: string;
 }
 
-/** A request the server refused (its code and message), or a local failure ('network'). */
-export class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
-
 /** The text to show for a failed request. */
 export function errorText(error: unknown): string {
   if (error instanceof Error && error.message) return error.message;
@@ -66,7 +56,11 @@ export function errorText(error: unknown): string {
 
 export class IncidentsApi {
   /** `getToken` is read at every request (the session refreshes it). */
-  constructor(private readonly getToken: () => string | undefined) {}
+  readonly #rest: RestClient;
+
+  constructor(getToken: () => string | undefined) {
+    this.#rest = new RestClient(getToken);
+  }
 
   listIncidents(query: { status?: 'open' | 'closed'; municipality?: string; offset?: number; limit?: number } = {}): Promise<{ items: IncidentView[]; total: number }> {
     const params = new URLSearchParams();
@@ -128,29 +122,8 @@ export class IncidentsApi {
     return JSON.stringify(await this.#call<unknown>('GET', `/api/incidents/${enc(id)}/report`), null, 2);
   }
 
-  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const token = this.getToken();
-    if (!token) throw new ApiError('unauthenticated', 'not signed in', 401);
-    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await fetch(path, {
-        method,
-        headers,
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-        credentials: 'same-origin',
-        cache: 'no-store',
-      });
-    } catch {
-      throw new ApiError('network', 'the server could not be reached', 0);
-    }
-    const answer = (await response.json().catch(() => undefined)) as ({ error?: ApiErrorBody } & Record<string, unknown>) | undefined;
-    if (!response.ok || !answer || typeof answer !== 'object' || answer.error) {
-      const error = answer?.error;
-      throw new ApiError(error?.code ?? `http_${response.status}`, error?.message ?? `the server answered HTTP ${response.status}`, response.status);
-    }
-    return answer as T;
+  #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.#rest.call<T>(method, path, body === undefined ? undefined : { json: body });
   }
 }
 
