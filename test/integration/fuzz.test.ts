@@ -6,7 +6,8 @@ import { SecretsScan } from '../support/SecretsScan.ts';
 
 /**
  * Quick fuzz (issue 17): every REST endpoint from no one and each role, every Socket.IO request
- * event from each role (with and without an acknowledgement), a few hundred generated hostile inputs
+ * event from each role (with and without an acknowledgement), the SIA DC-09 codec and receiver (generated
+ * bytes over TCP and UDP, issue 23), a few hundred generated hostile inputs
  * each, from a fixed seed. Full mode (>= 10,000 per entry point): `npm run fuzz`. Replay a failure
  * with `FUZZ_ONLY=<entry> FUZZ_SEED=<seed> FUZZ_PATH=<path> npm run fuzz`.
  */
@@ -34,6 +35,7 @@ describe('fuzzing every entry point (quick)', function () {
   for (const regression of regressions) {
     (OPEN.includes(regression.name) ? it.skip : it)(`REGRESSION: ${regression.name}`, async () => {
       if (regression.kind === 'rest') await target.checkRest(regression.method, regression.path, regression.caller, regression.body);
+      else if (regression.kind === 'dc09') await (regression.transport === 'codec' ? target.checkDc09Codec(regression.input) : target.checkDc09(regression.input, regression.transport));
       else await target.checkSocket(regression.role, regression.event, regression.payload, regression.noAck);
     });
   }

@@ -39,9 +39,10 @@ export class Dc09FrameReader {
       }
       const end = chunk.indexOf(0x0d, offset);
       const piece = chunk.subarray(offset, end < 0 ? chunk.length : end + 1);
-      // A second LF before the CR: the frame so far was cut short; the new one starts there.
-      const restart = piece.indexOf(0x0a, 1);
-      if (restart > 0) {
+      // A second LF before the CR: the frame so far was cut short; the new one starts there. A piece that
+      // continues a frame (bytes already pending) may start with that LF: a chunk beginning a new frame.
+      const restart = piece.indexOf(0x0a, this.#pendingBytes > 0 ? 0 : 1);
+      if (restart >= 0) {
         discarded += this.#pendingBytes + restart;
         this.#reset();
         offset += restart;

@@ -3,7 +3,9 @@
  * simulator), signs in one user per role, reads the error codes from the OpenAPI document, runs
  * each entry point's property with fast-check, and checks afterwards that the server still serves.
  */
+import dgram from 'node:dgram';
 import http from 'node:http';
+import net from 'node:net';
 import fc from 'fast-check';
 import { Simulator } from '../simulator.ts';
 import { startTestApp, type TestApp } from '../pipelineApp.ts';
@@ -11,7 +13,14 @@ import { connectClient, ok, type ClientSocket } from '../signallingClient.ts';
 import { roles, type Role } from '../../../server/auth/Identity.ts';
 import { encodeSegment, type RawBody, type PathSegment } from './arbitraries.ts';
 import { signedHeaders } from '../../../server/alarms/AlarmSignature.ts';
-import { entryName, entryPoints, uncoveredOperations, type Caller, type CameraEntry, type EntryPoint, type FuzzContext, type RestEntry, type SocketEntry } from './entryPoints.ts';
+import { entryName, entryPoints, uncoveredOperations, type Caller, type CameraEntry, type Dc09Entry, type EntryPoint, type FuzzContext, type RestEntry, type SocketEntry } from './entryPoints.ts';
+import { tcpWrites, type Dc09Case, type Dc09FuzzAccounts } from './dc09Arbitraries.ts';
+import { panelDecodeAnswer, panelFrame } from '../Dc09Panel.ts';
+import { encodeAnswer, MAX_BODY_LENGTH, MAX_FRAME_BYTES, openPayload, readEnvelope } from '../../../server/alarms/dc09/Dc09Frame.ts';
+import { Dc09FrameReader } from '../../../server/alarms/dc09/Dc09FrameReader.ts';
+import type { Dc09Outcome } from '../../../server/alarms/dc09/Dc09Intake.ts';
+import { parseContactId } from '../../../server/alarms/dc09/ContactId.ts';
+import { parseSiaEvents } from '../../../server/alarms/dc09/SiaEvents.ts';
 import { HostileCamera, type CameraScript } from './HostileCamera.ts';
 import { RtspClient, RtspError, RTSP_LIMITS, videoInfo, type RtspTrack } from '../../../workers/rtsp.ts';
 import { H264RtpRewriter } from '../../../workers/relay/H264RtpRewriter.ts';
@@ -74,7 +83,14 @@ export class FuzzTarget {
   ) {
     const listed = entryPoints(ctx);
     this.entries = [...listed, ...uncoveredOperations(ctx, openapi, listed)];
+    // Every DC-09 frame's outcome, for the case that is running (the harness is the receiver's only client).
+    if (t.app.dc09) t.app.dc09.onOutcome = (outcome) => this.dc09Outcomes.push(outcome);
   }
+
+  /** Outcomes the DC-09 receiver reported during the current case. */
+  private dc09Outcomes: Dc09Outcome[] = [];
+  /** Sequence of the next NULL that checks the receiver after a DC-09 case. */
+  private dc09Sequence = 0;
 
   static async start(): Promise<FuzzTarget> {
     const sim = await Simulator.start({
@@ -93,6 +109,8 @@ export class FuzzTarget {
           { id: FUZZED_CAMERA, name: 'Fuzzed', url: sim.url(FUZZED_CAMERA) },
         ],
         health: { enabled: false },
+        // The DC-09 cases send thousands of frames a minute from 127.0.0.1: the per-address limit (600/min) would drop them unread.
+        dc09: { host: '127.0.0.1', ratePerAddressPerMinute: 1_000_000 },
       });
       const base = t.app.consoleUrl;
       const tokens = await signInAll(t);
@@ -105,11 +123,13 @@ export class FuzzTarget {
       probe.close();
       const seeded = await seedIncidents(t, base, tokens.admin, victim);
       const alarmSeed = await seedAlarms(base, tokens.admin);
+      const dc09 = await seedDc09(base, tokens.admin);
       const ctx: FuzzContext = {
         cameraCodes: [FUZZED_CAMERA, 'CDMX-0001'],
         userIds: [victim],
         ...seeded,
         ...alarmSeed,
+        dc09,
         rtpCapabilities,
         bodyKeys: (path, method) => {
           const body = (openapi.paths?.[path]?.[method.toLowerCase()] as { requestBody?: { content?: Record<string, { schema?: JsonSchema }> } } | undefined)?.requestBody;
@@ -145,7 +165,9 @@ export class FuzzTarget {
   /** Runs one entry point's property: `numRuns` cases from `seed` (a fixed one: replayable). */
   async run(entry: EntryPoint, options: { numRuns: number; seed: number; path?: string }): Promise<EntryResult> {
     await this.renewSessions();
-    const property = (entry.kind === 'rest' ? this.restProperty(entry) : entry.kind === 'socket' ? this.socketProperty(entry) : this.cameraProperty(entry)) as fc.IAsyncProperty<[unknown]>;
+    const property = (
+      entry.kind === 'rest' ? this.restProperty(entry) : entry.kind === 'socket' ? this.socketProperty(entry) : entry.kind === 'camera' ? this.cameraProperty(entry) : this.dc09Property(entry)
+    ) as fc.IAsyncProperty<[unknown]>;
     const details = await fc.check(property, { numRuns: options.numRuns, seed: options.seed, ...(options.path && { path: options.path }), endOnFailure: false });
     const result: EntryResult = { name: entryName(entry), runs: details.numRuns, failed: details.failed, seed: details.seed };
     if (details.failed) {
@@ -291,6 +313,112 @@ export class FuzzTarget {
     if (Date.now() - started > 5000) throw new Error(`a case took ${Date.now() - started} ms`);
   }
 
+  private dc09Property(entry: Dc09Entry) {
+    return fc.asyncProperty(entry.input, (input) => (entry.transport === 'codec' ? this.checkDc09Codec(input) : this.checkDc09(input, entry.transport)));
+  }
+
+  /**
+   * The codec and the TCP frame reader alone (no network): the generated bytes, cut as the TCP case
+   * would write them, give frames that start at LF, end at their only CR and fit MAX_FRAME_BYTES;
+   * every frame (and every piece as a datagram) reads, opens (with the device's key, none, a bad
+   * one) and parses without throwing, with only the documented errors; and every frame that reads
+   * gets answers (DUH, NAK, ACK clear or encrypted) that the test panel's own decoder accepts.
+   */
+  async checkDc09Codec(input: Dc09Case): Promise<void> {
+    const keyHex = this.ctx.dc09.encrypted.keyHex;
+    const reader = new Dc09FrameReader();
+    const frames: Buffer[] = [...input.pieces];
+    for (const write of tcpWrites(input)) {
+      const read = reader.push(write);
+      if (!(read.discarded >= 0)) throw new Error(`the reader discarded ${read.discarded} bytes`);
+      for (const frame of read.frames) {
+        if (frame[0] !== 0x0a || frame.indexOf(0x0a, 1) >= 0) throw new Error(`the reader cut a frame that does not start with its only LF: ${brief(frame.toString('latin1'))}`);
+        if (frame.indexOf(0x0d) !== frame.length - 1) throw new Error(`the reader cut a frame that does not end at its first CR: ${brief(frame.toString('latin1'))}`);
+        if (frame.length > MAX_FRAME_BYTES) throw new Error(`the reader gave a frame of ${frame.length} bytes`);
+        frames.push(frame);
+      }
+    }
+    const now = new Date();
+    for (const frame of frames) {
+      const read = readEnvelope(frame);
+      if (!read.ok) {
+        if (!['crc', 'length', 'syntax'].includes(read.error)) throw new Error(`readEnvelope: unknown error ${read.error}`);
+        continue;
+      }
+      const envelope = read.envelope;
+      if (envelope.body.length > MAX_BODY_LENGTH) throw new Error(`readEnvelope took a body of ${envelope.body.length} bytes`);
+      for (const key of [keyHex, undefined, 'zz', '00'.repeat(24)]) {
+        const opened = openPayload(envelope, key);
+        if (!opened.ok) {
+          if (!['decrypt', 'syntax', 'no_key'].includes(opened.error)) throw new Error(`openPayload: unknown error ${opened.error}`);
+          continue;
+        }
+        parseContactId(opened.content.data);
+        parseSiaEvents(opened.content.data);
+      }
+      // What the intake would answer: never a throw (it would be an internal error, no answer), always readable by a panel.
+      const answers: Array<[string, Buffer]> = [
+        ['DUH', encodeAnswer('DUH', envelope, { now })],
+        ['NAK', encodeAnswer('NAK', envelope, { now })],
+        ['ACK', encodeAnswer('ACK', envelope, { now, ...(envelope.encrypted && { keyHex }) })],
+      ];
+      for (const [kind, answer] of answers) {
+        const decoded = panelDecodeAnswer(answer.toString('latin1'), keyHex);
+        if (!decoded.valid || decoded.kind !== kind) throw new Error(`the ${kind} to ${brief(envelope.body)} does not decode: ${decoded.problem ?? decoded.kind} (${brief(decoded.raw)})`);
+      }
+    }
+  }
+
+  /**
+   * The receiver over TCP or UDP, from a panel-like client: the case's bytes (one stream cut into
+   * writes, or one datagram a piece), then a valid encrypted NULL from the seeded device. Every
+   * answer must be a well-formed ACK, NAK or DUH that the test panel's decoder reads (encrypted ACKs
+   * decrypted with the device's key), one per answered frame and of the kind the receiver reported;
+   * no frame fails inside (outcome 'internal'); the NULL gets its encrypted ACK (over TCP, on the same
+   * connection, after every other answer); and the receiver's TCP connections return to 0.
+   */
+  async checkDc09(input: Dc09Case, transport: 'tcp' | 'udp'): Promise<void> {
+    const receiver = this.t.app.dc09;
+    if (!receiver) throw new Error('the DC-09 receiver is not running');
+    const { account, keyHex } = this.ctx.dc09.encrypted;
+    const sequence = (this.dc09Sequence++ % 9999) + 1;
+    // R field: only our NULL carries it, so its ACK cannot be mistaken for the answer to a generated frame.
+    const nullFrame = Buffer.from(panelFrame({ token: 'NULL', sequence, account, receiver: 'C5F022', keyHex, timestamp: new Date() }), 'latin1');
+    const outcomes: Dc09Outcome[] = [];
+    this.dc09Outcomes = outcomes;
+    const started = Date.now();
+    const isNullAck = (raw: string) => {
+      const answer = panelDecodeAnswer(raw, keyHex);
+      return answer.valid && answer.kind === 'ACK' && answer.encrypted && answer.sequence === sequence && answer.receiver === 'C5F022';
+    };
+    const answers = transport === 'tcp' ? await dc09OverTcp(receiver.port, tcpWrites(input), nullFrame, isNullAck) : await dc09OverUdp(receiver.port, input.pieces, nullFrame, outcomes);
+    try {
+      const internal = outcomes.find((o) => o.reason === 'internal');
+      if (internal) throw new Error('a frame failed inside the receiver (outcome internal)');
+      const last = answers[answers.length - 1];
+      if (!answers.some(isNullAck)) throw new Error(`the seeded device's NULL got no ACK afterwards (answers: ${brief(answers)})`);
+      if (transport === 'tcp' && (last === undefined || !isNullAck(last))) throw new Error(`over TCP the NULL's ACK is not the last answer: ${brief(answers)}`);
+      const kinds: string[] = [];
+      for (const raw of answers) {
+        const answer = panelDecodeAnswer(raw, keyHex);
+        if (!answer.valid || !['ACK', 'NAK', 'DUH'].includes(answer.kind ?? '')) throw new Error(`an answer the panel cannot read: ${answer.problem ?? answer.kind} ${brief(raw)}`);
+        kinds.push(answer.kind!);
+      }
+      const reported = outcomes.map((o) => o.answer).filter((a) => a !== 'none');
+      if (kinds.sort().join() !== reported.sort().join()) throw new Error(`answers received ${kinds.join(',')} but the receiver reported ${reported.join(',')}`);
+      if (transport === 'tcp') {
+        const deadline = Date.now() + 2000;
+        while (receiver.connections > 0) {
+          if (Date.now() > deadline) throw new Error(`the receiver still holds ${receiver.connections} TCP connections`);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }
+      if (Date.now() - started > 5000) throw new Error(`a case took ${Date.now() - started} ms`);
+    } finally {
+      this.dc09Outcomes = [];
+    }
+  }
+
   /** Long runs: keeps only the unexpected-error lines of the captured log, so memory stays bounded. */
   compactLogs(): void {
     this.unexpectedLogged.push(...this.t.log.lines.filter((line) => /"msg":"unexpected/.test(line)));
@@ -398,6 +526,110 @@ async function seedAlarms(base: string, adminToken: string): Promise<Pick<FuzzCo
   const alarm = (await res.json()) as { alarmId?: string };
   if (res.status !== 201 || !alarm.alarmId) throw new Error(`fuzz set-up: the signed alarm answered ${res.status} ${JSON.stringify(alarm)}`);
   return { alarmIds: [alarm.alarmId], alarmDeviceIds: [changed.device.id], alarmDevice: { code: signing.device.code, keyHex: signing.httpKey } };
+}
+
+/**
+ * The SIA DC-09 panels the DC-09 entry points address (issue 23): one with AES-128 required (its key
+ * encrypts the well-formed frames and the checking NULL), one sending clear frames (encryption
+ * none), both linked to the far citizen camera. Not in alarmDeviceIds: the admin routes never
+ * change them.
+ */
+async function seedDc09(base: string, adminToken: string): Promise<Dc09FuzzAccounts> {
+  const panel = async (code: string, dc09: { account: string; encryption: 'aes128' | 'none' }) => {
+    const res = await fetch(`${base}/api/alarm-devices`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ code, name: `Fuzzed ${code}`, kind: 'alarm_panel', owner: { name: 'Fuzz owner' }, location: INCIDENT_LOCATION, area: 'citizen', municipality: 'Fuzz', cameras: [FAR_CITIZEN_CAMERA], dc09 }),
+    });
+    const answer = (await res.json()) as { dc09Key?: string };
+    if (res.status !== 201) throw new Error(`fuzz set-up: POST /api/alarm-devices (${code}) answered ${res.status} ${JSON.stringify(answer)}`);
+    return answer;
+  };
+  const encrypted = await panel('FUZZ-PANEL-1', { account: 'FA0001', encryption: 'aes128' });
+  await panel('FUZZ-PANEL-2', { account: 'FB0002', encryption: 'none' });
+  if (!encrypted.dc09Key) throw new Error('fuzz set-up: the encrypted panel got no dc09Key');
+  return { encrypted: { account: 'FA0001', keyHex: encrypted.dc09Key }, clear: { account: 'FB0002' } };
+}
+
+/** Answers over TCP are cut at each CR, from the last LF before it (as the test panel reads them). */
+function cutAnswers(buffer: string, out: string[]): string {
+  let end: number;
+  while ((end = buffer.indexOf('\r')) >= 0) {
+    const piece = buffer.slice(0, end + 1);
+    buffer = buffer.slice(end + 1);
+    const start = piece.lastIndexOf('\n');
+    out.push(start > 0 ? piece.slice(start) : piece);
+  }
+  return buffer;
+}
+
+/** One TCP connection: the writes, then the NULL; waits for the NULL's ACK (answers come in order), then ends the connection. */
+async function dc09OverTcp(port: number, writes: Buffer[], nullFrame: Buffer, isNullAck: (raw: string) => boolean): Promise<string[]> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.setNoDelay(true);
+  const answers: string[] = [];
+  let buffer = '';
+  let closed = false;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`over TCP the NULL got no ACK within 3 s (answers: ${brief(answers)}${closed ? ', the receiver closed the connection' : ''})`)), 3000);
+      socket.on('data', (chunk: Buffer) => {
+        buffer = cutAnswers(buffer + chunk.toString('latin1'), answers);
+        if (answers.some(isNullAck)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      socket.on('close', () => (closed = true));
+      socket.on('error', (error) => {
+        clearTimeout(timer);
+        reject(new Error(`the DC-09 TCP connection failed: ${error.message}`));
+      });
+      socket.once('connect', () => {
+        for (const write of writes) socket.write(write);
+        socket.write(nullFrame);
+      });
+    });
+  } finally {
+    await new Promise<void>((resolve) => {
+      if (socket.destroyed) return resolve();
+      socket.once('close', () => resolve());
+      socket.end();
+      setTimeout(() => socket.destroy(), 500).unref();
+    });
+  }
+  return answers;
+}
+
+/**
+ * A fresh UDP socket: one datagram a piece, then the NULL; waits until the receiver reported an
+ * outcome for every datagram it takes (those over MAX_FRAME_BYTES are dropped unread) and every
+ * answer it reported sending arrived.
+ */
+async function dc09OverUdp(port: number, pieces: Buffer[], nullFrame: Buffer, outcomes: Dc09Outcome[]): Promise<string[]> {
+  const socket = dgram.createSocket('udp4');
+  const answers: string[] = [];
+  socket.on('message', (message) => answers.push(message.toString('latin1')));
+  const send = (bytes: Buffer) => new Promise<void>((resolve, reject) => socket.send(bytes, port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+  try {
+    let expected = 0;
+    for (const piece of pieces) {
+      await send(piece);
+      if (piece.length <= MAX_FRAME_BYTES) expected++;
+    }
+    await send(nullFrame);
+    expected++;
+    const deadline = Date.now() + 3000;
+    const answered = () => outcomes.filter((o) => o.answer !== 'none').length;
+    while (outcomes.length < expected || answers.length < answered()) {
+      if (Date.now() > deadline) throw new Error(`over UDP: ${outcomes.length} of ${expected} datagrams handled, ${answers.length} of ${answered()} answers arrived within 3 s`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    if (outcomes.length > expected) throw new Error(`over UDP: ${outcomes.length} outcomes for ${expected} datagrams`);
+    return answers;
+  } finally {
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
 }
 
 const RTSP_ERROR_CODES = new Set(['unreachable', 'timeout', 'unauthorized', 'locked_out', 'busy', 'not_found', 'redirect_loop', 'tls_mismatch', 'protocol_error', 'unsupported', 'closed']);

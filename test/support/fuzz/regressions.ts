@@ -5,10 +5,12 @@
 import type { Role } from '../../../server/auth/Identity.ts';
 import type { Caller } from './entryPoints.ts';
 import type { RawBody } from './arbitraries.ts';
+import { frameOf, type Dc09Case } from './dc09Arbitraries.ts';
 
 export type Regression =
   | { name: string; found: string; kind: 'rest'; method: string; path: string; caller: Caller; body?: RawBody }
-  | { name: string; found: string; kind: 'socket'; event: string; role: Role; payload: unknown; noAck?: boolean };
+  | { name: string; found: string; kind: 'socket'; event: string; role: Role; payload: unknown; noAck?: boolean }
+  | { name: string; found: string; kind: 'dc09'; transport: 'codec' | 'tcp' | 'udp'; input: Dc09Case };
 
 export const regressions: Regression[] = [
   {
@@ -37,5 +39,12 @@ export const regressions: Regression[] = [
     role: 'admin',
     payload: { health: { ['a'.repeat(102_400)]: 'é'.repeat(51_200), b: '\u{1F600}'.repeat(25_600) } },
     noAck: true,
+  },
+  {
+    name: 'DC-09 over TCP: a frame starting at the first byte of a read, after a frame cut short, is read on its own (not glued to the cut one)',
+    found: 'seed 42, dc09 codec (Dc09FrameReader skipped an LF at the start of a chunk continuing a frame: the new frame was dropped with the cut one)',
+    kind: 'dc09',
+    transport: 'codec',
+    input: { pieces: [Buffer.from('\n0000003A"ADM-CID"0007L0#FB0', 'latin1'), frameOf('"NULL"0008L0#FB0002[]')], cuts: [28] },
   },
 ];
