@@ -9,6 +9,7 @@ import type { CameraCreate } from '../../server/catalog/cameraSchemas.ts';
 import { CHROMIUM_ARGS, collectPageErrors, consoleTiles, launchChromium, openConsole, sampleVideoTimed, waitForTiles, type ConsoleTile, type LaunchedChromium } from '../support/browser.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { Simulator, type SimulatorConfig } from '../support/simulator.ts';
+import { Dc09Panel, type Dc09Event } from '../support/Dc09Panel.ts';
 
 /**
  * The panic buttons in the console (issue 22), in headless Chromium at 1024x768 WITHOUT any
@@ -17,7 +18,9 @@ import { Simulator, type SimulatorConfig } from '../support/simulator.ts';
  * both banners (place, owner, linked and nearby cameras); "Show cameras" and the auto-switch put
  * the alarm's cameras on the wall, playing; one operator acknowledges, the other sees who; closing
  * as a false alarm empties both banners and closes the incident; a device with no camera around
- * says so; a reloaded console gets the open alarm back.
+ * says so; a reloaded console gets the open alarm back. Then alarm panels over SIA DC-09 (issue 23):
+ * the test panel's panic event, encrypted (AES-128) over TCP and clear over UDP, reaches both
+ * banners and puts its cameras on the walls, playing (B by the auto-switch, A by "Show cameras").
  */
 
 const ZOCALO = { lat: 19.4326, lng: -99.1332 };
@@ -349,6 +352,81 @@ describe('panic alarms in the console, headless Chromium at 1024x768 without an 
     const closed = await api('POST', `/api/alarms/${pressed.body.alarmId}/close`, { disposition: 'test' });
     expect(closed.status).to.equal(200);
     for (const page of [a, b]) await page.waitForFunction('window.c5.alarms().length === 0', undefined, { timeout: 10_000 });
+    expect(errors, 'page errors').to.deep.equal([]);
+  });
+
+  it('a panic event from the SIA DC-09 test panel, encrypted over TCP and clear over UDP, reaches both consoles with its cameras playing (issue 23)', async () => {
+    const port = t.app.dc09!.port;
+    /**
+     * Two panels: one at the far camera (1 km north), linked to a filler camera, requiring AES-128
+     * (its cameras: the filler, linked, and the far one, 0 m off); one at the Zócalo sending clear
+     * frames, linked like the button (its cameras: the button's two).
+     */
+    const panels = [
+      {
+        name: 'encrypted ADM-CID 1120 over TCP',
+        device: { code: 'PANEL-FARMACIA-3', name: 'Pharmacy alarm panel', location: north(1000), address: 'Av. Juárez 40', cameras: ['a-fill-1'], dc09: { account: '1234', encryption: 'aes128' } },
+        transport: 'tcp' as const,
+        event: { token: 'ADM-CID', data: '1120 01 015' } satisfies Dc09Event,
+        expected: ['a-fill-1', 'z-alarm-far'],
+      },
+      {
+        name: 'clear SIA PA over UDP',
+        device: { code: 'PANEL-JOYERIA-4', name: 'Jewellery alarm panel', location: ZOCALO, address: 'Calle Madero 8', cameras: ['z-alarm-link'], dc09: { account: '5678', encryption: 'none' } },
+        transport: 'udp' as const,
+        event: { token: 'SIA-DCS', data: 'Nri1/PA501' } satisfies Dc09Event,
+        expected: ALARM_CAMERAS,
+      },
+    ];
+    for (const { name, device, transport, event, expected } of panels) {
+      const created = await api('POST', '/api/alarm-devices', { ...device, kind: 'alarm_panel', owner: { name: `Owner of ${device.code}` }, area: 'agency', municipality: 'Norte' });
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+      const keyHex = created.body.dc09Key as string | undefined;
+      expect(Boolean(keyHex), 'a key is issued for an encrypted panel only').to.equal(device.dc09.encryption !== 'none');
+      const panel = new Dc09Panel({ host: '127.0.0.1', port, transport, account: device.dc09.account, ...(keyHex && { keyHex }), ackTimeoutMs: 1500 });
+      try {
+        // The wall of neither operator holds these cameras all playing now: what follows is their switch, not a leftover.
+        for (const page of [a, b]) expect(playing(await consoleTiles(page), expected)).to.equal(false);
+        const pressedAt = Date.now();
+        const sent = await panel.send(event);
+        expect(sent.answer, `${name}: ${JSON.stringify(sent.raw)}`).to.equal('ACK');
+        expect(sent.answers.at(-1)!.encrypted, 'the ACK is encrypted like the frame').to.equal(keyHex !== undefined);
+        const bPlaying = waitForTiles(b, (all) => playing(all, expected), 15_000).then((tiles) => ({ tiles, at: Date.now() }));
+        bPlaying.catch(() => undefined);
+
+        let alarmId = '';
+        for (const [who, page] of [['A', a], ['B', b]] as const) {
+          await page.waitForFunction(`window.c5.alarms().some((x) => x.cameras.includes(${JSON.stringify(expected[0])}) && x.status === 'open')`, undefined, { timeout: 10_000, polling: 20 });
+          const alarm = (await alarmsOf(page)).find((x) => x.cameras.includes(expected[0]!) && x.status === 'open')!;
+          alarmId = alarm.id;
+          expect([...alarm.cameras].sort()).to.deep.equal([...expected].sort());
+          await page.waitForSelector(card(alarmId), { timeout: 10_000 });
+          expect(await page.textContent(`${card(alarmId)} .alarm-device`)).to.match(new RegExp(`^${device.name} \\(`));
+          expect(await page.textContent(`${card(alarmId)} .alarm-place`)).to.equal(`${device.address} · Norte`);
+          console.log(`      DC-09 ${name}: press -> operator ${who}'s banner ${Math.round(alarm.bannerShownAt! - pressedAt)} ms (panel ACK after ${Math.round(sent.rttMs)} ms)`);
+        }
+        const stored = await api('GET', `/api/alarms/${alarmId}`);
+        expect(stored.status).to.equal(200);
+        expect(stored.body.source ?? stored.body.alarm?.source).to.equal('dc09');
+
+        // B: the auto-switch; A: "Show cameras".
+        const { tiles: bTiles, at: bAt } = await bPlaying;
+        console.log(`      DC-09 ${name}: press -> operator B's wall (auto-switch) playing ${bAt - pressedAt} ms`);
+        expect(onWall(bTiles)).to.include.members(expected);
+        const clickedAt = Date.now();
+        await a.click(`${card(alarmId)} [data-action="show-cameras"]`);
+        const aTiles = await waitForTiles(a, (all) => playing(all, expected), 15_000);
+        const aAt = Date.now();
+        console.log(`      DC-09 ${name}: "Show cameras" click -> operator A's wall playing ${aAt - clickedAt} ms (press -> playing ${aAt - pressedAt} ms, clicked ${clickedAt - pressedAt} ms after the press)`);
+        expect(onWall(aTiles).sort()).to.deep.equal([...expected].sort());
+
+        const closed = await api('POST', `/api/alarms/${alarmId}/close`, { disposition: 'test' });
+        expect(closed.status).to.equal(200);
+        for (const page of [a, b]) await page.waitForFunction('window.c5.alarms().length === 0', undefined, { timeout: 10_000 });
+      } finally {
+        await panel.close();
+      }
+    }
     expect(errors, 'page errors').to.deep.equal([]);
   });
 });
