@@ -36,7 +36,7 @@ function gateDeviceLookup(t: TestApp, deviceId: string): { entered: Promise<void
   return { entered: Promise.race([entered, timeout]), release, restore: () => (repository.findById = original) };
 }
 
-describe('review: alarm lifecycle races (issue 22)', function () {
+describe('alarm lifecycle races (issue 22)', function () {
   this.timeout(60_000);
   let t: TestApp;
   let admin: SignedIn;
@@ -98,7 +98,7 @@ describe('review: alarm lifecycle races (issue 22)', function () {
     expect(late.opened!.alarms.map((alarm) => alarm.id), 'alarmsOpen of a console connecting after the close').to.not.include(alarmId);
   });
 
-  // REVIEW: fails for the same reason on the acknowledge side: the press's CAS reads 'open', the
+  // Regression (found by a review, fixed).
   // acknowledgement's CAS then makes it 'acknowledged', but the press's #remember lands last and
   // #active says 'open' again (and the press rings every console with status open after the
   // acknowledgement). GET /api/alarms/{id} answers 'open' while the store says 'acknowledged'; a

@@ -5,7 +5,7 @@ import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 
 type Json = any;
 
-describe('review: alarm device import (issue 22)', function () {
+describe('alarm device import (issue 22)', function () {
   this.timeout(60_000);
   let t: TestApp;
   let admin: string;

@@ -8,8 +8,8 @@ import { addDevice } from '../support/alarmConsole.ts';
 import { newDeviceKey, signedHeaders } from '../../server/alarms/AlarmSignature.ts';
 
 /**
- * Review of issue #22's signed intake (POST /api/alarms): defects found by the reviewer. Each
- * failing test is skipped with "REVIEW: fails because ..." until it is fixed.
+ * Review of issue #22's signed intake (POST /api/alarms): edge cases a review found broken, each
+ * fixed and kept here as a regression test.
  */
 
 type Json = any;
@@ -20,7 +20,7 @@ async function send(t: TestApp, headers: Record<string, string>, body: string | 
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
 
-describe('review: alarm intake (issue 22)', function () {
+describe('alarm intake (issue 22)', function () {
   this.timeout(60_000);
   let t: TestApp;
 
@@ -89,7 +89,7 @@ describe('review: alarm intake (issue 22)', function () {
   });
 });
 
-describe('review: alarm intake replay across a restart (issue 22)', function () {
+describe('alarm intake replay across a restart (issue 22)', function () {
   this.timeout(60_000);
   let dataDir: string;
   let r: TestApp | undefined;
