@@ -1,20 +1,28 @@
 /**
- * Panic alarm to operator (issue #22): from a device's signed alarm (POST /api/alarms) to (a) the
- * alarm's banner shown in an operator's console and (b) the alarm's 4 cameras playing on the wall
- * after the console's auto-switch, for cameras already live and for cameras not yet pulled; p50 and
- * p95 over repeated trials, against the bare Socket.IO push as the floor, in the same run.
+ * Panic alarm to operator (issues #22, #23): from a device's alarm to (a) the alarm's banner shown in
+ * an operator's console and (b) the alarm's 4 cameras playing on the wall after the console's
+ * auto-switch, for cameras already live and for cameras not yet pulled; p50 and p95 over repeated
+ * trials, against the bare Socket.IO push as the floor, in the same run. Three paths for the press:
+ *   - http: a panic button's signed POST /api/alarms (AlarmSignature.signedHeaders);
+ *   - dc09-tcp: an alarm panel's SIA DC-09 frame, "*ADM-CID" Contact ID 1120 (new panic) encrypted
+ *     with AES-128, sent by the test panel (test/support/Dc09Panel.ts, its own encoder) over its
+ *     persistent TCP link to the receiver (app.dc09), opened and checked with a NULL at set-up;
+ *   - dc09-udp: the same event from the same panel device (another zone, so never a retransmission
+ *     of the TCP one) in a UDP datagram.
  *
  *   npm run bench:alarm -- [--full] [--trials N] [--out DIR] [--json-only]
  *
  * Set-up: the camera simulator with 4 stamped, tagged cameras (640x360@25 H.264 baseline 800 kbps,
- * GOP 1 s), approved in the catalog (agency, municipality Norte) and linked to one alarm device made
- * through REST as an admin (POST /api/alarm-devices). One operator covering agency/Norte.
+ * GOP 1 s), approved in the catalog (agency, municipality Norte) and linked to two alarm devices made
+ * through REST as an admin (POST /api/alarm-devices) at the same place: a panic button (HTTP key) and
+ * an alarm panel (DC-09 account, AES-128 key). One operator covering agency/Norte.
  *
  * Per trial: a fresh browser context signs the operator in (single-use console link), waits for
  * the console to be ready, turns auto-switch on (window.c5.setAutoSwitch(true)); the wall is empty
  * (a wall saved empty in its localStorage; otherwise a first console fills it from the camera list).
  * Then the floor pushes (below), the cameras are put in the trial's state, a random wait of up to
- * one GOP, t0 = Date.now() just before the signed fetch (AlarmSignature.signedHeaders). Measured:
+ * one GOP, t0 = Date.now() just before the press: the signed fetch, or the panel's send of the
+ * frame (its encryption included). Measured:
  *   - banner: bannerShownAt of the alarm (window.c5.alarms(): performance.timeOrigin + now() when its
  *     card first rendered), put on the page's Date.now() clock (the offset of the two clocks is read
  *     in the page after each trial and subtracted; it stays under a millisecond or two), minus t0;
@@ -23,12 +31,13 @@
  *     carries that camera's tag (the decoder of sampler.ts: a correct picture, not a black frame);
  *   - and, to split the banner time: announce = when the server emitted alarmRaised (the bench
  *     wraps the App's SignallingServer.alarmRaised in this process) minus t0, which covers the HTTP
- *     request, the signature, the rate limits, opening the incident, the stores and the audit; the
- *     intake round trip (t0 to the 201's arrival).
+ *     request (or the frame: reading, decryption, the device's account), the signature, the rate
+ *     limits, opening the incident, the stores and the audit; the intake round trip (t0 to the
+ *     201's arrival, or to the panel's decoded ACK).
  * After the trial the operator closes the alarm (POST /api/alarms/{id}/close, disposition 'test', so
  * the next press opens a new alarm instead of joining this one) and the context closes.
  *
- * Modes, alternating trial by trial (cold, live, cold, live, ...):
+ * Modes, alternating trial by trial (cold, live, cold, live, ...), for each path in turn:
  *   - live ("already live"): C5 Live holds a lease on each of the 4 cameras (as for an always-on
  *     camera or another operator watching them), live for 2.5 s before the press;
  *   - cold ("not yet pulled"): idle close 0; no lease, no viewer: C5 Live's ingest of each camera is
@@ -47,10 +56,10 @@
  * trial 100 ms apart, just before the press. What the banner takes beyond announce + floor is the
  * console's own work (handling alarmRaised, rendering the card).
  *
- * Targets (issue #22): banner p50 <= 300 ms; cameras playing p50 <= 2000 ms when not yet pulled.
- * A missed target is reported (targets.*.met false), not an error: the exit code is non-zero only
- * when something could not run (a trial without its banner or frames, a peer that did not start).
- * Quick mode 8 trials per mode, --full 25.
+ * Targets (issue #22, applied to every path): banner p50 <= 300 ms; cameras playing p50 <= 2000 ms
+ * when not yet pulled. A missed target is reported (targets.<path>.*.met false), not an error: the
+ * exit code is non-zero only when something could not run (a trial without its banner or frames, a
+ * peer that did not start, a frame not ACKed). Quick mode 8 trials per mode and path, --full 25.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -62,6 +71,7 @@ import { Simulator, type CameraConfig } from '../camsim/Simulator.ts';
 import { startTestApp, type TestApp } from '../../test/support/pipelineApp.ts';
 import { launchChromium, type LaunchedChromium } from '../../test/support/browser.ts';
 import { signedHeaders } from '../../server/alarms/AlarmSignature.ts';
+import { Dc09Panel } from '../../test/support/Dc09Panel.ts';
 import type { CameraCreate } from '../../server/catalog/cameraSchemas.ts';
 import type { AlarmView } from '../../server/signalling/protocol.ts';
 import { Cleanups } from './Cleanups.ts';
@@ -73,6 +83,12 @@ import type { PlotSpec } from './plot.ts';
 const MODES = ['cold', 'live'] as const;
 type Mode = (typeof MODES)[number];
 const MODE_LABEL: Record<Mode, string> = { cold: 'not yet pulled', live: 'already live' };
+const PATHS = ['http', 'dc09-tcp', 'dc09-udp'] as const;
+type PressPath = (typeof PATHS)[number];
+const PATH_LABEL: Record<PressPath, string> = { http: 'signed HTTP POST', 'dc09-tcp': 'DC-09 AES-128 over TCP', 'dc09-udp': 'DC-09 AES-128 over UDP' };
+/** The panel's account (3-16 hex digits) and, per transport, its Contact ID event: new panic (1 120), partition 01, a zone of its own. */
+const PANEL_ACCOUNT = 'BE0001';
+const PANEL_EVENT: Record<'tcp' | 'udp', string> = { tcp: '1120 01 001', udp: '1120 01 002' };
 const GOP_S = 1;
 const CAMERA_COUNT = 4;
 const PLACE = { lat: 19.4326, lng: -99.1332 };
@@ -185,6 +201,7 @@ interface PageState {
 }
 
 interface Trial {
+  path: PressPath;
   mode: Mode;
   trial: number;
   alarmId?: string;
@@ -194,7 +211,7 @@ interface Trial {
   playingMs: number | null;
   /** t0 -> the server emitted alarmRaised */
   announceMs: number | null;
-  /** t0 -> the intake's answer arrived */
+  /** t0 -> the intake's answer arrived (the 201, or the panel's ACK) */
   intakeRoundTripMs: number | null;
   /** t0 -> the wall held all the alarm's cameras (auto-switch done) */
   wallMs: number | null;
@@ -236,6 +253,9 @@ function holdCamera(url: string): ChildProcess {
 
 class Bench {
   leases: Array<{ release(): void }> = [];
+  /** The alarm the last DC-09 frame opened. */
+  dc09AlarmId: string | undefined;
+  readonly alarmIds = new Set<string>();
   readonly announcedAt = new Map<string, number>();
   floorSeq = 0;
   /** The floor's namespace (untyped: the bench's own, not the console's protocol; no auth, no handlers). */
@@ -247,8 +267,15 @@ class Bench {
     readonly operatorId: string,
     readonly operatorToken: string,
     readonly device: { code: string; key: string },
+    readonly panels: Record<'tcp' | 'udp', Dc09Panel>,
     readonly socketIoClient: string,
   ) {
+    // The DC-09 receiver's outcome of each frame names the alarm it opened (the ACK does not).
+    const receiver = t.app.dc09;
+    if (!receiver) throw new Error('the DC-09 receiver is not running');
+    receiver.onOutcome = (outcome) => {
+      if (outcome.alarmId) this.dc09AlarmId = outcome.alarmId;
+    };
     this.floorNamespace = (t.app.signalling.io as unknown as SocketIoServer).of('/bench-floor');
     // Note when the server emits alarmRaised (AlarmService calls signalling.alarmRaised at call time).
     const signalling = t.app.signalling;
@@ -324,7 +351,8 @@ class Bench {
     return [...emitted].map(([seq, at]) => seen[seq]! - at);
   }
 
-  async press(): Promise<{ t0: number; answeredAt: number; alarmId: string }> {
+  async press(path: PressPath): Promise<{ t0: number; answeredAt: number; alarmId: string }> {
+    if (path !== 'http') return this.pressDc09(path === 'dc09-tcp' ? 'tcp' : 'udp');
     const body = JSON.stringify({ type: 'alarm', note: 'bench:alarm' });
     const headers = { 'content-type': 'application/json', ...signedHeaders({ deviceCode: this.device.code, keyHex: this.device.key, body }) };
     const t0 = Date.now();
@@ -332,11 +360,26 @@ class Bench {
     const answeredAt = Date.now();
     const answer = (await res.json()) as { outcome?: string; alarmId?: string; error?: unknown };
     if (res.status !== 201 || answer.outcome !== 'opened' || !answer.alarmId) throw new Error(`the press was answered ${res.status} ${JSON.stringify(answer)}`);
+    this.alarmIds.add(answer.alarmId);
     return { t0, answeredAt, alarmId: answer.alarmId };
   }
 
-  async run(mode: Mode, trial: number): Promise<Trial> {
-    const result: Trial = { mode, trial, bannerMs: null, playingMs: null, announceMs: null, intakeRoundTripMs: null, wallMs: null, firstFrameMs: {}, floorMs: [], clockSkewMs: null, gopOffsetMs: 0 };
+  /** The panel sends its panic event (a new sequence number, encrypted) and waits for the ACK. */
+  async pressDc09(transport: 'tcp' | 'udp'): Promise<{ t0: number; answeredAt: number; alarmId: string }> {
+    this.dc09AlarmId = undefined;
+    const t0 = Date.now();
+    const sent = await this.panels[transport].send({ token: 'ADM-CID', data: PANEL_EVENT[transport] });
+    const answeredAt = Date.now();
+    if (sent.answer !== 'ACK' || sent.attempts !== 1) throw new Error(`the DC-09 frame over ${transport} was answered ${sent.answer} after ${sent.attempts} transmissions: ${JSON.stringify(sent.raw)}`);
+    const alarmId = this.dc09AlarmId as string | undefined;
+    // A new alarm each time (the previous trial's was closed): an alarm seen before means the frame joined one.
+    if (!alarmId || this.alarmIds.has(alarmId)) throw new Error(`the DC-09 frame over ${transport} opened no new alarm (${alarmId ?? 'none'})`);
+    this.alarmIds.add(alarmId);
+    return { t0, answeredAt, alarmId };
+  }
+
+  async run(path: PressPath, mode: Mode, trial: number): Promise<Trial> {
+    const result: Trial = { path, mode, trial, bannerMs: null, playingMs: null, announceMs: null, intakeRoundTripMs: null, wallMs: null, firstFrameMs: {}, floorMs: [], clockSkewMs: null, gopOffsetMs: 0 };
     const page = await this.chromium.newPage();
     let alarmId: string | undefined;
     try {
@@ -347,7 +390,7 @@ class Bench {
       // Land anywhere in the cameras' GOP (their encoders run all the time).
       result.gopOffsetMs = Math.round(Math.random() * GOP_S * 1000);
       await sleep(result.gopOffsetMs);
-      const pressed = await this.press();
+      const pressed = await this.press(path);
       alarmId = result.alarmId = pressed.alarmId;
       const { t0 } = pressed;
       result.intakeRoundTripMs = pressed.answeredAt - t0;
@@ -449,6 +492,32 @@ async function main(): Promise<number> {
     });
     const device = (await created.json()) as { device?: { code: string }; httpKey?: string };
     if (created.status !== 201 || !device.httpKey || !device.device) throw new Error(`creating the alarm device: ${created.status} ${JSON.stringify(device)}`);
+    // The alarm panel: same place and cameras, reporting over SIA DC-09 with AES-128.
+    const panelCreated = await fetch(`${t.app.consoleUrl}/api/alarm-devices`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        code: 'bench-panel-1',
+        name: 'Bench alarm panel',
+        kind: 'alarm_panel',
+        owner: { name: 'Bench shop', phone: '+52 55 5555 0000' },
+        location: PLACE,
+        area: 'agency',
+        municipality: MUNICIPALITY,
+        cameras: cameras.map((c) => c.id),
+        dc09: { account: PANEL_ACCOUNT, encryption: 'aes128' },
+      }),
+    });
+    const panelDevice = (await panelCreated.json()) as { dc09Key?: string };
+    if (panelCreated.status !== 201 || !panelDevice.dc09Key) throw new Error(`creating the alarm panel: ${panelCreated.status} ${JSON.stringify(panelDevice)}`);
+    const panelOptions = { host: '127.0.0.1', port: t.app.dc09!.port, account: PANEL_ACCOUNT, keyHex: panelDevice.dc09Key, ackTimeoutMs: 3000, retries: 0 };
+    const panels = { tcp: new Dc09Panel({ ...panelOptions, transport: 'tcp' }), udp: new Dc09Panel({ ...panelOptions, transport: 'udp' }) };
+    cleanups.add('the DC-09 test panels', () => Promise.all([panels.tcp.close(), panels.udp.close()]));
+    // A link test on each: the TCP link is open (as a panel's persistent link) before the first press.
+    for (const [transport, panel] of Object.entries(panels)) {
+      const linked = await panel.send({ token: 'NULL' });
+      if (linked.answer !== 'ACK') throw new Error(`the DC-09 panel's NULL over ${transport} was answered ${linked.answer}: ${JSON.stringify(linked.raw)}`);
+    }
     const operatorId = await t.user('operator', { areas: ['agency'], municipalities: [MUNICIPALITY] });
     const operatorToken = t.app.tokens.issue({ userId: operatorId, role: 'operator', authTime: Math.floor(Date.now() / 1000) }).token;
     const require = createRequire(import.meta.url);
@@ -457,18 +526,20 @@ async function main(): Promise<number> {
     log('launching Chromium');
     const chromium = await launchChromium();
     cleanups.add('Chromium', () => chromium.close());
-    const bench = new Bench(t, chromium, operatorId, operatorToken, { code: device.device.code, key: device.httpKey }, socketIoClient);
+    const bench = new Bench(t, chromium, operatorId, operatorToken, { code: device.device.code, key: device.httpKey }, panels, socketIoClient);
     cleanups.add('the C5 Live leases', () => bench.release());
 
     for (let trial = 1; trial <= trials; trial++) {
-      for (const mode of MODES) {
-        const r = await bench.run(mode, trial);
-        results.push(r);
-        if (r.error) failures.push(`${MODE_LABEL[mode]} trial ${trial}: ${r.error}`);
-        log(
-          `trial ${trial}/${trials} ${MODE_LABEL[mode]}: banner ${r.bannerMs ?? '-'} ms (announce ${r.announceMs ?? '-'}, intake answer ${r.intakeRoundTripMs ?? '-'}), ` +
-            `wall ${r.wallMs ?? '-'} ms, playing ${r.playingMs ?? '-'} ms [${Object.values(r.firstFrameMs).join(', ')}], floor ${r.floorMs.join('/')} ms${r.error ? ` ERROR ${r.error}` : ''}`,
-        );
+      for (const path of PATHS) {
+        for (const mode of MODES) {
+          const r = await bench.run(path, mode, trial);
+          results.push(r);
+          if (r.error) failures.push(`${path} ${MODE_LABEL[mode]} trial ${trial}: ${r.error}`);
+          log(
+            `trial ${trial}/${trials} ${path} ${MODE_LABEL[mode]}: banner ${r.bannerMs ?? '-'} ms (announce ${r.announceMs ?? '-'}, intake answer ${r.intakeRoundTripMs ?? '-'}), ` +
+              `wall ${r.wallMs ?? '-'} ms, playing ${r.playingMs ?? '-'} ms [${Object.values(r.firstFrameMs).join(', ')}], floor ${r.floorMs.join('/')} ms${r.error ? ` ERROR ${r.error}` : ''}`,
+          );
+        }
       }
     }
     bench.release();
@@ -478,65 +549,87 @@ async function main(): Promise<number> {
     await cleanups.run();
   }
 
-  const of = (mode: Mode, pick: (r: Trial) => number | null) => percentiles(results.filter((r) => r.mode === mode).map(pick));
-  const table = Object.fromEntries(
-    MODES.map((mode) => [
-      mode,
-      {
-        label: MODE_LABEL[mode],
-        bannerMs: of(mode, (r) => r.bannerMs),
-        playingMs: of(mode, (r) => r.playingMs),
-        announceMs: of(mode, (r) => r.announceMs),
-        intakeRoundTripMs: of(mode, (r) => r.intakeRoundTripMs),
-        wallSwitchedMs: of(mode, (r) => r.wallMs),
-        /** the banner minus the server's announce: transport + the console's handling and rendering */
-        announceToBannerMs: of(mode, (r) => (r.bannerMs !== null && r.announceMs !== null ? r.bannerMs - r.announceMs : null)),
-      },
-    ]),
-  ) as Record<Mode, Record<'bannerMs' | 'playingMs' | 'announceMs' | 'intakeRoundTripMs' | 'wallSwitchedMs' | 'announceToBannerMs', Percentiles> & { label: string }>;
+  type Measure = 'bannerMs' | 'playingMs' | 'announceMs' | 'intakeRoundTripMs' | 'wallSwitchedMs' | 'announceToBannerMs';
+  const measures = (trialsOf: Trial[]): Record<Measure, Percentiles> => ({
+    bannerMs: percentiles(trialsOf.map((r) => r.bannerMs)),
+    playingMs: percentiles(trialsOf.map((r) => r.playingMs)),
+    announceMs: percentiles(trialsOf.map((r) => r.announceMs)),
+    intakeRoundTripMs: percentiles(trialsOf.map((r) => r.intakeRoundTripMs)),
+    wallSwitchedMs: percentiles(trialsOf.map((r) => r.wallMs)),
+    /** the banner minus the server's announce: transport + the console's handling and rendering */
+    announceToBannerMs: percentiles(trialsOf.map((r) => (r.bannerMs !== null && r.announceMs !== null ? r.bannerMs - r.announceMs : null))),
+  });
+  const pathTable = Object.fromEntries(
+    PATHS.map((path) => {
+      const ofPath = results.filter((r) => r.path === path);
+      return [
+        path,
+        {
+          label: PATH_LABEL[path],
+          ...measures(ofPath),
+          modes: Object.fromEntries(MODES.map((mode) => [mode, { label: MODE_LABEL[mode], ...measures(ofPath.filter((r) => r.mode === mode)) }])) as Record<Mode, Record<Measure, Percentiles> & { label: string }>,
+        },
+      ];
+    }),
+  ) as Record<PressPath, Record<Measure, Percentiles> & { label: string; modes: Record<Mode, Record<Measure, Percentiles> & { label: string }> }>;
   const floor = percentiles(results.flatMap((r) => r.floorMs));
-  const banner = percentiles(results.map((r) => r.bannerMs));
-  const targets = {
-    bannerP50: { targetMs: TARGET.bannerP50Ms, measuredMs: banner.p50, met: banner.p50 !== null && banner.p50 <= TARGET.bannerP50Ms },
-    playingColdP50: { targetMs: TARGET.playingColdP50Ms, measuredMs: table.cold.playingMs.p50, met: table.cold.playingMs.p50 !== null && table.cold.playingMs.p50 <= TARGET.playingColdP50Ms },
-  };
+  const targets = Object.fromEntries(
+    PATHS.map((path) => {
+      const banner = pathTable[path].bannerMs.p50;
+      const cold = pathTable[path].modes.cold.playingMs.p50;
+      return [
+        path,
+        {
+          bannerP50: { targetMs: TARGET.bannerP50Ms, measuredMs: banner, met: banner !== null && banner <= TARGET.bannerP50Ms },
+          playingColdP50: { targetMs: TARGET.playingColdP50Ms, measuredMs: cold, met: cold !== null && cold <= TARGET.playingColdP50Ms },
+        },
+      ];
+    }),
+  ) as Record<PressPath, Record<'bannerP50' | 'playingColdP50', { targetMs: number; measuredMs: number | null; met: boolean }>>;
   const ms = (v: number | null) => (v === null ? '?' : `${Math.round(v)}`);
   const pp = (p: Percentiles) => `${ms(p.p50)}/${ms(p.p95)}`;
+  const allMet = PATHS.every((path) => targets[path].bannerP50.met && targets[path].playingColdP50.met);
+  const missed = PATHS.flatMap((path) => [...(targets[path].bannerP50.met ? [] : [`${path} banner`]), ...(targets[path].playingColdP50.met ? [] : [`${path} not-yet-pulled playing`])]);
   const summary =
-    `alarm (ms p50/p95, ${trials} trials per mode): banner ${pp(banner)} (live ${pp(table.live.bannerMs)}, not yet pulled ${pp(table.cold.bannerMs)}; ` +
-    `server announce ${pp(percentiles(results.map((r) => r.announceMs)))}); cameras playing: live ${pp(table.live.playingMs)}, not yet pulled ${pp(table.cold.playingMs)}; ` +
-    `floor (bare Socket.IO push) ${floor.p50 === null ? '?' : floor.p50.toFixed(1)}/${floor.p95 === null ? '?' : floor.p95.toFixed(1)}; ` +
-    `targets: banner p50 <= ${TARGET.bannerP50Ms} ${targets.bannerP50.met ? 'met' : 'MISSED'}, not-yet-pulled playing p50 <= ${TARGET.playingColdP50Ms} ${targets.playingColdP50.met ? 'met' : 'MISSED'}`;
+    `alarm (ms p50/p95, ${trials} trials per mode and path): ` +
+    PATHS.map((path) => {
+      const row = pathTable[path];
+      return `${path}: banner ${pp(row.bannerMs)} (server announce ${pp(row.announceMs)}), playing live ${pp(row.modes.live.playingMs)}, not yet pulled ${pp(row.modes.cold.playingMs)}`;
+    }).join('; ') +
+    `; floor (bare Socket.IO push) ${floor.p50 === null ? '?' : floor.p50.toFixed(1)}/${floor.p95 === null ? '?' : floor.p95.toFixed(1)}; ` +
+    `targets (every path): banner p50 <= ${TARGET.bannerP50Ms}, not-yet-pulled playing p50 <= ${TARGET.playingColdP50Ms}: ${allMet ? 'met' : `MISSED ${missed.join(', ')}`}`;
   const bar = (p: Percentiles) => ({ y: p.p50, yMin: p.min, yMax: p.max });
   const plot: PlotSpec = {
-    title: 'Panic alarm -> operator console (signed POST -> banner, -> 4 cameras playing)',
-    subtitle: `p50, min-max of ${trials} trials per mode; 4 cameras 640x360@25, GOP ${GOP_S} s; floor: server emit -> page handler`,
+    title: 'Panic alarm -> operator console (signed POST or DC-09 frame -> banner, -> 4 cameras playing)',
+    subtitle: `p50, min-max of ${trials} trials per mode and path; 4 cameras 640x360@25, GOP ${GOP_S} s; floor: server emit -> page handler`,
     kind: 'bar',
     xLabel: 'measure',
     yLabel: 'ms',
-    series: MODES.map((mode) => ({
-      label: MODE_LABEL[mode],
-      points: [
-        { x: 'floor: Socket.IO push', ...bar(floor) },
-        { x: 'server announce', ...bar(table[mode].announceMs) },
-        { x: 'banner shown', ...bar(table[mode].bannerMs) },
-        { x: 'cameras playing', ...bar(table[mode].playingMs) },
-      ],
-    })),
+    series: PATHS.flatMap((path) =>
+      MODES.map((mode) => ({
+        label: `${path}, ${MODE_LABEL[mode]}`,
+        points: [
+          { x: 'floor: Socket.IO push', ...bar(floor) },
+          { x: 'server announce', ...bar(pathTable[path].modes[mode].announceMs) },
+          { x: 'banner shown', ...bar(pathTable[path].modes[mode].bannerMs) },
+          { x: 'cameras playing', ...bar(pathTable[path].modes[mode].playingMs) },
+        ],
+      })),
+    ),
   };
   return report(args, {
     name: 'alarm',
     result: {
       trialsPerMode: trials,
+      paths: PATHS,
       camera: `${CAMERA_COUNT} cameras linked to the device, 640x360@25 H.264 baseline 800 kbps, GOP ${GOP_S} s (25 frames), stamped and tagged; encoders running throughout (bare RTSP holder)`,
       statistic:
-        'ms from t0 (Date.now() just before the signed POST /api/alarms) to: the alarm card rendered (bannerShownAt, on the page Date.now() clock), the last of the 4 cameras to show a tagged decoded frame on the auto-switched wall; p50 (median), p95 (nearest rank), min, max, n; fresh console per trial',
+        'ms from t0 (Date.now() just before the signed POST /api/alarms, or the DC-09 panel\'s send of its encrypted frame) to: the alarm card rendered (bannerShownAt, on the page Date.now() clock), the last of the 4 cameras to show a tagged decoded frame on the auto-switched wall; p50 (median), p95 (nearest rank), min, max, n; fresh console per trial',
       floor: {
         what: 'bare Socket.IO push: server emit on a namespace of the App\'s own Socket.IO server -> handler of a socket.io-client (WebSocket) in the same console page; 5 pushes per trial before the press',
         ms: floor,
       },
-      bannerMs: banner,
-      modes: table,
+      byPath: pathTable,
       targets,
       trials: results,
     },
