@@ -38,6 +38,8 @@ export interface AlarmSoundSummary {
 
 const ALARM_ROLES = new Set(['operator', 'admin']);
 const STATUS_RANK = { open: 0, acknowledged: 1, closed: 2 } as const;
+/** Alarm ids remembered at most per kind (seen, closed, touched) over a long-running console. */
+const REMEMBERED = 2000;
 
 export class AlarmConsole {
   readonly #banner: AlarmBanner;
@@ -202,7 +204,23 @@ export class AlarmConsole {
     } else {
       this.#alarms.set(alarm.id, alarm);
     }
+    this.#forgetOld();
     return true;
+  }
+
+  /**
+   * A console runs for days: the memory of alarms met (seen, closed, touched) keeps the newest
+   * REMEMBERED ids, never those on the banner. An id forgotten is an alarm long closed: if it were
+   * announced again it would simply show again.
+   */
+  #forgetOld(): void {
+    for (const ids of [this.#seen, this.#closed, this.#touched]) {
+      if (ids.size <= REMEMBERED) continue;
+      for (const id of ids.keys()) {
+        if (ids.size <= REMEMBERED) break;
+        if (!this.#alarms.has(id)) ids.delete(id);
+      }
+    }
   }
 
   /** A whole list from the server; with `since`, alarms touched by events after it keep their state. */

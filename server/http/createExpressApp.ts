@@ -49,15 +49,7 @@ export function createExpressApp(deps: HttpDeps): express.Express {
     next();
   });
   const auth = { tokens: deps.tokens, users: deps.users, audit: deps.audit };
-  app.use('/api/cameras/import', cameraImportRoute(deps.catalog, auth));
-  // The signature covers the body's exact bytes: read raw, before the JSON parser.
-  app.post('/api/alarms', ...alarmIntakeRoute(deps.alarmIntake, deps.alarms));
-  app.use('/api/alarm-devices/import', alarmDeviceImportRoute(deps.alarmDevices, auth));
-  app.use('/api', express.json({ limit: '100kb' }));
-
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  // Before every route, the imports and the alarm intake included.
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer();
     res.once('finish', () => {
@@ -66,6 +58,15 @@ export function createExpressApp(deps: HttpDeps): express.Express {
       end({ method: req.method, route: route ? `${req.baseUrl}${route}` : req.path.startsWith('/api') ? 'unmatched' : 'static', status: String(res.statusCode) });
     });
     next();
+  });
+  app.use('/api/cameras/import', cameraImportRoute(deps.catalog, auth));
+  // The signature covers the body's exact bytes: read raw, before the JSON parser.
+  app.post('/api/alarms', ...alarmIntakeRoute(deps.alarmIntake, deps.alarms));
+  app.use('/api/alarm-devices/import', alarmDeviceImportRoute(deps.alarmDevices, auth));
+  app.use('/api', express.json({ limit: '100kb' }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
   });
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', deps.metrics.registry.contentType);
