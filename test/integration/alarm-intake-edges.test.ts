@@ -29,6 +29,16 @@ describe('alarm intake (issue 22)', function () {
   });
   after(async () => t?.close());
 
+  it('the intake is timed in the HTTP metrics like every route (route label /api/alarms, by status)', async () => {
+    const device = await addDevice(t, { municipality: 'Metrics', location: { lat: 14, lng: 14 } });
+    const body = JSON.stringify({ type: 'heartbeat' });
+    expect((await send(t, signedHeaders({ deviceCode: device.device.code, keyHex: device.key, body }), body)).status).to.equal(200);
+    expect((await send(t, signedHeaders({ deviceCode: device.device.code, keyHex: newDeviceKey(), body }), body)).status).to.equal(401);
+    const metrics = await (await fetch(`${t.app.consoleUrl}/metrics`)).text();
+    expect(metrics).to.match(/c5_http_request_duration_seconds_count\{method="POST",route="\/api\/alarms",status="200"\} [1-9]/);
+    expect(metrics).to.match(/c5_http_request_duration_seconds_count\{method="POST",route="\/api\/alarms",status="401"\} [1-9]/);
+  });
+
   // Regression (found by a review, fixed): it failed because AlarmIntake.authenticate checks the timestamp only for known devices
   // (server/alarms/AlarmIntake.ts:73-77): a stale request naming a registered code answers
   // reason 'stale_timestamp' (+ serverTime, a different message), one naming an unknown code
