@@ -1,4 +1,4 @@
-import { parse } from 'csv-parse/sync';
+import { readCsvRecords } from '../util/readCsvRecords.ts';
 import { AppError } from '../errors/AppError.ts';
 import type { UserRecord } from '../users/UserRecord.ts';
 import type { AlarmDeviceService } from './AlarmDeviceService.ts';
@@ -36,16 +36,7 @@ export class AlarmDeviceImporter {
   constructor(private readonly devices: AlarmDeviceService) {}
 
   rowsFromCsv(text: string): Row[] {
-    let records: Array<{ record: Record<string, string>; info: { lines: number } }>;
-    try {
-      records = parse(text, { bom: true, columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true, info: true, relax_column_count: true });
-    } catch (error) {
-      throw new AppError('invalid_request', `the CSV cannot be read: ${(error as Error).message}`);
-    }
-    const header = records[0] ? Object.keys(records[0].record) : [];
-    const unknown = header.filter((column) => !(deviceCsvColumns as readonly string[]).includes(column));
-    if (unknown.length > 0) throw new AppError('invalid_request', `unknown CSV columns: ${unknown.join(', ')} (known: ${deviceCsvColumns.join(', ')})`);
-    return records.map(({ record, info }) => ({ line: info.lines, input: fromCsv(record) }));
+    return readCsvRecords(text, deviceCsvColumns).map(({ line, record }) => ({ line, input: fromCsv(record) }));
   }
 
   rowsFromJson(items: unknown[]): Row[] {

@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/AuditLog.ts';
 import { VisibilityPolicy, type Viewer } from '../auth/VisibilityPolicy.ts';
 import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
 import { distanceKm } from '../catalog/geo.ts';
+import { KeyedSerializer } from '../util/KeyedSerializer.ts';
 import type { IncidentService } from '../incidents/IncidentService.ts';
 import type { Actor, Disposition, IncidentRecord } from '../incidents/IncidentRecord.ts';
 import type { UserRecord } from '../users/UserRecord.ts';
@@ -63,12 +64,12 @@ interface OpenAlarm {
  */
 export class AlarmService {
   readonly #active = new Map<string, OpenAlarm>();
-  /** Per device, the press in progress: two presses at once make one alarm. */
-  readonly #pressing = new Map<string, Promise<unknown>>();
-  /** Per alarm, the change in progress (see #serially). */
-  readonly #changes = new Map<string, Promise<void>>();
+  /** Per alarm ('alarm:<id>', see #serially) and per device ('device:<id>': presses), the changes in progress. */
+  readonly #changes = new KeyedSerializer();
   #notifier: AlarmNotifier = { raised: () => 0, changed: () => undefined };
   #closed = false;
+  /** Its listener on IncidentService (removed at close). */
+  #onIncidentChanged: ((event: { incident: IncidentRecord; change: string }) => void) | undefined;
 
   private constructor(
     private readonly alarms: AlarmRepository,
@@ -92,9 +93,10 @@ export class AlarmService {
       if (page.items.length < 500) break;
     }
     // An incident closed by an operator closes its alarm too (nothing left to acknowledge).
-    options.incidents.on('incidentChanged', ({ incident, change }) => {
+    service.#onIncidentChanged = ({ incident, change }) => {
       if (change === 'closed') void service.#incidentClosed(incident);
-    });
+    };
+    options.incidents.on('incidentChanged', service.#onIncidentChanged);
     options.logger.info({ activeAlarms: service.#active.size }, 'alarms loaded');
     return service;
   }
@@ -125,14 +127,7 @@ export class AlarmService {
       return { outcome: 'test', cameras };
     }
     // One press at a time per device: ten quick presses are one alarm and one incident.
-    const previous = this.#pressing.get(device.id) ?? Promise.resolve();
-    const result = previous.then(() => this.#press(device, input, position, now));
-    const settled = result.catch(() => undefined);
-    this.#pressing.set(device.id, settled);
-    void settled.then(() => {
-      if (this.#pressing.get(device.id) === settled) this.#pressing.delete(device.id);
-    });
-    return result;
+    return this.#changes.run(`device:${device.id}`, () => this.#press(device, input, position, now));
   }
 
   /** Alarms not closed that are announced to the viewer, newest first. */
@@ -238,6 +233,7 @@ export class AlarmService {
 
   close(): void {
     this.#closed = true;
+    if (this.#onIncidentChanged) this.incidents.off('incidentChanged', this.#onIncidentChanged);
     for (const entry of this.#active.values()) clearTimeout(entry.timer);
   }
 
@@ -356,16 +352,7 @@ export class AlarmService {
    * put back in memory what another just changed (a closed alarm ringing again).
    */
   #serially<T>(id: string, change: () => Promise<T>): Promise<T> {
-    const result = (this.#changes.get(id) ?? Promise.resolve()).then(change);
-    const settled = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#changes.set(id, settled);
-    void settled.then(() => {
-      if (this.#changes.get(id) === settled) this.#changes.delete(id);
-    });
-    return result;
+    return this.#changes.run(`alarm:${id}`, change);
   }
 
   /** The active alarm, if the actor may handle it. */

@@ -1,4 +1,4 @@
-import { parse } from 'csv-parse/sync';
+import { readCsvRecords } from '../util/readCsvRecords.ts';
 import { z } from 'zod';
 import { AppError } from '../errors/AppError.ts';
 import type { CameraCatalog } from './CameraCatalog.ts';
@@ -53,18 +53,7 @@ export class CameraImporter {
   constructor(private readonly catalog: CameraCatalog) {}
 
   rowsFromCsv(text: string): Row[] {
-    let records: Array<{ record: Record<string, string>; info: { lines: number } }>;
-    try {
-      records = parse(text, { bom: true, columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true, info: true, relax_column_count: true });
-    } catch (error) {
-      throw new AppError('invalid_request', `the CSV cannot be read: ${(error as Error).message}`);
-    }
-    const first = records[0]?.record;
-    if (first) {
-      const unknown = Object.keys(first).filter((column) => !(csvColumns as readonly string[]).includes(column));
-      if (unknown.length > 0) throw new AppError('invalid_request', `unknown CSV columns: ${unknown.join(', ')} (known: ${csvColumns.join(', ')})`);
-    }
-    return records.map(({ record, info }) => ({ line: info.lines, input: fromCsvRecord(record) }));
+    return readCsvRecords(text, csvColumns).map(({ line, record }) => ({ line, input: fromCsvRecord(record) }));
   }
 
   rowsFromJson(items: unknown[]): Row[] {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logging/createLogger.ts';
 import { AppError } from '../errors/AppError.ts';
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
+import { KeyedSerializer } from '../util/KeyedSerializer.ts';
 import type { AuditLog } from '../audit/AuditLog.ts';
 import type { AuditEntry } from '../audit/AuditRecord.ts';
 import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
@@ -69,7 +70,7 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
   readonly #activeGrants = new Map<string, GrantRecord>();
   readonly #grantTimers = new Map<string, NodeJS.Timeout>();
   /** Per grant ('grant:<id>') and per incident ('incident:<id>'), the change in progress: extend, revoke and expiry of a grant, attach, detach and close of an incident run one after the other. */
-  readonly #changes = new Map<string, Promise<void>>();
+  readonly #changes = new KeyedSerializer();
   readonly #breakGlass = new Map<string, BreakGlassView & { timer: NodeJS.Timeout }>();
   #closed = false;
 
@@ -166,9 +167,7 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
       radiusM,
       cameras: near.map((found) => ({ code: found.camera.code, distanceM: found.distanceM })),
     });
-    this.emit('incidentChanged', { incident, change: 'opened' });
-    // Views of these cameras in progress are allowed through the incident from now on (their records name it).
-    if (incident.cameras.length > 0) this.emit('accessChanged', { cameras: [...incident.cameras] });
+    this.#announceOpened(incident);
     return incident;
   }
 
@@ -213,8 +212,7 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
       incidentId: incident.id,
       details: { ...details, openedBy, title: incident.title, kind: incident.kind, municipality: incident.municipality, location: incident.location, radiusM: input.radiusM, cameras },
     });
-    this.emit('incidentChanged', { incident, change: 'opened' });
-    if (incident.cameras.length > 0) this.emit('accessChanged', { cameras: [...incident.cameras] });
+    this.#announceOpened(incident);
     return { incident, cameras };
   }
 
@@ -617,16 +615,7 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
    * another operator's detach or close.
    */
   #serially<T>(key: string, change: () => Promise<T>): Promise<T> {
-    const result = (this.#changes.get(key) ?? Promise.resolve()).then(change);
-    const settled = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#changes.set(key, settled);
-    void settled.then(() => {
-      if (this.#changes.get(key) === settled) this.#changes.delete(key);
-    });
-    return result;
+    return this.#changes.run(key, change);
   }
 
   /** Ends an active grant (compare-and-set), audits it and stops what it allowed. Undefined when it was no longer active. */
@@ -650,6 +639,12 @@ export class IncidentService extends TypedEmitter<IncidentServiceEvents> {
     const words = { revoked: `your grant was revoked: ${end.endReason}`, expired: 'your grant expired', ended: 'the incident was closed' }[end.status];
     this.emit('accessChanged', { userIds: [grant.investigator.userId], reason: words });
     return ended;
+  }
+
+  /** An incident was opened: its operators' panels refresh, and views of its cameras in progress are allowed through it from now on (their records name it). */
+  #announceOpened(incident: IncidentRecord): void {
+    this.emit('incidentChanged', { incident, change: 'opened' });
+    if (incident.cameras.length > 0) this.emit('accessChanged', { cameras: [...incident.cameras] });
   }
 
   /** 'all' grants of the incident follow its cameras: their investigators' consoles refresh. */

@@ -150,13 +150,8 @@ export class SignallingServer {
   /** An incident changed: the consoles of those who run it (operators of its municipality, admins) refresh their incidents panel. */
   incidentChanged(event: { incidentId: string; change: string }, municipality: string): void {
     for (const connection of this.#connections) {
-      let viewer: Viewer;
-      try {
-        viewer = this.options.access.currentViewer(connection.identity.userId);
-      } catch {
-        continue;
-      }
-      if (VisibilityPolicy.runsIncident(viewer, { municipality })) connection.socket.emit('incidentsChanged', event);
+      const viewer = this.#viewerOf(connection);
+      if (viewer && VisibilityPolicy.runsIncident(viewer, { municipality })) connection.socket.emit('incidentsChanged', event);
     }
   }
 
