@@ -15,7 +15,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 1717);
 // 100 per entry point (52 entry points, 5,200 cases, ~55 s) keeps `npm test` under its 15 minutes:
 // with 200 the whole CI command took 14 min 7 s here once incidents added 15 entry points. The same
 // fixed seed: these are a prefix of the cases that passed at 200. `npm run fuzz` runs 10,000 each.
-const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
 /** Regressions still open (the fix has not landed): kept as it.skip so the suite stays green. */
 const OPEN: string[] = [];
 
