@@ -375,11 +375,38 @@ interface CameraResult {
   floorDistance?: { p50: number | null; p95: number | null };
 }
 
+/**
+ * The camera simulator, restarted on the same ports when it died between trials. gst-rtsp-server
+ * has been seen to die under a CI run: that is the test camera failing, not a system under test,
+ * so the trial is run against a fresh simulator and the death is reported in `simulatorRestarts`
+ * (with its exit status and last stderr lines) instead of failing every later trial.
+ */
+const simulatorRestarts: string[] = [];
+class CameraSource {
+  private constructor(
+    public current: Simulator,
+    private readonly config: { cameras: CameraConfig[] },
+  ) {}
+
+  static async start(config: { cameras: CameraConfig[] }): Promise<CameraSource> {
+    return new CameraSource(await Simulator.start({ config }), config);
+  }
+
+  async ensureRunning(log: (line: string) => void): Promise<void> {
+    if (this.current.running) return;
+    const report = this.current.deathReport() ?? 'camera simulator died';
+    simulatorRestarts.push(report);
+    log(`  ${report}\n  restarting the camera simulator on the same ports`);
+    const { rtspPort, controlPort } = this.current;
+    this.current = await Simulator.start({ config: this.config, rtspPort, controlPort });
+  }
+}
+
 /** All trials of one camera: its own C5 Live, rtsp-relay and Janus, stopped before the next camera. */
 async function runCamera(
   args: Args,
   name: CameraName,
-  sim: Simulator,
+  sim: CameraSource,
   browser: LaunchedChromium,
   cleanups: Cleanups,
   failures: string[],
@@ -389,7 +416,7 @@ async function runCamera(
   const runs: Runs = { single: noRuns(), loaded: noRuns() };
   const loads: Record<System, LoadWindow[]> = noRuns() as unknown as Record<System, LoadWindow[]>;
   const variants: Variant[] = args.viewers > 0 ? [...VARIANTS] : ['single'];
-  const rtspUrl = sim.url(CAMERA.id);
+  const rtspUrl = sim.current.url(CAMERA.id);
   const peers = new Cleanups();
   cleanups.add(`the peers of ${CAMERA.id}`, () => peers.run());
   try {
@@ -451,34 +478,44 @@ async function runCamera(
           if (system === 'floor' && variant === 'loaded') continue;
           const what = `${CAMERA.id} ${LABEL[system]} ${variant === 'single' ? '1 viewer' : `+${args.viewers} viewers`} trial ${trial}/${args.trials}`;
           log(`${what} (${args.seconds} s)`);
-          let load: LoadViewers | undefined;
-          try {
-            if (variant === 'loaded') {
-              load = await openLoad(system);
-              await sleep(1000);
+          // A second attempt only when the simulator died under the first (see CameraSource).
+          for (let attempt = 1; attempt <= 2; attempt++) {
+            let load: LoadViewers | undefined;
+            await sim.ensureRunning(log);
+            try {
+              if (variant === 'loaded') {
+                load = await openLoad(system);
+                await sleep(1000);
+              }
+              const before = await load?.stats();
+              const run =
+                system === 'floor'
+                  ? await runFloorTrial(CAMERA, rtspUrl, `${variant}-${trial}`, args.seconds, args.dump, peers)
+                  : await runTrial(browser, CAMERA, system, `${variant}-${trial}`, args.seconds, pageUrl[system], log, args.dump);
+              if (load && before) {
+                const window = loadWindow(before, await load.stats());
+                loads[system].push(window);
+                log(`  load viewers: ${window.viewers - window.failed - window.silent}/${window.viewers} receiving, loss ${window.lossPct}%, ${window.kbpsPerViewer} kbit/s each`);
+                if (window.failed || window.silent) failures.push(`${what}: ${window.failed} load viewers failed, ${window.silent} silent`);
+              }
+              const r = run.result;
+              log(
+                `  first frame ${r.firstFrameMs} ms; ${r.frames} frames; p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms; ` +
+                  `missed ${r.missedFrames}, stalls ${r.stalls}, decode failures ${r.decodeFailures}, cpu ${r.cpuBusy === null ? '?' : Math.round(r.cpuBusy * 100)}%`,
+              );
+              runs[variant][system].push(run);
+              break;
+            } catch (error) {
+              const death = sim.current.deathReport();
+              if (death && attempt === 1) {
+                log(`  FAILED with the simulator dead: ${error instanceof Error ? error.message : String(error)}; once more`);
+                continue;
+              }
+              failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}${death ? `\n${death}` : ''}`);
+              log(`  FAILED: ${error instanceof Error ? error.message : String(error)}${death ? `\n${death}` : ''}`);
+            } finally {
+              await load?.close();
             }
-            const before = await load?.stats();
-            const run =
-              system === 'floor'
-                ? await runFloorTrial(CAMERA, rtspUrl, `${variant}-${trial}`, args.seconds, args.dump, peers)
-                : await runTrial(browser, CAMERA, system, `${variant}-${trial}`, args.seconds, pageUrl[system], log, args.dump);
-            if (load && before) {
-              const window = loadWindow(before, await load.stats());
-              loads[system].push(window);
-              log(`  load viewers: ${window.viewers - window.failed - window.silent}/${window.viewers} receiving, loss ${window.lossPct}%, ${window.kbpsPerViewer} kbit/s each`);
-              if (window.failed || window.silent) failures.push(`${what}: ${window.failed} load viewers failed, ${window.silent} silent`);
-            }
-            const r = run.result;
-            log(
-              `  first frame ${r.firstFrameMs} ms; ${r.frames} frames; p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms; ` +
-                `missed ${r.missedFrames}, stalls ${r.stalls}, decode failures ${r.decodeFailures}, cpu ${r.cpuBusy === null ? '?' : Math.round(r.cpuBusy * 100)}%`,
-            );
-            runs[variant][system].push(run);
-          } catch (error) {
-            failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
-            log(`  FAILED: ${error instanceof Error ? error.message : String(error)}`);
-          } finally {
-            await load?.close();
           }
           // Let the system being left go idle (ingest / relay ffmpeg stop) before the next starts.
           await sleep(1000);
@@ -502,8 +539,8 @@ async function main(): Promise<number> {
   try {
     const cams = args.cameras.map((n) => CAMERAS[n]);
     log(`starting the camera simulator (${cams.map((c) => `${c.id}: ${c.width}x${c.height}@${c.fps}, GOP ${c.gop}, ${'slices' in c ? c.slices : 1} slice(s)`).join('; ')}; stamped)`);
-    const sim = await Simulator.start({ config: { cameras: cams } });
-    cleanups.add('the camera simulator', () => sim.stop());
+    const sim = await CameraSource.start({ cameras: cams });
+    cleanups.add('the camera simulator', () => sim.current.stop());
 
     log('launching Chromium');
     const browser = await launchChromium();
@@ -569,6 +606,7 @@ async function main(): Promise<number> {
     result: {
       seconds: args.seconds,
       trials: args.trials,
+      simulatorRestarts,
       loadViewers: args.viewers,
       c5Transport: args.c5Transport,
       statistic: STATISTIC,
