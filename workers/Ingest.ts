@@ -35,7 +35,7 @@ export interface IngestDescription {
   /** What carries the stream: the packet relay (untouched RTP) or an ffmpeg process (copy or transcode). */
   engine: 'relay' | 'ffmpeg';
   /** Why the stream is transcoded (undefined when H.264 is passed through untouched). */
-  transcodeReason?: 'codec' | 'b_frames' | 'high_profile';
+  transcodeReason?: 'codec' | 'b_frames' | 'high_profile' | 'low_tier';
   source: { codec: string; profile?: string; width?: number; height?: number; fps?: number; hasBFrames: boolean };
 }
 
@@ -61,6 +61,9 @@ export interface IngestProgress {
   jitterMs?: number;
   /** Time since the camera's last keyframe arrived (ms). */
   keyframeAgeMs?: number;
+  /** The picture size of the SPS in the stream (px): the relay reads it from the keyframes when the SDP had none. */
+  width?: number;
+  height?: number;
 }
 
 export type IngestEvents = {

@@ -237,7 +237,9 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
             return;
           }
           const { keyframeIntervalMs, lastKeyframeAt } = rewriter.stats;
+          const sps = rewriter.parsedSps;
           this.emit('progress', {
+            ...(sps && { width: sps.width, height: sps.height }),
             frames: this.stats.frames,
             fps: this.stats.frames - frames,
             kbps: Math.round(((this.stats.bytesOut - bytes) * 8) / 1000),

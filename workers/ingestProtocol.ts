@@ -59,7 +59,7 @@ const description = z.strictObject({
   ssrc: z.number().int().min(1).max(2 ** 32 - 1),
   keyframeRequests: z.boolean().optional(),
   engine: z.enum(['relay', 'ffmpeg']),
-  transcodeReason: z.enum(['codec', 'b_frames', 'high_profile']).optional(),
+  transcodeReason: z.enum(['codec', 'b_frames', 'high_profile', 'low_tier']).optional(),
   source: z.strictObject({
     codec: z.string().max(40),
     profile: z.string().max(40).optional(),
@@ -80,6 +80,8 @@ const progress = z.strictObject({
   lost: z.number().nonnegative().optional(),
   jitterMs: z.number().nonnegative().optional(),
   keyframeAgeMs: z.number().nonnegative().optional(),
+  width: z.number().int().positive().max(65_536).optional(),
+  height: z.number().int().positive().max(65_536).optional(),
 });
 
 /** Worker -> server. */

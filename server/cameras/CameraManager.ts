@@ -1,7 +1,9 @@
 import { AppError } from '../errors/AppError.ts';
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
-import type { CameraDirectory } from './CameraDirectory.ts';
+import type { Ingest } from '../../workers/Ingest.ts';
+import type { PictureSize } from '../catalog/CameraRecord.ts';
+import { parseStreamKey, streamKey, type CameraDirectory, type CameraSource, type CameraStreamName } from './CameraDirectory.ts';
 import { CameraSession, type CameraSessionDeps } from './CameraSession.ts';
 import type { CameraStatus } from './CameraStatus.ts';
 
@@ -14,19 +16,63 @@ export interface CameraLease {
 }
 
 export type CameraManagerEvents = {
+  /** A session's state changed: a main stream's status carries the camera's code, another stream's its session key. */
   state: [CameraStatus];
 };
 
-/** Camera sessions by id: on-demand start on the first viewer, idle close after the last one. */
+/** What the camera manager needs besides the sessions' own dependencies. */
+export interface CameraManagerDeps extends CameraSessionDeps {
+  /**
+   * The ingest of a camera's low tier: a transcode of its main stream, which it holds through
+   * `acquireMain` while it runs (never a second RTSP session). Absent: no low tier.
+   */
+  createLowTier?(cameraId: string, acquireMain: () => Promise<CameraLease>): Ingest;
+  /** A stream's resolution was learned or changed (the catalog stores it). */
+  onStreamSize?(cameraId: string, stream: 'main' | 'sub', size: PictureSize): void;
+}
+
+/** What a camera's streams are, for choosing one: whether it has a substream, and the sizes known (px). */
+export interface CameraStreams {
+  hasSub: boolean;
+  main?: PictureSize;
+  sub?: PictureSize;
+  /** Whether the low tier is running now (joining it costs no new transcode). */
+  lowRunning: boolean;
+}
+
+/** A low tier with no viewer stops this soon at most: it holds one of the node's few transcode slots. */
+const LOW_TIER_IDLE_CLOSE_MS = 5000;
+
+/**
+ * Camera sessions, one per stream (a camera's main stream, its substream, its low tier): on-demand
+ * start on the first viewer, idle close after the last one.
+ */
 export class CameraManager extends TypedEmitter<CameraManagerEvents> {
   readonly #sessions = new Map<string, CameraSession>();
+  /** Resolutions learned from the streams' SPS, by session key. */
+  readonly #sizes = new Map<string, PictureSize>();
   #closed = false;
 
   constructor(
     readonly directory: CameraDirectory,
-    private readonly deps: CameraSessionDeps,
+    private readonly deps: CameraManagerDeps,
   ) {
     super();
+  }
+
+  /** The camera's streams and their known sizes (learned this run, else stored in the catalog); not_found when it does not exist. */
+  async streams(cameraId: string): Promise<CameraStreams> {
+    const camera = await this.directory.get(cameraId);
+    if (!camera) throw new AppError('not_found', `no camera ${cameraId}`);
+    const main = this.#sizes.get(cameraId) ?? camera.streamSizes?.main;
+    const sub = this.#sizes.get(streamKey(cameraId, 'sub')) ?? camera.streamSizes?.sub;
+    const low = this.#sessions.get(streamKey(cameraId, 'low'));
+    return {
+      hasSub: camera.substream !== undefined,
+      ...(main && { main }),
+      ...(sub && { sub }),
+      lowRunning: low !== undefined && (low.state === 'live' || low.state === 'starting'),
+    };
   }
 
   /** Starts the always-on cameras. */
@@ -36,9 +82,12 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
     }
   }
 
-  /** Waits until the camera is live; rejects with not_found, camera_unavailable, camera_timeout or shutting_down. */
-  async acquire(cameraId: string): Promise<CameraLease> {
-    const session = await this.#session(cameraId);
+  /**
+   * Waits until the camera's stream is live; rejects with not_found (no such camera, or no
+   * substream), camera_unavailable, camera_timeout or shutting_down.
+   */
+  async acquire(cameraId: string, stream: CameraStreamName = 'main'): Promise<CameraLease> {
+    const session = await this.#session(streamKey(cameraId, stream));
     await session.acquire();
     let released = false;
     return {
@@ -54,8 +103,8 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
     };
   }
 
-  status(cameraId: string): CameraStatus | undefined {
-    return this.#sessions.get(cameraId)?.status;
+  status(cameraId: string, stream: CameraStreamName = 'main'): CameraStatus | undefined {
+    return this.#sessions.get(streamKey(cameraId, stream))?.status;
   }
 
   statuses(): CameraStatus[] {
@@ -63,8 +112,8 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
   }
 
   /** The session, if one exists (tests and metrics read ingest pids and viewer counts through it). */
-  session(cameraId: string): CameraSession | undefined {
-    return this.#sessions.get(cameraId);
+  session(cameraId: string, stream: CameraStreamName = 'main'): CameraSession | undefined {
+    return this.#sessions.get(streamKey(cameraId, stream));
   }
 
   /**
@@ -72,13 +121,26 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
    * then the ingest stops and every consumer closes. `final`: it may no longer be watched at all.
    */
   async withdraw(cameraId: string, message: string, final: boolean): Promise<void> {
-    const session = this.#sessions.get(cameraId);
-    if (!session) return;
-    this.#sessions.delete(cameraId);
-    this.emit('state', { ...session.status, state: 'closed', since: Date.now(), reason: final ? 'withdrawn' : 'changed', message });
     // Viewers still waiting learn why: forbidden when it may not be watched any more, unavailable
     // (worth asking again) when only its record changed.
-    await session.close(final ? new AppError('forbidden', `camera ${cameraId} was withdrawn: ${message}`) : new AppError('camera_unavailable', `camera ${cameraId} is restarting: ${message}`));
+    const why = (): AppError => (final ? new AppError('forbidden', `camera ${cameraId} was withdrawn: ${message}`) : new AppError('camera_unavailable', `camera ${cameraId} is restarting: ${message}`));
+    // Its other streams go too: a substream whose URL changed, the low tier of a withdrawn camera.
+    const others = (['low', 'sub'] as const).flatMap((stream) => {
+      const key = streamKey(cameraId, stream);
+      const other = this.#sessions.get(key);
+      if (!other) return [];
+      this.#sessions.delete(key);
+      this.#sizes.delete(key);
+      return [other.close(why())];
+    });
+    const session = this.#sessions.get(cameraId);
+    if (!session) {
+      await Promise.all(others);
+      return;
+    }
+    this.#sessions.delete(cameraId);
+    this.emit('state', { ...session.status, state: 'closed', since: Date.now(), reason: final ? 'withdrawn' : 'changed', message });
+    await Promise.all([...others, session.close(why())]);
     if (final || this.#closed || this.#sessions.has(cameraId)) return;
     // An always-on camera whose record changed (a new URL) starts again at once, with no viewer.
     const camera = await this.directory.get(cameraId);
@@ -91,26 +153,53 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
     this.#sessions.clear();
   }
 
-  async #session(cameraId: string): Promise<CameraSession> {
+  async #session(key: string): Promise<CameraSession> {
     if (this.#closed) throw new AppError('shutting_down', 'the server is shutting down');
-    const existing = this.#sessions.get(cameraId);
+    const existing = this.#sessions.get(key);
     if (existing) return existing;
+    const { cameraId, stream } = parseStreamKey(key);
     const camera = await this.directory.get(cameraId);
     if (!camera) throw new AppError('not_found', `no camera ${cameraId}`);
     if (this.#closed) throw new AppError('shutting_down', 'the server is shutting down');
     // Another caller may have created it while the directory answered.
-    const raced = this.#sessions.get(cameraId);
+    const raced = this.#sessions.get(key);
     if (raced) return raced;
-    const session = new CameraSession(camera, this.deps);
+    const session = this.#newSession(key, camera, stream);
+    session.on('size', (size) => {
+      const known = this.#sizes.get(key);
+      if (known && known.width === size.width && known.height === size.height) return;
+      this.#sizes.set(key, size);
+      if (stream !== 'low') this.deps.onStreamSize?.(cameraId, stream, size);
+    });
     let logged: string | undefined;
     session.on('state', (status) => {
       // A withdrawn session's own 'closed' follows its announcement: say it once.
-      if (this.#sessions.get(cameraId) === session || status.state !== 'closed') this.emit('state', status);
+      if (this.#sessions.get(key) === session || status.state !== 'closed') this.emit('state', status);
       // Viewer-count updates repeat the state: log transitions only.
-      if (status.state !== logged || status.reason) this.deps.logger.info({ camera: cameraId, state: status.state, reason: status.reason }, 'camera state');
+      if (status.state !== logged || status.reason) this.deps.logger.info({ camera: cameraId, ...(stream !== 'main' && { stream }), state: status.state, reason: status.reason }, 'camera state');
       logged = status.state;
     });
-    this.#sessions.set(cameraId, session);
+    this.#sessions.set(key, session);
     return session;
+  }
+
+  /** A stream's session: the substream pulls its own URL; the low tier transcodes the main stream's feed. */
+  #newSession(key: string, camera: CameraSource, stream: CameraStreamName): CameraSession {
+    if (stream === 'main') return new CameraSession(camera, this.deps);
+    // A stream's session never stays on by itself: the main stream is the one kept always on.
+    const base = { ...camera, id: key, alwaysOn: false };
+    if (stream === 'sub') {
+      if (!camera.substream) throw new AppError('not_found', `camera ${camera.id} has no substream`);
+      const { url, username, password } = camera.substream;
+      const { username: _u, password: _p, ...rest } = base;
+      return new CameraSession({ ...rest, url, ...(username !== undefined && { username }), ...(password !== undefined && { password }) }, this.deps);
+    }
+    const createLowTier = this.deps.createLowTier;
+    if (!createLowTier) throw new AppError('not_found', 'the low tier is disabled on this server');
+    return new CameraSession(base, {
+      ...this.deps,
+      timing: { ...this.deps.timing, idleCloseMs: Math.min(this.deps.timing.idleCloseMs, LOW_TIER_IDLE_CLOSE_MS) },
+      createIngest: () => createLowTier(camera.id, () => this.acquire(camera.id, 'main')),
+    });
   }
 }

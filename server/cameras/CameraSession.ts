@@ -4,7 +4,8 @@ import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
 import type { Ingest, IngestDescription } from '../../workers/Ingest.ts';
 import { IngestError } from '../../workers/IngestError.ts';
-import type { CameraSource } from './CameraDirectory.ts';
+import { parseStreamKey, type CameraSource } from './CameraDirectory.ts';
+import type { PictureSize } from '../catalog/CameraRecord.ts';
 import type { CameraState, CameraStatus } from './CameraStatus.ts';
 
 /** Whether a new run's stream can go on into a feed made for `before` (same SSRC, payload type and profile). */
@@ -33,6 +34,8 @@ export interface CameraSessionDeps {
 
 export type CameraSessionEvents = {
   state: [CameraStatus];
+  /** The stream's picture size, from its SPS (the SDP's sprop-parameter-sets, or the first keyframe's). */
+  size: [PictureSize];
 };
 
 interface Waiter {
@@ -74,12 +77,14 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
   ) {
     super();
     this.#deps = deps;
-    this.#status = { cameraId: camera.id, state: 'idle', since: Date.now(), viewers: 0, restarts: 0 };
+    const { stream } = parseStreamKey(camera.id);
+    this.#status = { cameraId: camera.id, ...(stream !== 'main' && { stream }), state: 'idle', since: Date.now(), viewers: 0, restarts: 0 };
     this.#ingest = deps.createIngest(camera);
     this.#ingest.on('error', (error) => this.#fail(this.#generation, error));
     this.#ingest.on('progress', (progress) => {
       if (progress.frames > (this.#status.progress?.frames ?? -1)) this.#status.lastFrameAt = Date.now();
       this.#status.progress = progress;
+      if (progress.width && progress.height) this.emit('size', { width: progress.width, height: progress.height });
     });
   }
 
@@ -167,6 +172,7 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
     try {
       const description = await this.#ingest.open();
       if (generation !== this.#generation) return;
+      if (description.source.width && description.source.height) this.emit('size', { width: description.source.width, height: description.source.height });
       let feed = this.#feed;
       const kept = feed !== undefined && !feed.closed && sameStream(this.#feedDescription, description);
       if (feed && !kept) {
@@ -293,8 +299,10 @@ export class CameraSession extends TypedEmitter<CameraSessionEvents> {
   #setState(state: CameraState, extra: { keepReason?: boolean; reason?: IngestError['reason']; message?: string; retryInMs?: number } = {}): void {
     const { keepReason, ...failure } = extra;
     const previous = this.#status;
+    const { stream } = parseStreamKey(this.camera.id);
     this.#status = {
       cameraId: this.camera.id,
+      ...(stream !== 'main' && { stream }),
       state,
       since: Date.now(),
       viewers: this.#viewers,

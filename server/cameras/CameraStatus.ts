@@ -7,7 +7,10 @@ export type CameraState = (typeof cameraStates)[number];
 
 /** What the layers above (signalling, console, metrics) learn about a camera. No secrets. */
 export interface CameraStatus {
+  /** The camera's code; for a substream or low tier, its session key (`code~sub`, `code~low`). */
   cameraId: string;
+  /** Set for a camera's substream or low tier (absent: its main stream). */
+  stream?: 'sub' | 'low';
   state: CameraState;
   since: number;
   viewers: number;

@@ -80,6 +80,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
           category: 'other',
           municipality: 'unspecified',
           mainUrl: camera.url,
+          ...(camera.substreamUrl && { substreamUrl: camera.substreamUrl }),
           ...(credentials && { credentials }),
           transport: camera.transport,
           ...(camera.engine !== undefined && { engine: camera.engine }),
@@ -95,8 +96,17 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     checkTlsFingerprintUrl(wanted, camera.tlsFingerprint);
     const fingerprint = camera.tlsFingerprint ?? (/^rtsps:/i.test(wanted) ? existing.tlsFingerprint : undefined);
     const engine = camera.engine ?? 'auto';
-    if (this.vault.open(existing.mainUrl) === wanted && existing.transport === camera.transport && (existing.engine ?? 'auto') === engine && existing.alwaysOn === camera.alwaysOn && existing.tlsFingerprint === fingerprint) return existing;
-    const updated = await this.repository.update(existing.id, { mainUrl: this.vault.seal(wanted), transport: camera.transport, engine, alwaysOn: camera.alwaysOn, tlsFingerprint: fingerprint ?? null });
+    const wantedSub = camera.substreamUrl ? normaliseRtspUrl(camera.substreamUrl, 'substreamUrl', credentials) : undefined;
+    const sameSub = (existing.substreamUrl ? this.vault.open(existing.substreamUrl) : undefined) === wantedSub;
+    if (this.vault.open(existing.mainUrl) === wanted && sameSub && existing.transport === camera.transport && (existing.engine ?? 'auto') === engine && existing.alwaysOn === camera.alwaysOn && existing.tlsFingerprint === fingerprint) return existing;
+    const updated = await this.repository.update(existing.id, {
+      mainUrl: this.vault.seal(wanted),
+      substreamUrl: wantedSub ? this.vault.seal(wantedSub) : null,
+      transport: camera.transport,
+      engine,
+      alwaysOn: camera.alwaysOn,
+      tlsFingerprint: fingerprint ?? null,
+    });
     return updated ?? existing;
   }
 
@@ -291,6 +301,8 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       ...(username !== undefined && { username }),
       ...(password !== undefined && { password }),
       ...(camera.tlsFingerprint !== undefined && { tls: { verify: true, fingerprint256: camera.tlsFingerprint } }),
+      ...(camera.substreamUrl && { substream: splitCredentials(this.vault.open(camera.substreamUrl)) }),
+      ...(camera.streamSizes && { streamSizes: camera.streamSizes }),
     };
   }
 

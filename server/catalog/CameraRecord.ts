@@ -109,9 +109,23 @@ export interface CameraRecord {
   retiredAt?: Date;
   /** Absent until the prober has checked it. */
   health?: CameraHealthRecord;
+  /** Each live stream's resolution, learned from its SPS when it last ran (absent until then). */
+  streamSizes?: StreamSizes;
 }
 
-export type NewCameraRecord = Omit<CameraRecord, 'id' | 'createdAt' | 'updatedAt' | 'statusChangedAt' | 'retiredAt' | 'health'>;
+/** A stream's picture size in pixels. */
+export interface PictureSize {
+  width: number;
+  height: number;
+}
+
+/** The main stream's and the substream's resolutions, as learned from their SPS. */
+export interface StreamSizes {
+  main?: PictureSize;
+  sub?: PictureSize;
+}
+
+export type NewCameraRecord = Omit<CameraRecord, 'id' | 'createdAt' | 'updatedAt' | 'statusChangedAt' | 'retiredAt' | 'health' | 'streamSizes'>;
 
 /** Fields a PATCH may change (code, status and timestamps have their own paths). */
 export type CameraPatch = Partial<Pick<CameraRecord, 'name' | 'owner' | 'category' | 'municipality' | 'mainUrl' | 'transport' | 'engine' | 'sharing' | 'alwaysOn' | 'tags'>> & {

@@ -1,4 +1,4 @@
-import type { CameraHealthRecord, CameraFilter, CameraListResult, CameraPatch, CameraRecord, NewCameraRecord, Page, StatusChange } from './CameraRecord.ts';
+import type { CameraHealthRecord, CameraFilter, PictureSize, StreamSizes, CameraListResult, CameraPatch, CameraRecord, NewCameraRecord, Page, StatusChange } from './CameraRecord.ts';
 
 /**
  * Where cameras are stored. Two adapters (mongo, embedded) pass one contract suite
@@ -21,6 +21,8 @@ export interface CameraRepository {
   municipalities(filter: CameraFilter): Promise<string[]>;
   /** Stores a new health verdict (callers write only changes); undefined when missing. */
   setHealth(id: string, health: CameraHealthRecord): Promise<CameraRecord | undefined>;
+  /** Stores one stream's resolution (learned from its SPS), leaving the other's; undefined when missing. */
+  setStreamSize(id: string, stream: keyof StreamSizes, size: PictureSize): Promise<CameraRecord | undefined>;
   /** Finds cameras by code in bulk (imports). */
   findByCodes(codes: string[]): Promise<CameraRecord[]>;
   close(): Promise<void>;

@@ -14,6 +14,8 @@ export const configCameraSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-" only (1-64)'),
   name: z.string().min(1).max(200),
   url: z.string().regex(/^rtsps?:\/\//, 'must be an rtsp:// or rtsps:// URL'),
+  /** The camera's second, smaller stream (same credentials), given to small tiles. */
+  substreamUrl: z.string().regex(/^rtsps?:\/\//, 'must be an rtsp:// or rtsps:// URL').optional(),
   username: z.string().optional(),
   password: z.string().optional(),
   transport: cameraTransport.default('tcp'),
@@ -224,6 +226,43 @@ export const configSchema = z.strictObject({
       alarmSiaCodes: z.array(z.string().regex(/^[A-Z]{2}$/, 'two upper-case letters')).max(200).default(['PA', 'HA']),
     })
     .prefault({}),
+  bandwidth: z
+    .strictObject({
+      /**
+       * Each role's cap on one session's video (kbit/s, measured on its consumers' actual bit rates);
+       * 0: no cap. The server keeps a capped session under it by giving tiles substreams, then the
+       * low tier, then refusing a tile.
+       */
+      capKbps: z
+        .strictObject({
+          admin: z.number().int().min(0).max(10_000_000).default(0),
+          operator: z.number().int().min(0).max(10_000_000).default(0),
+          supervisor: z.number().int().min(0).max(10_000_000).default(3000),
+          investigator: z.number().int().min(0).max(10_000_000).default(0),
+        })
+        .prefault({}),
+      /** How often each session's consumers' bit rates are measured and sent to its console (ms). */
+      sampleMs: ms(60_000).min(250).default(2000),
+      /**
+       * A stream nobody is receiving yet has no measured rate: until it has, it counts as this much
+       * (kbit/s) against a cap (the main stream; a substream; the low tier counts its own lowTier.kbps).
+       */
+      assumedMainKbps: z.number().int().min(1).max(1_000_000).default(4000),
+      assumedSubKbps: z.number().int().min(1).max(1_000_000).default(1000),
+    })
+    .prefault({}),
+  lowTier: z
+    .strictObject({
+      /** Low-tier transcodes running at once on this node at most (each one ffmpeg decoding a main stream); 0 disables the low tier. */
+      max: z.number().int().min(0).max(1000).default(4),
+      /** The low tier's picture fits in this box, keeping the camera's aspect ratio (px). */
+      width: z.number().int().min(64).max(3840).default(640),
+      height: z.number().int().min(64).max(2160).default(360),
+      /** Its bit rate (kbit/s, average and peak) and frame rate (frames/s). */
+      kbps: z.number().int().min(50).max(20_000).default(500),
+      fps: z.number().int().min(1).max(60).default(15),
+    })
+    .prefault({}),
   signalling: z
     .strictObject({
       /** A vanished client is reaped after pingInterval + pingTimeout. */
@@ -301,4 +340,16 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'DC09_RETRANSMISSION_WINDOW_S', path: ['dc09', 'retransmissionWindowS'], kind: 'int' },
   { name: 'DC09_ALARM_CID_CODES', path: ['dc09', 'alarmContactIdCodes'], kind: 'list' },
   { name: 'DC09_ALARM_SIA_CODES', path: ['dc09', 'alarmSiaCodes'], kind: 'list' },
+  { name: 'BANDWIDTH_CAP_ADMIN_KBPS', path: ['bandwidth', 'capKbps', 'admin'], kind: 'int' },
+  { name: 'BANDWIDTH_CAP_OPERATOR_KBPS', path: ['bandwidth', 'capKbps', 'operator'], kind: 'int' },
+  { name: 'BANDWIDTH_CAP_SUPERVISOR_KBPS', path: ['bandwidth', 'capKbps', 'supervisor'], kind: 'int' },
+  { name: 'BANDWIDTH_CAP_INVESTIGATOR_KBPS', path: ['bandwidth', 'capKbps', 'investigator'], kind: 'int' },
+  { name: 'BANDWIDTH_SAMPLE_MS', path: ['bandwidth', 'sampleMs'], kind: 'int' },
+  { name: 'BANDWIDTH_ASSUMED_MAIN_KBPS', path: ['bandwidth', 'assumedMainKbps'], kind: 'int' },
+  { name: 'BANDWIDTH_ASSUMED_SUB_KBPS', path: ['bandwidth', 'assumedSubKbps'], kind: 'int' },
+  { name: 'LOW_TIER_MAX', path: ['lowTier', 'max'], kind: 'int' },
+  { name: 'LOW_TIER_WIDTH', path: ['lowTier', 'width'], kind: 'int' },
+  { name: 'LOW_TIER_HEIGHT', path: ['lowTier', 'height'], kind: 'int' },
+  { name: 'LOW_TIER_KBPS', path: ['lowTier', 'kbps'], kind: 'int' },
+  { name: 'LOW_TIER_FPS', path: ['lowTier', 'fps'], kind: 'int' },
 ];

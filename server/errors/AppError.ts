@@ -10,6 +10,8 @@ export const errorCodes = {
   incompatible: 422,
   unprocessable: 422,
   rate_limited: 429,
+  /** A tile refused: every stream of the camera would take the session over its role's bandwidth cap. */
+  bandwidth_cap: 429,
   camera_unavailable: 502,
   camera_timeout: 504,
   shutting_down: 503,

@@ -1,6 +1,8 @@
 import { AppError } from '../errors/AppError.ts';
 import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
-import type { CameraRecord } from '../catalog/CameraRecord.ts';
+import type { CameraRecord, PictureSize } from '../catalog/CameraRecord.ts';
+import { streamKey, type CameraStreamName } from '../cameras/CameraDirectory.ts';
+import type { StreamOffer } from './StreamPolicy.ts';
 import { VisibilityPolicy, type Viewer } from '../auth/VisibilityPolicy.ts';
 import type { UserService } from '../users/UserService.ts';
 import type { ViewRecorder } from '../audit/ViewRecorder.ts';
@@ -12,7 +14,17 @@ import type { IncidentService } from '../incidents/IncidentService.ts';
 import type { CameraListing, LiveEvents, LiveMedia, ViewAudit, ViewerAccess, ViewerMediaPort } from '../signalling/ports.ts';
 import type { CameraHealth, CameraPage, CameraSummary, RequestPayload } from '../signalling/protocol.ts';
 
+/** What the stream choice needs to know of bandwidth and the low tier (config bandwidth.*, lowTier.*). */
+export interface StreamSettings {
+  assumedMainKbps: number;
+  assumedSubKbps: number;
+  lowTier: { width: number; height: number; kbps: number };
+  /** Whether a low-tier transcode can start now (a slot is free and the low tier is enabled). */
+  lowTierFree(): boolean;
+}
+
 export interface LiveViewingOptions {
+  streams: StreamSettings;
   catalog: CameraCatalog;
   users: UserService;
   views: ViewRecorder;
@@ -38,8 +50,12 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
   readonly #cameras: CameraManager;
   readonly #prober: CameraProber;
   readonly #incidents: IncidentService;
+  readonly #streams: StreamSettings;
+  /** The last rate measured on a stream by any session (kbit/s), by session key. */
+  readonly #measuredKbps = new Map<string, number>();
 
   constructor(options: LiveViewingOptions) {
+    this.#streams = options.streams;
     this.#catalog = options.catalog;
     this.#users = options.users;
     this.#views = options.views;
@@ -73,8 +89,37 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
     return this.#media.createViewerMedia();
   }
 
-  acquire(cameraId: string): Promise<CameraLease> {
-    return this.#cameras.acquire(cameraId);
+  acquire(cameraId: string, stream: CameraStreamName = 'main'): Promise<CameraLease> {
+    return this.#cameras.acquire(cameraId, stream);
+  }
+
+  async streamOffer(cameraId: string): Promise<StreamOffer> {
+    const streams = await this.#cameras.streams(cameraId);
+    const { width, height } = this.#streams.lowTier;
+    return {
+      hasSub: streams.hasSub,
+      ...(streams.main && { main: streams.main }),
+      ...(streams.sub && { sub: streams.sub }),
+      lowAvailable: streams.lowRunning || this.#streams.lowTierFree(),
+      lowSize: lowTierSize(streams.main, { width, height }),
+    };
+  }
+
+  async estimateKbps(cameraId: string, stream: CameraStreamName): Promise<number> {
+    // While the stream runs, what its producer receives now: the rate a new viewer will get.
+    const feed = this.#cameras.session(cameraId, stream)?.feed;
+    if (feed && !feed.closed) {
+      const stats = await feed.getStats();
+      if (stats.inBitrate > 0) return Math.max(stats.inBitrate / 1000, this.#measuredKbps.get(streamKey(cameraId, stream)) ?? 0);
+    }
+    const measured = this.#measuredKbps.get(streamKey(cameraId, stream));
+    if (measured !== undefined) return measured;
+    if (stream === 'low') return this.#streams.lowTier.kbps;
+    return stream === 'sub' ? this.#streams.assumedSubKbps : this.#streams.assumedMainKbps;
+  }
+
+  recordKbps(cameraId: string, stream: CameraStreamName, kbps: number): void {
+    if (kbps > 0) this.#measuredKbps.set(streamKey(cameraId, stream), kbps);
   }
 
   async listCameras(query: RequestPayload<'listCameras'>, viewer: Viewer & { id: string }): Promise<CameraPage> {
@@ -98,8 +143,12 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
   }
 
   onCameraState(listener: (status: CameraStatus) => void): () => void {
-    this.#cameras.on('state', listener);
-    return () => this.#cameras.off('state', listener);
+    // Consoles follow cameras (their main streams); a substream's or low tier's state is its own.
+    const relay = (status: CameraStatus): void => {
+      if (!status.stream) listener(status);
+    };
+    this.#cameras.on('state', relay);
+    return () => this.#cameras.off('state', relay);
   }
 
   onCameraHealth(listener: (event: { cameraId: string; health: CameraHealth }) => void): () => void {
@@ -115,6 +164,14 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
   viewStopped(viewId: string, reason: string, forced?: boolean): void {
     this.#views.stop(viewId, reason, forced);
   }
+}
+
+/** The low tier's picture: the main stream fitted into the box (even sizes), or the box while unknown. */
+function lowTierSize(main: PictureSize | undefined, box: PictureSize): PictureSize {
+  if (!main) return box;
+  const scale = Math.min(1, box.width / main.width, box.height / main.height);
+  const even = (n: number): number => Math.max(2, 2 * Math.floor((n * scale) / 2));
+  return { width: even(main.width), height: even(main.height) };
 }
 
 /** What the console shows of a camera's health (epoch ms; 'unknown' until probed). */

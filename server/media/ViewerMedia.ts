@@ -137,6 +137,15 @@ export class ViewerMedia extends TypedEmitter<ViewerMediaEvents> {
     return { id: consumer.id, producerId: producer.id, kind: consumer.kind, rtpParameters: consumer.rtpParameters, cameraId: feed.cameraId };
   }
 
+  /** Bytes the consumer has sent (its outbound RTP stream's byte count), 0 once it has closed. */
+  async consumerBytes(consumerId: string): Promise<number> {
+    const entry = this.#consumers.get(consumerId);
+    if (!entry || entry.consumer.closed) return 0;
+    let bytes = 0;
+    for (const stat of await entry.consumer.getStats().catch(() => [])) if (stat.type === 'outbound-rtp') bytes += stat.byteCount;
+    return bytes;
+  }
+
   async pause(consumerId: string): Promise<void> {
     await this.#requireConsumer(consumerId).pause();
   }

@@ -6,7 +6,7 @@ import { AppError } from '../errors/AppError.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import { VisibilityPolicy, type Viewer } from '../auth/VisibilityPolicy.ts';
 import { ObserverEmitter } from '../../workers/common/ObserverEmitter.ts';
-import type { AlarmFeed, CameraListing, LiveEvents, LiveMedia, ViewAudit, ViewerAccess } from './ports.ts';
+import type { AlarmFeed, BandwidthPolicy, CameraListing, LiveEvents, LiveMedia, ViewAudit, ViewerAccess } from './ports.ts';
 import { schemas, SOCKET_PATH, type AlarmDeviceStatusEvent, type AlarmView, type ApiErrorBody, type ClientToServerEvents, type RequestName, type ServerToClientEvents } from './protocol.ts';
 import { ViewerConnection, type SocketData } from './ViewerConnection.ts';
 
@@ -23,6 +23,7 @@ export interface SignallingOptions {
   /** Socket.IO heartbeat (ms). */
   pingIntervalMs: number;
   pingTimeoutMs: number;
+  bandwidth: BandwidthPolicy;
 }
 
 export type SignallingObserverEvents = {
@@ -75,6 +76,7 @@ export class SignallingServer {
         audit: options.audit,
         tokens: options.tokens,
         logger: options.logger,
+        bandwidth: options.bandwidth,
         onFirstFrame: (ms) => this.observer.notify('firstframe', ms),
       });
       this.#connections.add(connection);

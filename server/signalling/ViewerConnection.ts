@@ -4,8 +4,11 @@ import { AppError } from '../errors/AppError.ts';
 import type { Identity } from '../auth/Identity.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { CameraLease } from '../cameras/CameraManager.ts';
-import type { CameraListing, LiveMedia, ViewAudit, ViewerAccess, ViewerMediaPort } from './ports.ts';
+import type { BandwidthPolicy, CameraListing, LiveMedia, ViewAudit, ViewerAccess, ViewerMediaPort } from './ports.ts';
 import type { Viewer } from '../auth/VisibilityPolicy.ts';
+import type { CameraStreamName } from '../cameras/CameraDirectory.ts';
+import { lighterThan, sizeOf, streamForTile, withinCap, type Choice, type StreamOffer } from '../live/StreamPolicy.ts';
+import { SessionBandwidthMeter } from './SessionBandwidthMeter.ts';
 import type {
   ClientToServerEvents,
   ConsumerInfo,
@@ -13,6 +16,9 @@ import type {
   RequestPayload,
   ResponseMap,
   ServerToClientEvents,
+  SessionBandwidth,
+  StreamChoice,
+  TileSize,
   TransportInfo,
 } from './protocol.ts';
 
@@ -31,12 +37,14 @@ export interface ViewerConnectionOptions {
   audit: ViewAudit;
   tokens: TokenService;
   logger: Logger;
+  bandwidth: BandwidthPolicy;
   /** A first-frame report for a camera this connection watches (ms). */
   onFirstFrame(ms: number): void;
 }
 
 interface Watch {
-  lease: CameraLease;
+  /** One lease per stream of the camera this socket receives (two during a stream switch). */
+  leases: Map<CameraStreamName, StreamHold>;
   /** The audited view, once a consumer exists. */
   viewId?: string;
   /** The incident that allowed the view when it started, if one did. */
@@ -50,8 +58,13 @@ export class ViewerConnection {
   #media: ViewerMediaPort | undefined;
   #transportId: string | undefined;
   readonly #watches = new Map<string, Promise<Watch>>();
-  /** consumerId -> cameraId, for open and self-closed consumers. */
-  readonly #consumers = new Map<string, { cameraId: string; open: boolean }>();
+  /** consumerId -> its camera and stream, for open and self-closed consumers. */
+  readonly #consumers = new Map<string, ConsumerEntry>();
+  readonly #meter: SessionBandwidthMeter;
+  /** Consumers asked to switch to a lighter stream (streamAdvice), with the samples seen since. */
+  readonly #advised = new Map<string, number>();
+  /** Consecutive samples over the cap. */
+  #overCapSamples = 0;
   #expiryTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #address: string | undefined;
@@ -76,6 +89,12 @@ export class ViewerConnection {
     this.#onFirstFrame = options.onFirstFrame;
     const socket = this.socket;
     this.#address = socket.handshake.address || undefined;
+    this.#meter = new SessionBandwidthMeter({
+      sampleMs: options.bandwidth.sampleMs,
+      capKbps: options.bandwidth.capKbps(socket.data.identity.role),
+      readBytes: (consumerId) => this.#media?.consumerBytes(consumerId) ?? Promise.resolve(0),
+      onSample: (sample) => this.#sampled(sample),
+    });
     this.#armExpiry();
   }
 
@@ -95,7 +114,7 @@ export class ViewerConnection {
           entry.open = false;
           this.socket.emit('consumerClosed', { consumerId, cameraId, reason, ...(message !== undefined && { message }) });
         }
-        this.#consumers.delete(consumerId);
+        this.#forget(consumerId);
       }
       this.#unwatch(cameraId, watch);
     }, () => undefined);
@@ -187,16 +206,19 @@ export class ViewerConnection {
       this.#releaseMedia();
       return {};
     },
-    consume: async ({ transportId, cameraId, rtpCapabilities }) => {
+    consume: async ({ transportId, cameraId, rtpCapabilities, tile, stream: requested, replaces }) => {
       const media = this.#requireTransport(transportId);
       const allowed = await this.#access.authorize(this.#viewer(), cameraId);
+      if (replaces !== undefined && this.#consumers.get(replaces)?.cameraId !== cameraId) throw new AppError('not_found', `no consumer ${replaces} of ${cameraId} on this connection`);
       const watch = await this.#watch(cameraId);
+      let choice: StreamChoice;
       let consumer: Awaited<ReturnType<ViewerMediaPort['consume']>>;
       try {
-        const feed = watch.lease.feed;
-        if (!feed) throw new AppError('camera_unavailable', 'the camera is restarting', { reason: 'restarting' });
-        consumer = await media.consume(feed, rtpCapabilities);
+        const offer = await this.#live.streamOffer(cameraId);
+        choice = await this.#choose(cameraId, offer, tile, requested, replaces);
+        consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
       } catch (error) {
+        this.#releaseUnusedLeases(watch);
         if (watch.consumers.size === 0 && this.#watches.has(cameraId)) this.#unwatch(cameraId, watch);
         throw error;
       }
@@ -214,11 +236,13 @@ export class ViewerConnection {
       for (const old of [...watch.consumers]) {
         if (this.#consumers.get(old)?.open === false) {
           watch.consumers.delete(old);
-          this.#consumers.delete(old);
+          this.#forget(old);
         }
       }
       watch.consumers.add(consumer.id);
-      this.#consumers.set(consumer.id, { cameraId, open: true });
+      this.#consumers.set(consumer.id, { cameraId, stream: choice.name, open: true, ...(requested && { requested }) });
+      this.#meter.add(consumer.id, { cameraId, stream: choice.name, estimateKbps: await this.#live.estimateKbps(cameraId, choice.name) });
+      this.#releaseUnusedLeases(watch);
       if (!watch.viewId) {
         watch.viewId = this.#audit.viewStarted({
           userId: this.identity.userId,
@@ -228,7 +252,22 @@ export class ViewerConnection {
         });
         watch.incidentId = allowed.incidentId;
       }
-      return { consumer: consumer as unknown as ConsumerInfo };
+      return { consumer: { ...consumer, cameraId } as unknown as ConsumerInfo, stream: choice };
+    },
+    tileResized: async ({ consumerId, tile }) => {
+      const entry = this.#consumers.get(consumerId);
+      if (!entry) throw new AppError('not_found', `no consumer ${consumerId} on this connection`);
+      if (!entry.open) throw new AppError('invalid_state', `consumer ${consumerId} has closed: consume the camera again`);
+      const offer = await this.#live.streamOffer(entry.cameraId);
+      let choice: StreamChoice;
+      try {
+        choice = await this.#choose(entry.cameraId, offer, tile, entry.requested, consumerId);
+      } catch (error) {
+        // Nothing better fits: the tile keeps what it has.
+        if (error instanceof AppError && error.code === 'bandwidth_cap') return { stream: streamChoice({ name: entry.stream, reason: 'bandwidth_cap' }, offer), switch: false };
+        throw error;
+      }
+      return { stream: choice, switch: choice.name !== entry.stream };
     },
     pauseConsumer: async ({ consumerId }) => {
       await this.#requireOpenConsumer(consumerId).pause(consumerId);
@@ -242,10 +281,11 @@ export class ViewerConnection {
       const entry = this.#consumers.get(consumerId);
       if (!entry) throw new AppError('not_found', `no consumer ${consumerId} on this connection`);
       if (entry.open) this.#media?.closeConsumer(consumerId);
-      this.#consumers.delete(consumerId);
+      this.#forget(consumerId);
       const watch = await this.#watches.get(entry.cameraId);
       watch?.consumers.delete(consumerId);
       if (watch && watch.consumers.size === 0) this.#unwatch(entry.cameraId, watch);
+      else if (watch) this.#releaseUnusedLeases(watch);
       return {};
     },
     reportFirstFrame: async ({ cameraId, ms }) => {
@@ -266,6 +306,7 @@ export class ViewerConnection {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
+    this.#meter.close();
     this.#releaseMedia();
   }
 
@@ -279,22 +320,24 @@ export class ViewerConnection {
       void pending.then((watch) => {
         if (watch.viewId) this.#audit.viewStopped(watch.viewId, reason);
         watch.viewId = undefined;
-        watch.lease.release();
+        this.#releaseLeases(watch);
       }, () => undefined);
       this.#watches.delete(cameraId);
       void this.socket.leave(`camera:${cameraId}`);
     }
-    this.#consumers.clear();
+    for (const consumerId of [...this.#consumers.keys()]) this.#forget(consumerId);
   }
 
   #openMedia(): ViewerMediaPort {
     if (!this.#media) {
       const media = this.#live.openViewer();
-      media.on('consumerclosed', ({ consumerId, cameraId }) => {
+      media.on('consumerclosed', ({ consumerId }) => {
         const entry = this.#consumers.get(consumerId);
         if (!entry?.open || this.#closed) return;
         entry.open = false;
-        this.socket.emit('consumerClosed', { consumerId, cameraId, reason: 'camera_restarting' });
+        this.#meter.remove(consumerId);
+        this.#advised.delete(consumerId);
+        this.socket.emit('consumerClosed', { consumerId, cameraId: entry.cameraId, reason: 'camera_restarting' });
       });
       media.on('transportclosed', ({ transportId }) => {
         if (this.#closed || this.#media !== media) return;
@@ -302,7 +345,11 @@ export class ViewerConnection {
         media.close();
         this.#media = undefined;
         this.#transportId = undefined;
-        for (const entry of this.#consumers.values()) entry.open = false;
+        for (const [consumerId, entry] of this.#consumers) {
+          entry.open = false;
+          this.#meter.remove(consumerId);
+        }
+        this.#advised.clear();
         this.socket.emit('transportClosed', { transportId, reason: 'media_worker_died' });
       });
       this.#media = media;
@@ -324,18 +371,15 @@ export class ViewerConnection {
     return this.#media;
   }
 
-  /** This socket's hold on a camera: one lease per camera, shared by its consumers. */
+  /** This socket's hold on a camera: its audited view and one lease per stream, shared by its consumers. */
   #watch(cameraId: string): Promise<Watch> {
     let pending = this.#watches.get(cameraId);
     if (!pending) {
-      pending = this.#live.acquire(cameraId).then(async (lease) => {
-        if (this.#closed) {
-          lease.release();
-          throw new AppError('invalid_state', 'connection closed');
-        }
+      pending = (async () => {
+        if (this.#closed) throw new AppError('invalid_state', 'connection closed');
         await this.socket.join(`camera:${cameraId}`);
-        return { lease, consumers: new Set<string>() };
-      });
+        return { leases: new Map<CameraStreamName, StreamHold>(), consumers: new Set<string>() };
+      })();
       const created = pending;
       this.#watches.set(cameraId, created);
       created.catch(() => {
@@ -349,8 +393,145 @@ export class ViewerConnection {
     if (watch.viewId) this.#audit.viewStopped(watch.viewId, reason);
     watch.viewId = undefined;
     this.#watches.delete(cameraId);
-    watch.lease.release();
+    this.#releaseLeases(watch);
     void this.socket.leave(`camera:${cameraId}`);
+  }
+
+  /** The stream's lease for this watch, acquired once (the stream starts if nobody watches it yet). */
+  #lease(watch: Watch, cameraId: string, stream: CameraStreamName): Promise<CameraLease> {
+    let hold = watch.leases.get(stream);
+    if (!hold) {
+      const created: StreamHold = { pending: this.#live.acquire(cameraId, stream), consuming: 0 };
+      hold = created;
+      watch.leases.set(stream, created);
+      created.pending.then(
+        (lease) => {
+          created.lease = lease;
+          // The watch ended while the stream started: nobody will release it otherwise.
+          if (watch.leases.get(stream) !== created) lease.release();
+        },
+        () => {
+          if (watch.leases.get(stream) === created) watch.leases.delete(stream);
+        },
+      );
+    }
+    return hold.pending;
+  }
+
+  /** A consumer of the camera's stream, its lease held (and counted as in use) meanwhile. */
+  async #consumeStream(media: ViewerMediaPort, watch: Watch, cameraId: string, stream: CameraStreamName, rtpCapabilities: object): Promise<Awaited<ReturnType<ViewerMediaPort['consume']>>> {
+    const pending = this.#lease(watch, cameraId, stream);
+    const hold = watch.leases.get(stream)!;
+    hold.consuming++;
+    try {
+      const lease = await pending;
+      const feed = lease.feed;
+      if (!feed) throw new AppError('camera_unavailable', 'the camera is restarting', { reason: 'restarting' });
+      return await media.consume(feed, rtpCapabilities);
+    } finally {
+      hold.consuming--;
+    }
+  }
+
+  #releaseLeases(watch: Watch): void {
+    const holds = [...watch.leases.values()];
+    watch.leases.clear();
+    for (const hold of holds) hold.lease?.release();
+  }
+
+  /**
+   * Lets go of the streams of a camera that none of its consumers (open, or waiting to be consumed
+   * again) uses; a lease still being acquired belongs to a consume in flight and is left to it.
+   */
+  #releaseUnusedLeases(watch: Watch): void {
+    const used = new Set([...watch.consumers].map((consumerId) => this.#consumers.get(consumerId)?.stream));
+    for (const [stream, hold] of [...watch.leases]) {
+      if (used.has(stream) || !hold.lease || hold.consuming > 0) continue;
+      watch.leases.delete(stream);
+      hold.lease.release();
+    }
+  }
+
+  /** Drops a consumer's entry and its metering. */
+  #forget(consumerId: string): void {
+    this.#consumers.delete(consumerId);
+    this.#meter.remove(consumerId);
+    this.#advised.delete(consumerId);
+  }
+
+  /**
+   * The stream a tile gets: the one asked for, else the one its size calls for; then held to the
+   * role's cap (a lighter stream, or bandwidth_cap). `replaces`: a consumer whose rate is not counted.
+   */
+  async #choose(cameraId: string, offer: StreamOffer, tile: TileSize | undefined, requested: CameraStreamName | undefined, replaces: string | undefined): Promise<StreamChoice> {
+    if (requested === 'sub' && !offer.hasSub) throw new AppError('not_found', `camera ${cameraId} has no substream`);
+    if (requested === 'low' && !offer.lowAvailable) throw new AppError('camera_unavailable', 'no low-tier transcode is free on this server', { reason: 'low_tier_full' });
+    const wanted: Choice = requested ? { name: requested, reason: 'requested' } : streamForTile(tile, offer);
+    const estimates = new Map<CameraStreamName, number>();
+    for (const name of [wanted.name, ...lighterThan(wanted.name, offer)]) estimates.set(name, await this.#live.estimateKbps(cameraId, name));
+    const chosen = withinCap(wanted, offer, { capKbps: this.#meter.capKbps, usedKbps: this.#meter.usedKbps(replaces), estimateKbps: (name) => estimates.get(name) ?? 0 });
+    if ('refused' in chosen) throw new AppError('bandwidth_cap', chosen.message, { capKbps: this.#meter.capKbps, wouldBeKbps: chosen.wouldBeKbps });
+    return streamChoice(chosen, offer);
+  }
+
+  /**
+   * A sample of the session's bit rates: sent to the console, and, over the cap, the heaviest tile
+   * that has a lighter stream is asked to switch (streamAdvice); a tile asked twice samples ago, or
+   * with nothing lighter, is closed (consumerClosed 'bandwidth_cap') while the session stays over.
+   */
+  #sampled(sample: SessionBandwidth): void {
+    if (this.#closed) return;
+    this.socket.emit('bandwidth', sample);
+    for (const consumer of sample.consumers) this.#live.recordKbps(consumer.cameraId, consumer.stream, consumer.kbps);
+    const cap = sample.capKbps;
+    if (cap === null || sample.totalKbps <= cap * OVER_CAP_TOLERANCE) {
+      this.#overCapSamples = 0;
+      this.#advised.clear();
+      return;
+    }
+    this.#overCapSamples++;
+    void this.#governCap(sample, cap).catch((error: unknown) => this.#logger.warn({ err: (error as Error).message }, 'bandwidth cap check failed'));
+  }
+
+  async #governCap(sample: SessionBandwidth, cap: number): Promise<void> {
+    for (const [consumerId, samples] of this.#advised) this.#advised.set(consumerId, samples + 1);
+    const overdue = [...this.#advised].find(([, samples]) => samples >= ADVICE_GRACE_SAMPLES);
+    if (overdue) return this.#closeForCap(overdue[0], sample, cap);
+    if (this.#advised.size > 0) return;
+    for (const { consumerId, cameraId, stream } of this.#meter.heaviest()) {
+      const entry = this.#consumers.get(consumerId);
+      if (!entry?.open) continue;
+      const offer = await this.#live.streamOffer(cameraId);
+      const lighter = lighterThan(stream, offer)[0];
+      if (!lighter) continue;
+      this.#advised.set(consumerId, 0);
+      this.socket.emit('streamAdvice', { consumerId, cameraId, stream: streamChoice({ name: lighter, reason: 'bandwidth_cap' }, offer) });
+      return;
+    }
+    // Nothing has a lighter stream: after the grace, the newest tile goes.
+    if (this.#overCapSamples < ADVICE_GRACE_SAMPLES) return;
+    const newest = [...this.#consumers].reverse().find(([, entry]) => entry.open);
+    if (newest) this.#closeForCap(newest[0], sample, cap);
+  }
+
+  #closeForCap(consumerId: string, sample: SessionBandwidth, cap: number): void {
+    const entry = this.#consumers.get(consumerId);
+    this.#advised.delete(consumerId);
+    this.#overCapSamples = 0;
+    if (!entry?.open) return;
+    entry.open = false;
+    this.#meter.remove(consumerId);
+    try {
+      this.#media?.closeConsumer(consumerId);
+    } catch {
+      // Already closed.
+    }
+    this.socket.emit('consumerClosed', {
+      consumerId,
+      cameraId: entry.cameraId,
+      reason: 'bandwidth_cap',
+      message: `the session used ${sample.totalKbps} kbit/s, over its cap of ${cap} kbit/s`,
+    });
   }
 
   #armExpiry(): void {
@@ -361,4 +542,31 @@ export class ViewerConnection {
       this.socket.disconnect(true);
     }, Math.min(delay, 2 ** 31 - 1));
   }
+}
+
+/** A session counts as over its cap above this share of it (measures move by a few percent). */
+const OVER_CAP_TOLERANCE = 1.05;
+/** Samples a tile asked to switch has before it is closed, while the session stays over its cap. */
+const ADVICE_GRACE_SAMPLES = 2;
+
+/** A watch's lease on one stream: the acquisition, and the lease once it is live. */
+interface StreamHold {
+  pending: Promise<CameraLease>;
+  lease?: CameraLease;
+  /** Consumes in flight on this stream: its lease stays while any is. */
+  consuming: number;
+}
+
+interface ConsumerEntry {
+  cameraId: string;
+  stream: CameraStreamName;
+  open: boolean;
+  /** The stream the client asked for explicitly (it keeps it across resizes). */
+  requested?: CameraStreamName;
+}
+
+/** The protocol's view of a choice. */
+function streamChoice(choice: Choice, offer: StreamOffer): StreamChoice {
+  const size = choice.width !== undefined && choice.height !== undefined ? { width: choice.width, height: choice.height } : sizeOf(choice.name, offer);
+  return { name: choice.name, reason: choice.reason, ...(size && { width: size.width, height: size.height }) };
 }

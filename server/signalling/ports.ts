@@ -1,5 +1,8 @@
 import type { CameraStatus } from '../cameras/CameraStatus.ts';
 import type { CameraLease } from '../cameras/CameraManager.ts';
+import type { CameraStreamName } from '../cameras/CameraDirectory.ts';
+import type { Role } from '../auth/Identity.ts';
+import type { StreamOffer } from '../live/StreamPolicy.ts';
 import type { Viewer } from '../auth/VisibilityPolicy.ts';
 import type { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { AlarmDeviceStatusEvent, AlarmView, CameraHealth, CameraPage, RequestPayload } from './protocol.ts';
@@ -29,6 +32,8 @@ export interface ViewerMediaPort
   createTransport(options: { tcpOnly?: boolean }): Promise<{ id: string } & object>;
   connectTransport(dtlsParameters: object): Promise<void>;
   consume(feed: NonNullable<CameraLease['feed']>, rtpCapabilities: object): Promise<{ id: string; producerId: string; kind: string; rtpParameters: object; cameraId: string }>;
+  /** Bytes sent so far by the consumer (RTP, its outbound stream), 0 once it has closed. */
+  consumerBytes(consumerId: string): Promise<number>;
   pause(consumerId: string): Promise<void>;
   resume(consumerId: string): Promise<void>;
   closeConsumer(consumerId: string): void;
@@ -39,8 +44,22 @@ export interface ViewerMediaPort
 export interface LiveMedia {
   readonly rtpCapabilities: object;
   openViewer(): ViewerMediaPort;
-  /** Waits until the camera is live (AppError camera_unavailable, camera_timeout, not_found, shutting_down). */
-  acquire(cameraId: string): Promise<CameraLease>;
+  /** Waits until the camera's stream is live (AppError camera_unavailable, camera_timeout, not_found, shutting_down). */
+  acquire(cameraId: string, stream?: CameraStreamName): Promise<CameraLease>;
+  /** What the camera's streams are now: a substream or not, their sizes, whether the low tier can be given. */
+  streamOffer(cameraId: string): Promise<StreamOffer>;
+  /** What a stream of the camera adds to a session (kbit/s): measured while it runs, else the last measure, else assumed. */
+  estimateKbps(cameraId: string, stream: CameraStreamName): Promise<number>;
+  /** A session measured a stream's rate (kbit/s): kept as the stream's last measure. */
+  recordKbps(cameraId: string, stream: CameraStreamName, kbps: number): void;
+}
+
+/** Each role's bandwidth cap and how often sessions are measured. */
+export interface BandwidthPolicy {
+  /** The role's cap on one session (kbit/s); null: none. */
+  capKbps(role: Role): number | null;
+  /** Sampling period of each session's consumers (ms). */
+  readonly sampleMs: number;
 }
 
 /** The cameras a viewer may see, a page at a time, with their live state and health. */

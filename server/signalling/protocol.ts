@@ -49,6 +49,48 @@ export interface CameraHealth {
   stream?: { codec: string; width?: number; height?: number; profileLevelId?: string; fps?: number };
 }
 
+/**
+ * A camera's live streams: 'main' (its main RTSP URL), 'sub' (its substream URL, when it has one)
+ * and 'low' (the server's shared low-tier transcode of the main stream, for capped sessions).
+ */
+export const streamNames = ['main', 'sub', 'low'] as const;
+export type StreamName = (typeof streamNames)[number];
+
+/** Why the server gave a tile the stream it did. */
+export type StreamReason =
+  /** The smallest stream whose resolution covers the tile (device pixels). */
+  | 'tile_size'
+  /** A full-screen or maximised tile gets the main stream. */
+  | 'fullscreen'
+  /** The client asked for this stream. */
+  | 'requested'
+  /** A better stream would take the session over its role's bandwidth cap. */
+  | 'bandwidth_cap'
+  /** No tile size was reported: the main stream. */
+  | 'default';
+
+/** The stream a tile got: its name, resolution when known (px), and why. */
+export interface StreamChoice {
+  name: StreamName;
+  width?: number;
+  height?: number;
+  reason: StreamReason;
+}
+
+/** A tile's displayed size in device pixels (CSS px x devicePixelRatio), and whether it fills the screen. */
+export interface TileSize {
+  width: number;
+  height: number;
+  fullscreen?: boolean;
+}
+
+/** A session's measured bit rates (kbit/s, over the last sampling period) and its role's cap (null: none). */
+export interface SessionBandwidth {
+  capKbps: number | null;
+  totalKbps: number;
+  consumers: Array<{ consumerId: string; cameraId: string; stream: StreamName; kbps: number }>;
+}
+
 export interface CameraSummary {
   /** The camera's code: its id on the live path. */
   id: string;
@@ -238,6 +280,11 @@ export interface TokenInfo {
 // ---- payload schemas (client -> server) -------------------------------------------------------
 
 const id = z.string().min(1).max(128);
+const tileSize = z.strictObject({
+  width: z.number().int().min(1).max(16_384),
+  height: z.number().int().min(1).max(16_384),
+  fullscreen: z.boolean().optional(),
+});
 const cameraId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a camera id');
 /** mediasoup validates the inner structure itself; here the shape is bounded and typed as an object. */
 const opaqueObject = z.record(z.string(), z.unknown());
@@ -265,7 +312,22 @@ export const schemas = {
     transportId: id,
     cameraId,
     rtpCapabilities: z.looseObject({ codecs: z.array(opaqueObject).max(200).optional(), headerExtensions: z.array(opaqueObject).max(200).optional() }),
+    /** The tile's size: the server gives the smallest stream that covers it (absent: the main stream). */
+    tile: tileSize.optional(),
+    /** An explicit stream (still held to the session's bandwidth cap). */
+    stream: z.enum(streamNames).optional(),
+    /**
+     * The consumer this one will replace (a stream switch): its bit rate is not counted against the
+     * cap, and the client closes it once the new consumer's first frame has arrived.
+     */
+    replaces: id.optional(),
   }),
+  /**
+   * A tile was resized, entered or left full screen: the server answers the stream it would give
+   * now; when `switch` is true the client consumes that stream (with `replaces`) and closes the old
+   * consumer after the new one's first frame.
+   */
+  tileResized: z.strictObject({ consumerId: id, tile: tileSize }),
   pauseConsumer: z.strictObject({ consumerId: id }),
   resumeConsumer: z.strictObject({ consumerId: id }),
   closeConsumer: z.strictObject({ consumerId: id }),
@@ -283,7 +345,8 @@ export interface ResponseMap {
   createTransport: { transport: TransportInfo };
   connectTransport: Record<string, never>;
   closeTransport: Record<string, never>;
-  consume: { consumer: ConsumerInfo };
+  consume: { consumer: ConsumerInfo; stream: StreamChoice };
+  tileResized: { stream: StreamChoice; switch: boolean };
   pauseConsumer: Record<string, never>;
   resumeConsumer: Record<string, never>;
   closeConsumer: Record<string, never>;
@@ -298,11 +361,11 @@ export type ClientToServerEvents = {
 export interface ServerToClientEvents {
   /** A camera this socket watches (or lists) changed state. */
   cameraState: (status: CameraStatusMessage) => void;
-  /** A consumer closed by itself: its camera restarted or went down. Re-consume when the camera is live again. */
   /**
    * A consumer closed by itself. reason 'camera_restarting': consume again when the camera is live;
    * 'camera_withdrawn': the camera may no longer be watched (message says why);
-   * 'camera_forbidden': this user may no longer watch it (rights or the camera's sharing changed).
+   * 'camera_forbidden': this user may no longer watch it (rights or the camera's sharing changed);
+   * 'bandwidth_cap': the session stayed over its cap after a streamAdvice (message says by how much).
    */
   consumerClosed: (event: { consumerId: string; cameraId: string; reason: string; message?: string }) => void;
   /** The user's rights changed (role or assignments): list the cameras again. */
@@ -329,6 +392,14 @@ export interface ServerToClientEvents {
   alarmChanged: (alarm: AlarmView) => void;
   /** On connection (and reconnection): the alarms still open or acknowledged that this user is shown. */
   alarmsOpen: (event: { alarms: AlarmView[]; offlineDevices: AlarmDeviceStatusEvent[] }) => void;
+  /** Every sampling period (BANDWIDTH_SAMPLE_MS) while the session has consumers: measured bit rates per consumer. */
+  bandwidth: (event: SessionBandwidth) => void;
+  /**
+   * The session is over its role's bandwidth cap: the server asks the client to switch this tile to
+   * a lighter stream (consume with `stream` and `replaces`). Not done within two sampling periods,
+   * the server closes the consumer (consumerClosed, reason 'bandwidth_cap').
+   */
+  streamAdvice: (event: { consumerId: string; cameraId: string; stream: StreamChoice }) => void;
   /** A supervised device went offline or came back. */
   alarmDeviceStatus: (event: AlarmDeviceStatusEvent) => void;
 }

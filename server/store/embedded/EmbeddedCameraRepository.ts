@@ -1,7 +1,7 @@
 import { AppError } from '../../errors/AppError.ts';
 import { openDatastore, type Datastore } from './nedb.ts';
 import type { CameraRepository } from '../../catalog/CameraRepository.ts';
-import type { CameraHealthRecord, CameraFilter, CameraListResult, CameraPatch, CameraRecord, GeoPoint, NewCameraRecord, Page, StatusChange } from '../../catalog/CameraRecord.ts';
+import type { CameraHealthRecord, CameraFilter, PictureSize, StreamSizes, CameraListResult, CameraPatch, CameraRecord, GeoPoint, NewCameraRecord, Page, StatusChange } from '../../catalog/CameraRecord.ts';
 import { distanceKm, escapeRegExp } from '../../catalog/geo.ts';
 
 
@@ -82,6 +82,10 @@ export class EmbeddedCameraRepository implements CameraRepository {
 
   async setHealth(id: string, health: CameraHealthRecord): Promise<CameraRecord | undefined> {
     return this.#updateOne({ _id: id }, { $set: { health } });
+  }
+
+  async setStreamSize(id: string, stream: keyof StreamSizes, size: PictureSize): Promise<CameraRecord | undefined> {
+    return this.#updateOne({ _id: id }, { $set: { [`streamSizes.${stream}`]: { width: size.width, height: size.height } } });
   }
 
   async findByCodes(codes: string[]): Promise<CameraRecord[]> {

@@ -1,12 +1,13 @@
 import type { Collection, Connection } from 'mongoose';
 import { AppError } from '../../errors/AppError.ts';
 import type { CameraRepository } from '../../catalog/CameraRepository.ts';
-import type { CameraFilter, CameraHealthRecord, CameraListResult, CameraPatch, CameraRecord, NewCameraRecord, Page, StatusChange } from '../../catalog/CameraRecord.ts';
+import type { CameraFilter, CameraHealthRecord, PictureSize, StreamSizes, CameraListResult, CameraPatch, CameraRecord, NewCameraRecord, Page, StatusChange } from '../../catalog/CameraRecord.ts';
 import {
   buildFilter,
   buildFindOptions,
   buildRetire,
   buildSetHealth,
+  buildSetStreamSize,
   buildStatusChange,
   buildUpdate,
   cameraIndexes,
@@ -87,6 +88,12 @@ export class MongoCameraRepository implements CameraRepository {
     const _id = parseObjectId(id);
     if (!_id) return undefined;
     return this.#updateOne(buildSetHealth(_id, health));
+  }
+
+  async setStreamSize(id: string, stream: keyof StreamSizes, size: PictureSize): Promise<CameraRecord | undefined> {
+    const _id = parseObjectId(id);
+    if (!_id) return undefined;
+    return this.#updateOne(buildSetStreamSize(_id, stream, size));
   }
 
   async findByCodes(codes: string[]): Promise<CameraRecord[]> {

@@ -8,6 +8,8 @@
 import { ObjectId } from 'mongodb';
 import type { Filter, IndexDescription, UpdateFilter } from 'mongodb';
 import type {
+  PictureSize,
+  StreamSizes,
   CameraFilter,
   CameraHealthRecord,
   CameraOwner,
@@ -141,6 +143,14 @@ export function fromDocument(doc: StoredCameraDocument): CameraRecord {
   if (isPresent(doc.statusReason)) record.statusReason = doc.statusReason;
   if (isPresent(doc.retiredAt)) record.retiredAt = doc.retiredAt;
   if (isPresent(doc.health)) record.health = cleanHealth(doc.health);
+  if (isPresent(doc.streamSizes)) {
+    const sizes: StreamSizes = {};
+    for (const stream of ['main', 'sub'] as const) {
+      const size = doc.streamSizes[stream];
+      if (isPresent(size)) sizes[stream] = { width: size.width, height: size.height };
+    }
+    record.streamSizes = sizes;
+  }
   return record;
 }
 
@@ -180,6 +190,11 @@ export function buildFilter(filter: CameraFilter): Filter<CameraDocument> {
     query.location = { $geoWithin: { $centerSphere: [[lng, lat], radiusInRadians(radiusKm)] } };
   }
   return query;
+}
+
+/** Stores one stream's resolution, leaving the other stream's. */
+export function buildSetStreamSize(id: ObjectId, stream: keyof StreamSizes, size: PictureSize): ConditionalUpdate {
+  return { filter: { _id: id }, update: { $set: { [`streamSizes.${stream}`]: { width: size.width, height: size.height } } } };
 }
 
 /**
