@@ -2,6 +2,7 @@
  * The page around the wall: the connection indicator, layout buttons and who is signed in in the
  * top bar, and the sign-in screen (username and password form) shown when there is no session.
  */
+import type { SessionBandwidth } from '../../server/signalling/protocol.ts';
 import { requireElement } from './dom.ts';
 import { Emitter } from './Emitter.ts';
 import { LAYOUTS, type Layout } from './Wall.ts';
@@ -34,6 +35,7 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
   /** The alarm devices tab's panel (admins). */
   readonly alarmDevicesElement: HTMLElement;
   readonly #connection: HTMLElement;
+  readonly #bandwidth: HTMLElement;
   readonly #layouts: HTMLElement;
   readonly #signOutButton: HTMLButtonElement;
   readonly #main: HTMLElement;
@@ -58,6 +60,7 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
     this.alarmBannerElement = requireElement('#alarm-banner', HTMLElement);
     this.alarmDevicesElement = requireElement('#alarm-devices', HTMLElement);
     this.#connection = requireElement('#connection', HTMLElement);
+    this.#bandwidth = requireElement('#bandwidth', HTMLElement);
     this.#layouts = requireElement('#layouts', HTMLElement);
     this.#signOutButton = requireElement('#sign-out', HTMLButtonElement);
     this.#main = requireElement('#console', HTMLElement);
@@ -166,6 +169,30 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
     if (state !== 'signed-out') document.body.dataset.session = 'signed-in';
   }
 
+  /**
+   * The session's measured video bit rate and its role's cap ("2.1 / 3.0 Mbit/s"), or undefined to
+   * hide it. `data-total-kbps` and `data-cap-kbps` (absent: no cap) carry the numbers.
+   */
+  setBandwidth(bandwidth: Pick<SessionBandwidth, 'totalKbps' | 'capKbps'> | undefined): void {
+    const el = this.#bandwidth;
+    if (!bandwidth) {
+      el.hidden = true;
+      el.textContent = '';
+      delete el.dataset.totalKbps;
+      delete el.dataset.capKbps;
+      delete el.dataset.over;
+      return;
+    }
+    const total = Math.max(0, Math.round(bandwidth.totalKbps));
+    const cap = bandwidth.capKbps === null ? undefined : Math.round(bandwidth.capKbps);
+    el.dataset.totalKbps = String(total);
+    if (cap !== undefined) el.dataset.capKbps = String(cap);
+    else delete el.dataset.capKbps;
+    el.dataset.over = String(cap !== undefined && total > cap);
+    el.textContent = cap !== undefined ? `${mbit(total)} / ${mbit(cap)} Mbit/s` : `${mbit(total)} Mbit/s`;
+    el.hidden = false;
+  }
+
   setLayout(layout: Layout): void {
     for (const button of Array.from(this.#layouts.querySelectorAll<HTMLButtonElement>('button[data-layout]'))) {
       const active = button.dataset.layout === String(layout);
@@ -173,6 +200,11 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
       button.setAttribute('aria-pressed', String(active));
     }
   }
+}
+
+/** kbit/s as Mbit/s with one decimal. */
+function mbit(kbps: number): string {
+  return (kbps / 1000).toFixed(1);
 }
 
 function capitalise(text: string): string {

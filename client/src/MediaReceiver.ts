@@ -4,7 +4,7 @@
  * so `open()` runs again after every reconnection (with a fresh Device).
  */
 import { Device, type types as msc } from 'mediasoup-client';
-import type { ConsumerInfo } from '../../server/signalling/protocol.ts';
+import type { ConsumerInfo, StreamChoice, StreamName, TileSize } from '../../server/signalling/protocol.ts';
 import { Emitter } from './Emitter.ts';
 import type { SignallingClient } from './SignallingClient.ts';
 
@@ -17,6 +17,15 @@ const CONSUME_TIMEOUT_MS = 30000;
 export interface ReceivedCamera {
   consumer: msc.Consumer;
   track: MediaStreamTrack;
+  /** The stream the server chose for this consumer, and why. */
+  stream: StreamChoice;
+}
+
+/** What a tile tells the server with its consume: its size, an explicit stream, the consumer it replaces. */
+export interface ConsumeOptions {
+  tile?: TileSize;
+  stream?: StreamName;
+  replaces?: string;
 }
 
 export interface MediaReceiverEvents {
@@ -86,15 +95,25 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
     this.#transport = transport;
   }
 
-  /** Asks the server for a consumer of `cameraId` and creates its track (still paused on the server). */
-  async consume(cameraId: string): Promise<ReceivedCamera> {
+  /**
+   * Asks the server for a consumer of `cameraId` and creates its track (still paused on the server).
+   * The server picks the stream from `tile` (or `stream`, when given); `replaces` marks a stream switch.
+   */
+  async consume(cameraId: string, options: ConsumeOptions = {}): Promise<ReceivedCamera> {
     const device = this.#device;
     const transport = this.#transport;
     if (!device || !transport || transport.closed) throw new Error('the media transport is not ready');
     const { codecs = [], headerExtensions } = device.rtpCapabilities;
-    const { consumer: info } = await this.signalling.request(
+    const { consumer: info, stream } = await this.signalling.request(
       'consume',
-      { transportId: transport.id, cameraId, rtpCapabilities: { codecs, headerExtensions } },
+      {
+        transportId: transport.id,
+        cameraId,
+        rtpCapabilities: { codecs, headerExtensions },
+        ...(options.tile ? { tile: options.tile } : {}),
+        ...(options.stream ? { stream: options.stream } : {}),
+        ...(options.replaces ? { replaces: options.replaces } : {}),
+      },
       CONSUME_TIMEOUT_MS,
     );
     if (transport !== this.#transport || transport.closed) {
@@ -104,7 +123,13 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
     const consumer = await transport.consume(consumerOptions(info));
     this.#consumers.set(consumer.id, consumer);
     consumer.observer.on('close', () => this.#consumers.delete(consumer.id));
-    return { consumer, track: consumer.track };
+    // A server without stream choice answers no `stream`: it sends the main stream.
+    return { consumer, track: consumer.track, stream: stream ?? { name: 'main', reason: 'default' } };
+  }
+
+  /** A tile's size changed: the server answers the stream it would give now, and whether to switch to it. */
+  async tileResized(consumerId: string, tile: TileSize): Promise<{ stream: StreamChoice; switch: boolean }> {
+    return this.signalling.request('tileResized', { consumerId, tile });
   }
 
   /** Tells the server how long a tile waited for its first frame (its metrics histogram). */

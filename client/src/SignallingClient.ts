@@ -19,6 +19,8 @@ import type {
   RequestPayload,
   ResponseMap,
   ServerToClientEvents,
+  SessionBandwidth,
+  StreamChoice,
 } from '../../server/signalling/protocol.ts';
 import { Emitter } from './Emitter.ts';
 
@@ -70,6 +72,16 @@ export interface SignallingEvents {
   alarmsOpen: [event: AlarmsOpenEvent];
   /** A supervised alarm device went offline or came back. */
   alarmDeviceStatus: [event: AlarmDeviceStatusEvent];
+  /** Every sampling period while the session has consumers: measured bit rates and the role's cap. */
+  bandwidth: [event: SessionBandwidth];
+  /** The session is over its cap: switch this consumer's tile to a lighter stream (or it is closed). */
+  streamAdvice: [event: StreamAdvice];
+}
+
+export interface StreamAdvice {
+  consumerId: string;
+  cameraId: string;
+  stream: StreamChoice;
 }
 
 export type IncidentsChangedEvent = Parameters<ServerToClientEvents['incidentsChanged']>[0];
@@ -141,6 +153,8 @@ export class SignallingClient extends Emitter<SignallingEvents> {
     socket.on('alarmChanged', (alarm) => this.emit('alarmChanged', alarm));
     socket.on('alarmsOpen', (event) => this.emit('alarmsOpen', event));
     socket.on('alarmDeviceStatus', (event) => this.emit('alarmDeviceStatus', event));
+    socket.on('bandwidth', (event) => this.emit('bandwidth', event));
+    socket.on('streamAdvice', (event) => this.emit('streamAdvice', event));
     socket.on('sessionEnded', (event) => {
       // The server disconnects right after: do not come back with a token it has just refused.
       const reason = typeof event?.reason === 'string' && event.reason.length > 0 ? event.reason : 'the session has ended';

@@ -3,10 +3,10 @@
  * tile, and one Subscription per visible tile with a camera. Layout and assignment are kept in
  * localStorage (tiles hidden by a smaller layout keep their camera for when it grows again).
  */
-import type { CameraStatusMessage } from '../../server/signalling/protocol.ts';
+import type { CameraStatusMessage, SessionBandwidth, StreamChoice, StreamName } from '../../server/signalling/protocol.ts';
 import { Emitter } from './Emitter.ts';
 import { Subscription, type SubscriptionContext } from './Subscription.ts';
-import { Tile, type TileState } from './Tile.ts';
+import { Tile, type StreamPreference, type TileState } from './Tile.ts';
 
 export const LAYOUTS = [1, 4, 9, 16] as const;
 export type Layout = (typeof LAYOUTS)[number];
@@ -28,6 +28,19 @@ export interface TileInfo {
   reason: string | undefined;
   videoWidth: number;
   videoHeight: number;
+  /** The stream received, its resolution (the server's, else the decoded video's) and why the server chose it. */
+  stream: StreamName | undefined;
+  streamWidth: number | undefined;
+  streamHeight: number | undefined;
+  streamReason: StreamChoice['reason'] | undefined;
+  /** The operator's choice in the tile's menu. */
+  streamChoice: StreamPreference;
+  /** Measured bit rate (kbit/s) from the server's last `bandwidth` event. */
+  kbps: number | undefined;
+  /** A stream switch is under way (the new stream plays hidden until its first frame). */
+  switching: boolean;
+  /** The short message a refused switch shows on the tile, while it shows. */
+  notice: string | undefined;
 }
 
 export interface WallEvents {
@@ -47,6 +60,9 @@ export class Wall extends Emitter<WallEvents> {
   #selected: number | undefined;
   readonly #restored: boolean;
   readonly #stallTimer: ReturnType<typeof setInterval>;
+  #freedTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  readonly #subscriptionContext: SubscriptionContext;
   readonly #onKeyDown = (event: KeyboardEvent): void => {
     if (event.key !== 'Escape') return;
     // Browsers usually leave native full screen on Escape themselves; headless and kiosk setups may not.
@@ -59,6 +75,7 @@ export class Wall extends Emitter<WallEvents> {
     private readonly storage: Storage,
   ) {
     super();
+    this.#subscriptionContext = { ...context, capacityFreed: () => this.#capacityFreed() };
     for (let i = 0; i < MAX_TILES; i++) {
       const tile = new Tile(i);
       tile.on('select', () => this.select(i));
@@ -92,6 +109,14 @@ export class Wall extends Emitter<WallEvents> {
       reason: tile.reason,
       videoWidth: tile.videoWidth,
       videoHeight: tile.videoHeight,
+      stream: tile.stream?.name,
+      streamWidth: numberOrUndefined(tile.el.dataset.streamWidth),
+      streamHeight: numberOrUndefined(tile.el.dataset.streamHeight),
+      streamReason: tile.stream?.reason,
+      streamChoice: tile.streamPreference,
+      kbps: tile.kbps,
+      switching: tile.switching,
+      notice: tile.el.dataset.notice,
     }));
   }
 
@@ -102,6 +127,8 @@ export class Wall extends Emitter<WallEvents> {
     this.#render();
     this.#save();
     this.emit('change');
+    // Smaller tiles take lighter streams: a tile refused for the cap may fit now (after the switches).
+    this.#capacityFreed();
   }
 
   /** Puts a camera on tile `index`, else on the selected tile, else on the first free one, else on the first. */
@@ -161,7 +188,23 @@ export class Wall extends Emitter<WallEvents> {
 
   consumerClosed(event: { consumerId: string; cameraId: string; reason: string; message?: string }): void {
     for (const subscription of this.#subscriptions.values()) {
-      if (subscription.consumerId === event.consumerId) subscription.consumerClosed(event.reason, event.message);
+      if (subscription.owns(event.consumerId)) subscription.consumerClosed(event.consumerId, event.reason, event.message);
+    }
+  }
+
+  /** The server's measured bit rates: each tile shows its consumer's. */
+  bandwidth(event: SessionBandwidth): void {
+    const byConsumer = new Map(event.consumers.map((consumer) => [consumer.consumerId, consumer.kbps]));
+    for (const subscription of this.#subscriptions.values()) {
+      const id = subscription.consumerId;
+      if (id !== undefined) subscription.bandwidth(byConsumer.get(id));
+    }
+  }
+
+  /** The server asks for a lighter stream on one of our consumers (the session is over its cap). */
+  streamAdvice(event: { consumerId: string; cameraId: string; stream: StreamChoice }): void {
+    for (const subscription of this.#subscriptions.values()) {
+      if (subscription.owns(event.consumerId)) subscription.advise(event.stream);
     }
   }
 
@@ -200,9 +243,25 @@ export class Wall extends Emitter<WallEvents> {
   }
 
   close(): void {
+    this.#closed = true;
     clearInterval(this.#stallTimer);
+    if (this.#freedTimer !== undefined) clearTimeout(this.#freedTimer);
     document.removeEventListener('keydown', this.#onKeyDown);
     this.stopAll('closed', { notifyServer: true });
+    for (const tile of this.#tiles) tile.dispose();
+  }
+
+  /**
+   * A tile gave bandwidth back (closed, lighter stream, smaller layout): tiles refused for the cap
+   * try again (each at most every few seconds). Deferred so a wall being torn down does not retry.
+   */
+  #capacityFreed(): void {
+    if (this.#closed || this.#freedTimer !== undefined) return;
+    this.#freedTimer = setTimeout(() => {
+      this.#freedTimer = undefined;
+      if (this.#closed) return;
+      for (const subscription of this.#subscriptions.values()) subscription.capacityFreed();
+    }, 0);
   }
 
   #firstFree(): number | undefined {
@@ -216,6 +275,7 @@ export class Wall extends Emitter<WallEvents> {
     this.#subscriptions.delete(index);
     subscription.close({ notifyServer: true });
     this.#tiles[index]?.detach();
+    this.#tiles[index]?.setStream(undefined);
   }
 
   /** Makes the DOM and the subscriptions match layout + assignment. */
@@ -234,7 +294,7 @@ export class Wall extends Emitter<WallEvents> {
       if (current?.cameraId === cameraId) continue;
       this.#stop(tile.index);
       tile.setCamera(cameraId, this.context.cameraName(cameraId) ?? cameraId);
-      const subscription = new Subscription(tile, cameraId, this.context);
+      const subscription = new Subscription(tile, cameraId, this.#subscriptionContext);
       this.#subscriptions.set(tile.index, subscription);
       subscription.start();
     }
@@ -285,4 +345,9 @@ export class Wall extends Emitter<WallEvents> {
       return false;
     }
   }
+}
+
+function numberOrUndefined(value: string | undefined): number | undefined {
+  const n = value === undefined ? NaN : Number(value);
+  return Number.isFinite(n) ? n : undefined;
 }

@@ -17,7 +17,7 @@ import { MediaReceiver, type IceProtocol } from './MediaReceiver.ts';
 import { Session, SignInError, type UserInfo } from './Session.ts';
 import { SidebarTabs } from './SidebarTabs.ts';
 import { SignallingClient } from './SignallingClient.ts';
-import type { TileState } from './Tile.ts';
+import type { StreamPreference, TileState } from './Tile.ts';
 import type { MyGrantSummary } from './MyIncidents.ts';
 import { LAYOUTS, Wall } from './Wall.ts';
 import { fitLayout, planTiles } from './wallPlan.ts';
@@ -32,7 +32,22 @@ export interface ConsoleHooks {
     videoWidth: number;
     videoHeight: number;
     transport: IceProtocol | undefined;
+    /** The stream received ('main', 'sub', 'low'), its resolution and why the server chose it. */
+    stream: string | undefined;
+    streamWidth: number | undefined;
+    streamHeight: number | undefined;
+    streamReason: string | undefined;
+    /** The tile menu's choice: 'auto', 'main', 'sub', 'low'. */
+    streamChoice: StreamPreference;
+    /** The tile's measured bit rate (kbit/s) from the server's last `bandwidth` event. */
+    kbps: number | undefined;
+    /** A no-gap stream switch is under way. */
+    switching: boolean;
+    /** The short message of a refused switch, while the tile shows it. */
+    notice: string | undefined;
   }>;
+  /** The session's last measured bit rate and cap (kbit/s; cap null: none), once the server sent one. */
+  bandwidth: () => { totalKbps: number; capKbps: number | null } | undefined;
   /** Who is signed in (from GET /api/me, role kept current by rightsChanged), once known. */
   user: () => { username: string; role: string } | undefined;
   /** Operators, admins: the open incidents in the incidents panel. */
@@ -69,6 +84,8 @@ interface ConsoleRun {
   readonly incidents: IncidentsTab;
   readonly alarms: AlarmConsole;
   readonly ready: boolean;
+  /** The server's last `bandwidth` event on this connection. */
+  readonly bandwidth: { totalKbps: number; capKbps: number | null } | undefined;
   /** Who is signed in (GET /api/me): the incidents tab depends on the role. */
   setUser(user: UserInfo): void;
   /** Tears everything down (signed out); the wall's assignment stays saved. */
@@ -154,6 +171,8 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
   // Bumped at every disconnection so a set-up still running for an older connection stops.
   let connectionEpoch = 0;
   let filledOnce = videoWall.restored;
+  /** The server's last measured bit rates on this connection (shown in the top bar). */
+  let bandwidth: { totalKbps: number; capKbps: number | null } | undefined;
   let connectedBefore = false;
 
   /** Tiles whose camera is no longer in the user's list say so; forbidden ones listed again retry. */
@@ -202,6 +221,8 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
   client.on('disconnected', () => {
     connectionEpoch++;
     ready = false;
+    bandwidth = undefined;
+    view.setBandwidth(undefined);
     media.reset();
     videoWall.offline('connection lost');
     if (session.signedIn && !stopped) setConnection('reconnecting');
@@ -219,6 +240,12 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
   client.on('alarmsOpen', (event) => alarms.open(event));
   client.on('alarmDeviceStatus', (event) => alarms.deviceStatus(event));
   client.on('consumerClosed', (event) => videoWall.consumerClosed(event));
+  client.on('bandwidth', (event) => {
+    bandwidth = { totalKbps: event.totalKbps, capKbps: event.capKbps };
+    videoWall.bandwidth(event);
+    view.setBandwidth(bandwidth);
+  });
+  client.on('streamAdvice', (event) => videoWall.streamAdvice(event));
   client.on('rightsChanged', (event) => {
     rightsChanged(event);
     applyRole(event.role, event.municipalities);
@@ -296,11 +323,15 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
     get ready() {
       return ready;
     },
+    get bandwidth() {
+      return bandwidth;
+    },
     stop() {
       if (stopped) return;
       stopped = true;
       connectionEpoch++;
       ready = false;
+      view.setBandwidth(undefined);
       session.close();
       offLayout();
       if (grantsReload !== undefined) clearTimeout(grantsReload);
@@ -347,7 +378,16 @@ async function main(): Promise<void> {
         videoWidth: tile.videoWidth,
         videoHeight: tile.videoHeight,
         transport: tile.state === 'live' ? run?.receiver.protocol : undefined,
+        stream: tile.stream,
+        streamWidth: tile.streamWidth,
+        streamHeight: tile.streamHeight,
+        streamReason: tile.streamReason,
+        streamChoice: tile.streamChoice,
+        kbps: tile.kbps,
+        switching: tile.switching,
+        notice: tile.notice,
       })),
+    bandwidth: () => run?.bandwidth,
     user: () => (user ? { username: user.username, role: user.role } : undefined),
     incidents: () => run?.incidents.incidents() ?? [],
     myGrants: () => run?.incidents.myGrants() ?? [],
