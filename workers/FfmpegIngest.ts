@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { TypedEmitter } from './common/TypedEmitter.ts';
 import { redact } from './common/redact.ts';
@@ -14,6 +14,7 @@ import type { RtspClient, RtspTrack } from './rtsp/RtspClient.ts';
 import { rtcpPli, rtcpReceiverReport } from './relay/rtcp.ts';
 import { sniffVideoCodec } from './sniffVideoCodec.ts';
 import { signalGroup, spawnOwned, stopChild } from './spawnOwned.ts';
+import { bindLoopback, freeLoopbackPortPair } from './freeLoopbackPortPair.ts';
 import type { ChildProcessLedger } from './ChildProcessLedger.ts';
 
 export interface FfmpegIngestOptions {
@@ -405,42 +406,4 @@ function chooseTrack(tracks: RtspTrack[]): RtspTrack | undefined {
     return sps ? sps.width * sps.height : 0;
   };
   return [...video].sort((a, b) => rank(a) - rank(b) || area(b) - area(a))[0];
-}
-
-
-function bindLoopback(port = 0): Promise<dgram.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
-    socket.once('error', (error) => {
-      socket.close();
-      reject(error);
-    });
-    socket.bind(port, '127.0.0.1', () => {
-      socket.removeAllListeners('error');
-      socket.on('error', () => undefined);
-      resolve(socket);
-    });
-  });
-}
-
-/**
- * An even loopback port whose odd neighbour is free too, for ffmpeg's RTP and RTCP input. The
- * sockets are closed again before ffmpeg binds them: a port taken in between makes ffmpeg fail to
- * bind, and that run fails and is retried like any other.
- */
-async function freeLoopbackPortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const rtp = await bindLoopback();
-    const port = rtp.address().port;
-    if (port % 2 !== 0 || port >= 65535) {
-      rtp.close();
-      continue;
-    }
-    const rtcp = await bindLoopback(port + 1).catch(() => undefined);
-    rtp.close();
-    if (!rtcp) continue;
-    rtcp.close();
-    return port;
-  }
-  throw new IngestError('spawn_failed', 'no free loopback UDP port pair for the transcoder input');
 }
