@@ -3,7 +3,9 @@ import type { Config, ConfigCamera } from './config/schema.ts';
 import { consoleDir } from './config/consoleDir.ts';
 import type { Logger } from './logging/createLogger.ts';
 import { MediaWorkerPool } from './media/MediaWorkerPool.ts';
-import { CameraManager } from './cameras/CameraManager.ts';
+import { CameraManager, type CameraLease } from './cameras/CameraManager.ts';
+import { LowTierIngest } from './cameras/LowTierIngest.ts';
+import { LowTierSlots } from './cameras/LowTierSlots.ts';
 import { createEngineIngest, type EngineSettings } from '../workers/createEngineIngest.ts';
 import { IngestWorkerPool } from '../workers/IngestWorkerPool.ts';
 import { ChildProcessLedger } from '../workers/ChildProcessLedger.ts';
@@ -215,9 +217,27 @@ export class App {
         : undefined;
     if (ingestWorkers) cleanups.push(() => ingestWorkers.close());
     const loginGuard = new CameraLoginGuard({ authBackoffMs: config.ingest.authBackoffMs, authBackoffMaxMs: config.ingest.authBackoffMaxMs });
+    const lowTierSlots = new LowTierSlots(config.lowTier.max);
     const cameras = new CameraManager(catalog.asDirectory(), {
       logger,
       timing: config.ingest,
+      ...(config.lowTier.max > 0 && {
+        createLowTier: (cameraId: string, acquireMain: () => Promise<CameraLease>) =>
+          new LowTierIngest(cameraId, {
+            acquireMain,
+            slots: lowTierSlots,
+            ffmpegPath: engineSettings.ffmpegPath,
+            settings: config.lowTier,
+            ledger,
+            onLog: (line) => ffmpegLog(`${cameraId}~low`, line),
+          }),
+      }),
+      onStreamSize: (cameraId, stream, size) => {
+        void (async () => {
+          const camera = await store.cameras.findByCode(cameraId);
+          if (camera) await store.cameras.setStreamSize(camera.id, stream, size);
+        })().catch((error: unknown) => logger.warn({ camera: cameraId, stream, err: (error as Error).message }, 'storing a stream size failed'));
+      },
       createIngest: (camera) => {
         const inner =
           ingestWorkers?.createIngest(camera) ??
@@ -258,7 +278,21 @@ export class App {
     });
     cleanups.push(() => web.close());
 
-    const live = new LiveViewing({ catalog, users, views, media, cameras, prober, incidents });
+    const live = new LiveViewing({
+      catalog,
+      users,
+      views,
+      media,
+      cameras,
+      prober,
+      incidents,
+      streams: {
+        assumedMainKbps: config.bandwidth.assumedMainKbps,
+        assumedSubKbps: config.bandwidth.assumedSubKbps,
+        lowTier: config.lowTier,
+        lowTierFree: () => config.lowTier.max > 0 && lowTierSlots.active < lowTierSlots.limit,
+      },
+    });
     const signalling = new SignallingServer(web.server, {
       tokens,
       access: live,
@@ -270,6 +304,10 @@ export class App {
       logger,
       pingIntervalMs: config.signalling.pingIntervalMs,
       pingTimeoutMs: config.signalling.pingTimeoutMs,
+      bandwidth: {
+        sampleMs: config.bandwidth.sampleMs,
+        capKbps: (role) => config.bandwidth.capKbps[role] || null,
+      },
     });
     cleanups.push(() => signalling.close());
     metrics.observeSignalling(signalling.observer);
