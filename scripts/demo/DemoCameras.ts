@@ -7,7 +7,7 @@ import { Simulator, type CameraConfig, type SimulatorConfig } from '../camsim/Si
 const names: Record<string, string> = {
   'cam-stamped': 'Demo 1 · Clock-stamped (Baseline)',
   'cam-main': 'Demo 2 · Main profile',
-  'cam-high': 'Demo 3 · High profile 720p (passed through)',
+  'cam-high': 'Demo 3 · High profile 720p (passed through), 360p substream',
   'cam-bframes': 'Demo 4 · B-frames (transcoded)',
   'cam-mjpeg': 'Demo 5 · MJPEG (transcoded)',
   'cam-secure': 'Demo 6 · Digest credentials',
@@ -25,13 +25,17 @@ export class DemoCameras {
     // A free port, so a second copy or a busy 8554 never stops the demo.
     const simulator = await Simulator.start({ config: { ...config, rtspPort: 0 }, rtspPort: 0, logTo: (line) => logger.debug({ simulator: line }) });
     const cameras: ConfigCamera[] = [];
+    const ids = new Set(config.cameras.flatMap((entry) => ('id' in entry ? [(entry as CameraConfig).id] : [])));
     for (const entry of config.cameras) {
       if (!('id' in entry)) continue;
       const camera = entry as CameraConfig;
+      // A mount named <id>-sub is the substream of camera <id> (a camera's second, smaller profile).
+      if (camera.id.endsWith('-sub') && ids.has(camera.id.slice(0, -4))) continue;
       cameras.push({
         id: camera.id,
         name: names[camera.id] ?? camera.id,
         url: simulator.url(camera.id),
+        ...(ids.has(`${camera.id}-sub`) && { substreamUrl: simulator.url(`${camera.id}-sub`) }),
         transport: 'tcp',
         alwaysOn: false,
         area: camera.id.includes('secure') ? 'citizen' : 'agency',
