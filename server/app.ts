@@ -255,7 +255,7 @@ export class App {
     cleanups.push(() => prober.close());
     prober.on('health', ({ camera, health }) => logger.info({ camera: camera.code, health: health.status, why: health.message }, 'camera health changed'));
 
-    const metrics = new Metrics({ cameras, media, repository: store.cameras, logger, ...(ingestWorkers && { ingestWorkers }) });
+    const metrics = new Metrics({ cameras, media, repository: store.cameras, logger, lowTier: lowTierSlots, ...(ingestWorkers && { ingestWorkers }) });
     cleanups.push(() => metrics.close());
     let closing = false;
     const ready = async (): Promise<boolean> => {

@@ -18,6 +18,8 @@ export interface MetricsOptions {
   logger: Logger;
   /** The ingest worker processes, when cameras are carried by them. */
   ingestWorkers?: { workers(): IngestWorkerInfo[] };
+  /** The node's low-tier transcode slots (in use, limit). */
+  lowTier?: { readonly active: number; readonly limit: number };
   /** How often the gauges are refreshed (ms); default 5000. */
   sampleEveryMs?: number;
 }
@@ -84,7 +86,9 @@ export class Metrics {
   readonly workerCpu = this.#gauge('c5_worker_cpu_ratio', 'Share of one core a mediasoup worker used (getResourceUsage deltas).', ['worker']);
   readonly workerMemory = this.#gauge('c5_worker_memory_bytes', 'Resident memory of a mediasoup worker (/proc VmRSS).', ['worker']);
   readonly health = this.#gauge('c5_cameras_by_health', 'Approved cameras by health status (from the prober).', ['status']);
-  readonly camerasLive = this.#gauge('c5_cameras_live', 'Cameras with a live ingest.', []);
+  readonly camerasLive = this.#gauge('c5_cameras_live', 'Cameras with a live ingest (main streams; substreams and low tiers are series of their own, camera="<code>~sub|~low").', []);
+  readonly lowTierActive = this.#gauge('c5_low_tier_transcodes', 'Low-tier transcodes running on this node.', []);
+  readonly lowTierLimit = this.#gauge('c5_low_tier_transcodes_limit', 'Low-tier transcodes allowed at once on this node (LOW_TIER_MAX).', []);
   readonly connections = this.#gauge('c5_signalling_connections', 'Signed-in Socket.IO connections.', []);
   readonly requests = new Counter({ name: 'c5_signalling_requests_total', help: 'Signalling requests by type.', labelNames: ['request'], registers: [this.registry] });
   readonly errors = new Counter({ name: 'c5_signalling_errors_total', help: 'Signalling requests answered with an error, by type and code.', labelNames: ['request', 'code'], registers: [this.registry] });
@@ -103,9 +107,11 @@ export class Metrics {
   });
 
   readonly #ingestWorkers: MetricsOptions['ingestWorkers'];
+  readonly #lowTier: MetricsOptions['lowTier'];
 
   constructor(options: MetricsOptions) {
     this.#cameras = options.cameras;
+    this.#lowTier = options.lowTier;
     this.#media = options.media;
     this.#repository = options.repository;
     this.#logger = options.logger;
@@ -195,7 +201,11 @@ export class Metrics {
       this.workerMemory.set({ worker: worker.index }, worker.memory);
     }
     for (const [status, count] of healthCounts) this.health.set({ status }, count);
-    this.camerasLive.set(statuses.filter((s) => s.state === 'live').length);
+    this.camerasLive.set(statuses.filter((s) => s.state === 'live' && !s.stream).length);
+    if (this.#lowTier) {
+      this.lowTierActive.set(this.#lowTier.active);
+      this.lowTierLimit.set(this.#lowTier.limit);
+    }
   }
 
   /** Stops sampling; resolves once a sample in progress has finished (it reads the store). */

@@ -144,6 +144,12 @@ describe('streams per tile size, bandwidth caps and the low tier (#24)', functio
     expect(clientsAfter.clients).to.equal(clientsBefore.clients);
     expect(clientsAfter.clients).to.equal(1);
 
+    // The node's low-tier slots in the metrics, and the low tier's own camera series.
+    await t.app.metrics.sample();
+    const metrics = await t.app.metrics.registry.metrics();
+    expect(metrics).to.match(/^c5_low_tier_transcodes 1$/m).and.match(/^c5_low_tier_transcodes_limit 1$/m);
+    expect(metrics).to.match(/^c5_camera_ingest_state\{camera="st-n~low",state="live"\} 1$/m);
+
     // st-m: its main stream breaks the cap and the node's one low-tier transcode is taken.
     const m = await consume('st-m');
     expect(m.error).to.include({ code: 'bandwidth_cap' });
