@@ -607,6 +607,7 @@ const REASON_LABEL: Record<StreamChoice['reason'], string> = {
   requested: 'chosen in the menu',
   bandwidth_cap: 'limited by the bandwidth cap',
   default: 'default',
+  substream_down: 'the substream is down',
 };
 
 function createVideo(): FrameCallbackVideo {

@@ -19,7 +19,7 @@ export interface StreamOffer {
   lowSize: PictureSize;
 }
 
-export type ChoiceReason = 'tile_size' | 'fullscreen' | 'requested' | 'bandwidth_cap' | 'default';
+export type ChoiceReason = 'tile_size' | 'fullscreen' | 'requested' | 'bandwidth_cap' | 'default' | 'substream_down';
 
 export interface Choice {
   name: CameraStreamName;

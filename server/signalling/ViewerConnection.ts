@@ -216,7 +216,16 @@ export class ViewerConnection {
       try {
         const offer = await this.#live.streamOffer(cameraId);
         choice = await this.#choose(cameraId, offer, tile, requested, replaces);
-        consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
+        try {
+          consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
+        } catch (error) {
+          // A substream that would not start: the tile gets what it would get with no substream.
+          if (choice.name !== 'sub' || requested || !(error instanceof AppError) || !SUBSTREAM_DOWN.has(error.code)) throw error;
+          const fallback = await this.#choose(cameraId, { ...offer, hasSub: false }, tile, undefined, replaces);
+          this.#logger.info({ camera: cameraId, err: error.message, instead: fallback.name }, 'substream unavailable');
+          choice = { ...fallback, reason: fallback.reason === 'bandwidth_cap' ? 'bandwidth_cap' : 'substream_down' };
+          consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
+        }
       } catch (error) {
         this.#releaseUnusedLeases(watch);
         if (watch.consumers.size === 0 && this.#watches.has(cameraId)) this.#unwatch(cameraId, watch);
@@ -544,6 +553,8 @@ export class ViewerConnection {
   }
 }
 
+/** A substream failing to start with one of these is replaced by the main stream for the tile. */
+const SUBSTREAM_DOWN = new Set(['camera_unavailable', 'camera_timeout', 'not_found']);
 /** A session counts as over its cap above this share of it (measures move by a few percent). */
 const OVER_CAP_TOLERANCE = 1.05;
 /** Samples a tile asked to switch has before it is closed, while the session stays over its cap. */

@@ -67,7 +67,9 @@ export type StreamReason =
   /** A better stream would take the session over its role's bandwidth cap. */
   | 'bandwidth_cap'
   /** No tile size was reported: the main stream. */
-  | 'default';
+  | 'default'
+  /** The substream the tile's size called for could not be started: the main stream (or, under a cap, the low tier) instead. */
+  | 'substream_down';
 
 /** The stream a tile got: its name, resolution when known (px), and why. */
 export interface StreamChoice {
