@@ -171,6 +171,20 @@ describe('streams per tile size, bandwidth caps and the low tier (#24)', functio
     expect(m2.stream).to.include({ name: 'low' });
   });
 
+  it('a substream that will not start gives the tile the main stream (reason substream_down)', async () => {
+    const { socket, transportId, rtpCapabilities } = await viewer('operator');
+    await sim.drop('st-s-sub');
+    try {
+      const answer = await ok(socket, 'consume', { transportId, cameraId: 'st-s', rtpCapabilities, tile: { width: 320, height: 180 } });
+      expect(answer.stream).to.include({ name: 'main', reason: 'substream_down' });
+      // Asked for explicitly, it is an error instead: the client chose it.
+      const explicit = await request(socket, 'consume', { transportId, cameraId: 'st-s', rtpCapabilities, stream: 'sub' });
+      expect(explicit.error).to.include({ code: 'camera_unavailable' });
+    } finally {
+      await sim.restore('st-s-sub');
+    }
+  });
+
   it('leaks nothing: after every viewer leaves, the streams idle-close and no consumer or transport is left', async () => {
     const before = await mediaSnapshot(t.app);
     const { socket, transportId, rtpCapabilities } = await viewer('operator');
