@@ -52,7 +52,8 @@ type SwitchCause = 'resize' | 'menu' | 'advice';
 interface StreamSwitch {
   /** The new consumer, once the server has answered. */
   consumer: msc.Consumer | undefined;
-  target: StreamName;
+  /** Undefined: the stream the server chooses for the tile's size. */
+  target: StreamName | undefined;
   cause: SwitchCause;
   /** The menu's choice before a switch the operator asked for, restored if it fails. */
   previous: StreamPreference | undefined;
@@ -370,6 +371,12 @@ export class Subscription {
     // A switch the server advised (over the cap) goes on: without it the server closes the consumer.
     if (preference === 'auto') {
       if (pending?.cause === 'menu') this.#cancelSwitch(true);
+      // The stream shown was picked in the menu: the server keeps answering it to tileResized, so
+      // consume again by the tile's size (the server chooses) rather than ask.
+      if (this.#stream?.reason === 'requested' && !this.#switch) {
+        void this.#switchTo(undefined, 'resize');
+        return;
+      }
       void this.#askServer();
       return;
     }
@@ -412,7 +419,7 @@ export class Subscription {
    * tile's hidden video, and only at its first decoded frame show it and close the old consumer.
    * If anything fails the old stream keeps playing and the tile says why for a few seconds.
    */
-  async #switchTo(target: StreamName, cause: SwitchCause, previous?: StreamPreference): Promise<void> {
+  async #switchTo(target: StreamName | undefined, cause: SwitchCause, previous?: StreamPreference): Promise<void> {
     const old = this.#consumer;
     if (this.#closed || !old || !this.context.online()) return;
     this.#cancelSwitch(true);
@@ -423,7 +430,12 @@ export class Subscription {
     const current = (): boolean => this.#switch === attempt && generation === this.#generation && !this.#closed;
     const { receiver } = this.context;
     try {
-      const received = await receiver.consume(this.cameraId, { tile: this.tile.measure(), stream: target, replaces: old.id });
+      // A switch for the tile's size leaves the choice to the server (it names the same stream, with
+      // its reason: tile_size, fullscreen): an explicit `stream` would be taken as the operator's
+      // choice, shown as 'requested' and kept by the server at every later resize, so the tile would
+      // never follow its size again. The menu and the server's advice name the stream.
+      const stream = cause === 'resize' ? undefined : target;
+      const received = await receiver.consume(this.cameraId, { tile: this.tile.measure(), ...(stream && { stream }), replaces: old.id });
       if (!current()) {
         receiver.closeConsumer(received.consumer, { notifyServer: true });
         return;
@@ -475,7 +487,7 @@ export class Subscription {
       this.#block('capped', message);
       return;
     }
-    this.tile.flash(`Could not switch to ${attempt.target}: ${reason}`);
+    this.tile.flash(`Could not switch to ${attempt.target ?? 'the stream for the tile size'}: ${reason}`);
   }
 
   /** Gives up the switch under way: its consumer is closed, its hidden video stopped. */
