@@ -61,8 +61,11 @@ export class ViewerConnection {
   /** consumerId -> its camera and stream, for open and self-closed consumers. */
   readonly #consumers = new Map<string, ConsumerEntry>();
   readonly #meter: SessionBandwidthMeter;
-  /** Consumers asked to switch to a lighter stream (streamAdvice), with the samples seen since. */
-  readonly #advised = new Map<string, number>();
+  /** Consumers asked to switch to a lighter stream (streamAdvice): the stream advised and the samples seen since. */
+  readonly #advised = new Map<string, { stream: CameraStreamName; samples: number }>();
+  /** Stream choices are made one at a time, each reserving its estimate until its consumer is metered. */
+  #choosing: Promise<unknown> = Promise.resolve();
+  #reservedKbps = 0;
   /** Consecutive samples over the cap. */
   #overCapSamples = 0;
   #expiryTimer: NodeJS.Timeout | undefined;
@@ -211,26 +214,48 @@ export class ViewerConnection {
       const allowed = await this.#access.authorize(this.#viewer(), cameraId);
       if (replaces !== undefined && this.#consumers.get(replaces)?.cameraId !== cameraId) throw new AppError('not_found', `no consumer ${replaces} of ${cameraId} on this connection`);
       const watch = await this.#watch(cameraId);
+      // A switch the server advised (streamAdvice) names the stream, but it is not the user's own pick.
+      const advice = replaces !== undefined ? this.#advised.get(replaces) : undefined;
+      const followsAdvice = requested !== undefined && advice?.stream === requested;
+      const userPick = followsAdvice ? undefined : requested;
       let choice: StreamChoice;
       let consumer: Awaited<ReturnType<ViewerMediaPort['consume']>>;
+      let reserved = 0;
       try {
         const offer = await this.#live.streamOffer(cameraId);
-        choice = await this.#choose(cameraId, offer, tile, requested, replaces);
+        // One choice at a time per session, each reserving its estimate: tiles opened together cannot all pass the cap.
+        const chosen = this.#serially(async () => {
+          const picked = await this.#choose(cameraId, offer, tile, requested, replaces);
+          reserved = await this.#live.estimateKbps(cameraId, picked.name);
+          this.#reservedKbps += reserved;
+          return picked;
+        });
+        choice = await chosen;
+        if (followsAdvice) choice = { ...choice, reason: 'bandwidth_cap' };
         try {
           consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
         } catch (error) {
           // A substream that would not start: the tile gets what it would get with no substream.
-          if (choice.name !== 'sub' || requested || !(error instanceof AppError) || !SUBSTREAM_DOWN.has(error.code)) throw error;
-          const fallback = await this.#choose(cameraId, { ...offer, hasSub: false }, tile, undefined, replaces);
+          if (choice.name !== 'sub' || userPick || !(error instanceof AppError) || !SUBSTREAM_DOWN.has(error.code)) throw error;
+          this.#reservedKbps -= reserved;
+          reserved = 0;
+          const fallback = await this.#serially(async () => {
+            const picked = await this.#choose(cameraId, { ...offer, hasSub: false }, tile, undefined, replaces);
+            reserved = await this.#live.estimateKbps(cameraId, picked.name);
+            this.#reservedKbps += reserved;
+            return picked;
+          });
           this.#logger.info({ camera: cameraId, err: error.message, instead: fallback.name }, 'substream unavailable');
           choice = { ...fallback, reason: fallback.reason === 'bandwidth_cap' ? 'bandwidth_cap' : 'substream_down' };
           consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
         }
       } catch (error) {
+        this.#reservedKbps -= reserved;
         this.#releaseUnusedLeases(watch);
         if (watch.consumers.size === 0 && this.#watches.has(cameraId)) this.#unwatch(cameraId, watch);
         throw error;
       }
+      this.#reservedKbps -= reserved;
       // The connection, its transport or this camera's watch may have gone while mediasoup answered:
       // the consumer then belongs to nobody, so it closes now rather than being counted forever.
       if (this.#closed || this.#media !== media || !this.#watches.has(cameraId)) {
@@ -249,8 +274,8 @@ export class ViewerConnection {
         }
       }
       watch.consumers.add(consumer.id);
-      this.#consumers.set(consumer.id, { cameraId, stream: choice.name, open: true, ...(requested && { requested }) });
-      this.#meter.add(consumer.id, { cameraId, stream: choice.name, estimateKbps: await this.#live.estimateKbps(cameraId, choice.name) });
+      this.#consumers.set(consumer.id, { cameraId, stream: choice.name, open: true, ...(userPick && { requested: userPick }) });
+      this.#meter.add(consumer.id, { cameraId, stream: choice.name, estimateKbps: reserved });
       this.#releaseUnusedLeases(watch);
       if (!watch.viewId) {
         watch.viewId = this.#audit.viewStarted({
@@ -461,6 +486,13 @@ export class ViewerConnection {
     }
   }
 
+  /** Runs `step` after the session's previous stream choices (one at a time). */
+  #serially<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#choosing.then(step, step);
+    this.#choosing = run.catch(() => undefined);
+    return run;
+  }
+
   /** Drops a consumer's entry and its metering. */
   #forget(consumerId: string): void {
     this.#consumers.delete(consumerId);
@@ -478,7 +510,7 @@ export class ViewerConnection {
     const wanted: Choice = requested ? { name: requested, reason: 'requested' } : streamForTile(tile, offer);
     const estimates = new Map<CameraStreamName, number>();
     for (const name of [wanted.name, ...lighterThan(wanted.name, offer)]) estimates.set(name, await this.#live.estimateKbps(cameraId, name));
-    const chosen = withinCap(wanted, offer, { capKbps: this.#meter.capKbps, usedKbps: this.#meter.usedKbps(replaces), estimateKbps: (name) => estimates.get(name) ?? 0 });
+    const chosen = withinCap(wanted, offer, { capKbps: this.#meter.capKbps, usedKbps: this.#meter.usedKbps(replaces) + this.#reservedKbps, estimateKbps: (name) => estimates.get(name) ?? 0 });
     if ('refused' in chosen) throw new AppError('bandwidth_cap', chosen.message, { capKbps: this.#meter.capKbps, wouldBeKbps: chosen.wouldBeKbps });
     return streamChoice(chosen, offer);
   }
@@ -503,8 +535,8 @@ export class ViewerConnection {
   }
 
   async #governCap(sample: SessionBandwidth, cap: number): Promise<void> {
-    for (const [consumerId, samples] of this.#advised) this.#advised.set(consumerId, samples + 1);
-    const overdue = [...this.#advised].find(([, samples]) => samples >= ADVICE_GRACE_SAMPLES);
+    for (const advice of this.#advised.values()) advice.samples++;
+    const overdue = [...this.#advised].find(([, advice]) => advice.samples >= ADVICE_GRACE_SAMPLES);
     if (overdue) return this.#closeForCap(overdue[0], sample, cap);
     if (this.#advised.size > 0) return;
     for (const { consumerId, cameraId, stream } of this.#meter.heaviest()) {
@@ -513,7 +545,7 @@ export class ViewerConnection {
       const offer = await this.#live.streamOffer(cameraId);
       const lighter = lighterThan(stream, offer)[0];
       if (!lighter) continue;
-      this.#advised.set(consumerId, 0);
+      this.#advised.set(consumerId, { stream: lighter, samples: 0 });
       this.socket.emit('streamAdvice', { consumerId, cameraId, stream: streamChoice({ name: lighter, reason: 'bandwidth_cap' }, offer) });
       return;
     }
