@@ -306,6 +306,7 @@ export class App {
       pingTimeoutMs: config.signalling.pingTimeoutMs,
       bandwidth: {
         sampleMs: config.bandwidth.sampleMs,
+        upgradeCooldownMs: config.bandwidth.upgradeCooldownMs,
         capKbps: (role) => config.bandwidth.capKbps[role] || null,
       },
     });

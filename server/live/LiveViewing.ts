@@ -110,7 +110,7 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
     const feed = this.#cameras.session(cameraId, stream)?.feed;
     if (feed && !feed.closed) {
       const stats = await feed.getStats();
-      if (stats.inBitrate > 0) return Math.max(stats.inBitrate / 1000, this.#measuredKbps.get(streamKey(cameraId, stream)) ?? 0);
+      if (stats.inBitrate > 0) return stats.inBitrate / 1000;
     }
     const measured = this.#measuredKbps.get(streamKey(cameraId, stream));
     if (measured !== undefined) return measured;

@@ -15,7 +15,8 @@ interface Metered {
 export interface SessionBandwidthMeterOptions {
   /** Sampling period (ms). */
   sampleMs: number;
-  capKbps: number | null;
+  /** The session's cap now (kbit/s; null: none), read at each use. */
+  capKbps(): number | null;
   /** Bytes the consumer has sent so far (its outbound RTP byte count). */
   readBytes(consumerId: string): Promise<number>;
   /** Each sample, while the session has consumers. */
@@ -40,7 +41,7 @@ export class SessionBandwidthMeter {
   }
 
   get capKbps(): number | null {
-    return this.#options.capKbps;
+    return this.#options.capKbps();
   }
 
   add(consumerId: string, info: { cameraId: string; stream: CameraStreamName; estimateKbps: number }): void {
@@ -100,8 +101,14 @@ export class SessionBandwidthMeter {
         entry.lastAt = now;
       }
       if (this.#closed || this.#consumers.size === 0) return;
-      const consumers = [...this.#consumers].map(([consumerId, entry]) => ({ consumerId, cameraId: entry.cameraId, stream: entry.stream, kbps: Math.round(entry.kbps ?? entry.estimateKbps) }));
-      this.#options.onSample({ capKbps: this.#options.capKbps, totalKbps: Math.round(this.usedKbps()), consumers });
+      const consumers = [...this.#consumers].map(([consumerId, entry]) => ({
+        consumerId,
+        cameraId: entry.cameraId,
+        stream: entry.stream,
+        kbps: Math.round(entry.kbps ?? entry.estimateKbps),
+        measured: entry.kbps !== undefined,
+      }));
+      this.#options.onSample({ capKbps: this.#options.capKbps(), totalKbps: Math.round(this.usedKbps()), consumers });
     } finally {
       this.#sampling = false;
     }

@@ -65,6 +65,9 @@ export class ViewerConnection {
   readonly #advised = new Map<string, { stream: CameraStreamName; samples: number }>();
   /** Stream choices are made one at a time, each reserving its estimate until its consumer is metered. */
   #choosing: Promise<unknown> = Promise.resolve();
+  /** Tiles advised to move up to the stream their size asks for (room under the cap). */
+  readonly #upgrades = new Map<string, { stream: CameraStreamName }>();
+  readonly #upgradeCooldownMs: number;
   #reservedKbps = 0;
   /** Consecutive samples over the cap. */
   #overCapSamples = 0;
@@ -92,9 +95,11 @@ export class ViewerConnection {
     this.#onFirstFrame = options.onFirstFrame;
     const socket = this.socket;
     this.#address = socket.handshake.address || undefined;
+    this.#upgradeCooldownMs = options.bandwidth.upgradeCooldownMs;
     this.#meter = new SessionBandwidthMeter({
       sampleMs: options.bandwidth.sampleMs,
-      capKbps: options.bandwidth.capKbps(socket.data.identity.role),
+      // The role is read each time: a user whose role changes is held to the new role's cap.
+      capKbps: () => options.bandwidth.capKbps(this.identity.role),
       readBytes: (consumerId) => this.#media?.consumerBytes(consumerId) ?? Promise.resolve(0),
       onSample: (sample) => this.#sampled(sample),
     });
@@ -215,8 +220,9 @@ export class ViewerConnection {
       if (replaces !== undefined && this.#consumers.get(replaces)?.cameraId !== cameraId) throw new AppError('not_found', `no consumer ${replaces} of ${cameraId} on this connection`);
       const watch = await this.#watch(cameraId);
       // A switch the server advised (streamAdvice) names the stream, but it is not the user's own pick.
-      const advice = replaces !== undefined ? this.#advised.get(replaces) : undefined;
+      const advice = replaces !== undefined ? (this.#advised.get(replaces) ?? this.#upgrades.get(replaces)) : undefined;
       const followsAdvice = requested !== undefined && advice?.stream === requested;
+      const upgrade = followsAdvice && replaces !== undefined && this.#upgrades.has(replaces);
       const userPick = followsAdvice ? undefined : requested;
       let choice: StreamChoice;
       let consumer: Awaited<ReturnType<ViewerMediaPort['consume']>>;
@@ -231,7 +237,7 @@ export class ViewerConnection {
           return picked;
         });
         choice = await chosen;
-        if (followsAdvice) choice = { ...choice, reason: 'bandwidth_cap' };
+        if (followsAdvice) choice = { ...choice, reason: upgrade ? 'tile_size' : 'bandwidth_cap' };
         try {
           consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
         } catch (error) {
@@ -274,7 +280,16 @@ export class ViewerConnection {
         }
       }
       watch.consumers.add(consumer.id);
-      this.#consumers.set(consumer.id, { cameraId, stream: choice.name, open: true, ...(userPick && { requested: userPick }) });
+      const previous = replaces !== undefined ? this.#consumers.get(replaces) : undefined;
+      const tileNow = tile ?? previous?.tile;
+      this.#consumers.set(consumer.id, {
+        cameraId,
+        stream: choice.name,
+        open: true,
+        ...(userPick && { requested: userPick }),
+        ...(tileNow && { tile: tileNow }),
+        ...(choice.reason === 'bandwidth_cap' && { cappedAt: performance.now() }),
+      });
       this.#meter.add(consumer.id, { cameraId, stream: choice.name, estimateKbps: reserved });
       this.#releaseUnusedLeases(watch);
       if (!watch.viewId) {
@@ -292,6 +307,7 @@ export class ViewerConnection {
       const entry = this.#consumers.get(consumerId);
       if (!entry) throw new AppError('not_found', `no consumer ${consumerId} on this connection`);
       if (!entry.open) throw new AppError('invalid_state', `consumer ${consumerId} has closed: consume the camera again`);
+      entry.tile = tile;
       const offer = await this.#live.streamOffer(entry.cameraId);
       let choice: StreamChoice;
       try {
@@ -523,18 +539,43 @@ export class ViewerConnection {
   #sampled(sample: SessionBandwidth): void {
     if (this.#closed) return;
     this.socket.emit('bandwidth', sample);
-    for (const consumer of sample.consumers) this.#live.recordKbps(consumer.cameraId, consumer.stream, consumer.kbps);
+    for (const consumer of sample.consumers) if (consumer.measured) this.#live.recordKbps(consumer.cameraId, consumer.stream, consumer.kbps);
     const cap = sample.capKbps;
     if (cap === null || sample.totalKbps <= cap * OVER_CAP_TOLERANCE) {
       this.#overCapSamples = 0;
       this.#advised.clear();
+      if (cap !== null) void this.#offerUpgrade(sample, cap).catch((error: unknown) => this.#logger.warn({ err: (error as Error).message }, 'bandwidth upgrade check failed'));
       return;
     }
     this.#overCapSamples++;
     void this.#governCap(sample, cap).catch((error: unknown) => this.#logger.warn({ err: (error as Error).message }, 'bandwidth cap check failed'));
   }
 
+  /**
+   * Room under the cap: a tile given a lighter stream for the cap (not by its user) is advised to
+   * move to the stream its size asks for, when that fits with 10% to spare. One tile per sample,
+   * none within BANDWIDTH_UPGRADE_COOLDOWN_MS of being capped, so a session does not swing between the two.
+   */
+  async #offerUpgrade(sample: SessionBandwidth, cap: number): Promise<void> {
+    this.#upgrades.clear();
+    const now = performance.now();
+    for (const [consumerId, entry] of this.#consumers) {
+      if (!entry.open || entry.requested || entry.cappedAt === undefined || now - entry.cappedAt < this.#upgradeCooldownMs) continue;
+      const offer = await this.#live.streamOffer(entry.cameraId);
+      const wanted = streamForTile(entry.tile, offer);
+      if (STREAM_WEIGHT[wanted.name] <= STREAM_WEIGHT[entry.stream]) continue;
+      const total = sample.totalKbps - this.#meter.kbpsOf(consumerId) + (await this.#live.estimateKbps(entry.cameraId, wanted.name));
+      if (total > cap * UPGRADE_HEADROOM) continue;
+      if (this.#consumers.get(consumerId) !== entry || !entry.open) return;
+      this.#upgrades.set(consumerId, { stream: wanted.name });
+      entry.cappedAt = undefined;
+      this.socket.emit('streamAdvice', { consumerId, cameraId: entry.cameraId, stream: streamChoice({ ...wanted, reason: 'tile_size' }, offer) });
+      return;
+    }
+  }
+
   async #governCap(sample: SessionBandwidth, cap: number): Promise<void> {
+    this.#upgrades.clear();
     for (const advice of this.#advised.values()) advice.samples++;
     const overdue = [...this.#advised].find(([, advice]) => advice.samples >= ADVICE_GRACE_SAMPLES);
     if (overdue) return this.#closeForCap(overdue[0], sample, cap);
@@ -589,6 +630,10 @@ export class ViewerConnection {
 const SUBSTREAM_DOWN = new Set(['camera_unavailable', 'camera_timeout', 'not_found']);
 /** A session counts as over its cap above this share of it (measures move by a few percent). */
 const OVER_CAP_TOLERANCE = 1.05;
+/** Heavier streams first: a tile is only ever moved up to a heavier one. */
+const STREAM_WEIGHT: Record<CameraStreamName, number> = { low: 0, sub: 1, main: 2 };
+/** A tile is moved up only when the session stays under this share of its cap afterwards. */
+const UPGRADE_HEADROOM = 0.9;
 /** Samples a tile asked to switch has before it is closed, while the session stays over its cap. */
 const ADVICE_GRACE_SAMPLES = 2;
 
@@ -604,6 +649,10 @@ interface ConsumerEntry {
   cameraId: string;
   stream: CameraStreamName;
   open: boolean;
+  /** The tile's last reported size (the stream it should have when the cap allows). */
+  tile?: TileSize;
+  /** performance.now() when it was given a lighter stream than its tile asks for, because of the cap. */
+  cappedAt?: number;
   /** The stream the client asked for explicitly (it keeps it across resizes). */
   requested?: CameraStreamName;
 }

@@ -60,6 +60,8 @@ export interface BandwidthPolicy {
   capKbps(role: Role): number | null;
   /** Sampling period of each session's consumers (ms). */
   readonly sampleMs: number;
+  /** A tile moved down for the cap is moved back up no sooner than this (ms). */
+  readonly upgradeCooldownMs: number;
 }
 
 /** The cameras a viewer may see, a page at a time, with their live state and health. */

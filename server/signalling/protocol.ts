@@ -90,7 +90,8 @@ export interface TileSize {
 export interface SessionBandwidth {
   capKbps: number | null;
   totalKbps: number;
-  consumers: Array<{ consumerId: string; cameraId: string; stream: StreamName; kbps: number }>;
+  /** `measured`: false while a consumer has not been measured over a whole period yet (kbps is then the server's estimate). */
+  consumers: Array<{ consumerId: string; cameraId: string; stream: StreamName; kbps: number; measured: boolean }>;
 }
 
 export interface CameraSummary {

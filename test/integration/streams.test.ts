@@ -16,11 +16,11 @@ import { waitFor } from '../support/processes.ts';
 const SIM = {
   cameras: [
     // S: a main stream and its substream (a second mount of the simulator, as a camera's second profile).
-    { id: 'st-s', tag: 61, codec: 'h264', profile: 'baseline', width: 960, height: 540, fps: 15, gop: 15, bitrateKbps: 1200 },
-    { id: 'st-s-sub', tag: 62, codec: 'h264', profile: 'baseline', width: 480, height: 270, fps: 15, gop: 15, bitrateKbps: 250 },
+    { id: 'st-s', tag: 61, codec: 'h264', profile: 'baseline', width: 960, height: 540, fps: 15, gop: 15, bitrateKbps: 1200, pattern: 'smpte', motion: 3 },
+    { id: 'st-s-sub', tag: 62, codec: 'h264', profile: 'baseline', width: 480, height: 270, fps: 15, gop: 15, bitrateKbps: 150 },
     // N and M: main streams only.
-    { id: 'st-n', tag: 63, codec: 'h264', profile: 'baseline', width: 960, height: 540, fps: 15, gop: 15, bitrateKbps: 1200 },
-    { id: 'st-m', tag: 64, codec: 'h264', profile: 'baseline', width: 960, height: 540, fps: 15, gop: 15, bitrateKbps: 1200 },
+    { id: 'st-n', tag: 63, codec: 'h264', profile: 'baseline', width: 960, height: 540, fps: 15, gop: 15, bitrateKbps: 1200, pattern: 'smpte', motion: 3 },
+    { id: 'st-m', tag: 64, codec: 'h264', profile: 'baseline', width: 960, height: 540, fps: 15, gop: 15, bitrateKbps: 1200, pattern: 'smpte', motion: 3 },
   ],
 } as const;
 
@@ -53,6 +53,7 @@ describe('streams per tile size, bandwidth caps and the low tier (#24)', functio
     t = await startTestApp(
       {
         media: { workers: 1 },
+        bandwidth: { sampleMs: 500, upgradeCooldownMs: 0 },
         lowTier: { max: 1, width: 320, height: 180, kbps: LOW_KBPS, fps: 10 },
         cameras: [
           { id: 'st-s', name: 'With a substream', url: sim.url('st-s'), substreamUrl: sim.url('st-s-sub') },
@@ -171,6 +172,34 @@ describe('streams per tile size, bandwidth caps and the low tier (#24)', functio
     expect(m2.stream).to.include({ name: 'low' });
   });
 
+  it('moves a tile the cap moved down back up to the stream its size asks for once room frees up (streamAdvice)', async () => {
+    const operator = await viewer('operator');
+    for (const [cameraId, stream] of [['st-s', 'main'], ['st-s', 'sub'], ['st-n', 'main']] as const) {
+      await ok(operator.socket, 'consume', { transportId: operator.transportId, cameraId, rtpCapabilities: operator.rtpCapabilities, stream });
+    }
+    await waitFor(async () => (await producerKbps('st-s', 'main')) > 300 && (await producerKbps('st-n', 'main')) > 300 && (await producerKbps('st-s', 'sub')) > 30, 10_000, 'measured producer rates');
+    // No room for st-s's main stream beside st-n's: st-s gets its substream.
+    const [mainS, mainN] = [await producerKbps('st-s', 'main'), await producerKbps('st-n', 'main')];
+    config.bandwidth.capKbps.supervisor = Math.round(mainN + mainS / 2);
+    const supervisor = await viewer('supervisor');
+    const big = { width: 1280, height: 720 };
+    const n = await ok(supervisor.socket, 'consume', { transportId: supervisor.transportId, cameraId: 'st-n', rtpCapabilities: supervisor.rtpCapabilities, tile: big });
+    expect(n.stream.name).to.equal('main');
+    const s = await ok(supervisor.socket, 'consume', { transportId: supervisor.transportId, cameraId: 'st-s', rtpCapabilities: supervisor.rtpCapabilities, tile: big });
+    expect(s.stream).to.include({ name: 'sub', reason: 'bandwidth_cap' });
+
+    // Room frees up: st-n's tile closes, and the supervisors' cap is raised (read by live sessions too).
+    config.bandwidth.capKbps.supervisor = Math.round((mainS + mainN) * 3);
+    const advised = new Promise<{ consumerId: string; stream: { name: string; reason: string } }>((resolve) => supervisor.socket.on('streamAdvice', resolve));
+    await ok(supervisor.socket, 'closeConsumer', { consumerId: n.consumer.id });
+    const advice = await advised;
+    expect(advice).to.deep.include({ consumerId: s.consumer.id });
+    expect(advice.stream).to.include({ name: 'main', reason: 'tile_size' });
+    // Following it: the new consumer is not taken for the user's own pick.
+    const up = await ok(supervisor.socket, 'consume', { transportId: supervisor.transportId, cameraId: 'st-s', rtpCapabilities: supervisor.rtpCapabilities, tile: big, stream: 'main', replaces: s.consumer.id });
+    expect(up.stream).to.include({ name: 'main', reason: 'tile_size' });
+  });
+
   it('a substream that will not start gives the tile the main stream (reason substream_down)', async () => {
     const { socket, transportId, rtpCapabilities } = await viewer('operator');
     await sim.drop('st-s-sub');
@@ -186,13 +215,16 @@ describe('streams per tile size, bandwidth caps and the low tier (#24)', functio
   });
 
   it('leaks nothing: after every viewer leaves, the streams idle-close and no consumer or transport is left', async () => {
+    const allIdle = () => t.app.cameras.statuses().every((status) => status.state === 'idle');
+    // The earlier tests' sessions close after their sockets do.
+    await waitFor(allIdle, 20_000, 'the earlier sessions closed');
     const before = await mediaSnapshot(t.app);
     const { socket, transportId, rtpCapabilities } = await viewer('operator');
     await ok(socket, 'consume', { transportId, cameraId: 'st-s', rtpCapabilities, tile: { width: 320, height: 180 } });
     await ok(socket, 'consume', { transportId, cameraId: 'st-n', rtpCapabilities, stream: 'low' }).catch(() => undefined);
     socket.close();
     sockets.length = 0;
-    await waitFor(() => ['st-s', 'st-n'].every((id) => (['main', 'sub', 'low'] as const).every((stream) => (t.app.cameras.status(id, stream)?.state ?? 'idle') === 'idle')), 20_000, 'every stream idle');
+    await waitFor(allIdle, 20_000, 'every stream idle');
     const after = await mediaSnapshot(t.app);
     expect(after).to.deep.equal(before);
   });

@@ -91,7 +91,7 @@ describe('SessionBandwidthMeter: a session measured on its consumers\' bytes (#2
   it('counts a consumer at its estimate until two samples measure it, then at bytes over time; stops with its last consumer', async () => {
     const bytes = new Map<string, number>([['c1', 0]]);
     const samples: Array<{ totalKbps: number; consumers: Array<{ kbps: number }> }> = [];
-    const meter = new SessionBandwidthMeter({ sampleMs: 100, capKbps: 3000, readBytes: async (id) => bytes.get(id) ?? 0, onSample: (s) => samples.push(s) });
+    const meter = new SessionBandwidthMeter({ sampleMs: 100, capKbps: () => 3000, readBytes: async (id) => bytes.get(id) ?? 0, onSample: (s) => samples.push(s) });
     meter.add('c1', { cameraId: 'A', stream: 'sub', estimateKbps: 900 });
     expect(meter.usedKbps()).to.equal(900);
     // 1 Mbit/s: 12,500 bytes per 100 ms.
