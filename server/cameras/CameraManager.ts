@@ -135,6 +135,8 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
     });
     const session = this.#sessions.get(cameraId);
     if (!session) {
+      // Only its substream (or low tier) ran: its viewers are told all the same, as for the main stream.
+      if (others.length > 0) this.emit('state', { cameraId, state: 'closed', since: Date.now(), viewers: 0, restarts: 0, reason: final ? 'withdrawn' : 'changed', message });
       await Promise.all(others);
       return;
     }

@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { Simulator } from '../support/simulator.ts';
+import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
+import { connectClient, ok, request, type ClientSocket } from '../support/signallingClient.ts';
+import { waitFor } from '../support/processes.ts';
+
+// Review of #24: defects found in the streams-per-camera change, each proven here.
+
+const SIM = {
+  cameras: [
+    { id: 'rv-s', tag: 71, codec: 'h264', profile: 'baseline', width: 960, height: 540, fps: 15, gop: 15, bitrateKbps: 800 },
+    { id: 'rv-s-sub', tag: 72, codec: 'h264', profile: 'baseline', width: 480, height: 270, fps: 15, gop: 15, bitrateKbps: 150 },
+    { id: 'rv-s-sub2', tag: 73, codec: 'h264', profile: 'baseline', width: 320, height: 180, fps: 15, gop: 15, bitrateKbps: 100 },
+    { id: 'rv-w', tag: 74, codec: 'h264', profile: 'baseline', width: 960, height: 540, fps: 15, gop: 15, bitrateKbps: 800 },
+    { id: 'rv-w-sub', tag: 75, codec: 'h264', profile: 'baseline', width: 480, height: 270, fps: 15, gop: 15, bitrateKbps: 150 },
+    { id: 'rv-n', tag: 76, codec: 'h264', profile: 'baseline', width: 960, height: 540, fps: 15, gop: 15, bitrateKbps: 800 },
+  ],
+} as const;
+
+describe('streams review (#24)', function () {
+  this.timeout(90_000);
+  let sim: Simulator;
+  let t: TestApp;
+  const sockets: ClientSocket[] = [];
+
+  async function viewer(role: 'operator' | 'supervisor' = 'operator'): Promise<{ socket: ClientSocket; transportId: string; rtpCapabilities: Record<string, unknown> }> {
+    const socket = await connectClient(t.app.consoleUrl, await t.token(role));
+    sockets.push(socket);
+    const { rtpCapabilities } = await ok(socket, 'getRouterRtpCapabilities', {});
+    const { transport } = await ok(socket, 'createTransport', {});
+    return { socket, transportId: transport.id, rtpCapabilities: rtpCapabilities as unknown as Record<string, unknown> };
+  }
+  const clients = async (mount: string): Promise<number> => (await sim.status()).cameras.find((camera) => camera.id === mount)!.clients;
+
+  before(async () => {
+    sim = await Simulator.start({ config: SIM as never });
+    t = await startTestApp({
+      media: { workers: 1 },
+      lowTier: { max: 0 },
+      cameras: [
+        { id: 'rv-s', name: 'Substream URL changes', url: sim.url('rv-s'), substreamUrl: sim.url('rv-s-sub') },
+        { id: 'rv-w', name: 'Withdrawn while on its substream', url: sim.url('rv-w'), substreamUrl: sim.url('rv-w-sub') },
+        { id: 'rv-n', name: 'Main only', url: sim.url('rv-n') },
+      ],
+    });
+  });
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.close();
+  });
+  after(async () => {
+    await t?.close();
+    await sim?.stop();
+  });
+
+  it('a camera withdrawn while only its substream runs is closed in its viewers\' tiles as withdrawn', async () => {
+    const { socket, transportId, rtpCapabilities } = await viewer();
+    const small = await ok(socket, 'consume', { transportId, cameraId: 'rv-w', rtpCapabilities, tile: { width: 320, height: 180 } });
+    expect(small.stream.name).to.equal('sub');
+    expect(t.app.cameras.session('rv-w'), 'the main stream never started').to.equal(undefined);
+    const closed = new Promise<{ consumerId: string; reason: string }>((resolve) => socket.on('consumerClosed', resolve));
+    const camera = (await t.app.catalog.repository.findByCode('rv-w'))!;
+    await t.app.catalog.changeStatus(camera.id, 'suspend', 'review test');
+    const event = await closed;
+    expect(event).to.include({ consumerId: small.consumer.id, reason: 'camera_withdrawn' });
+  });
+});
