@@ -163,7 +163,8 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     checkTlsFingerprintUrl(mainUrl ?? current.mainUrl.masked, fingerprint);
     const updated = await this.repository.update(id, patch);
     if (!updated) throw new AppError('not_found', `no camera ${id}`);
-    const restart = ['mainUrl', 'credentials', 'transport', 'engine', 'tlsFingerprint'].some((key) => key in input);
+    // A new substream URL restarts the camera's streams too: a running substream would go on pulling the old one.
+    const restart = ['mainUrl', 'substreamUrl', 'credentials', 'transport', 'engine', 'tlsFingerprint'].some((key) => key in input);
     this.emit('changed', { camera: updated, viewable: isViewable(updated), restart, why: 'camera updated' });
     return updated;
   }

@@ -63,4 +63,19 @@ describe('streams review (#24)', function () {
     const event = await closed;
     expect(event).to.include({ consumerId: small.consumer.id, reason: 'camera_withdrawn' });
   });
+
+  it('a substream URL changed in the catalog takes effect on a running substream', async () => {
+    const { socket, transportId, rtpCapabilities } = await viewer();
+    const small = await ok(socket, 'consume', { transportId, cameraId: 'rv-s', rtpCapabilities, tile: { width: 320, height: 180 } });
+    expect(small.stream.name).to.equal('sub');
+    expect(await clients('rv-s-sub')).to.equal(1);
+    const camera = (await t.app.catalog.repository.findByCode('rv-s'))!;
+    await t.app.catalog.update(camera.id, { substreamUrl: sim.url('rv-s-sub2') });
+    // The old substream's RTSP session ends; the tile, consuming again, gets the new one.
+    await waitFor(async () => (await clients('rv-s-sub')) === 0, 10_000, 'the old substream stopped');
+    const again = await ok(socket, 'consume', { transportId, cameraId: 'rv-s', rtpCapabilities, tile: { width: 320, height: 180 } });
+    expect(again.stream.name).to.equal('sub');
+    expect(await clients('rv-s-sub2')).to.equal(1);
+    expect(await clients('rv-s-sub')).to.equal(0);
+  });
 });
