@@ -69,6 +69,8 @@ export class ViewerConnection {
   readonly #upgrades = new Map<string, { stream: CameraStreamName }>();
   readonly #upgradeCooldownMs: number;
   #reservedKbps = 0;
+  /** Consumes in flight, by camera: a camera's watch is not ended under one of them. */
+  readonly #consumesInFlight = new Map<string, number>();
   /** Consecutive samples over the cap. */
   #overCapSamples = 0;
   #expiryTimer: NodeJS.Timeout | undefined;
@@ -214,94 +216,16 @@ export class ViewerConnection {
       this.#releaseMedia();
       return {};
     },
-    consume: async ({ transportId, cameraId, rtpCapabilities, tile, stream: requested, replaces }) => {
-      const media = this.#requireTransport(transportId);
-      const allowed = await this.#access.authorize(this.#viewer(), cameraId);
-      if (replaces !== undefined && this.#consumers.get(replaces)?.cameraId !== cameraId) throw new AppError('not_found', `no consumer ${replaces} of ${cameraId} on this connection`);
-      const watch = await this.#watch(cameraId);
-      // A switch the server advised (streamAdvice) names the stream, but it is not the user's own pick.
-      const advice = replaces !== undefined ? (this.#advised.get(replaces) ?? this.#upgrades.get(replaces)) : undefined;
-      const followsAdvice = requested !== undefined && advice?.stream === requested;
-      const upgrade = followsAdvice && replaces !== undefined && this.#upgrades.has(replaces);
-      const userPick = followsAdvice ? undefined : requested;
-      let choice: StreamChoice;
-      let consumer: Awaited<ReturnType<ViewerMediaPort['consume']>>;
-      let reserved = 0;
+    consume: async (payload) => {
+      const { cameraId } = payload;
+      this.#consumesInFlight.set(cameraId, (this.#consumesInFlight.get(cameraId) ?? 0) + 1);
       try {
-        const offer = await this.#live.streamOffer(cameraId);
-        // One choice at a time per session, each reserving its estimate: tiles opened together cannot all pass the cap.
-        const chosen = this.#serially(async () => {
-          const picked = await this.#choose(cameraId, offer, tile, requested, replaces);
-          reserved = await this.#live.estimateKbps(cameraId, picked.name);
-          this.#reservedKbps += reserved;
-          return picked;
-        });
-        choice = await chosen;
-        if (followsAdvice) choice = { ...choice, reason: upgrade ? 'tile_size' : 'bandwidth_cap' };
-        try {
-          consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
-        } catch (error) {
-          // A substream that would not start: the tile gets what it would get with no substream.
-          if (choice.name !== 'sub' || userPick || !(error instanceof AppError) || !SUBSTREAM_DOWN.has(error.code)) throw error;
-          this.#reservedKbps -= reserved;
-          reserved = 0;
-          const fallback = await this.#serially(async () => {
-            const picked = await this.#choose(cameraId, { ...offer, hasSub: false }, tile, undefined, replaces);
-            reserved = await this.#live.estimateKbps(cameraId, picked.name);
-            this.#reservedKbps += reserved;
-            return picked;
-          });
-          this.#logger.info({ camera: cameraId, err: error.message, instead: fallback.name }, 'substream unavailable');
-          choice = { ...fallback, reason: fallback.reason === 'bandwidth_cap' ? 'bandwidth_cap' : 'substream_down' };
-          consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
-        }
-      } catch (error) {
-        this.#reservedKbps -= reserved;
-        this.#releaseUnusedLeases(watch);
-        if (watch.consumers.size === 0 && this.#watches.has(cameraId)) this.#unwatch(cameraId, watch);
-        throw error;
+        return await this.#consume(payload);
+      } finally {
+        const left = (this.#consumesInFlight.get(cameraId) ?? 1) - 1;
+        if (left > 0) this.#consumesInFlight.set(cameraId, left);
+        else this.#consumesInFlight.delete(cameraId);
       }
-      this.#reservedKbps -= reserved;
-      // The connection, its transport or this camera's watch may have gone while mediasoup answered:
-      // the consumer then belongs to nobody, so it closes now rather than being counted forever.
-      if (this.#closed || this.#media !== media || !this.#watches.has(cameraId)) {
-        try {
-          media.closeConsumer(consumer.id);
-        } catch {
-          // Already closed with its viewer media.
-        }
-        throw new AppError('invalid_state', this.#closed ? 'connection closed' : 'the transport or the view closed while consuming');
-      }
-      // A new consumer supersedes the ones of this camera that closed by themselves.
-      for (const old of [...watch.consumers]) {
-        if (this.#consumers.get(old)?.open === false) {
-          watch.consumers.delete(old);
-          this.#forget(old);
-        }
-      }
-      watch.consumers.add(consumer.id);
-      const previous = replaces !== undefined ? this.#consumers.get(replaces) : undefined;
-      const tileNow = tile ?? previous?.tile;
-      this.#consumers.set(consumer.id, {
-        cameraId,
-        stream: choice.name,
-        open: true,
-        ...(userPick && { requested: userPick }),
-        ...(tileNow && { tile: tileNow }),
-        ...(choice.reason === 'bandwidth_cap' && { cappedAt: performance.now() }),
-      });
-      this.#meter.add(consumer.id, { cameraId, stream: choice.name, estimateKbps: reserved });
-      this.#releaseUnusedLeases(watch);
-      if (!watch.viewId) {
-        watch.viewId = this.#audit.viewStarted({
-          userId: this.identity.userId,
-          cameraId,
-          ...(this.#address && { ip: this.#address }),
-          ...(allowed.incidentId && { incidentId: allowed.incidentId }),
-        });
-        watch.incidentId = allowed.incidentId;
-      }
-      return { consumer: { ...consumer, cameraId } as unknown as ConsumerInfo, stream: choice };
     },
     tileResized: async ({ consumerId, tile }) => {
       const entry = this.#consumers.get(consumerId);
@@ -334,7 +258,7 @@ export class ViewerConnection {
       this.#forget(consumerId);
       const watch = await this.#watches.get(entry.cameraId);
       watch?.consumers.delete(consumerId);
-      if (watch && watch.consumers.size === 0) this.#unwatch(entry.cameraId, watch);
+      if (watch && watch.consumers.size === 0 && !this.#consumesInFlight.has(entry.cameraId)) this.#unwatch(entry.cameraId, watch);
       else if (watch) this.#releaseUnusedLeases(watch);
       return {};
     },
@@ -351,6 +275,97 @@ export class ViewerConnection {
       return issued;
     },
   };
+
+  async #consume({ transportId, cameraId, rtpCapabilities, tile, stream: requested, replaces }: RequestPayload<'consume'>): Promise<ResponseMap['consume']> {
+    const media = this.#requireTransport(transportId);
+    const allowed = await this.#access.authorize(this.#viewer(), cameraId);
+    if (replaces !== undefined && this.#consumers.get(replaces)?.cameraId !== cameraId) throw new AppError('not_found', `no consumer ${replaces} of ${cameraId} on this connection`);
+    const watch = await this.#watch(cameraId);
+    // A switch the server advised (streamAdvice) names the stream, but it is not the user's own pick.
+    const advice = replaces !== undefined ? (this.#advised.get(replaces) ?? this.#upgrades.get(replaces)) : undefined;
+    const followsAdvice = requested !== undefined && advice?.stream === requested;
+    const upgrade = followsAdvice && replaces !== undefined && this.#upgrades.has(replaces);
+    const userPick = followsAdvice ? undefined : requested;
+    let choice: StreamChoice;
+    let consumer: Awaited<ReturnType<ViewerMediaPort['consume']>>;
+    let reserved = 0;
+    try {
+      const offer = await this.#live.streamOffer(cameraId);
+      // One choice at a time per session, each reserving its estimate: tiles opened together cannot all pass the cap.
+      const chosen = this.#serially(async () => {
+        const picked = await this.#choose(cameraId, offer, tile, requested, replaces);
+        reserved = await this.#live.estimateKbps(cameraId, picked.name);
+        this.#reservedKbps += reserved;
+        return picked;
+      });
+      choice = await chosen;
+      if (followsAdvice) choice = { ...choice, reason: upgrade ? 'tile_size' : 'bandwidth_cap' };
+      try {
+        consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
+      } catch (error) {
+        // A substream that would not start: the tile gets what it would get with no substream.
+        if (choice.name !== 'sub' || userPick || !(error instanceof AppError) || !SUBSTREAM_DOWN.has(error.code)) throw error;
+        this.#reservedKbps -= reserved;
+        reserved = 0;
+        const fallback = await this.#serially(async () => {
+          const picked = await this.#choose(cameraId, { ...offer, hasSub: false }, tile, undefined, replaces);
+          reserved = await this.#live.estimateKbps(cameraId, picked.name);
+          this.#reservedKbps += reserved;
+          return picked;
+        });
+        this.#logger.info({ camera: cameraId, err: error.message, instead: fallback.name }, 'substream unavailable');
+        choice = { ...fallback, reason: fallback.reason === 'bandwidth_cap' ? 'bandwidth_cap' : 'substream_down' };
+        consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
+      }
+    } catch (error) {
+      this.#reservedKbps -= reserved;
+      this.#releaseUnusedLeases(watch);
+      // Another consume of this camera in flight (a second tile, a switch) still needs the watch.
+      if (watch.consumers.size === 0 && this.#watches.has(cameraId) && (this.#consumesInFlight.get(cameraId) ?? 0) <= 1) this.#unwatch(cameraId, watch);
+      throw error;
+    }
+    this.#reservedKbps -= reserved;
+    // The connection, its transport or this camera's watch may have gone while mediasoup answered:
+    // the consumer then belongs to nobody, so it closes now rather than being counted forever.
+    if (this.#closed || this.#media !== media || !this.#watches.has(cameraId)) {
+      try {
+        media.closeConsumer(consumer.id);
+      } catch {
+        // Already closed with its viewer media.
+      }
+      throw new AppError('invalid_state', this.#closed ? 'connection closed' : 'the transport or the view closed while consuming');
+    }
+    // A new consumer supersedes the ones of this camera that closed by themselves.
+    for (const old of [...watch.consumers]) {
+      if (this.#consumers.get(old)?.open === false) {
+        watch.consumers.delete(old);
+        this.#forget(old);
+      }
+    }
+    watch.consumers.add(consumer.id);
+    const previous = replaces !== undefined ? this.#consumers.get(replaces) : undefined;
+    const tileNow = tile ?? previous?.tile;
+    this.#consumers.set(consumer.id, {
+      cameraId,
+      stream: choice.name,
+      open: true,
+      ...(userPick && { requested: userPick }),
+      ...(tileNow && { tile: tileNow }),
+      ...(choice.reason === 'bandwidth_cap' && { cappedAt: performance.now() }),
+    });
+    this.#meter.add(consumer.id, { cameraId, stream: choice.name, estimateKbps: reserved });
+    this.#releaseUnusedLeases(watch);
+    if (!watch.viewId) {
+      watch.viewId = this.#audit.viewStarted({
+        userId: this.identity.userId,
+        cameraId,
+        ...(this.#address && { ip: this.#address }),
+        ...(allowed.incidentId && { incidentId: allowed.incidentId }),
+      });
+      watch.incidentId = allowed.incidentId;
+    }
+    return { consumer: { ...consumer, cameraId } as unknown as ConsumerInfo, stream: choice };
+  }
 
   close(): void {
     if (this.#closed) return;

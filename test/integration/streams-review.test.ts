@@ -78,4 +78,16 @@ describe('streams review (#24)', function () {
     expect(await clients('rv-s-sub2')).to.equal(1);
     expect(await clients('rv-s-sub')).to.equal(0);
   });
+
+  it('a failed consume of a camera does not break another consume of it in flight', async () => {
+    const { socket, transportId, rtpCapabilities } = await viewer();
+    await waitFor(() => t.app.cameras.session('rv-n') === undefined || t.app.cameras.session('rv-n')!.state === 'idle', 20_000, 'rv-n idle');
+    // The first waits for the camera to start; the second fails at once (no substream).
+    const good = request(socket, 'consume', { transportId, cameraId: 'rv-n', rtpCapabilities, tile: { width: 1280, height: 720 } });
+    const bad = request(socket, 'consume', { transportId, cameraId: 'rv-n', rtpCapabilities, stream: 'sub' });
+    expect((await bad).error).to.include({ code: 'not_found' });
+    const answer = await good;
+    expect(answer.error, JSON.stringify(answer.error)).to.equal(undefined);
+    expect((answer as { stream: { name: string } }).stream).to.include({ name: 'main' });
+  });
 });
