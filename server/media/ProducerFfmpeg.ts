@@ -89,6 +89,8 @@ export class ProducerFfmpeg extends TypedEmitter<ProducerFfmpegEvents> {
   #frames = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** How it ended by itself, if it did. */
+  #ended: ProducerFfmpegExit | undefined;
 
   private constructor(options: ProducerFfmpegOptions, transport: types.PlainTransport, consumer: types.Consumer, child: ChildProcess) {
     super();
@@ -155,6 +157,12 @@ export class ProducerFfmpeg extends TypedEmitter<ProducerFfmpegEvents> {
       instance.#watch();
       await new Promise((resolve) => setTimeout(resolve, SPAWN_SETTLE_MS));
       if (!instance.#closed) await instance.#resume();
+      // Ended by itself while starting (ffmpeg refused its arguments, the producer closed): its
+      // 'exit' went out before the caller could listen, so the start fails instead.
+      if (instance.#ended) {
+        await instance.#closing;
+        throw new Error(`ProducerFfmpeg: ${instance.#ended.message}`);
+      }
       return instance;
     } catch (error) {
       transport.close();
@@ -276,6 +284,7 @@ export class ProducerFfmpeg extends TypedEmitter<ProducerFfmpegEvents> {
   #end(exit: ProducerFfmpegExit): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#ended = exit;
     this.#closing = this.#release().then(() => this.emit('exit', exit));
   }
 

@@ -3,6 +3,8 @@ import { Simulator } from '../support/simulator.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { connectClient, ok, request, type ClientSocket } from '../support/signallingClient.ts';
 import { waitFor } from '../support/processes.ts';
+import { ProducerFfmpeg } from '../../server/media/ProducerFfmpeg.ts';
+import { ffmpegPath } from '../../server/toolchain.ts';
 
 // Review of #24: defects found in the streams-per-camera change, each proven here.
 
@@ -89,5 +91,36 @@ describe('streams review (#24)', function () {
     const answer = await good;
     expect(answer.error, JSON.stringify(answer.error)).to.equal(undefined);
     expect((answer as { stream: { name: string } }).stream).to.include({ name: 'main' });
+  });
+
+  it('an ffmpeg fed from a producer that dies while starting is not handed out as running', async () => {
+    const lease = await t.app.cameras.acquire('rv-n');
+    try {
+      const feed = lease.feed!;
+      const ledger = new Set<number>();
+      // An option ffmpeg rejects at once: it exits within the start's settling time.
+      const outcome = await ProducerFfmpeg.start({
+        router: feed.host.router,
+        producer: feed.producer,
+        ffmpegPath: ffmpegPath(),
+        outputArgs: ['-no-such-option', '-f', 'null', '-'],
+        ledger: { add: (pid) => ledger.add(pid), remove: (pid) => ledger.delete(pid) },
+      }).then(
+        (ffmpeg) =>
+          // Started: its end must still be observable by the caller ('exit'), or the caller waits forever.
+          new Promise<string>((resolve) => {
+            const timer = setTimeout(() => resolve(`started, closed=${ffmpeg.closed}, and no exit event within 3 s`), 3000);
+            ffmpeg.on('exit', () => {
+              clearTimeout(timer);
+              resolve('exit seen');
+            });
+          }),
+        (error: Error) => `rejected: ${error.message}`,
+      );
+      expect(outcome).to.match(/^rejected: |^exit seen$/);
+      expect(ledger.size).to.equal(0);
+    } finally {
+      lease.release();
+    }
   });
 });
