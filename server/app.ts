@@ -307,6 +307,7 @@ export class App {
       bandwidth: {
         sampleMs: config.bandwidth.sampleMs,
         upgradeCooldownMs: config.bandwidth.upgradeCooldownMs,
+        replaceGraceMs: config.bandwidth.replaceGraceMs,
         capKbps: (role) => config.bandwidth.capKbps[role] || null,
       },
     });

@@ -123,7 +123,7 @@ export class Tile extends Emitter<TileEvents> {
     this.#notice = element('div', { className: 'tile-notice', attrs: { role: 'status' } });
     this.#notice.hidden = true;
 
-    this.el = element('div', { className: 'tile', attrs: { 'data-index': String(index), tabindex: '0' } }, [standby, video, bar, foot, this.#notice, this.#message]);
+    this.el = element('div', { className: 'tile', attrs: { 'data-index': String(index), tabindex: '0' } }, [video, standby, bar, foot, this.#notice, this.#message]);
 
     for (const v of [video, standby]) {
       v.addEventListener('click', (event) => {

@@ -185,7 +185,7 @@ async function runTrial(
   const page = await chromium.newPage();
   try {
     const tileSelector = `[data-camera-id="${CAMERA.id}"]`;
-    const selector = system === 'janus' ? '#janus-video' : `${tileSelector} video`;
+    const selector = system === 'janus' ? '#janus-video' : `${tileSelector} video:not(.standby)`;
     await page.addInitScript({
       content: samplerScript(
         system === 'rtspRelay'

@@ -170,7 +170,7 @@ async function runTrial(peers: Peers, system: System, gop: Gop, mode: Mode, roun
       content: samplerScript(
         system === 'rtspRelay'
           ? { mode: 'canvas' }
-          : { mode: 'video', selector: system === 'janus' ? '#janus-video' : `${tileSelector} video`, untilTag: cam.tag, ...(system === 'c5' && { tileSelector }) },
+          : { mode: 'video', selector: system === 'janus' ? '#janus-video' : `${tileSelector} video:not(.standby)`, untilTag: cam.tag, ...(system === 'c5' && { tileSelector }) },
       ),
     });
     const url = peers.pageUrl(system, gop, mode);

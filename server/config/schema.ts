@@ -245,6 +245,8 @@ export const configSchema = z.strictObject({
       sampleMs: ms(60_000).min(250).default(2000),
       /** A tile given a lighter stream for the cap is moved back up (streamAdvice) when room frees up, but not sooner than this after (ms). */
       upgradeCooldownMs: ms(3_600_000).default(10_000),
+      /** A consumer replaced by a stream switch that the client has not closed this long after is closed by the server (ms). */
+      replaceGraceMs: ms(600_000).min(100).default(15_000),
       /**
        * A stream nobody is receiving yet has no measured rate: until it has, it counts as this much
        * (kbit/s) against a cap (the main stream; a substream; the low tier counts its own lowTier.kbps).
@@ -348,6 +350,7 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'BANDWIDTH_CAP_INVESTIGATOR_KBPS', path: ['bandwidth', 'capKbps', 'investigator'], kind: 'int' },
   { name: 'BANDWIDTH_SAMPLE_MS', path: ['bandwidth', 'sampleMs'], kind: 'int' },
   { name: 'BANDWIDTH_UPGRADE_COOLDOWN_MS', path: ['bandwidth', 'upgradeCooldownMs'], kind: 'int' },
+  { name: 'BANDWIDTH_REPLACE_GRACE_MS', path: ['bandwidth', 'replaceGraceMs'], kind: 'int' },
   { name: 'BANDWIDTH_ASSUMED_MAIN_KBPS', path: ['bandwidth', 'assumedMainKbps'], kind: 'int' },
   { name: 'BANDWIDTH_ASSUMED_SUB_KBPS', path: ['bandwidth', 'assumedSubKbps'], kind: 'int' },
   { name: 'LOW_TIER_MAX', path: ['lowTier', 'max'], kind: 'int' },

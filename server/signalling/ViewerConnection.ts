@@ -68,6 +68,9 @@ export class ViewerConnection {
   /** Tiles advised to move up to the stream their size asks for (room under the cap). */
   readonly #upgrades = new Map<string, { stream: CameraStreamName }>();
   readonly #upgradeCooldownMs: number;
+  readonly #replaceGraceMs: number;
+  /** Timers closing consumers that were replaced but not closed by the client. */
+  readonly #replaceTimers = new Set<NodeJS.Timeout>();
   #reservedKbps = 0;
   /** Consumes in flight, by camera: a camera's watch is not ended under one of them. */
   readonly #consumesInFlight = new Map<string, number>();
@@ -98,6 +101,7 @@ export class ViewerConnection {
     const socket = this.socket;
     this.#address = socket.handshake.address || undefined;
     this.#upgradeCooldownMs = options.bandwidth.upgradeCooldownMs;
+    this.#replaceGraceMs = options.bandwidth.replaceGraceMs;
     this.#meter = new SessionBandwidthMeter({
       sampleMs: options.bandwidth.sampleMs,
       // The role is read each time: a user whose role changes is held to the new role's cap.
@@ -355,6 +359,7 @@ export class ViewerConnection {
     });
     this.#meter.add(consumer.id, { cameraId, stream: choice.name, estimateKbps: reserved });
     this.#releaseUnusedLeases(watch);
+    if (replaces !== undefined && previous?.open) this.#closeReplacedLater(replaces);
     if (!watch.viewId) {
       watch.viewId = this.#audit.viewStarted({
         userId: this.identity.userId,
@@ -367,9 +372,36 @@ export class ViewerConnection {
     return { consumer: { ...consumer, cameraId } as unknown as ConsumerInfo, stream: choice };
   }
 
+  /**
+   * The client closes a consumer it replaced once the new one plays; one it never closes (the cap
+   * left out its rate for the switch) is closed by the server after BANDWIDTH_REPLACE_GRACE_MS.
+   */
+  #closeReplacedLater(consumerId: string): void {
+    const timer = setTimeout(() => {
+      this.#replaceTimers.delete(timer);
+      const entry = this.#consumers.get(consumerId);
+      if (this.#closed || !entry?.open) return;
+      entry.open = false;
+      try {
+        this.#media?.closeConsumer(consumerId);
+      } catch {
+        // Already closed with its viewer media.
+      }
+      this.#forget(consumerId);
+      void this.#watches.get(entry.cameraId)?.then((watch) => {
+        watch.consumers.delete(consumerId);
+        this.#releaseUnusedLeases(watch);
+      }, () => undefined);
+      this.socket.emit('consumerClosed', { consumerId, cameraId: entry.cameraId, reason: 'replaced', message: `replaced by another stream of ${entry.cameraId} ${this.#replaceGraceMs} ms ago` });
+    }, this.#replaceGraceMs);
+    this.#replaceTimers.add(timer);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const timer of this.#replaceTimers) clearTimeout(timer);
+    this.#replaceTimers.clear();
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
     this.#meter.close();
     this.#releaseMedia();

@@ -62,6 +62,8 @@ export interface BandwidthPolicy {
   readonly sampleMs: number;
   /** A tile moved down for the cap is moved back up no sooner than this (ms). */
   readonly upgradeCooldownMs: number;
+  /** A replaced consumer the client has not closed is closed this long after the switch (ms). */
+  readonly replaceGraceMs: number;
 }
 
 /** The cameras a viewer may see, a page at a time, with their live state and health. */

@@ -368,7 +368,8 @@ export interface ServerToClientEvents {
    * A consumer closed by itself. reason 'camera_restarting': consume again when the camera is live;
    * 'camera_withdrawn': the camera may no longer be watched (message says why);
    * 'camera_forbidden': this user may no longer watch it (rights or the camera's sharing changed);
-   * 'bandwidth_cap': the session stayed over its cap after a streamAdvice (message says by how much).
+   * 'bandwidth_cap': the session stayed over its cap after a streamAdvice (message says by how much);
+   * 'replaced': a consumer replaced by a stream switch (consume with `replaces`) that the client did not close within BANDWIDTH_REPLACE_GRACE_MS (15 s).
    */
   consumerClosed: (event: { consumerId: string; cameraId: string; reason: string; message?: string }) => void;
   /** The user's rights changed (role or assignments): list the cameras again. */

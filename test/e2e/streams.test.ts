@@ -220,6 +220,9 @@ describe('streams per tile size, no-gap switches and the bandwidth cap in the co
           // Measured every second; a substream nobody received yet counts as 300 kbit/s, not the default 1000.
           config.bandwidth.sampleMs = 1000;
           config.bandwidth.assumedSubKbps = 300;
+          // No moving back up here: the simulator's main streams send far less than their nominal
+          // rate, so room for one would often be found (test/integration/streams.test.ts covers that).
+          config.bandwidth.upgradeCooldownMs = 3_600_000;
           config.bandwidth.capKbps.supervisor = CAP_KBPS;
           return config;
         },

@@ -53,7 +53,7 @@ describe('streams per tile size, bandwidth caps and the low tier (#24)', functio
     t = await startTestApp(
       {
         media: { workers: 1 },
-        bandwidth: { sampleMs: 500, upgradeCooldownMs: 0 },
+        bandwidth: { sampleMs: 500, upgradeCooldownMs: 0, replaceGraceMs: 1000 },
         lowTier: { max: 1, width: 320, height: 180, kbps: LOW_KBPS, fps: 10 },
         cameras: [
           { id: 'st-s', name: 'With a substream', url: sim.url('st-s'), substreamUrl: sim.url('st-s-sub') },
@@ -181,6 +181,7 @@ describe('streams per tile size, bandwidth caps and the low tier (#24)', functio
     // No room for st-s's main stream beside st-n's: st-s gets its substream.
     const [mainS, mainN] = [await producerKbps('st-s', 'main'), await producerKbps('st-n', 'main')];
     config.bandwidth.capKbps.supervisor = Math.round(mainN + mainS / 2);
+    const operatorConsumers = t.app.media.workers.reduce((sum, w) => sum + w.consumers, 0);
     const supervisor = await viewer('supervisor');
     const big = { width: 1280, height: 720 };
     const n = await ok(supervisor.socket, 'consume', { transportId: supervisor.transportId, cameraId: 'st-n', rtpCapabilities: supervisor.rtpCapabilities, tile: big });
@@ -198,6 +199,11 @@ describe('streams per tile size, bandwidth caps and the low tier (#24)', functio
     // Following it: the new consumer is not taken for the user's own pick.
     const up = await ok(supervisor.socket, 'consume', { transportId: supervisor.transportId, cameraId: 'st-s', rtpCapabilities: supervisor.rtpCapabilities, tile: big, stream: 'main', replaces: s.consumer.id });
     expect(up.stream).to.include({ name: 'main', reason: 'tile_size' });
+    // This client never closes the consumer it replaced: the server does, after the grace.
+    const closed = await new Promise<{ consumerId: string; reason: string }>((resolve) => supervisor.socket.on('consumerClosed', resolve));
+    expect(closed).to.include({ consumerId: s.consumer.id, reason: 'replaced' });
+    // What is left: the new consumer alone.
+    expect(t.app.media.workers.reduce((sum, w) => sum + w.consumers, 0) - operatorConsumers).to.equal(1);
   });
 
   it('a substream that will not start gives the tile the main stream (reason substream_down)', async () => {

@@ -145,7 +145,7 @@ export interface SampleOptions {
 const SAMPLER_SOURCE = String.raw`async (args) => {
   const { selector, durationMs, maxFrames, blockWidth, blockHeight, stampRow, stampBits, tagRow, tagBits } = args;
   const found = document.querySelector(selector);
-  const video = found instanceof HTMLVideoElement ? found : found ? found.querySelector('video') : null;
+  const video = found instanceof HTMLVideoElement ? found : found ? (found.querySelector('video:not(.standby)') ?? found.querySelector('video')) : null;
   if (!video) throw new Error('no <video> matches ' + selector);
   if (typeof video.requestVideoFrameCallback !== 'function') throw new Error('requestVideoFrameCallback is not supported');
   const rows = Math.max(stampRow + blockHeight, tagRow + blockHeight);
