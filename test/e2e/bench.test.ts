@@ -37,21 +37,21 @@ describe('benchmarks (short runs)', function () {
   });
   afterEach(() => rmSync(out, { recursive: true, force: true }));
 
-  it('latency: C5 Live, Janus and rtsp-relay, alone and with load viewers, give JSON, a summary line and a PNG', async () => {
-    // The stamped camera here, the multi-slice one in the next case: both cameras' set-ups run, each once.
-    const r = await runBench(['--trials', '1', '--seconds', '2', '--viewers', '1', '--cameras', 'stamped', '--out', out]);
+  it('latency: C5 Live, Janus and rtsp-relay give JSON, a summary line and a PNG', async () => {
+    // The stamped camera here, the multi-slice one in the next case: both cameras' set-ups run, each
+    // once. Without load viewers (npm run bench runs them): the whole npm test must stay under 15 minutes.
+    const r = await runBench(['--trials', '1', '--seconds', '2', '--viewers', '0', '--cameras', 'stamped', '--out', out]);
     expect(r.code, r.stderr.slice(-2000)).to.equal(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[lines.length - 1]).to.match(/^latency p50\/p95 ms .*C5 Live \d+\/\d+.*Janus \d+\/\d+.*rtsp-relay \d+\/\d+/);
+    expect(lines[lines.length - 1]).to.match(/^latency p50\/p95 ms .*C5 Live \d+\/\d+.*rtsp-relay \d+\/\d+.*Janus \d+\/\d+/);
     const json = JSON.parse(lines.slice(0, -1).join('\n')) as { failures: string[]; variants: Record<'single' | 'loaded', Record<string, Summary>> };
     expect(json.failures).to.deep.equal([]);
-    for (const variant of ['single', 'loaded'] as const) {
+    for (const variant of ['single'] as const) {
       for (const system of ['c5', 'janus', 'rtspRelay']) {
         const s = json.variants[variant][system]!;
         expect(s.p50.n, `${variant} ${system}`).to.equal(1);
         expect(s.p50.median, `${variant} ${system}`).to.be.greaterThan(0);
         expect(s.pooled.frames, `${variant} ${system}`).to.be.greaterThan(20);
-        if (variant === 'loaded') expect(s.load![0]).to.include({ viewers: 1, failed: 0, silent: 0 });
       }
     }
     expect(JSON.parse(readFileSync(join(out, 'latency.json'), 'utf8'))).to.have.property('benchmark', 'latency');

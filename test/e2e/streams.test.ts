@@ -353,7 +353,7 @@ describe('streams per tile size, no-gap switches and the bandwidth cap in the co
     await new Promise((resolve) => setTimeout(resolve, 1500));
 
     const readings: Array<{ total: number; cap: number; tiles: Record<string, { stream: string | null; kbps: number; state: string | null }> }> = [];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 6; i++) {
       const reading = (await page.evaluate(`(() => {
         const bar = document.querySelector('#bandwidth');
         const tiles = {};

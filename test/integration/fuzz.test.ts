@@ -7,15 +7,14 @@ import { SecretsScan } from '../support/SecretsScan.ts';
 /**
  * Quick fuzz (issue 17): every REST endpoint from no one and each role, every Socket.IO request
  * event from each role (with and without an acknowledgement), the SIA DC-09 codec and receiver (generated
- * bytes over TCP and UDP, issue 23), a few hundred generated hostile inputs
+ * bytes over TCP and UDP, issue 23), a dozen generated hostile inputs
  * each, from a fixed seed. Full mode (>= 10,000 per entry point): `npm run fuzz`. Replay a failure
  * with `FUZZ_ONLY=<entry> FUZZ_SEED=<seed> FUZZ_PATH=<path> npm run fuzz`.
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 1717);
-// 100 per entry point (52 entry points, 5,200 cases, ~55 s) keeps `npm test` under its 15 minutes:
-// with 200 the whole CI command took 14 min 7 s here once incidents added 15 entry points. The same
-// fixed seed: these are a prefix of the cases that passed at 200. `npm run fuzz` runs 10,000 each.
-const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
+// A quick pass in `npm test` (the whole command must stay under 15 minutes): 12 cases per entry
+// point, a prefix (same fixed seed) of the cases that passed at 200. `npm run fuzz` runs 10,000 each.
+const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
 /** Regressions still open (the fix has not landed): kept as it.skip so the suite stays green. */
 const OPEN: string[] = [];
 

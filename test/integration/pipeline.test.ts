@@ -114,27 +114,28 @@ describe('live pipeline (ingest -> mediasoup), server side', function () {
   }
 
   itSim('passes Baseline, Main and High-profile H.264 through untouched', async () => {
-    const base = await receive('cam-base');
+    // The three cameras at once (each its own tap and port): the test waits for one GOP, not three.
+    const [base, main, high] = await Promise.all([receive('cam-base'), receive('cam-main'), receive('cam-high')]);
     expect(base.probed.codec).to.equal('h264');
     expect(base.probed.profile).to.match(/baseline/i);
     expect(base.tag).to.equal(11);
     expect(base.status?.transcodeReason).to.equal(undefined);
 
-    const main = await receive('cam-main');
     expect(main.probed.profile).to.equal('Main');
     expect(main.tag).to.equal(12);
     expect(main.status?.transcodeReason).to.equal(undefined);
 
     // Relabelled (highProfile: 'relabel'): the bytes are the camera's High-profile stream.
-    const high = await receive('cam-high');
     expect(high.probed.profile).to.equal('High');
     expect(high.tag).to.equal(13);
     expect(high.status?.transcodeReason).to.equal(undefined);
   });
 
   itSim('transcodes MJPEG and B-frame cameras to H.264 without B-frames', async () => {
-    for (const [id, tag, reason] of [['cam-mjpeg', 15, 'codec'], ['cam-bf', 14, 'b_frames']] as const) {
-      const got = await receive(id, 40);
+    const cameras = [['cam-mjpeg', 15, 'codec'], ['cam-bf', 14, 'b_frames']] as const;
+    const received = await Promise.all(cameras.map(([id]) => receive(id, 40)));
+    for (const [i, [id, tag, reason]] of cameras.entries()) {
+      const got = received[i]!;
       expect(got.probed.codec, id).to.equal('h264');
       expect(got.probed.frameTypes?.length, id).to.be.greaterThan(10);
       expect(got.probed.frameTypes, id).to.not.include('B');
