@@ -67,6 +67,17 @@ contractSuite('camera repository contract', adapters, (current, adapter) => {
       expect(found).to.not.have.property('substreamUrl');
     });
 
+    it('stores each stream\'s size apart (#24): setting one keeps the other; unknown ids are not found', async () => {
+      const created = await repo.insert(camera('SZ-1'));
+      expect(created).to.not.have.property('streamSizes');
+      await repo.setStreamSize(created.id, 'main', { width: 1920, height: 1080 });
+      const both = await repo.setStreamSize(created.id, 'sub', { width: 640, height: 360 });
+      expect(both?.streamSizes).to.deep.equal({ main: { width: 1920, height: 1080 }, sub: { width: 640, height: 360 } });
+      await repo.setStreamSize(created.id, 'sub', { width: 704, height: 576 });
+      expect((await repo.findByCode('SZ-1'))?.streamSizes).to.deep.equal({ main: { width: 1920, height: 1080 }, sub: { width: 704, height: 576 } });
+      expect(await repo.setStreamSize('0123456789abcdef01234567', 'main', { width: 1, height: 1 })).to.equal(undefined);
+    });
+
     it('refuses a duplicate code with a conflict, even after the first camera was revoked or retired', async () => {
       const first = await repo.insert(camera('DUP-1'));
       const duplicate = async () => {

@@ -6,6 +6,7 @@ import {
   buildFindOptions,
   buildRetire,
   buildSetHealth,
+  buildSetStreamSize,
   buildStatusChange,
   buildUpdate,
   cameraIndexes,
@@ -261,6 +262,22 @@ describe('mongo catalog queries', () => {
       expect(fromDocument(stored({ health: busy })).health).to.deep.equal(busy);
       const nulls = { status: 'locked_out', since: now, lastSeenAt: null, message: null, stream: null, redirectedTo: null } as unknown as CameraHealthRecord;
       expect(fromDocument(stored({ health: nulls })).health).to.deep.equal({ status: 'locked_out', since: now });
+    });
+  });
+
+  describe('buildSetStreamSize and the sizes read back (#24)', () => {
+    const id = new ObjectId('0123456789abcdef01234567');
+    it('sets one stream\'s size by its dotted path, leaving the other stream\'s', () => {
+      expect(buildSetStreamSize(id, 'sub', { width: 640, height: 360 })).to.deep.equal({ filter: { _id: id }, update: { $set: { 'streamSizes.sub': { width: 640, height: 360 } } } });
+      const extra = { width: 1920, height: 1080, codec: 'h264' } as unknown as { width: number; height: number };
+      expect(buildSetStreamSize(id, 'main', extra).update).to.deep.equal({ $set: { 'streamSizes.main': { width: 1920, height: 1080 } } });
+    });
+
+    it('reads both sizes back, and omits a null one', () => {
+      const sizes = { main: { width: 1920, height: 1080 }, sub: { width: 640, height: 360 } };
+      expect(fromDocument(stored({ streamSizes: sizes } as unknown as Partial<StoredCameraDocument>)).streamSizes).to.deep.equal(sizes);
+      expect(fromDocument(stored({ streamSizes: { main: null, sub: { width: 640, height: 360 } } } as unknown as Partial<StoredCameraDocument>)).streamSizes).to.deep.equal({ sub: { width: 640, height: 360 } });
+      expect(fromDocument(stored({})).streamSizes).to.equal(undefined);
     });
   });
 
