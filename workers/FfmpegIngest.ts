@@ -7,6 +7,7 @@ import type { Ingest, IngestDescription, IngestEvents, IngestSource, RtpTarget }
 import { IngestError } from './IngestError.ts';
 import { classifyFfmpegError } from './classifyFfmpegError.ts';
 import { buildFfmpegArgs, transcoderSdp } from './ffmpegArgs.ts';
+import { readFfmpegProgress } from './ffmpegProgress.ts';
 import { h264Codec, h264ProfileName, isHighProfile } from './h264.ts';
 import { decodeSpropParameterSets, parseH264Sps, type H264Sps } from './h264Sps.ts';
 import { cameraRtspClient, rtpPayload, toIngestError, trackSps } from './cameraSession.ts';
@@ -303,38 +304,17 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
         if (run.decodeErrors <= LOGGED_DECODE_ERRORS) this.#options.onLog?.(line);
       }
     });
-    child.stdout?.setEncoding('utf8');
-    let progress: Record<string, string> = {};
-    let stdoutBuffer = '';
     let lastFrames = 0;
-    let lastBytes = 0;
-    child.stdout?.on('data', (chunk: string) => {
-      stdoutBuffer += chunk;
-      const lines = stdoutBuffer.split('\n');
-      stdoutBuffer = lines.pop() ?? '';
-      for (const line of lines) {
-        const eq = line.indexOf('=');
-        if (eq < 0) continue;
-        const key = line.slice(0, eq).trim();
-        progress[key] = line.slice(eq + 1).trim();
-        if (key !== 'progress') continue;
-        const frames = Number(progress.frame ?? 0);
+    if (child.stdout) {
+      readFfmpegProgress(child.stdout, ({ frames, fps, kbps }) => {
         if (run.child === child && frames > lastFrames) {
           run.frames += frames - lastFrames;
           run.lastFrameAt = Date.now();
           lastFrames = frames;
         }
-        const bytes = Number(progress.total_size ?? 0);
-        const kbps = Number.parseFloat(progress.bitrate ?? '');
-        this.emit('progress', {
-          frames: run.frames,
-          fps: Number.parseFloat(progress.fps ?? '') || 0,
-          kbps: Number.isFinite(kbps) ? kbps : Math.max(0, Math.round(((bytes - lastBytes) * 8) / 1000)),
-        });
-        lastBytes = bytes;
-        progress = {};
-      }
-    });
+        this.emit('progress', { frames: run.frames, fps, kbps });
+      });
+    }
     child.once('close', (code, signal) => {
       if (child.pid !== undefined) this.#options.ledger?.remove(child.pid);
       if (run.child !== child) return;

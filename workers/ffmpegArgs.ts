@@ -34,6 +34,24 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): string[] {
         ];
   const { ip, rtpPort, rtcpPort } = options.target;
   return [
+    ...sdpInputArgs(),
+    ...video,
+    '-f', 'rtp',
+    '-payload_type', String(options.payloadType),
+    '-ssrc', String(options.ssrc),
+    '-pkt_size', '1200',
+    `rtp://${ip}:${rtpPort}?rtcpport=${rtcpPort}&pkt_size=1200`,
+    '-progress', 'pipe:1', '-stats_period', '1', '-nostats',
+  ];
+}
+
+/**
+ * ffmpeg's input half when its input is RTP on loopback UDP described by an SDP on stdin
+ * (transcoderSdp): low-delay flags, the first video stream only. Shared by the ingest's ffmpeg engine
+ * and ProducerFfmpeg.
+ */
+export function sdpInputArgs(): string[] {
+  return [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
     '-fflags', 'nobuffer', '-flags', 'low_delay',
     // The SDP already says what the stream is: ffmpeg need not analyse seconds of it before sending.
@@ -44,13 +62,6 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): string[] {
     '-buffer_size', String(4 * 1024 * 1024),
     '-f', 'sdp', '-i', 'pipe:0',
     '-map', '0:v:0', '-an', '-sn', '-dn',
-    ...video,
-    '-f', 'rtp',
-    '-payload_type', String(options.payloadType),
-    '-ssrc', String(options.ssrc),
-    '-pkt_size', '1200',
-    `rtp://${ip}:${rtpPort}?rtcpport=${rtcpPort}&pkt_size=1200`,
-    '-progress', 'pipe:1', '-stats_period', '1', '-nostats',
   ];
 }
 

@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import type { types } from 'mediasoup';
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { ChildProcessLedger } from '../../workers/ChildProcessLedger.ts';
-import { transcoderSdp } from '../../workers/ffmpegArgs.ts';
+import { sdpInputArgs, transcoderSdp } from '../../workers/ffmpegArgs.ts';
+import { readFfmpegProgress } from '../../workers/ffmpegProgress.ts';
 import { freeLoopbackPortPair } from '../../workers/freeLoopbackPortPair.ts';
 import { spawnOwned, stopChild } from '../../workers/spawnOwned.ts';
 
@@ -130,16 +131,7 @@ export class ProducerFfmpeg extends TypedEmitter<ProducerFfmpegEvents> {
       }
       const sdp = transcoderSdp({ port, payloadType: codec.payloadType, encoding: codec.mimeType.split('/')[1] ?? '', clockRate: codec.clockRate, fmtp });
       const args = [
-        '-hide_banner', '-nostdin', '-loglevel', 'error',
-        '-fflags', 'nobuffer', '-flags', 'low_delay',
-        // The SDP says what the stream is, and the first packet mediasoup forwards is a keyframe.
-        '-analyzeduration', '500000', '-probesize', '262144',
-        // SDP on stdin; RTP on loopback UDP bound to 127.0.0.1 only.
-        '-protocol_whitelist', 'pipe,udp,rtp',
-        '-localaddr', '127.0.0.1',
-        '-buffer_size', String(4 * 1024 * 1024),
-        '-f', 'sdp', '-i', 'pipe:0',
-        '-map', '0:v:0', '-an', '-sn', '-dn',
+        ...sdpInputArgs(),
         ...options.outputArgs,
         // Progress on fd 3, so stdout stays free for the caller's output.
         '-progress', 'pipe:3', '-stats_period', '1', '-nostats',
@@ -239,37 +231,15 @@ export class ProducerFfmpeg extends TypedEmitter<ProducerFfmpegEvents> {
       }
     });
     const progressStream = child.stdio[3] as Readable | null | undefined;
-    progressStream?.setEncoding('utf8');
-    let report: Record<string, string> = {};
-    let progressBuffer = '';
-    let lastBytes = 0;
-    progressStream?.on('data', (chunk: string) => {
-      progressBuffer += chunk;
-      const lines = progressBuffer.split('\n');
-      progressBuffer = lines.pop() ?? '';
-      for (const line of lines) {
-        const eq = line.indexOf('=');
-        if (eq < 0) continue;
-        const key = line.slice(0, eq).trim();
-        report[key] = line.slice(eq + 1).trim();
-        if (key !== 'progress') continue;
-        const frames = Number(report.frame ?? 0) || 0;
-        const bytes = Number(report.total_size ?? 0) || 0;
-        const kbps = Number.parseFloat(report.bitrate ?? '');
-        const fps = Number.parseFloat(report.fps ?? '') || 0;
-        report = {};
+    if (progressStream) {
+      readFfmpegProgress(progressStream, ({ frames, fps, kbps }) => {
         const first = this.#frames === 0 && frames > 0;
         this.#frames = Math.max(this.#frames, frames);
-        if (this.#closed) continue;
-        this.emit('progress', {
-          frames: this.#frames,
-          fps,
-          kbps: Number.isFinite(kbps) ? kbps : Math.max(0, Math.round(((bytes - lastBytes) * 8) / 1000)),
-        });
-        lastBytes = bytes;
+        if (this.#closed) return;
+        this.emit('progress', { frames: this.#frames, fps, kbps });
         if (first) this.emit('firstframe');
-      }
-    });
+      });
+    }
     child.once('close', (code, signal) => {
       if (child.pid !== undefined) this.#options.ledger?.remove(child.pid);
       const last = this.#lastLines.join(' | ');
