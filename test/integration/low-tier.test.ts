@@ -18,9 +18,21 @@ import { Simulator } from '../support/simulator.ts';
 const CAMERA = 'lt-cam';
 const SETTINGS: LowTierSettings = { width: 640, height: 360, kbps: 500, fps: 15 };
 
-/** The SPS in an RTP packet's payload (single NAL unit or STAP-A), if it carries one. */
+/**
+ * The SPS in an RTP packet's payload (single NAL unit or STAP-A), if it carries one. RTCP shares
+ * the port (rtcpMux): its packets are skipped (RFC 5761 §4: second byte 192-223), and an SPS that
+ * does not parse is none, so nothing throws inside the socket's handler.
+ */
 function spsOf(packet: Buffer): H264Sps | undefined {
-  if (packet.length < 13) return undefined;
+  if (packet.length < 13 || (packet[0]! & 0xc0) !== 0x80 || (packet[1]! >= 192 && packet[1]! <= 223)) return undefined;
+  try {
+    return spsOfRtp(packet);
+  } catch {
+    return undefined;
+  }
+}
+
+function spsOfRtp(packet: Buffer): H264Sps | undefined {
   let offset = 12 + 4 * (packet[0]! & 0x0f);
   if (packet[0]! & 0x10) offset += 4 + 4 * packet.readUInt16BE(offset + 2);
   const payload = packet.subarray(offset);
