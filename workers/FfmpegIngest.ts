@@ -7,7 +7,7 @@ import type { Ingest, IngestDescription, IngestEvents, IngestSource, RtpTarget }
 import { IngestError } from './IngestError.ts';
 import { classifyFfmpegError } from './classifyFfmpegError.ts';
 import { buildFfmpegArgs, transcoderSdp } from './ffmpegArgs.ts';
-import { readFfmpegProgress } from './ffmpegProgress.ts';
+import { readFfmpegProgress, readLines } from './ffmpegProgress.ts';
 import { h264Codec, h264ProfileName, isHighProfile } from './h264.ts';
 import { decodeSpropParameterSets, parseH264Sps, type H264Sps } from './h264Sps.ts';
 import { cameraRtspClient, rtpPayload, toIngestError, trackSps } from './cameraSession.ts';
@@ -288,22 +288,17 @@ export class FfmpegIngest extends TypedEmitter<IngestEvents> implements Ingest {
     child.once('error', (error) => {
       failure = new IngestError('spawn_failed', `ffmpeg: ${error.message}`);
     });
-    child.stderr?.setEncoding('utf8');
-    let stderrBuffer = '';
-    child.stderr?.on('data', (chunk: string) => {
-      stderrBuffer += chunk;
-      const lines = stderrBuffer.split('\n');
-      stderrBuffer = lines.pop() ?? '';
-      for (const raw of lines) {
+    if (child.stderr) {
+      readLines(child.stderr, (raw) => {
         const line = redact(raw.trim(), this.#secrets);
-        if (!line) continue;
+        if (!line) return;
         lastLine = line;
         lastReason = classifyFfmpegError(line) ?? lastReason;
         if (run.child === child && DECODE_ERROR.test(line)) run.decodeErrors++;
         // A camera sending a stream the SDP misnames makes ffmpeg print a line per packet.
         if (run.decodeErrors <= LOGGED_DECODE_ERRORS) this.#options.onLog?.(line);
-      }
-    });
+      });
+    }
     let lastFrames = 0;
     if (child.stdout) {
       readFfmpegProgress(child.stdout, ({ frames, fps, kbps }) => {

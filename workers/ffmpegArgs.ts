@@ -19,29 +19,45 @@ export interface FfmpegArgsOptions {
  * credential is on its command line.
  */
 export function buildFfmpegArgs(options: FfmpegArgsOptions): string[] {
-  const gop = String(Math.max(1, Math.round(options.fps)));
   const video =
     options.mode === 'copy'
       ? // Every keyframe carries SPS/PPS, so mediasoup sees it as a keyframe and a new viewer starts on it.
         ['-c:v', 'copy', '-bsf:v', 'dump_extra=freq=keyframe']
-      : [
-          '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
-          '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-bf', '0',
-          '-g', gop, '-keyint_min', gop, '-sc_threshold', '0',
-          // A half-second VBV buffer holds the peak rate without adding a frame of delay.
-          '-b:v', `${options.transcodeKbps}k`, '-maxrate', `${options.transcodeKbps}k`, '-bufsize', `${Math.round(options.transcodeKbps / 2)}k`,
-          '-x264-params', 'repeat-headers=1',
-        ];
-  const { ip, rtpPort, rtcpPort } = options.target;
+      : h264EncodeArgs(options.fps, options.transcodeKbps);
   return [
     ...sdpInputArgs(),
     ...video,
+    ...rtpOutputArgs(options.target, options.ssrc, options.payloadType),
+    '-progress', 'pipe:1', '-stats_period', '1', '-nostats',
+  ];
+}
+
+/**
+ * libx264 as browsers and mediasoup want it: Constrained Baseline, no B-frames, a GOP of one
+ * second at `fps`, `kbps` average and peak (kbit/s) with a half-second VBV buffer (it holds the peak
+ * without adding a frame of delay), and SPS/PPS repeated before every keyframe, so mediasoup sees it
+ * as a keyframe and a new viewer starts on it.
+ */
+export function h264EncodeArgs(fps: number, kbps: number): string[] {
+  const gop = String(Math.max(1, Math.round(fps)));
+  return [
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
+    '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-bf', '0',
+    '-g', gop, '-keyint_min', gop, '-sc_threshold', '0',
+    '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${Math.round(kbps / 2)}k`,
+    '-x264-params', 'repeat-headers=1',
+  ];
+}
+
+/** RTP output to a mediasoup PlainTransport (RTCP not muxed), 1200-byte packets, our SSRC and payload type. */
+export function rtpOutputArgs(target: RtpTarget, ssrc: number, payloadType: number): string[] {
+  const { ip, rtpPort, rtcpPort } = target;
+  return [
     '-f', 'rtp',
-    '-payload_type', String(options.payloadType),
-    '-ssrc', String(options.ssrc),
+    '-payload_type', String(payloadType),
+    '-ssrc', String(ssrc),
     '-pkt_size', '1200',
     `rtp://${ip}:${rtpPort}?rtcpport=${rtcpPort}&pkt_size=1200`,
-    '-progress', 'pipe:1', '-stats_period', '1', '-nostats',
   ];
 }
 

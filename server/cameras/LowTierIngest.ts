@@ -5,6 +5,7 @@ import type { ChildProcessLedger } from '../../workers/ChildProcessLedger.ts';
 import type { Ingest, IngestDescription, IngestEvents, RtpTarget } from '../../workers/Ingest.ts';
 import { IngestError, type IngestFailureReason } from '../../workers/IngestError.ts';
 import { h264Codec } from '../../workers/h264.ts';
+import { h264EncodeArgs, rtpOutputArgs } from '../../workers/ffmpegArgs.ts';
 import type { CameraFeed } from '../media/CameraFeed.ts';
 import { ProducerFfmpeg } from '../media/ProducerFfmpeg.ts';
 import type { CameraLease } from './CameraManager.ts';
@@ -195,27 +196,16 @@ export class LowTierIngest extends TypedEmitter<IngestEvents> implements Ingest 
 }
 
 /**
- * ffmpeg's output half for the low tier: fps, then scale to fit `width` x `height` (aspect kept,
- * even sizes), libx264 Constrained Baseline with low-latency settings and a 1 s GOP, as RTP to
- * `target` (mirrors workers/ffmpegArgs.ts' transcode branch).
+ * ffmpeg's output half for the low tier: the frame rate, then a scale to fit `width` x `height`
+ * (aspect kept, even sizes), then the encoder and RTP output every transcode of ours uses.
  */
 export function lowTierOutputArgs(settings: LowTierSettings, target: RtpTarget, ssrc: number, payloadType: number): string[] {
   const { width, height, kbps } = settings;
   const fps = Math.max(1, Math.round(settings.fps));
-  const gop = String(fps);
   return [
     '-vf', `fps=${fps},scale=${width}:${height}:force_original_aspect_ratio=decrease:force_divisible_by=2`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
-    '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-bf', '0',
-    '-g', gop, '-keyint_min', gop, '-sc_threshold', '0',
-    '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${Math.round(kbps / 2)}k`,
-    // SPS/PPS before every keyframe: mediasoup sees it as a keyframe, a new viewer starts on it.
-    '-x264-params', 'repeat-headers=1',
-    '-f', 'rtp',
-    '-payload_type', String(payloadType),
-    '-ssrc', String(ssrc),
-    '-pkt_size', '1200',
-    `rtp://${target.ip}:${target.rtpPort}?rtcpport=${target.rtcpPort}&pkt_size=1200`,
+    ...h264EncodeArgs(fps, kbps),
+    ...rtpOutputArgs(target, ssrc, payloadType),
   ];
 }
 

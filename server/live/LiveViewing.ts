@@ -109,8 +109,8 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
     // While the stream runs, what its producer receives now: the rate a new viewer will get.
     const feed = this.#cameras.session(cameraId, stream)?.feed;
     if (feed && !feed.closed) {
-      const stats = await feed.getStats();
-      if (stats.inBitrate > 0) return stats.inBitrate / 1000;
+      const bitrate = await feed.inBitrate();
+      if (bitrate > 0) return bitrate / 1000;
     }
     const measured = this.#measuredKbps.get(streamKey(cameraId, stream));
     if (measured !== undefined) return measured;

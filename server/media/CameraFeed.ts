@@ -157,6 +157,17 @@ export class CameraFeed {
     consumer.observer.once('close', () => this.#consumers.delete(consumer));
   }
 
+  /**
+   * What the producer receives now (bit/s, mediasoup's rate over its last second); 0 once closed.
+   * One request to the worker, whatever the number of viewers (getStats() asks each consumer too).
+   */
+  async inBitrate(): Promise<number> {
+    if (this.#closed) return 0;
+    let bitrate = 0;
+    for (const stat of await this.producer.getStats().catch(() => [])) bitrate += stat.bitrate;
+    return bitrate;
+  }
+
   /** Producer and consumer counters; empty counters once closed. */
   async getStats(): Promise<FeedStats> {
     const stats: FeedStats = { inPackets: 0, inBytes: 0, inBitrate: 0, lost: 0, outBytes: 0, nacks: 0, consumers: this.#consumers.size };

@@ -4,7 +4,7 @@ import type { types } from 'mediasoup';
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { ChildProcessLedger } from '../../workers/ChildProcessLedger.ts';
 import { sdpInputArgs, transcoderSdp } from '../../workers/ffmpegArgs.ts';
-import { readFfmpegProgress } from '../../workers/ffmpegProgress.ts';
+import { readFfmpegProgress, readLines } from '../../workers/ffmpegProgress.ts';
 import { freeLoopbackPortPair } from '../../workers/freeLoopbackPortPair.ts';
 import { spawnOwned, stopChild } from '../../workers/spawnOwned.ts';
 
@@ -216,20 +216,15 @@ export class ProducerFfmpeg extends TypedEmitter<ProducerFfmpegEvents> {
 
   #watch(): void {
     const child = this.#child;
-    child.stderr?.setEncoding('utf8');
-    let stderrBuffer = '';
-    child.stderr?.on('data', (chunk: string) => {
-      stderrBuffer += chunk;
-      const lines = stderrBuffer.split('\n');
-      stderrBuffer = lines.pop() ?? '';
-      for (const raw of lines) {
+    if (child.stderr) {
+      readLines(child.stderr, (raw) => {
         const line = raw.trim();
-        if (!line) continue;
+        if (!line) return;
         this.#lastLines.push(line);
         if (this.#lastLines.length > LAST_LINES) this.#lastLines.shift();
         this.#options.onLog?.(line);
-      }
-    });
+      });
+    }
     const progressStream = child.stdio[3] as Readable | null | undefined;
     if (progressStream) {
       readFfmpegProgress(progressStream, ({ frames, fps, kbps }) => {

@@ -239,7 +239,7 @@ export class ViewerConnection {
       const offer = await this.#live.streamOffer(entry.cameraId);
       let choice: StreamChoice;
       try {
-        choice = await this.#choose(entry.cameraId, offer, tile, entry.requested, consumerId);
+        ({ choice } = await this.#choose(entry.cameraId, offer, tile, entry.requested, consumerId));
       } catch (error) {
         // Nothing better fits: the tile keeps what it has.
         if (error instanceof AppError && error.code === 'bandwidth_cap') return { stream: streamChoice({ name: entry.stream, reason: 'bandwidth_cap' }, offer), switch: false };
@@ -295,14 +295,7 @@ export class ViewerConnection {
     let reserved = 0;
     try {
       const offer = await this.#live.streamOffer(cameraId);
-      // One choice at a time per session, each reserving its estimate: tiles opened together cannot all pass the cap.
-      const chosen = this.#serially(async () => {
-        const picked = await this.#choose(cameraId, offer, tile, requested, replaces);
-        reserved = await this.#live.estimateKbps(cameraId, picked.name);
-        this.#reservedKbps += reserved;
-        return picked;
-      });
-      choice = await chosen;
+      ({ choice, kbps: reserved } = await this.#chooseAndReserve(cameraId, offer, tile, requested, replaces));
       if (followsAdvice) choice = { ...choice, reason: upgrade ? 'tile_size' : 'bandwidth_cap' };
       try {
         consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
@@ -311,12 +304,8 @@ export class ViewerConnection {
         if (choice.name !== 'sub' || userPick || !(error instanceof AppError) || !SUBSTREAM_DOWN.has(error.code)) throw error;
         this.#reservedKbps -= reserved;
         reserved = 0;
-        const fallback = await this.#serially(async () => {
-          const picked = await this.#choose(cameraId, { ...offer, hasSub: false }, tile, undefined, replaces);
-          reserved = await this.#live.estimateKbps(cameraId, picked.name);
-          this.#reservedKbps += reserved;
-          return picked;
-        });
+        let fallback: StreamChoice;
+        ({ choice: fallback, kbps: reserved } = await this.#chooseAndReserve(cameraId, { ...offer, hasSub: false }, tile, undefined, replaces));
         this.#logger.info({ camera: cameraId, err: error.message, instead: fallback.name }, 'substream unavailable');
         choice = { ...fallback, reason: fallback.reason === 'bandwidth_cap' ? 'bandwidth_cap' : 'substream_down' };
         consumer = await this.#consumeStream(media, watch, cameraId, choice.name, rtpCapabilities);
@@ -567,7 +556,7 @@ export class ViewerConnection {
    * The stream a tile gets: the one asked for, else the one its size calls for; then held to the
    * role's cap (a lighter stream, or bandwidth_cap). `replaces`: a consumer whose rate is not counted.
    */
-  async #choose(cameraId: string, offer: StreamOffer, tile: TileSize | undefined, requested: CameraStreamName | undefined, replaces: string | undefined): Promise<StreamChoice> {
+  async #choose(cameraId: string, offer: StreamOffer, tile: TileSize | undefined, requested: CameraStreamName | undefined, replaces: string | undefined): Promise<{ choice: StreamChoice; kbps: number }> {
     if (requested === 'sub' && !offer.hasSub) throw new AppError('not_found', `camera ${cameraId} has no substream`);
     if (requested === 'low' && !offer.lowAvailable) throw new AppError('camera_unavailable', 'no low-tier transcode is free on this server', { reason: 'low_tier_full' });
     const wanted: Choice = requested ? { name: requested, reason: 'requested' } : streamForTile(tile, offer);
@@ -575,7 +564,19 @@ export class ViewerConnection {
     for (const name of [wanted.name, ...lighterThan(wanted.name, offer)]) estimates.set(name, await this.#live.estimateKbps(cameraId, name));
     const chosen = withinCap(wanted, offer, { capKbps: this.#meter.capKbps, usedKbps: this.#meter.usedKbps(replaces) + this.#reservedKbps, estimateKbps: (name) => estimates.get(name) ?? 0 });
     if ('refused' in chosen) throw new AppError('bandwidth_cap', chosen.message, { capKbps: this.#meter.capKbps, wouldBeKbps: chosen.wouldBeKbps });
-    return streamChoice(chosen, offer);
+    return { choice: streamChoice(chosen, offer), kbps: estimates.get(chosen.name) ?? 0 };
+  }
+
+  /**
+   * #choose, one at a time per session, reserving the chosen stream's estimate (kbit/s) until its
+   * consumer is metered (the caller gives it back): tiles opened together cannot all pass the cap.
+   */
+  #chooseAndReserve(cameraId: string, offer: StreamOffer, tile: TileSize | undefined, requested: CameraStreamName | undefined, replaces: string | undefined): Promise<{ choice: StreamChoice; kbps: number }> {
+    return this.#serially(async () => {
+      const chosen = await this.#choose(cameraId, offer, tile, requested, replaces);
+      this.#reservedKbps += chosen.kbps;
+      return chosen;
+    });
   }
 
   /**
