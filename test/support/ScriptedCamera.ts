@@ -5,12 +5,13 @@
 // slow/trickled answers, rtsps and a raw hook for hostile answers. It counts everything it receives.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { bindLoopback } from '../../workers/freeLoopbackPortPair.ts';
 
 export type DigestVariant = 'md5' | 'md5-sess' | 'sha256';
 export type AuthScheme = 'basic' | `digest-${DigestVariant}`;
@@ -1045,29 +1046,14 @@ function closeUdp(transport: { rtp: UdpSocket; rtcp: UdpSocket }): void {
   }
 }
 
-function bind(port: number): Promise<UdpSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    socket.once('error', (error) => {
-      socket.close();
-      reject(error);
-    });
-    socket.bind(port, '127.0.0.1', () => {
-      socket.removeAllListeners('error');
-      socket.on('error', () => undefined);
-      resolve(socket);
-    });
-  });
-}
-
 /** Two UDP sockets on an even port and the next one (RFC 3550 §11). */
 async function bindPortPair(): Promise<{ rtp: UdpSocket; rtcp: UdpSocket; port: number }> {
   for (let attempt = 0; ; attempt += 1) {
     const port = 2 * randomInt(10000, 30000);
     let rtp: UdpSocket | undefined;
     try {
-      rtp = await bind(port);
-      const rtcp = await bind(port + 1);
+      rtp = await bindLoopback(port);
+      const rtcp = await bindLoopback(port + 1);
       return { rtp, rtcp, port };
     } catch (error) {
       rtp?.close();
