@@ -1,8 +1,10 @@
 /**
- * The page around the wall: the connection indicator, layout buttons and who is signed in in the
- * top bar, and the sign-in screen (username and password form) shown when there is no session.
+ * The page around the wall: the connection indicator, layout buttons, the camera drawer's button
+ * and who is signed in in the top bar, and the sign-in screen (username and password form) shown
+ * when there is no session.
  */
 import type { SessionBandwidth } from '../../server/signalling/protocol.ts';
+import { CameraDrawer } from './CameraDrawer.ts';
 import { requireElement } from './dom.ts';
 import { Emitter } from './Emitter.ts';
 import { LAYOUTS, type Layout } from './Wall.ts';
@@ -34,10 +36,13 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
   readonly alarmBannerElement: HTMLElement;
   /** The alarm devices tab's panel (admins). */
   readonly alarmDevicesElement: HTMLElement;
+  /** The sidebar as a drawer over the wall on tablets. */
+  readonly drawer: CameraDrawer;
   readonly #connection: HTMLElement;
   readonly #bandwidth: HTMLElement;
   readonly #layouts: HTMLElement;
   readonly #signOutButton: HTMLButtonElement;
+  readonly #drawerToggle: HTMLButtonElement;
   readonly #main: HTMLElement;
   readonly #signedOut: HTMLElement;
   readonly #signedOutReason: HTMLElement;
@@ -63,6 +68,7 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
     this.#bandwidth = requireElement('#bandwidth', HTMLElement);
     this.#layouts = requireElement('#layouts', HTMLElement);
     this.#signOutButton = requireElement('#sign-out', HTMLButtonElement);
+    this.#drawerToggle = requireElement('#drawer-toggle', HTMLButtonElement);
     this.#main = requireElement('#console', HTMLElement);
     this.#signedOut = requireElement('#signed-out', HTMLElement);
     this.#signedOutReason = requireElement('#signed-out-reason', HTMLElement);
@@ -74,6 +80,7 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
     this.#user = requireElement('#user', HTMLElement);
     this.#userName = requireElement('#user-name', HTMLElement);
     this.#userRole = requireElement('#user-role', HTMLElement);
+    this.drawer = new CameraDrawer(this.#main, requireElement('#sidebar', HTMLElement), this.#drawerToggle, requireElement('#drawer-backdrop', HTMLElement));
 
     this.#layouts.addEventListener('click', (event) => {
       const button = (event.target as Element | null)?.closest<HTMLElement>('button[data-layout]');
@@ -106,6 +113,7 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
     this.#main.hidden = false;
     this.#layouts.hidden = false;
     this.#signOutButton.hidden = false;
+    this.#drawerToggle.hidden = false;
   }
 
   /** No session: hide the wall and show the sign-in form, with why the last session ended. */
@@ -113,6 +121,8 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
     this.#main.hidden = true;
     this.#layouts.hidden = true;
     this.#signOutButton.hidden = true;
+    this.#drawerToggle.hidden = true;
+    this.drawer.setOpen(false);
     this.setUser(undefined);
     this.#signedOut.hidden = false;
     this.#signedOutReason.textContent = reason ? capitalise(reason) : '';
@@ -151,7 +161,7 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
   setUser(user: SignedInUser | undefined): void {
     this.#user.hidden = !user;
     this.#userName.textContent = user?.displayName ?? '';
-    this.#userName.title = user ? `Signed in as ${user.username}` : '';
+    this.#userName.title = user ? `Signed in as ${user.username} (${user.role})` : '';
     this.#userRole.textContent = user?.role ?? '';
     this.#userRole.dataset.role = user?.role ?? '';
   }

@@ -10,10 +10,15 @@
  * entered or left full screen), offers a stream menu (Auto, Main, Sub, Low) and shows the stream
  * it receives and its bit rate: `data-stream`, `data-stream-width`, `data-stream-height`,
  * `data-kbps`, `data-stream-choice`, `data-stream-reason`, `data-switching` on the tile element.
+ *
+ * On touch screens a tap selects the tile, a double tap enters or leaves full screen, and a pinch
+ * zooms the full-screen video (TileGestures, PinchZoom: `data-zoom` on the tile element).
  */
 import type { StreamChoice, StreamName, TileSize } from '../../server/signalling/protocol.ts';
 import { element, icon } from './dom.ts';
 import { Emitter } from './Emitter.ts';
+import { PinchZoom } from './PinchZoom.ts';
+import { TileGestures } from './TileGestures.ts';
 
 /**
  * 'forbidden': the camera may not be watched (by this user, or by anyone for now: suspended,
@@ -86,7 +91,13 @@ export class Tile extends Emitter<TileEvents> {
   #measured: TileSize | undefined;
   #resizeTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #resizeObserver: ResizeObserver | undefined;
-  readonly #onFullscreenChange = (): void => this.#scheduleResizeCheck();
+  readonly #onFullscreenChange = (): void => {
+    if (!this.fullscreen) this.#zoom.reset();
+    this.#scheduleResizeCheck();
+  };
+  /** The digital zoom of a full-screen tile (pinch), and the touch gestures that drive it. */
+  readonly #zoom: PinchZoom;
+  readonly #gestures: TileGestures;
   #state: TileState = 'empty';
   #reason: string | undefined;
   #cameraId: string | undefined;
@@ -125,9 +136,16 @@ export class Tile extends Emitter<TileEvents> {
 
     this.el = element('div', { className: 'tile', attrs: { 'data-index': String(index), tabindex: '0' } }, [video, standby, bar, foot, this.#notice, this.#message]);
 
+    this.#zoom = new PinchZoom(this.el, () => [this.#video, this.#standby]);
+    this.#gestures = new TileGestures(this.el, this.#zoom, () => this.fullscreen);
+    this.#gestures.on('tap', () => this.emit('select'));
+    this.#gestures.on('doubleTap', () => this.#onDoubleTap());
+
     for (const v of [video, standby]) {
       v.addEventListener('click', (event) => {
         event.stopPropagation();
+        // Touch: a tap selects and a double tap goes full screen (TileGestures); the mouse clicks.
+        if (this.#gestures.fromTouch(event)) return;
         this.emit('select');
         if (this.#state !== 'empty') this.toggleFullscreen();
       });
@@ -157,7 +175,9 @@ export class Tile extends Emitter<TileEvents> {
       this.leaveFullscreen();
       this.emit('close');
     });
-    this.el.addEventListener('click', () => this.emit('select'));
+    this.el.addEventListener('click', (event) => {
+      if (!this.#gestures.fromTouch(event)) this.emit('select');
+    });
     this.el.addEventListener('keydown', (event) => {
       if (event.target !== this.el) return;
       if (event.key === 'Enter') this.toggleFullscreen();
@@ -190,6 +210,11 @@ export class Tile extends Emitter<TileEvents> {
 
   get videoHeight(): number {
     return this.#video.videoHeight;
+  }
+
+  /** The digital zoom of the video (1 to 4; pinch in full screen on touch screens). */
+  get zoom(): number {
+    return this.#zoom.scale;
   }
 
   get maximised(): boolean {
@@ -347,6 +372,7 @@ export class Tile extends Emitter<TileEvents> {
     this.detach();
     this.#resizeObserver?.disconnect();
     document.removeEventListener('fullscreenchange', this.#onFullscreenChange);
+    this.#gestures.dispose();
     if (this.#resizeTimer !== undefined) clearTimeout(this.#resizeTimer);
     this.#resizeTimer = undefined;
     this.#clearNotice();
@@ -490,6 +516,14 @@ export class Tile extends Emitter<TileEvents> {
   leaveFullscreen(): void {
     if (this.#isFullscreen()) void document.exitFullscreen().catch(() => undefined);
     this.#setMaximised(false);
+    this.#zoom.reset();
+  }
+
+  /** A double tap resets a zoomed video, else enters or leaves full screen; the tile ends up selected. */
+  #onDoubleTap(): void {
+    if (this.#zoom.scale > 1) this.#zoom.reset();
+    else if (this.#state !== 'empty') this.toggleFullscreen();
+    if (!this.el.classList.contains('selected')) this.emit('select');
   }
 
   #isFullscreen(): boolean {
@@ -500,6 +534,7 @@ export class Tile extends Emitter<TileEvents> {
     if (this.#maximised === maximised) return;
     this.#maximised = maximised;
     this.el.classList.toggle('maximised', maximised);
+    if (!this.fullscreen) this.#zoom.reset();
     this.#scheduleResizeCheck();
   }
 
