@@ -214,11 +214,13 @@ describe('RTSP client against scripted cameras', function () {
 
   describe('sessions and keepalive', () => {
     it('keeps a session alive that the camera drops without keepalives (GET_PARAMETER at half the timeout)', async () => {
-      const cam = await camera({ sessionTimeoutSec: 2, enforceKeepalive: true });
+      // A 1 s session timeout (keepalives every 500 ms, the client's floor): 2.6 s is more than two
+      // and a half timeouts, as the stale-nonce test above waits.
+      const cam = await camera({ sessionTimeoutSec: 1, enforceKeepalive: true });
       const { client, received } = await play({ url: cam.url() }, 5);
       clients.push(client);
-      expect(client.session?.timeoutMs).to.equal(2000);
-      await sleep(5000);
+      expect(client.session?.timeoutMs).to.equal(1000);
+      await sleep(2600);
       const before = received.length;
       await sleep(400);
       expect(received.length).to.be.greaterThan(before);
@@ -229,10 +231,10 @@ describe('RTSP client against scripted cameras', function () {
 
     for (const answer of [454, 501] as const) {
       it(`falls back to OPTIONS when GET_PARAMETER is answered ${answer} (no drop)`, async () => {
-        const cam = await camera({ sessionTimeoutSec: 2, enforceKeepalive: true, getParameter: answer });
+        const cam = await camera({ sessionTimeoutSec: 1, enforceKeepalive: true, getParameter: answer });
         const { client, received } = await play({ url: cam.url() }, 5);
         clients.push(client);
-        await sleep(4500);
+        await sleep(2600);
         const before = received.length;
         await sleep(400);
         expect(received.length).to.be.greaterThan(before);
