@@ -17,6 +17,9 @@ packages=(
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
   # browser tests; openssl makes the HTTPS test's throwaway certificate
   chromium openssl
+  # network tests (test/e2e/network.test.ts): nftables in the browser's namespace, coturn on 443,
+  # certutil to make the browser trust coturn's throwaway certificate
+  nftables coturn libnss3-tools
   # benchmark peer (bench:latency): Janus's streaming plugin and its browser library
   janus libjs-janus-gateway libjs-webrtc-adapter
   # benchmark floor (bench:latency): a native GStreamer H.264 decoder (avdec_h264)
