@@ -37,6 +37,7 @@ import { AlarmIntake } from './alarms/AlarmIntake.ts';
 import { RefusalLog } from './alarms/RefusalLog.ts';
 import { Dc09Intake } from './alarms/dc09/Dc09Intake.ts';
 import { Dc09Receiver } from './alarms/dc09/Dc09Receiver.ts';
+import { TurnCredentials } from './media/TurnCredentials.ts';
 
 export interface AppOptions {
   config: Readonly<Config>;
@@ -293,6 +294,7 @@ export class App {
         lowTierFree: () => config.lowTier.max > 0 && lowTierSlots.active < lowTierSlots.limit,
       },
     });
+    const turn = config.turn.urls.length > 0 && config.turn.secret !== undefined ? new TurnCredentials({ urls: config.turn.urls, secret: config.turn.secret, ttlS: config.turn.ttlS }) : undefined;
     const signalling = new SignallingServer(web.server, {
       tokens,
       access: live,
@@ -304,6 +306,8 @@ export class App {
       logger,
       pingIntervalMs: config.signalling.pingIntervalMs,
       pingTimeoutMs: config.signalling.pingTimeoutMs,
+      resumeGraceMs: config.signalling.resumeGraceMs,
+      ...(turn && { iceServers: (userId: string) => turn.iceServers(userId) }),
       bandwidth: {
         sampleMs: config.bandwidth.sampleMs,
         upgradeCooldownMs: config.bandwidth.upgradeCooldownMs,

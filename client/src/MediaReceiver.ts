@@ -1,7 +1,12 @@
 /**
  * The browser's side of the media: one mediasoup-client Device and one receive transport per
- * connection, and one Consumer per tile. The server closes the transport when the socket drops,
- * so `open()` runs again after every reconnection (with a fresh Device).
+ * session, and one Consumer per tile. When the socket drops because the network went away, the
+ * server keeps the session for a grace period and the next connection takes it back: the transport
+ * and consumers stay, and only ICE restarts. Otherwise `open()` runs again (with a fresh Device).
+ *
+ * ICE is restarted (RFC 8445 section 9: new credentials from the server, `restartIce` here) as soon as
+ * the browser reports `disconnected`, without waiting for `failed`; a transport still not connected
+ * ICE_RECOVERY_MS after a restart is given up ('failed').
  */
 import { Device, type types as msc } from 'mediasoup-client';
 import type { ConsumerInfo, StreamChoice, StreamName, TileSize } from '../../server/signalling/protocol.ts';
@@ -29,25 +34,83 @@ export interface ConsumeOptions {
 }
 
 export interface MediaReceiverEvents {
-  /** ICE/DTLS of the receive transport failed: the media path is gone until a new transport. */
+  /** ICE/DTLS of the receive transport failed and ICE restarts did not bring it back: a new transport is needed. */
   failed: [];
+  /** The transport's ICE/DTLS state changed ('connected', 'disconnected', 'failed', ...) or its protocol became known. */
+  state: [state: string];
 }
 
 export type IceProtocol = 'udp' | 'tcp';
+
+/** After an ICE restart, a transport not connected again within this long is given up (ms). */
+const ICE_RECOVERY_MS = 10_000;
+/** ICE restarts of one transport are at least this far apart (ms). */
+const ICE_RESTART_MIN_GAP_MS = 2000;
 
 export class MediaReceiver extends Emitter<MediaReceiverEvents> {
   #device: msc.Device | undefined;
   #transport: msc.Transport | undefined;
   #protocol: IceProtocol | undefined;
   #protocolQuery: Promise<void> | undefined;
+  /** Whether the selected candidate pair goes through a TURN server. */
+  #relayed = false;
   readonly #consumers = new Map<string, msc.Consumer>();
+  #state = 'new';
+  #restarting: Promise<void> | undefined;
+  #lastRestartAt = -Infinity;
+  #restarts = 0;
+  #recoveryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  /** tcpOnly: ask the server for its TCP candidate only (networks that block UDP; `?transport=tcp`). */
+  /**
+   * tcpOnly: ask the server for its TCP candidate only (`?transport=tcp`). relayOnly: use only the
+   * TURN servers the server gives (`?transport=relay`: networks that allow only TCP 443).
+   */
   constructor(
     private readonly signalling: SignallingClient,
-    private readonly options: { tcpOnly?: boolean } = {},
+    private readonly options: { tcpOnly?: boolean; relayOnly?: boolean } = {},
   ) {
     super();
+  }
+
+  /** The transport's last connection state ('new', 'connecting', 'connected', 'disconnected', 'failed', 'closed'). */
+  get state(): string {
+    return this.#state;
+  }
+
+  /** ICE restarts done on the current transport. */
+  get iceRestarts(): number {
+    return this.#restarts;
+  }
+
+  /** Whether the selected candidate pair is relayed by a TURN server. */
+  get relayed(): boolean {
+    return this.#relayed;
+  }
+
+  /**
+   * New ICE credentials from the server and an ICE restart here (the network changed, or ICE
+   * reported `disconnected`). One at a time; resolves when both sides have restarted.
+   */
+  restartIce(): Promise<void> {
+    const transport = this.#transport;
+    if (!transport || transport.closed) return Promise.resolve();
+    this.#restarting ??= (async () => {
+      this.#lastRestartAt = performance.now();
+      const { iceParameters } = await this.signalling.request('restartIce', { transportId: transport.id });
+      if (transport !== this.#transport || transport.closed) return;
+      await transport.restartIce({ iceParameters });
+      this.#restarts++;
+      this.#armRecovery(transport);
+    })().finally(() => {
+      this.#restarting = undefined;
+    });
+    return this.#restarting;
+  }
+
+  /** Tells the server the page was hidden or shown: its consumers pause or resume there. */
+  async setPageVisible(visible: boolean): Promise<void> {
+    if (!this.signalling.connected) return;
+    await this.signalling.request('pageVisibility', { visible });
   }
 
   /** The mediasoup-client handler in use ('Chrome111', 'Firefox120', 'Safari12', ...). */
@@ -70,7 +133,7 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
     const device = new Device();
     // Both asked at once (the server's transport does not depend on our capabilities): one round
     // trip less before the first consume, and the Device loads while the transport is created.
-    const [, { transport: info }] = await Promise.all([
+    const [, { transport: info, iceServers }] = await Promise.all([
       this.signalling.request('getRouterRtpCapabilities', {}).then(({ rtpCapabilities }) => device.load({ routerRtpCapabilities: rtpCapabilities })),
       this.signalling.request('createTransport', this.options.tcpOnly ? { tcpOnly: true } : {}),
     ]);
@@ -79,6 +142,8 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
       iceParameters: info.iceParameters,
       iceCandidates: info.iceCandidates,
       dtlsParameters: info.dtlsParameters,
+      ...(iceServers && iceServers.length > 0 && { iceServers }),
+      ...(this.options.relayOnly && { iceTransportPolicy: 'relay' as const }),
     });
     // mediasoup-client 3.7 emits 'connect' inside the first consume(); the server allows consume before connect.
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
@@ -88,8 +153,17 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
     });
     transport.on('connectionstatechange', (state) => {
       if (transport !== this.#transport) return;
-      if (state === 'failed') this.emit('failed');
-      if (state === 'connected') void this.#queryProtocol(transport);
+      this.#state = state;
+      if (state === 'connected') {
+        this.#clearRecovery();
+        // The path may have changed (an ICE restart, UDP to TCP): ask again.
+        this.#protocolQuery = undefined;
+        void this.#queryProtocol(transport);
+      } else if (state === 'disconnected' || state === 'failed') {
+        this.#protocol = undefined;
+        this.#iceTrouble(transport, state);
+      }
+      this.emit('state', state);
     });
     this.#device = device;
     this.#transport = transport;
@@ -169,9 +243,45 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
     const transport = this.#transport;
     this.#transport = undefined;
     this.#protocol = undefined;
+    this.#relayed = false;
     this.#protocolQuery = undefined;
+    this.#state = 'new';
+    this.#restarts = 0;
+    this.#lastRestartAt = -Infinity;
+    this.#clearRecovery();
     this.#consumers.clear();
     if (transport && !transport.closed) transport.close();
+  }
+
+  /**
+   * ICE reported `disconnected` or `failed`: restart it now if the server can be asked (else the
+   * resumed connection does), and give the transport up if it does not recover.
+   */
+  #iceTrouble(transport: msc.Transport, state: 'disconnected' | 'failed'): void {
+    if (!this.signalling.connected) {
+      // The socket is down too: the connection that takes the session back restarts ICE.
+      return;
+    }
+    if (this.#restarting || performance.now() - this.#lastRestartAt < ICE_RESTART_MIN_GAP_MS) {
+      if (state === 'failed') this.#armRecovery(transport);
+      return;
+    }
+    this.restartIce().catch(() => {
+      if (transport === this.#transport && this.#state === 'failed') this.emit('failed');
+    });
+  }
+
+  #armRecovery(transport: msc.Transport): void {
+    if (this.#recoveryTimer !== undefined) return;
+    this.#recoveryTimer = setTimeout(() => {
+      this.#recoveryTimer = undefined;
+      if (transport === this.#transport && !transport.closed && this.#state !== 'connected') this.emit('failed');
+    }, ICE_RECOVERY_MS);
+  }
+
+  #clearRecovery(): void {
+    if (this.#recoveryTimer !== undefined) clearTimeout(this.#recoveryTimer);
+    this.#recoveryTimer = undefined;
   }
 
   async #queryProtocol(transport: msc.Transport): Promise<void> {
@@ -180,9 +290,14 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
       // The selected pair may take a moment to show up in the stats after 'connected'.
       for (let attempt = 0; attempt < 5 && transport === this.#transport && !transport.closed; attempt++) {
         try {
-          const protocol = selectedProtocol(await transport.getStats());
+          const report = await transport.getStats();
+          const protocol = selectedProtocol(report);
           if (protocol) {
-            if (transport === this.#transport) this.#protocol = protocol;
+            if (transport === this.#transport) {
+              this.#protocol = protocol;
+              this.#relayed = selectedCandidateType(report) === 'relay';
+              this.emit('state', this.#state);
+            }
             return;
           }
         } catch {
@@ -209,6 +324,17 @@ function consumerOptions(info: ConsumerInfo): msc.ConsumerOptions {
 
 /** The local candidate protocol of the selected ICE candidate pair in an RTCStatsReport. */
 export function selectedProtocol(report: RTCStatsReport): IceProtocol | undefined {
+  const protocol = selectedLocalCandidate(report)?.protocol;
+  return protocol === 'udp' || protocol === 'tcp' ? protocol : undefined;
+}
+
+/** The local candidate type of the selected pair ('host', 'srflx', 'prflx', 'relay'). */
+export function selectedCandidateType(report: RTCStatsReport): string | undefined {
+  const type = selectedLocalCandidate(report)?.candidateType;
+  return typeof type === 'string' ? type : undefined;
+}
+
+function selectedLocalCandidate(report: RTCStatsReport): Record<string, unknown> | undefined {
   const stats = new Map<string, Record<string, unknown>>();
   report.forEach((value: Record<string, unknown>, key: string) => stats.set(key, value));
   let pair: Record<string, unknown> | undefined;
@@ -227,7 +353,5 @@ export function selectedProtocol(report: RTCStatsReport): IceProtocol | undefine
       }
     }
   }
-  const local = typeof pair?.localCandidateId === 'string' ? stats.get(pair.localCandidateId) : undefined;
-  const protocol = local?.protocol;
-  return protocol === 'udp' || protocol === 'tcp' ? protocol : undefined;
+  return typeof pair?.localCandidateId === 'string' ? stats.get(pair.localCandidateId) : undefined;
 }

@@ -20,6 +20,7 @@ import type {
   ResponseMap,
   ServerToClientEvents,
   SessionBandwidth,
+  SessionInfo,
   StreamChoice,
 } from '../../server/signalling/protocol.ts';
 import { Emitter } from './Emitter.ts';
@@ -47,9 +48,14 @@ export class RequestError extends Error {
 }
 
 export interface SignallingEvents {
-  connected: [];
-  /** The connection went away; Socket.IO reconnects by itself unless `authFailed` follows. */
-  disconnected: [reason: string];
+  /** Connected, and the server's session event arrived: `session.resumed` when the last session was taken back. */
+  connected: [session: SessionInfo];
+  /**
+   * The connection went away; Socket.IO reconnects by itself unless `authFailed` follows.
+   * `resumable`: the network dropped it (not the server or this client), and the server keeps the
+   * session's media for `graceMs` for the next connection to take back.
+   */
+  disconnected: [reason: string, resume: { resumable: boolean; graceMs: number }];
   /** The server refused the token (handshake) or ended the session. */
   authFailed: [message: string];
   cameraState: [status: CameraStatusMessage];
@@ -93,6 +99,9 @@ type ConsoleSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 const AUTH_CODES = new Set(['unauthenticated', 'unauthorized', 'token_expired', 'invalid_token', 'forbidden']);
 const AUTH_MESSAGE = /\b(token|unauthori[sz]ed|unauthenticated|authenticat\w*|expired|jwt|sign(ed)? ?in)\b/i;
 
+/** Socket.IO client disconnect reasons that mean the network went away (the server keeps the session for a while). */
+const NETWORK_LOST = new Set(['transport close', 'transport error', 'ping timeout', 'parse error']);
+
 /** Whether a connect_error means "your token is no good" rather than "the network is down". */
 export function isAuthError(error: Error & { data?: unknown }): boolean {
   const data = error.data as { code?: unknown; error?: { code?: unknown } } | undefined;
@@ -106,6 +115,9 @@ export class SignallingClient extends Emitter<SignallingEvents> {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #sessionEnded = false;
+  /** The last session event's resume token and grace: presented at the next handshake. */
+  #resumeToken: string | undefined;
+  #resumeGraceMs = 0;
 
   /** `getToken` is read at every handshake; undefined means signed out (no connection is tried). */
   constructor(private readonly getToken: () => string | undefined) {
@@ -122,19 +134,28 @@ export class SignallingClient extends Emitter<SignallingEvents> {
     const socket: ConsoleSocket = io({
       path: SOCKET_PATH,
       transports: ['websocket'],
-      auth: (cb: (auth: HandshakeAuth) => void) => cb({ token: this.getToken() ?? '' }),
+      auth: (cb: (auth: HandshakeAuth) => void) => cb({ token: this.getToken() ?? '', ...(this.#resumeToken !== undefined && { resume: this.#resumeToken }) }),
       reconnectionDelay: 1000,
       reconnectionDelayMax: 10000,
     });
     this.#socket = socket;
 
-    socket.on('connect', () => this.emit('connected'));
+    // The server's session event follows its connect at once: the console starts from it.
+    socket.on('session', (session) => {
+      this.#resumeToken = typeof session?.resumeToken === 'string' ? session.resumeToken : undefined;
+      this.#resumeGraceMs = typeof session?.resumeGraceMs === 'number' ? session.resumeGraceMs : 0;
+      this.emit('connected', session);
+    });
     socket.on('disconnect', (reason) => {
-      this.emit('disconnected', reason);
+      const resumable = NETWORK_LOST.has(reason) && this.#resumeToken !== undefined && this.#resumeGraceMs > 0;
+      if (!resumable) this.#resumeToken = undefined;
+      this.emit('disconnected', reason, { resumable, graceMs: resumable ? this.#resumeGraceMs : 0 });
       // 'io server disconnect': the server closed us; Socket.IO will not come back by itself.
       if (reason === 'io server disconnect' && !this.#sessionEnded) this.#reconnectLater();
     });
     socket.on('connect_error', (error: Error & { data?: unknown }) => {
+      // Our resume token was not ours to present (never expected): start a new session instead.
+      if ((error.data as { code?: unknown } | undefined)?.code === 'resume_refused') this.#resumeToken = undefined;
       if (isAuthError(error)) {
         this.emit('authFailed', error.message || 'the server refused the session');
         return;
@@ -163,10 +184,11 @@ export class SignallingClient extends Emitter<SignallingEvents> {
     });
   }
 
-  /** Drops the connection and opens it again (the server then closes all our media). */
+  /** Drops the connection and opens it again (the server then closes all our media: no resume). */
   reconnect(): void {
     const socket = this.#socket;
     if (!socket || this.#closed) return;
+    this.#resumeToken = undefined;
     socket.disconnect();
     this.#reconnectLater(0);
   }

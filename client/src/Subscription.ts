@@ -112,6 +112,11 @@ export class Subscription {
     return this.#consumer?.id;
   }
 
+  /** This tile's consumer and the one a stream switch is preparing, when there are. */
+  get consumerIds(): string[] {
+    return [this.#consumer?.id, this.#switch?.consumer?.id].filter((id): id is string => id !== undefined);
+  }
+
   /** Whether `consumerId` is this tile's consumer, or the one a stream switch is preparing. */
   owns(consumerId: string): boolean {
     return this.#consumer?.id === consumerId || this.#switch?.consumer?.id === consumerId;

@@ -79,6 +79,8 @@ export class Tile extends Emitter<TileEvents> {
   readonly #badge: HTMLSpanElement;
   readonly #message: HTMLDivElement;
   readonly #streamLabel: HTMLSpanElement;
+  /** 'UDP', 'TCP' or 'TURN': how the media reaches the console. */
+  #transport: string | undefined;
   readonly #streamSelect: HTMLSelectElement;
   readonly #notice: HTMLDivElement;
   #noticeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -273,6 +275,13 @@ export class Tile extends Emitter<TileEvents> {
 
   setKbps(kbps: number | undefined): void {
     this.#kbps = kbps === undefined ? undefined : Math.max(0, Math.round(kbps));
+    this.#renderStream();
+  }
+
+  /** How the media reaches the console ('UDP', 'TCP', 'TURN'; undefined: not known yet): shown with the stream. */
+  setTransport(transport: string | undefined): void {
+    if (this.#transport === transport) return;
+    this.#transport = transport;
     this.#renderStream();
   }
 
@@ -498,6 +507,12 @@ export class Tile extends Emitter<TileEvents> {
     return now - this.#lastProgressAt;
   }
 
+  /** The stall clock starts again now (the page was hidden, so no frames were expected). */
+  resetStallClock(now: number): void {
+    this.#lastFrames = this.#decodedFrames();
+    this.#lastProgressAt = now;
+  }
+
   toggleFullscreen(): void {
     if (this.#isFullscreen() || this.#maximised) this.leaveFullscreen();
     else this.enterFullscreen();
@@ -597,6 +612,9 @@ export class Tile extends Emitter<TileEvents> {
     else delete data.kbps;
     const parts = [width !== undefined && height !== undefined ? `${stream.name} ${width}x${height}` : stream.name];
     if (this.#kbps !== undefined) parts.push(formatKbps(this.#kbps));
+    if (this.#transport !== undefined) parts.push(this.#transport);
+    if (this.#transport !== undefined) data.transport = this.#transport;
+    else delete data.transport;
     this.#streamLabel.textContent = parts.join(' · ');
     this.#streamLabel.title = `Stream: ${stream.name} (${REASON_LABEL[stream.reason] ?? stream.reason})`;
   }

@@ -192,6 +192,32 @@ export class Wall extends Emitter<WallEvents> {
     }
   }
 
+  /**
+   * A session taken back after a dropped socket: the server still holds `open`; every other consumer
+   * of a tile closed meanwhile (its tile consumes again).
+   */
+  reconcileConsumers(open: ReadonlySet<string>): void {
+    for (const subscription of [...this.#subscriptions.values()]) {
+      for (const consumerId of subscription.consumerIds) if (!open.has(consumerId)) subscription.consumerClosed(consumerId, 'camera_restarting');
+    }
+  }
+
+  /** Whether a tile (or its stream switch) owns this consumer. */
+  ownsConsumer(consumerId: string): boolean {
+    return [...this.#subscriptions.values()].some((subscription) => subscription.owns(consumerId));
+  }
+
+  /** How the media reaches the console ('UDP', 'TCP', 'TURN'), shown on every tile. */
+  setTransport(transport: string | undefined): void {
+    for (const tile of this.#tiles) tile.setTransport(transport);
+  }
+
+  /** The page is visible again: its tiles had no video while hidden, which is not a stall. */
+  pageShown(): void {
+    const now = performance.now();
+    for (const tile of this.#tiles) tile.resetStallClock(now);
+  }
+
   /** The server's measured bit rates: each tile shows its consumer's. */
   bandwidth(event: SessionBandwidth): void {
     const byConsumer = new Map(event.consumers.map((consumer) => [consumer.consumerId, consumer.kbps]));

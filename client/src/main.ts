@@ -46,6 +46,8 @@ export interface ConsoleHooks {
     /** The short message of a refused switch, while the tile shows it. */
     notice: string | undefined;
   }>;
+  /** The receive transport: its ICE/DTLS state, ICE restarts, the selected pair's protocol and whether TURN relays it. */
+  media: () => { state: string; iceRestarts: number; protocol: IceProtocol | undefined; relayed: boolean } | undefined;
   /** The session's last measured bit rate and cap (kbit/s; cap null: none), once the server sent one. */
   bandwidth: () => { totalKbps: number; capKbps: number | null } | undefined;
   /** Who is signed in (from GET /api/me, role kept current by rightsChanged), once known. */
@@ -107,7 +109,8 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
   let ready = false;
   let stopped = false;
   const client = new SignallingClient(() => session.token);
-  const media = new MediaReceiver(client, { tcpOnly: new URLSearchParams(window.location.search).get('transport') === 'tcp' });
+  const transportParam = new URLSearchParams(window.location.search).get('transport');
+  const media = new MediaReceiver(client, { tcpOnly: transportParam === 'tcp', relayOnly: transportParam === 'relay' });
   const cameras = new CameraList(view.cameraListElement, (query) => client.request('listCameras', query));
   const incidents = new IncidentsTab(
     view.incidentsElement,
@@ -183,13 +186,48 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
     videoWall.refreshNames();
   };
 
-  client.on('connected', () => {
+  /** The socket dropped and the server keeps the session: tiles keep their consumers until it is taken back or the grace ends. */
+  let holding: ReturnType<typeof setTimeout> | undefined;
+  const stopHolding = (): void => {
+    if (holding !== undefined) clearTimeout(holding);
+    holding = undefined;
+  };
+  /** Everything the server held is gone: tiles wait for the next connection's new transport. */
+  const dropMedia = (reason: string): void => {
+    stopHolding();
+    media.reset();
+    videoWall.setTransport(undefined);
+    videoWall.offline(reason);
+  };
+
+  client.on('connected', (session) => {
     const epoch = ++connectionEpoch;
+    const wasHolding = holding !== undefined;
+    stopHolding();
+    const resumed = session.resumed;
     void (async () => {
       try {
-        // The media set-up and the first page of the list (never the whole fleet) at once: neither
-        // needs the other, and the wall fills from the list the first time.
-        const [, { cameras: firstPage }] = await Promise.all([media.open(), cameras.reload()]);
+        const listing = cameras.reload();
+        // Awaited below, after the media: marked handled now so an early failure is not reported twice.
+        listing.catch(() => undefined);
+        if (wasHolding && resumed?.transportId !== undefined && media.isCurrentTransport(resumed.transportId)) {
+          // The session was taken back: the transport and consumers are still there. The network
+          // may have changed under them, so ICE restarts; tiles whose consumer closed meanwhile consume again.
+          const open = new Set(resumed.consumers.map((consumer) => consumer.consumerId));
+          videoWall.reconcileConsumers(open);
+          for (const consumer of resumed.consumers) {
+            // A consume answered while we were away: nobody here owns it.
+            if (!videoWall.ownsConsumer(consumer.consumerId)) client.request('closeConsumer', { consumerId: consumer.consumerId }).catch(() => undefined);
+          }
+          await media.restartIce();
+        } else {
+          if (wasHolding) media.reset();
+          if (wasHolding) videoWall.offline('connection lost');
+          // A session taken back that we no longer hold media for: its transport goes first.
+          if (resumed?.transportId !== undefined) await client.request('closeTransport', { transportId: resumed.transportId }).catch(() => undefined);
+          await media.open();
+        }
+        const { cameras: firstPage } = await listing;
         if (epoch !== connectionEpoch) return;
         videoWall.refreshNames();
         incidents.refreshNames();
@@ -202,6 +240,7 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
         }
         ready = true;
         setConnection('connected');
+        if (document.visibilityState === 'hidden') void media.setPageVisible(false).catch(() => undefined);
         videoWall.online();
         // Tiles restored from an earlier session may show cameras outside the first page.
         void cameras.resolveNames(videoWall.tiles().map((tile) => tile.cameraId)).then((found) => {
@@ -218,14 +257,23 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
     })();
   });
 
-  client.on('disconnected', () => {
+  client.on('disconnected', (_reason, resume) => {
     connectionEpoch++;
     ready = false;
     bandwidth = undefined;
     view.setBandwidth(undefined);
-    media.reset();
-    videoWall.offline('connection lost');
     if (session.signedIn && !stopped) setConnection('reconnecting');
+    if (resume.resumable && media.ready) {
+      // The network went away, not the session: the video keeps playing while it can, and the
+      // next connection takes the session back. Past the server's grace, it is gone for good.
+      stopHolding();
+      holding = setTimeout(() => {
+        holding = undefined;
+        dropMedia('connection lost');
+      }, resume.graceMs);
+      return;
+    }
+    dropMedia('connection lost');
   });
 
   client.on('authFailed', (message) => session.signOut(message));
@@ -298,12 +346,18 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
     if (!client.connected) return;
     connectionEpoch++;
     ready = false;
-    media.reset();
-    videoWall.offline(reason);
+    dropMedia(reason);
     setConnection('reconnecting', 'media');
     client.reconnect();
   };
+  // A hidden page (background tab, screen off) receives no video: the server pauses its consumers.
+  const onVisibility = (): void => {
+    if (ready) void media.setPageVisible(document.visibilityState !== 'hidden').catch(() => undefined);
+    if (document.visibilityState !== 'hidden') videoWall.pageShown();
+  };
+  document.addEventListener('visibilitychange', onVisibility);
   media.on('failed', () => rebuildMedia('media connection lost'));
+  media.on('state', () => videoWall.setTransport(media.relayed ? 'TURN' : media.protocol?.toUpperCase()));
   client.on('transportClosed', (event) => {
     if (media.isCurrentTransport(event.transportId)) rebuildMedia('media server restarting');
   });
@@ -332,6 +386,8 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
       connectionEpoch++;
       ready = false;
       view.setBandwidth(undefined);
+      stopHolding();
+      document.removeEventListener('visibilitychange', onVisibility);
       session.close();
       offLayout();
       if (grantsReload !== undefined) clearTimeout(grantsReload);
@@ -387,6 +443,7 @@ async function main(): Promise<void> {
         switching: tile.switching,
         notice: tile.notice,
       })),
+    media: () => (run ? { state: run.receiver.state, iceRestarts: run.receiver.iceRestarts, protocol: run.receiver.protocol, relayed: run.receiver.relayed } : undefined),
     bandwidth: () => run?.bandwidth,
     user: () => (user ? { username: user.username, role: user.role } : undefined),
     incidents: () => run?.incidents.incidents() ?? [],

@@ -44,13 +44,24 @@ export class ViewRecorder {
     return viewId;
   }
 
-  /** `forced`: the server ended it (rights, camera withdrawn); the reason says why. */
-  stop(viewId: string, reason: string, forced = false): void {
+  /**
+   * `forced`: the server ended it (rights, camera withdrawn); the reason says why. `endedAt` (ms
+   * since the epoch): when the view really ended, if earlier than now (the record says so in
+   * `endedAt`, and its duration runs to it).
+   */
+  stop(viewId: string, reason: string, forced = false, endedAt?: number): void {
     const view = this.#open.get(viewId);
     if (!view) return;
     this.#open.delete(viewId);
     this.#save();
-    void this.#record(forced ? 'view.forced_stop' : 'view.stop', view, { viewId, reason, durationMs: Date.now() - view.startedAt, startedAt: new Date(view.startedAt).toISOString() });
+    const end = endedAt === undefined ? Date.now() : Math.max(view.startedAt, Math.min(endedAt, Date.now()));
+    void this.#record(forced ? 'view.forced_stop' : 'view.stop', view, {
+      viewId,
+      reason,
+      durationMs: end - view.startedAt,
+      startedAt: new Date(view.startedAt).toISOString(),
+      ...(endedAt !== undefined && { endedAt: new Date(end).toISOString() }),
+    });
   }
 
   get openCount(): number {

@@ -272,7 +272,27 @@ export const configSchema = z.strictObject({
       /** A vanished client is reaped after pingInterval + pingTimeout. */
       pingIntervalMs: ms(60_000).min(500).default(4_000),
       pingTimeoutMs: ms(60_000).min(500).default(5_000),
+      /**
+       * A console whose socket drops (a network change) keeps its transport, consumers and views
+       * this long for its user's reconnecting socket (ms); 0: everything closes at once.
+       */
+      resumeGraceMs: ms(600_000).default(20_000),
     })
+    .prefault({}),
+  /**
+   * TURN servers given to consoles with time-limited credentials (coturn's --use-auth-secret, the
+   * TURN REST API): the way through networks that allow only TCP 443 (`turns:host:443?transport=tcp`).
+   */
+  turn: z
+    .strictObject({
+      /** turn: / turns: URLs; empty: no TURN server. */
+      urls: z.array(z.string().regex(/^turns?:[^\s]{1,250}$/, 'a turn: or turns: URL')).max(8).default([]),
+      /** The secret shared with the TURN server (its static-auth-secret); never sent to a client. */
+      secret: z.string().min(16).optional(),
+      /** How long a console's TURN credentials stay valid (s). */
+      ttlS: z.number().int().min(60).max(7 * 24 * 3600).default(12 * 3600),
+    })
+    .refine((turn) => turn.urls.length === 0 || turn.secret !== undefined, { message: 'turn.secret (TURN_SECRET) is required with turn.urls' })
     .prefault({}),
   cameras: z.array(configCameraSchema).default([]),
 });
@@ -358,4 +378,8 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'LOW_TIER_HEIGHT', path: ['lowTier', 'height'], kind: 'int' },
   { name: 'LOW_TIER_KBPS', path: ['lowTier', 'kbps'], kind: 'int' },
   { name: 'LOW_TIER_FPS', path: ['lowTier', 'fps'], kind: 'int' },
+  { name: 'SESSION_RESUME_GRACE_MS', path: ['signalling', 'resumeGraceMs'], kind: 'int' },
+  { name: 'TURN_URLS', path: ['turn', 'urls'], kind: 'list' },
+  { name: 'TURN_SECRET', path: ['turn', 'secret'], kind: 'string' },
+  { name: 'TURN_CREDENTIAL_TTL_S', path: ['turn', 'ttlS'], kind: 'int' },
 ];

@@ -3,6 +3,8 @@ export const errorCodes = {
   invalid_request: 400,
   unauthenticated: 401,
   forbidden: 403,
+  /** A handshake presented the resume token of another user's console session. */
+  resume_refused: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

@@ -161,8 +161,8 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
     return this.#views.start({ ...view, username: this.#users.get(view.userId).username });
   }
 
-  viewStopped(viewId: string, reason: string, forced?: boolean): void {
-    this.#views.stop(viewId, reason, forced);
+  viewStopped(viewId: string, reason: string, forced?: boolean, endedAt?: number): void {
+    this.#views.stop(viewId, reason, forced, endedAt);
   }
 }
 

@@ -146,6 +146,11 @@ export class ViewerMedia extends TypedEmitter<ViewerMediaEvents> {
     return bytes;
   }
 
+  /** New ICE username fragment and password (RFC 8445 section 9): the client restarts its side with them. */
+  async restartIce(): Promise<types.IceParameters> {
+    return this.#requireTransport().restartIce();
+  }
+
   async pause(consumerId: string): Promise<void> {
     await this.#requireConsumer(consumerId).pause();
   }

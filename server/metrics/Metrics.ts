@@ -51,6 +51,12 @@ export class Metrics {
   readonly #onConnections = (count: number): void => {
     this.connections.set(count);
   };
+  readonly #onDetached = (count: number): void => {
+    this.detachedSessions.set(count);
+  };
+  readonly #onResume = (result: string): void => {
+    this.resumes.inc({ result });
+  };
   readonly #onNewFeed = (feed: CameraFeed): void => {
     this.#feeds.set(feed.cameraId, feed);
     feed.observer.once('close', () => {
@@ -90,6 +96,8 @@ export class Metrics {
   readonly lowTierActive = this.#gauge('c5_low_tier_transcodes', 'Low-tier transcodes running on this node.', []);
   readonly lowTierLimit = this.#gauge('c5_low_tier_transcodes_limit', 'Low-tier transcodes allowed at once on this node (LOW_TIER_MAX).', []);
   readonly connections = this.#gauge('c5_signalling_connections', 'Signed-in Socket.IO connections.', []);
+  readonly detachedSessions = this.#gauge('c5_signalling_detached_sessions', 'Console sessions whose socket dropped, kept for their grace period (SESSION_RESUME_GRACE_MS).', []);
+  readonly resumes = new Counter({ name: 'c5_signalling_resumes_total', help: 'Handshakes presenting a resume token, by result (resumed, expired, refused).', labelNames: ['result'], registers: [this.registry] });
   readonly requests = new Counter({ name: 'c5_signalling_requests_total', help: 'Signalling requests by type.', labelNames: ['request'], registers: [this.registry] });
   readonly errors = new Counter({ name: 'c5_signalling_errors_total', help: 'Signalling requests answered with an error, by type and code.', labelNames: ['request', 'code'], registers: [this.registry] });
   readonly firstFrame = new Histogram({
@@ -121,14 +129,19 @@ export class Metrics {
     for (const status of healthFilterValues) this.health.set({ status }, 0);
     this.camerasLive.set(0);
     this.connections.set(0);
+    this.detachedSessions.set(0);
     this.#timer = setInterval(() => void this.sample(), options.sampleEveryMs ?? 5000);
     this.#timer.unref();
   }
 
   /** Counts signalling requests, errors, first-frame reports and connections from its observer. */
   observeSignalling(observer: Pick<ObserverEmitter<SignallingObserverEvents>, 'on' | 'off'>): void {
-    this.#signalling?.off('request', this.#onRequest).off('firstframe', this.#onFirstFrame).off('connections', this.#onConnections);
-    this.#signalling = observer.on('request', this.#onRequest).on('firstframe', this.#onFirstFrame).on('connections', this.#onConnections);
+    this.#unobserveSignalling();
+    this.#signalling = observer.on('request', this.#onRequest).on('firstframe', this.#onFirstFrame).on('connections', this.#onConnections).on('detached', this.#onDetached).on('resume', this.#onResume);
+  }
+
+  #unobserveSignalling(): void {
+    this.#signalling?.off('request', this.#onRequest).off('firstframe', this.#onFirstFrame).off('connections', this.#onConnections).off('detached', this.#onDetached).off('resume', this.#onResume);
   }
 
   /** Reads the workers and the catalog into the gauges (on the timer; tests call it directly). */
@@ -213,7 +226,7 @@ export class Metrics {
     clearInterval(this.#timer);
     await this.#sampling;
     this.#media.observer.off('newfeed', this.#onNewFeed);
-    this.#signalling?.off('request', this.#onRequest).off('firstframe', this.#onFirstFrame).off('connections', this.#onConnections);
+    this.#unobserveSignalling();
     this.#signalling = undefined;
     this.#feeds.clear();
   }

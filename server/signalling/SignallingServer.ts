@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import { z } from 'zod';
@@ -7,7 +8,7 @@ import type { TokenService } from '../auth/TokenService.ts';
 import { VisibilityPolicy, type Viewer } from '../auth/VisibilityPolicy.ts';
 import { ObserverEmitter } from '../../workers/common/ObserverEmitter.ts';
 import type { AlarmFeed, BandwidthPolicy, CameraListing, LiveEvents, LiveMedia, ViewAudit, ViewerAccess } from './ports.ts';
-import { schemas, SOCKET_PATH, type AlarmDeviceStatusEvent, type AlarmView, type ApiErrorBody, type ClientToServerEvents, type RequestName, type ServerToClientEvents } from './protocol.ts';
+import { RESUME_TOKEN_PATTERN, schemas, SOCKET_PATH, type IceServer, type ResumedSession, type AlarmDeviceStatusEvent, type AlarmView, type ApiErrorBody, type ClientToServerEvents, type RequestName, type ServerToClientEvents } from './protocol.ts';
 import { ViewerConnection, type SocketData } from './ViewerConnection.ts';
 
 export interface SignallingOptions {
@@ -24,6 +25,13 @@ export interface SignallingOptions {
   pingIntervalMs: number;
   pingTimeoutMs: number;
   bandwidth: BandwidthPolicy;
+  /**
+   * How long a session whose socket dropped (network change, tunnel) keeps its transport, consumers
+   * and views for the same user's reconnecting socket (ms); 0: everything closes on disconnect.
+   */
+  resumeGraceMs: number;
+  /** TURN servers with credentials for a user, given with each receive transport (absent: none). */
+  iceServers?: (userId: string) => IceServer[];
 }
 
 export type SignallingObserverEvents = {
@@ -31,9 +39,19 @@ export type SignallingObserverEvents = {
   request: [{ name: RequestName; errorCode?: string }];
   /** A console reported its time to first frame for a camera it watches (ms). */
   firstframe: [number];
-  /** Signed-in connections now. */
+  /** Signed-in connections now (sessions without a socket, kept for their grace period, included). */
   connections: [number];
+  /** Sessions kept without a socket now. */
+  detached: [number];
+  /** A handshake presented a resume token: 'resumed', 'expired' (nothing held), 'refused' (another user's). */
+  resume: ['resumed' | 'expired' | 'refused'];
 };
+
+/**
+ * Socket disconnect reasons that mean the network went away (Socket.IO's names): the session is
+ * kept for its grace period. Any other reason (the client or the server closed it) closes it now.
+ */
+const NETWORK_LOST = new Set(['transport close', 'transport error', 'ping timeout', 'parse error']);
 
 /** Socket.IO signalling: JWT in the handshake `auth`, every message validated, errors in the ack. */
 export class SignallingServer {
@@ -41,6 +59,17 @@ export class SignallingServer {
   /** Monitoring (metrics): requests, first-frame reports, connection counts. */
   readonly observer = new ObserverEmitter<SignallingObserverEvents>();
   readonly #connections = new Set<ViewerConnection>();
+  /**
+   * Resume tokens, by their SHA-256 (the token itself is never kept), of every session: a session has
+   * exactly one, replaced at each connection. Sessions and their media live in this process, so a
+   * resume must reach it: behind several nodes (a Redis adapter), sticky sessions route it here.
+   */
+  readonly #resumeTokens = new Map<string, ViewerConnection>();
+  readonly #tokenOf = new Map<ViewerConnection, string>();
+  /** Sessions without a socket: the timer that closes each when its grace period ends. */
+  readonly #graceTimers = new Map<ViewerConnection, NodeJS.Timeout>();
+  /** Handshakes that presented the resume token of a session of their own user. */
+  readonly #claims = new WeakMap<object, ViewerConnection>();
   readonly #unsubscribe: Array<() => void>;
 
   constructor(httpServer: HttpServer, private readonly options: SignallingOptions) {
@@ -55,12 +84,25 @@ export class SignallingServer {
     });
     this.io.use((socket, next) => {
       try {
-        const auth = socket.handshake.auth as { token?: unknown } | undefined;
+        const auth = socket.handshake.auth as { token?: unknown; resume?: unknown } | undefined;
         const verified = options.tokens.verify(auth?.token);
         // The account as it is now, not as the token remembers it.
         const viewer = options.access.currentViewer(verified.userId);
         socket.data.identity = { userId: verified.userId, role: viewer.role, authTime: verified.authTime, ...(verified.sessionId && { sessionId: verified.sessionId }) };
         socket.data.expiresAt = verified.expiresAt;
+        if (auth?.resume !== undefined) {
+          if (typeof auth.resume !== 'string' || !RESUME_TOKEN_PATTERN.test(auth.resume)) throw new AppError('invalid_request', 'auth.resume: not a resume token');
+          const held = this.#resumeTokens.get(hashToken(auth.resume));
+          if (held && !held.closed) {
+            if (held.identity.userId !== verified.userId) {
+              // Someone else's session: refused, and the session stays its owner's.
+              this.observer.notify('resume', 'refused');
+              options.logger.warn({ user: verified.userId, owner: held.identity.userId }, 'resume token of another user refused');
+              throw new AppError('resume_refused', 'this resume token belongs to another user\'s session');
+            }
+            this.#claims.set(socket, held);
+          }
+        }
         next();
       } catch (error) {
         const appError = error instanceof AppError ? error : new AppError('unauthenticated', 'sign-in required');
@@ -68,27 +110,66 @@ export class SignallingServer {
       }
     });
     this.io.on('connection', (socket) => {
-      const connection = new ViewerConnection({
-        socket,
-        access: options.access,
-        media: options.media,
-        listing: options.listing,
-        audit: options.audit,
-        tokens: options.tokens,
-        logger: options.logger,
-        bandwidth: options.bandwidth,
-        onFirstFrame: (ms) => this.observer.notify('firstframe', ms),
+      const claimed = this.#claims.get(socket);
+      const presented = (socket.handshake.auth as { resume?: unknown } | undefined)?.resume !== undefined;
+      let connection: ViewerConnection;
+      let resumed: ResumedSession | undefined;
+      if (claimed && !claimed.closed) {
+        connection = claimed;
+        // The old socket may not have noticed yet that its network is gone: this one replaces it.
+        const previous = connection.socket;
+        this.#clearGrace(connection);
+        resumed = connection.attach(socket);
+        if (previous !== socket && previous.connected) previous.disconnect(true);
+        this.observer.notify('resume', 'resumed');
+        this.observer.notify('detached', this.#graceTimers.size);
+        options.logger.info({ user: connection.identity.userId, detachedMs: resumed.detachedMs, consumers: resumed.consumers.length }, 'session resumed');
+      } else {
+        if (presented) this.observer.notify('resume', 'expired');
+        connection = new ViewerConnection({
+          socket,
+          access: options.access,
+          media: options.media,
+          listing: options.listing,
+          audit: options.audit,
+          tokens: options.tokens,
+          logger: options.logger,
+          bandwidth: options.bandwidth,
+          ...(options.iceServers && { iceServers: options.iceServers }),
+          onFirstFrame: (ms) => this.observer.notify('firstframe', ms),
+          onClose: () => this.#forget(connection),
+        });
+        this.#connections.add(connection);
+        this.observer.notify('connections', this.#connections.size);
+      }
+      // The session event goes first: the client knows its resume token before anything else.
+      socket.emit('session', {
+        resumeToken: this.#issueResumeToken(connection),
+        resumeGraceMs: options.resumeGraceMs,
+        ...(resumed && { resumed }),
+        ...(presented && !resumed && { resumeExpired: true as const }),
       });
-      this.#connections.add(connection);
-      this.observer.notify('connections', this.#connections.size);
       for (const name of Object.keys(schemas) as RequestName[]) {
         socket.on(name, (payload: unknown, ack: unknown) => void this.#dispatch(connection, name, payload, ack));
       }
       this.#sendActiveAlarms(connection);
       socket.once('disconnect', (reason) => {
+        // A socket replaced by a resumed one no longer drives the session.
+        if (connection.socket !== socket || connection.closed) return;
+        if (options.resumeGraceMs > 0 && NETWORK_LOST.has(reason) && connection.holdsMedia) {
+          connection.detach();
+          const timer = setTimeout(() => {
+            this.#graceTimers.delete(connection);
+            this.observer.notify('detached', this.#graceTimers.size);
+            options.logger.info({ user: connection.identity.userId }, 'session not resumed within its grace period: closed');
+            connection.close();
+          }, options.resumeGraceMs);
+          this.#graceTimers.set(connection, timer);
+          this.observer.notify('detached', this.#graceTimers.size);
+          options.logger.debug({ user: socket.data.identity.userId, reason, graceMs: options.resumeGraceMs }, 'viewer disconnected: session kept');
+          return;
+        }
         connection.close();
-        this.#connections.delete(connection);
-        this.observer.notify('connections', this.#connections.size);
         options.logger.debug({ user: socket.data.identity.userId, reason }, 'viewer disconnected');
       });
     });
@@ -118,8 +199,7 @@ export class SignallingServer {
     for (const connection of this.#connections) {
       if (connection.identity.userId !== user.id) continue;
       if (user.disabled) {
-        connection.socket.emit('sessionEnded', { reason: 'this account was disabled' });
-        connection.socket.disconnect(true);
+        this.#end(connection, 'this account was disabled');
         continue;
       }
       connection.socket.data.identity = { ...connection.identity, role: user.role as never };
@@ -132,8 +212,7 @@ export class SignallingServer {
   sessionRevoked(sessionId: string): void {
     for (const connection of this.#connections) {
       if (connection.identity.sessionId !== sessionId) continue;
-      connection.socket.emit('sessionEnded', { reason: 'you signed out' });
-      connection.socket.disconnect(true);
+      this.#end(connection, 'you signed out');
     }
   }
 
@@ -205,6 +284,50 @@ export class SignallingServer {
     return this.#connections.size;
   }
 
+  /** Sessions kept without a socket now (waiting to be resumed). */
+  get detachedCount(): number {
+    return this.#graceTimers.size;
+  }
+
+  /** The session ends for good (signed out, account disabled), with or without a socket now. */
+  #end(connection: ViewerConnection, reason: string): void {
+    if (connection.detachedAt !== undefined) {
+      connection.close();
+      return;
+    }
+    connection.socket.emit('sessionEnded', { reason });
+    connection.socket.disconnect(true);
+  }
+
+  /** A new resume token for the session (the previous one stops working); only its hash is kept. */
+  #issueResumeToken(connection: ViewerConnection): string {
+    const old = this.#tokenOf.get(connection);
+    if (old !== undefined) this.#resumeTokens.delete(old);
+    const token = randomBytes(32).toString('base64url');
+    const hash = hashToken(token);
+    this.#resumeTokens.set(hash, connection);
+    this.#tokenOf.set(connection, hash);
+    return token;
+  }
+
+  #clearGrace(connection: ViewerConnection): void {
+    const timer = this.#graceTimers.get(connection);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#graceTimers.delete(connection);
+  }
+
+  /** A session closed: its resume token, grace timer and place in the counts go. */
+  #forget(connection: ViewerConnection): void {
+    this.#clearGrace(connection);
+    const hash = this.#tokenOf.get(connection);
+    if (hash !== undefined) this.#resumeTokens.delete(hash);
+    this.#tokenOf.delete(connection);
+    if (!this.#connections.delete(connection)) return;
+    this.observer.notify('connections', this.#connections.size);
+    this.observer.notify('detached', this.#graceTimers.size);
+  }
+
   /** Operators and admins get the alarms still open, and offline devices, at every (re)connection. */
   #sendActiveAlarms(connection: ViewerConnection): void {
     const viewer = this.#viewerOf(connection);
@@ -243,7 +366,7 @@ export class SignallingServer {
 
   async close(): Promise<void> {
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
-    for (const connection of this.#connections) connection.close();
+    for (const connection of [...this.#connections]) connection.close();
     this.#connections.clear();
     this.io.disconnectSockets(true);
     await new Promise<void>((resolve) => {
@@ -251,6 +374,10 @@ export class SignallingServer {
       this.io.close(() => resolve());
     });
   }
+}
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
 }
 
 function describe(error: z.ZodError): string {

@@ -12,9 +12,11 @@ import { SessionBandwidthMeter } from './SessionBandwidthMeter.ts';
 import type {
   ClientToServerEvents,
   ConsumerInfo,
+  IceServer,
   RequestName,
   RequestPayload,
   ResponseMap,
+  ResumedSession,
   ServerToClientEvents,
   SessionBandwidth,
   StreamChoice,
@@ -40,6 +42,10 @@ export interface ViewerConnectionOptions {
   bandwidth: BandwidthPolicy;
   /** A first-frame report for a camera this connection watches (ms). */
   onFirstFrame(ms: number): void;
+  /** The connection closed (by its owner, or by itself when its token expired while it had no socket). */
+  onClose?: () => void;
+  /** TURN servers with credentials for a user, given with the receive transport. */
+  iceServers?: (userId: string) => IceServer[];
 }
 
 interface Watch {
@@ -53,7 +59,12 @@ interface Watch {
   consumers: Set<string>;
 }
 
-/** One signed-in socket: its receive transport, consumers and camera leases; all released on disconnect. */
+/**
+ * One signed-in console session: its receive transport, consumers, camera leases and audited views,
+ * driven through its socket. When the socket drops, the owner may `detach()` the session and keep it
+ * for a grace period; a reconnecting socket of the same user then takes it back with `attach()`.
+ * `close()` releases all of it.
+ */
 export class ViewerConnection {
   #media: ViewerMediaPort | undefined;
   #transportId: string | undefined;
@@ -79,8 +90,18 @@ export class ViewerConnection {
   #expiryTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #address: string | undefined;
+  #socket: ViewerSocket;
+  /** Date.now() when the socket dropped and the session was kept (undefined: a socket drives it). */
+  #detachedAt: number | undefined;
+  /** Rooms the session's socket is in (joined again by the socket that takes the session back). */
+  readonly #rooms = new Set<string>();
+  /** consumerClosed / transportClosed while detached: sent to the socket that takes the session back. */
+  readonly #missed: Array<{ event: 'consumerClosed' | 'transportClosed'; payload: never }> = [];
+  /** The page is hidden: its consumers are paused on the server and stay paused. */
+  #hidden = false;
+  readonly #onClose: (() => void) | undefined;
+  readonly #iceServers: ((userId: string) => IceServer[]) | undefined;
 
-  readonly socket: ViewerSocket;
   readonly #access: ViewerAccess;
   readonly #live: LiveMedia;
   readonly #listing: CameraListing;
@@ -90,7 +111,9 @@ export class ViewerConnection {
   readonly #onFirstFrame: (ms: number) => void;
 
   constructor(options: ViewerConnectionOptions) {
-    this.socket = options.socket;
+    this.#socket = options.socket;
+    this.#onClose = options.onClose;
+    this.#iceServers = options.iceServers;
     this.#access = options.access;
     this.#live = options.media;
     this.#listing = options.listing;
@@ -98,8 +121,7 @@ export class ViewerConnection {
     this.#tokens = options.tokens;
     this.#logger = options.logger;
     this.#onFirstFrame = options.onFirstFrame;
-    const socket = this.socket;
-    this.#address = socket.handshake.address || undefined;
+    this.#address = options.socket.handshake.address || undefined;
     this.#upgradeCooldownMs = options.bandwidth.upgradeCooldownMs;
     this.#replaceGraceMs = options.bandwidth.replaceGraceMs;
     this.#meter = new SessionBandwidthMeter({
@@ -126,7 +148,7 @@ export class ViewerConnection {
         const entry = this.#consumers.get(consumerId);
         if (entry?.open) {
           entry.open = false;
-          this.socket.emit('consumerClosed', { consumerId, cameraId, reason, ...(message !== undefined && { message }) });
+          this.#emit('consumerClosed', { consumerId, cameraId, reason, ...(message !== undefined && { message }) });
         }
         this.#forget(consumerId);
       }
@@ -181,13 +203,88 @@ export class ViewerConnection {
   }
 
   get identity(): Identity {
-    return this.socket.data.identity;
+    return this.#socket.data.identity;
+  }
+
+  /** The socket driving the session now (the last one, while detached). */
+  get socket(): ViewerSocket {
+    return this.#socket;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Date.now() when the session lost its socket and was kept; undefined while a socket drives it. */
+  get detachedAt(): number | undefined {
+    return this.#detachedAt;
+  }
+
+  /** Whether the session holds anything worth keeping across a dropped socket (a transport or a view). */
+  get holdsMedia(): boolean {
+    return this.#media !== undefined || this.#watches.size > 0;
+  }
+
+  /**
+   * The socket dropped and the owner keeps the session for its grace period: media keeps flowing,
+   * the cap is not enforced, and the consumers that close meanwhile are told to the next socket.
+   */
+  detach(): void {
+    if (this.#closed || this.#detachedAt !== undefined) return;
+    this.#detachedAt = Date.now();
+    this.#advised.clear();
+    this.#upgrades.clear();
+    this.#overCapSamples = 0;
+  }
+
+  /**
+   * A reconnecting socket of the same user takes the session back (the owner checked the resume
+   * token and the user): it joins the session's rooms, hears what closed meanwhile, and the session's
+   * expiry follows the new socket's token. Returns what the session still holds.
+   */
+  attach(socket: ViewerSocket): ResumedSession {
+    if (this.#closed) throw new AppError('invalid_state', 'connection closed');
+    const detachedMs = this.#detachedAt === undefined ? 0 : Date.now() - this.#detachedAt;
+    this.#socket = socket;
+    this.#detachedAt = undefined;
+    for (const room of this.#rooms) void socket.join(room);
+    this.#armExpiry();
+    const consumers: ResumedSession['consumers'] = [];
+    for (const [consumerId, entry] of this.#consumers) if (entry.open) consumers.push({ consumerId, cameraId: entry.cameraId, stream: entry.stream });
+    const resumed: ResumedSession = { ...(this.#transportId && { transportId: this.#transportId }), consumers, detachedMs };
+    // After the answer: the client learns the session first, then what closed while it was away.
+    const missed = this.#missed.splice(0);
+    setImmediate(() => {
+      for (const { event, payload } of missed) if (this.#socket === socket && socket.connected) socket.emit(event, payload);
+    });
+    return resumed;
+  }
+
+  #emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
+    if (this.#detachedAt === undefined) {
+      this.#socket.emit(event, ...args);
+      return;
+    }
+    if ((event === 'consumerClosed' || event === 'transportClosed') && this.#missed.length < MAX_MISSED_EVENTS) {
+      this.#missed.push({ event, payload: args[0] as never });
+    }
+  }
+
+  #join(room: string): void {
+    this.#rooms.add(room);
+    // A dropped socket has left every room; the next one joins them when it takes the session back.
+    if (this.#detachedAt === undefined) void this.#socket.join(room);
+  }
+
+  #leave(room: string): void {
+    this.#rooms.delete(room);
+    if (this.#detachedAt === undefined) void this.#socket.leave(room);
   }
 
   async handle<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<ResponseMap[K]> {
     if (this.#closed) throw new AppError('invalid_state', 'connection closed');
-    if (Date.now() >= this.socket.data.expiresAt) {
-      this.socket.disconnect(true);
+    if (Date.now() >= this.#socket.data.expiresAt) {
+      this.#socket.disconnect(true);
       throw new AppError('unauthenticated', 'the token has expired');
     }
     const handler = this.handlers[name] as (payload: RequestPayload<K>) => Promise<ResponseMap[K]>;
@@ -197,7 +294,7 @@ export class ViewerConnection {
   private readonly handlers: { [K in RequestName]: (payload: RequestPayload<K>) => Promise<ResponseMap[K]> } = {
     getRouterRtpCapabilities: async () => ({ rtpCapabilities: this.#live.rtpCapabilities as ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'] }),
     listCameras: async (query) => {
-      await this.socket.join('cameras');
+      this.#join('cameras');
       return this.#listing.listCameras(query, this.#viewer());
     },
     createTransport: async ({ tcpOnly }) => {
@@ -209,7 +306,8 @@ export class ViewerConnection {
       const media = this.#openMedia();
       const transport = await media.createTransport({ ...(tcpOnly !== undefined && { tcpOnly }) });
       this.#transportId = transport.id;
-      return { transport: transport as unknown as TransportInfo };
+      const iceServers = this.#iceServers?.(this.identity.userId) ?? [];
+      return { transport: transport as unknown as TransportInfo, ...(iceServers.length > 0 && { iceServers }) };
     },
     connectTransport: async ({ transportId, dtlsParameters }) => {
       await this.#requireTransport(transportId).connectTransport(dtlsParameters);
@@ -248,12 +346,31 @@ export class ViewerConnection {
       return { stream: choice, switch: choice.name !== entry.stream };
     },
     pauseConsumer: async ({ consumerId }) => {
-      await this.#requireOpenConsumer(consumerId).pause(consumerId);
+      const media = this.#requireOpenConsumer(consumerId);
+      this.#consumers.get(consumerId)!.flowing = false;
+      await media.pause(consumerId);
       return {};
     },
     resumeConsumer: async ({ consumerId }) => {
-      await this.#requireOpenConsumer(consumerId).resume(consumerId);
+      const media = this.#requireOpenConsumer(consumerId);
+      this.#consumers.get(consumerId)!.flowing = true;
+      // A hidden page's consumers stay paused until it is shown again.
+      if (!this.#hidden) await media.resume(consumerId);
       return {};
+    },
+    restartIce: async ({ transportId }) => {
+      const iceParameters = await this.#requireTransport(transportId).restartIce();
+      return { iceParameters: iceParameters as ResponseMap['restartIce']['iceParameters'] };
+    },
+    pageVisibility: async ({ visible }) => {
+      if (this.#hidden === !visible) return { consumers: 0 };
+      this.#hidden = !visible;
+      const media = this.#media;
+      if (!media) return { consumers: 0 };
+      const flowing = [...this.#consumers].filter(([, entry]) => entry.open && entry.flowing).map(([consumerId]) => consumerId);
+      // Resuming asks each camera for a keyframe, so a shown page's tiles have a picture at once.
+      const done = await Promise.allSettled(flowing.map((consumerId) => (visible ? media.resume(consumerId) : media.pause(consumerId))));
+      return { consumers: done.filter((result) => result.status === 'fulfilled').length };
     },
     closeConsumer: async ({ consumerId }) => {
       const entry = this.#consumers.get(consumerId);
@@ -274,7 +391,7 @@ export class ViewerConnection {
     },
     refreshToken: async () => {
       const issued = this.#tokens.issue(this.identity);
-      this.socket.data.expiresAt = issued.expiresAt;
+      this.#socket.data.expiresAt = issued.expiresAt;
       this.#armExpiry();
       return issued;
     },
@@ -381,11 +498,15 @@ export class ViewerConnection {
         watch.consumers.delete(consumerId);
         this.#releaseUnusedLeases(watch);
       }, () => undefined);
-      this.socket.emit('consumerClosed', { consumerId, cameraId: entry.cameraId, reason: 'replaced', message: `replaced by another stream of ${entry.cameraId} ${this.#replaceGraceMs} ms ago` });
+      this.#emit('consumerClosed', { consumerId, cameraId: entry.cameraId, reason: 'replaced', message: `replaced by another stream of ${entry.cameraId} ${this.#replaceGraceMs} ms ago` });
     }, this.#replaceGraceMs);
     this.#replaceTimers.add(timer);
   }
 
+  /**
+   * Releases everything. A session never taken back after its socket dropped ends its views' audit
+   * records at the moment it dropped.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -393,23 +514,25 @@ export class ViewerConnection {
     this.#replaceTimers.clear();
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
     this.#meter.close();
-    this.#releaseMedia();
+    this.#missed.length = 0;
+    this.#releaseMedia(this.#detachedAt);
+    this.#onClose?.();
   }
 
-  /** Closes the transport with its consumers and lets go of every camera. */
-  #releaseMedia(): void {
+  /** Closes the transport with its consumers and lets go of every camera (views ended at `endedAt`, else now). */
+  #releaseMedia(endedAt?: number): void {
     this.#media?.close();
     this.#media = undefined;
     this.#transportId = undefined;
     const reason = this.#closed ? 'disconnected' : 'transport closed by the viewer';
     for (const [cameraId, pending] of this.#watches) {
       void pending.then((watch) => {
-        if (watch.viewId) this.#audit.viewStopped(watch.viewId, reason);
+        if (watch.viewId) this.#audit.viewStopped(watch.viewId, reason, false, endedAt);
         watch.viewId = undefined;
         this.#releaseLeases(watch);
       }, () => undefined);
       this.#watches.delete(cameraId);
-      void this.socket.leave(`camera:${cameraId}`);
+      this.#leave(`camera:${cameraId}`);
     }
     for (const consumerId of [...this.#consumers.keys()]) this.#forget(consumerId);
   }
@@ -423,7 +546,7 @@ export class ViewerConnection {
         entry.open = false;
         this.#meter.remove(consumerId);
         this.#advised.delete(consumerId);
-        this.socket.emit('consumerClosed', { consumerId, cameraId: entry.cameraId, reason: 'camera_restarting' });
+        this.#emit('consumerClosed', { consumerId, cameraId: entry.cameraId, reason: 'camera_restarting' });
       });
       media.on('transportclosed', ({ transportId }) => {
         if (this.#closed || this.#media !== media) return;
@@ -436,7 +559,7 @@ export class ViewerConnection {
           this.#meter.remove(consumerId);
         }
         this.#advised.clear();
-        this.socket.emit('transportClosed', { transportId, reason: 'media_worker_died' });
+        this.#emit('transportClosed', { transportId, reason: 'media_worker_died' });
       });
       this.#media = media;
     }
@@ -463,7 +586,7 @@ export class ViewerConnection {
     if (!pending) {
       pending = (async () => {
         if (this.#closed) throw new AppError('invalid_state', 'connection closed');
-        await this.socket.join(`camera:${cameraId}`);
+        this.#join(`camera:${cameraId}`);
         return { leases: new Map<CameraStreamName, StreamHold>(), consumers: new Set<string>() };
       })();
       const created = pending;
@@ -480,7 +603,7 @@ export class ViewerConnection {
     watch.viewId = undefined;
     this.#watches.delete(cameraId);
     this.#releaseLeases(watch);
-    void this.socket.leave(`camera:${cameraId}`);
+    this.#leave(`camera:${cameraId}`);
   }
 
   /** The stream's lease for this watch, acquired once (the stream starts if nobody watches it yet). */
@@ -585,8 +708,9 @@ export class ViewerConnection {
    * with nothing lighter, is closed (consumerClosed 'bandwidth_cap') while the session stays over.
    */
   #sampled(sample: SessionBandwidth): void {
-    if (this.#closed) return;
-    this.socket.emit('bandwidth', sample);
+    // Without a socket nobody can follow advice: the cap waits for the session to be taken back.
+    if (this.#closed || this.#detachedAt !== undefined) return;
+    this.#emit('bandwidth', sample);
     for (const consumer of sample.consumers) if (consumer.measured) this.#live.recordKbps(consumer.cameraId, consumer.stream, consumer.kbps);
     const cap = sample.capKbps;
     if (cap === null || sample.totalKbps <= cap * OVER_CAP_TOLERANCE) {
@@ -617,7 +741,7 @@ export class ViewerConnection {
       if (this.#consumers.get(consumerId) !== entry || !entry.open) return;
       this.#upgrades.set(consumerId, { stream: wanted.name });
       entry.cappedAt = undefined;
-      this.socket.emit('streamAdvice', { consumerId, cameraId: entry.cameraId, stream: streamChoice({ ...wanted, reason: 'tile_size' }, offer) });
+      this.#emit('streamAdvice', { consumerId, cameraId: entry.cameraId, stream: streamChoice({ ...wanted, reason: 'tile_size' }, offer) });
       return;
     }
   }
@@ -635,7 +759,7 @@ export class ViewerConnection {
       const lighter = lighterThan(stream, offer)[0];
       if (!lighter) continue;
       this.#advised.set(consumerId, { stream: lighter, samples: 0 });
-      this.socket.emit('streamAdvice', { consumerId, cameraId, stream: streamChoice({ name: lighter, reason: 'bandwidth_cap' }, offer) });
+      this.#emit('streamAdvice', { consumerId, cameraId, stream: streamChoice({ name: lighter, reason: 'bandwidth_cap' }, offer) });
       return;
     }
     // Nothing has a lighter stream: after the grace, the newest tile goes.
@@ -656,7 +780,7 @@ export class ViewerConnection {
     } catch {
       // Already closed.
     }
-    this.socket.emit('consumerClosed', {
+    this.#emit('consumerClosed', {
       consumerId,
       cameraId: entry.cameraId,
       reason: 'bandwidth_cap',
@@ -666,14 +790,17 @@ export class ViewerConnection {
 
   #armExpiry(): void {
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
-    const delay = Math.max(0, this.socket.data.expiresAt - Date.now());
+    const delay = Math.max(0, this.#socket.data.expiresAt - Date.now());
     this.#expiryTimer = setTimeout(() => {
       this.#logger.info({ user: this.identity.userId }, 'token expired: disconnecting');
-      this.socket.disconnect(true);
+      if (this.#detachedAt === undefined) this.#socket.disconnect(true);
+      else this.close();
     }, Math.min(delay, 2 ** 31 - 1));
   }
 }
 
+/** consumerClosed / transportClosed kept for the socket that takes a detached session back, at most. */
+const MAX_MISSED_EVENTS = 256;
 /** A substream failing to start with one of these is replaced by the main stream for the tile. */
 const SUBSTREAM_DOWN = new Set(['camera_unavailable', 'camera_timeout', 'not_found']);
 /** A session counts as over its cap above this share of it (measures move by a few percent). */
@@ -703,6 +830,8 @@ interface ConsumerEntry {
   cappedAt?: number;
   /** The stream the client asked for explicitly (it keeps it across resizes). */
   requested?: CameraStreamName;
+  /** The client resumed it (resumeConsumer) and has not paused it: it flows while the page is shown. */
+  flowing?: boolean;
 }
 
 /** The protocol's view of a choice. */

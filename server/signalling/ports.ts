@@ -36,6 +36,8 @@ export interface ViewerMediaPort
   consumerBytes(consumerId: string): Promise<number>;
   pause(consumerId: string): Promise<void>;
   resume(consumerId: string): Promise<void>;
+  /** New ICE username fragment and password for the receive transport (RFC 8445 section 9). */
+  restartIce(): Promise<object>;
   closeConsumer(consumerId: string): void;
   close(): void;
 }
@@ -81,7 +83,8 @@ export interface LiveEvents {
 export interface ViewAudit {
   /** A user started watching a camera; returns the view's id for viewStopped. */
   viewStarted(view: { userId: string; cameraId: string; ip?: string; incidentId?: string }): string;
-  viewStopped(viewId: string, reason: string, forced?: boolean): void;
+  /** `endedAt`: when the view really ended (ms since the epoch), when that was earlier than now (a session that was never resumed). */
+  viewStopped(viewId: string, reason: string, forced?: boolean, endedAt?: number): void;
 }
 
 /** The alarms a console shows when it (re)connects. */

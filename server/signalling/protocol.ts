@@ -259,6 +259,13 @@ export interface AlarmDeviceStatusEvent {
   lastSeenAt?: string;
 }
 
+/** A TURN server as RTCPeerConnection takes it (RTCIceServer), with time-limited credentials. */
+export interface IceServer {
+  urls: string[];
+  username: string;
+  credential: string;
+}
+
 export interface TransportInfo {
   id: string;
   iceParameters: msc.IceParameters;
@@ -337,6 +344,18 @@ export const schemas = {
   refreshToken: z.strictObject({}),
   /** The console's report of a tile's time from asking for a camera to its first decoded frame. */
   reportFirstFrame: z.strictObject({ cameraId, ms: z.number().min(0).max(600_000) }),
+  /**
+   * ICE restart of the receive transport (RFC 8445 section 9): new ICE username fragment and
+   * password from the server, which the client gives its own transport (mediasoup-client's
+   * `restartIce`). Asked when the browser's ICE reports `disconnected` or `failed`, and after a resumed session.
+   */
+  restartIce: z.strictObject({ transportId: id }),
+  /**
+   * The page was hidden (background tab, screen off) or shown again: hidden, every consumer of the
+   * session is paused on the server (no video flows) and stays paused; shown, the consumers the
+   * client had resumed are resumed with a keyframe request.
+   */
+  pageVisibility: z.strictObject({ visible: z.boolean() }),
 } as const;
 
 export type RequestName = keyof typeof schemas;
@@ -345,7 +364,8 @@ export type RequestPayload<K extends RequestName> = z.infer<(typeof schemas)[K]>
 export interface ResponseMap {
   getRouterRtpCapabilities: { rtpCapabilities: msc.RtpCapabilities };
   listCameras: CameraPage;
-  createTransport: { transport: TransportInfo };
+  /** `iceServers`: TURN servers with credentials for this user (when the server has TURN configured). */
+  createTransport: { transport: TransportInfo; iceServers?: IceServer[] };
   connectTransport: Record<string, never>;
   closeTransport: Record<string, never>;
   consume: { consumer: ConsumerInfo; stream: StreamChoice };
@@ -355,6 +375,9 @@ export interface ResponseMap {
   closeConsumer: Record<string, never>;
   refreshToken: TokenInfo;
   reportFirstFrame: Record<string, never>;
+  restartIce: { iceParameters: TransportInfo['iceParameters'] };
+  /** How many consumers the change paused or resumed. */
+  pageVisibility: { consumers: number };
 }
 
 export type ClientToServerEvents = {
@@ -362,6 +385,8 @@ export type ClientToServerEvents = {
 };
 
 export interface ServerToClientEvents {
+  /** First on every connection (before any other event): the resume token, and what was resumed. */
+  session: (info: SessionInfo) => void;
   /** A camera this socket watches (or lists) changed state. */
   cameraState: (status: CameraStatusMessage) => void;
   /**
@@ -408,9 +433,40 @@ export interface ServerToClientEvents {
   alarmDeviceStatus: (event: AlarmDeviceStatusEvent) => void;
 }
 
-/** Socket.IO `auth` of the handshake: the JWT travels here, never in a URL. */
+/**
+ * Socket.IO `auth` of the handshake: the JWT travels here, never in a URL. `resume`: the resume
+ * token of the last `session` event, to take back a session whose socket dropped (its transport,
+ * consumers and views) within its grace period; refused (`resume_refused`) when the token belongs
+ * to another user.
+ */
 export interface HandshakeAuth {
   token: string;
+  resume?: string;
+}
+
+/** A resume token as the server issues it: 32 random bytes, base64url. */
+export const RESUME_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** What a session that was taken back still holds. */
+export interface ResumedSession {
+  /** The receive transport, if the session had one (restart its ICE: the network may have changed). */
+  transportId?: string;
+  /** Consumers still open; any other consumer of the client closed meanwhile (consume its camera again). */
+  consumers: Array<{ consumerId: string; cameraId: string; stream: StreamName }>;
+  /** How long the session was without a socket (ms). */
+  detachedMs: number;
+}
+
+/** Sent first on every connection: the resume token for the next one, and what was taken back. */
+export interface SessionInfo {
+  /** Present it in the next handshake's `auth.resume` (valid for this session only; replaced at each connection). */
+  resumeToken: string;
+  /** How long the server keeps this session's media after its socket drops (ms); 0: it does not. */
+  resumeGraceMs: number;
+  /** The session this connection took back, when `auth.resume` named one still held. */
+  resumed?: ResumedSession;
+  /** `auth.resume` named no session held any more (grace over, or closed): everything starts afresh. */
+  resumeExpired?: true;
 }
 
 export const SOCKET_PATH = '/socket.io';
