@@ -63,7 +63,7 @@ fi
 
 # The server (tsc) and the browser console (esbuild) into dist/: what npm start, npm test and the
 # image run.
-echo "bootstrap: npm run build"
-npm run build --silent
+echo "bootstrap: npm run build (dist/ stamped with its sources' hash: scripts/build-stamp.mjs)"
+node scripts/build-stamp.mjs
 
 echo "bootstrap: ready in $(( $(date +%s) - started )) s (worker: $(node --import tsx server/toolchain.ts worker-bin))"
