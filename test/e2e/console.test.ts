@@ -53,14 +53,16 @@ describe('operator console in headless Chromium (end to end)', function () {
     expect(await page.evaluate('window.c5.handlerName()')).to.equal('Chrome111');
     // The wall fills with the first cameras of the list (sorted by code).
     expect(tiles.slice(0, 4).map((x) => x.cameraId)).to.deep.equal(['cam-drop', 'cam-high', 'cam-main', 'cam-stamped']);
-    for (const cameraId of Object.keys(tagOf)) {
+    // The four tiles are sampled over the same 1.5 s (one sampler per video, at once).
+    const sampled = await Promise.all(Object.keys(tagOf).map((cameraId) => sampleVideo(page, tile(cameraId), { durationMs: 1500 })));
+    for (const [index, cameraId] of Object.keys(tagOf).entries()) {
       const attributes = await page.$eval(`${tile(cameraId)} video`, (video) => ({
         muted: video.hasAttribute('muted') && (video as HTMLVideoElement).muted,
         playsinline: video.hasAttribute('playsinline'),
         autoplay: video.hasAttribute('autoplay'),
       }));
       expect(attributes, cameraId).to.deep.equal({ muted: true, playsinline: true, autoplay: true });
-      const samples = await sampleVideo(page, tile(cameraId), { durationMs: 1500 });
+      const samples = sampled[index]!;
       expect(samples.length, `${cameraId} frames in 1.5 s`).to.be.greaterThan(10);
       const tags = new Set(samples.map((s) => s.tag));
       expect([...tags], `${cameraId} shows its own id`).to.deep.equal([tagOf[cameraId]]);
