@@ -258,9 +258,12 @@ describe('panic alarms in the console, headless Chromium at 1024x768 without an 
     console.log(`      "Show cameras" click -> operator A's wall playing the alarm's cameras: ${Date.now() - clickedAt} ms`);
     expect(onWall(tiles).sort()).to.deep.equal([...ALARM_CAMERAS].sort());
     // Frames keep coming on both walls: presented frames and media time advance (15 fps cameras).
-    for (const [name, page] of [['A', a], ['B', b]] as const) {
-      for (const code of ALARM_CAMERAS) {
-        const samples = await sampleVideoTimed(page, `.tile[data-camera-id="${code}"]`, { durationMs: 1500 });
+    // Every tile of both walls is sampled over the same 1.5 s (one sampler per video, at once).
+    const walls = [['A', a], ['B', b]] as const;
+    const sampled = await Promise.all(walls.flatMap(([, page]) => ALARM_CAMERAS.map((code) => sampleVideoTimed(page, `.tile[data-camera-id="${code}"]`, { durationMs: 1500 }))));
+    for (const [wall, [name]] of walls.entries()) {
+      for (const [index, code] of ALARM_CAMERAS.entries()) {
+        const samples = sampled[wall * ALARM_CAMERAS.length + index]!;
         expect(samples.length, `${name}, ${code}: frames presented in 1.5 s`).to.be.greaterThan(5);
         expect(samples.every((s) => s.width === 320 && s.height === 180)).to.equal(true);
         const first = samples[0]!;
