@@ -46,6 +46,38 @@ export type IceProtocol = 'udp' | 'tcp';
 const ICE_RECOVERY_MS = 10_000;
 /** ICE restarts of one transport are at least this far apart (ms). */
 const ICE_RESTART_MIN_GAP_MS = 2000;
+/**
+ * A restartIce request sent because ICE broke, unanswered this long, means the socket's network is
+ * gone too (a changed address leaves the WebSocket half-open until its ping timeout): the socket is
+ * dropped and reconnects at once, taking the session back (ms).
+ */
+const ICE_RESTART_ANSWER_MS = 800;
+/**
+ * Received media is checked this often (ms): a transport that was receiving and has received
+ * nothing for MEDIA_SILENCE_MS (or twice the longest gap between arrivals lately, for cameras with
+ * few frames a second) is treated as ICE 'disconnected' at once. Browsers take several seconds to
+ * say so themselves (Chromium about 5 s over TCP), which would be most of a network change's gap.
+ */
+const MEDIA_CHECK_MS = 250;
+const MEDIA_SILENCE_MS = 1000;
+/** Gaps between arrivals remembered for the silence threshold (the last 10 s at MEDIA_CHECK_MS). */
+const FLOW_GAPS_KEPT = 40;
+
+interface FlowWatch {
+  timer: ReturnType<typeof setInterval> | undefined;
+  /** Bytes received at the last check, and when (performance.now()) they last grew. */
+  bytes: number;
+  grewAt: number;
+  /** Gaps (ms) between growths lately. */
+  gaps: number[];
+  /** This silence was acted on. */
+  acted: boolean;
+  checking: boolean;
+}
+
+function newFlowWatch(): FlowWatch {
+  return { timer: undefined, bytes: 0, grewAt: 0, gaps: [], acted: false, checking: false };
+}
 
 export class MediaReceiver extends Emitter<MediaReceiverEvents> {
   #device: msc.Device | undefined;
@@ -60,6 +92,8 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
   #lastRestartAt = -Infinity;
   #restarts = 0;
   #recoveryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The silence watch: bytes received at the last check, when they last grew, whether this silence was acted on. */
+  #flow = newFlowWatch();
 
   /**
    * tcpOnly: ask the server for its TCP candidate only (`?transport=tcp`). relayOnly: use only the
@@ -91,12 +125,12 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
    * New ICE credentials from the server and an ICE restart here (the network changed, or ICE
    * reported `disconnected`). One at a time; resolves when both sides have restarted.
    */
-  restartIce(): Promise<void> {
+  restartIce(timeoutMs?: number): Promise<void> {
     const transport = this.#transport;
     if (!transport || transport.closed) return Promise.resolve();
     this.#restarting ??= (async () => {
       this.#lastRestartAt = performance.now();
-      const { iceParameters } = await this.signalling.request('restartIce', { transportId: transport.id });
+      const { iceParameters } = await this.signalling.request('restartIce', { transportId: transport.id }, timeoutMs);
       if (transport !== this.#transport || transport.closed) return;
       await transport.restartIce({ iceParameters });
       this.#restarts++;
@@ -167,6 +201,7 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
     });
     this.#device = device;
     this.#transport = transport;
+    this.#watchFlow(transport);
   }
 
   /**
@@ -249,13 +284,55 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
     this.#restarts = 0;
     this.#lastRestartAt = -Infinity;
     this.#clearRecovery();
+    if (this.#flow.timer !== undefined) clearInterval(this.#flow.timer);
+    this.#flow = newFlowWatch();
     this.#consumers.clear();
     if (transport && !transport.closed) transport.close();
   }
 
   /**
-   * ICE reported `disconnected` or `failed`: restart it now if the server can be asked (else the
-   * resumed connection does), and give the transport up if it does not recover.
+   * Every MEDIA_CHECK_MS: the bytes the transport has received. Media that flowed and stopped for
+   * MEDIA_SILENCE_MS on a visible page (the server pauses a hidden page's consumers) counts as ICE
+   * trouble, once per silence; cameras that are all down never flowed, so they trigger nothing.
+   */
+  #watchFlow(transport: msc.Transport): void {
+    const flow = this.#flow;
+    flow.timer = setInterval(() => {
+      if (flow.checking || transport !== this.#transport || transport.closed) return;
+      if (this.#consumers.size === 0 || document.visibilityState === 'hidden') {
+        flow.grewAt = performance.now();
+        return;
+      }
+      flow.checking = true;
+      transport
+        .getStats()
+        .then((report) => {
+          const bytes = receivedBytes(report);
+          const now = performance.now();
+          if (bytes > flow.bytes) {
+            if (flow.bytes > 0) {
+              flow.gaps.push(now - flow.grewAt);
+              if (flow.gaps.length > FLOW_GAPS_KEPT) flow.gaps.shift();
+            }
+            flow.bytes = bytes;
+            flow.grewAt = now;
+            flow.acted = false;
+          } else if (flow.bytes > 0 && !flow.acted && now - flow.grewAt >= Math.max(MEDIA_SILENCE_MS, 2 * Math.max(0, ...flow.gaps))) {
+            flow.acted = true;
+            this.emit('state', 'silent');
+            this.#iceTrouble(transport, 'disconnected');
+          }
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          flow.checking = false;
+        });
+    }, MEDIA_CHECK_MS);
+  }
+
+  /**
+   * ICE reported `disconnected` or `failed` (or the media went silent): restart it now if the server
+   * can be asked (else the resumed connection does), and give the transport up if it does not recover.
    */
   #iceTrouble(transport: msc.Transport, state: 'disconnected' | 'failed'): void {
     if (!this.signalling.connected) {
@@ -266,8 +343,11 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
       if (state === 'failed') this.#armRecovery(transport);
       return;
     }
-    this.restartIce().catch(() => {
-      if (transport === this.#transport && this.#state === 'failed') this.emit('failed');
+    this.restartIce(ICE_RESTART_ANSWER_MS).catch((error: unknown) => {
+      if (transport !== this.#transport) return;
+      // No answer: the socket's network went with the media's. The resumed connection restarts ICE.
+      if ((error as { code?: unknown } | undefined)?.code === 'timeout') this.signalling.dropTransport();
+      else if (this.#state === 'failed') this.emit('failed');
     });
   }
 
@@ -326,6 +406,15 @@ function consumerOptions(info: ConsumerInfo): msc.ConsumerOptions {
 export function selectedProtocol(report: RTCStatsReport): IceProtocol | undefined {
   const protocol = selectedLocalCandidate(report)?.protocol;
   return protocol === 'udp' || protocol === 'tcp' ? protocol : undefined;
+}
+
+/** Bytes received by every inbound RTP stream in an RTCStatsReport. */
+function receivedBytes(report: RTCStatsReport): number {
+  let bytes = 0;
+  report.forEach((value: Record<string, unknown>) => {
+    if (value.type === 'inbound-rtp' && typeof value.bytesReceived === 'number') bytes += value.bytesReceived;
+  });
+  return bytes;
 }
 
 /** The local candidate type of the selected pair ('host', 'srflx', 'prflx', 'relay'). */

@@ -118,6 +118,8 @@ export class SignallingClient extends Emitter<SignallingEvents> {
   /** The last session event's resume token and grace: presented at the next handshake. */
   #resumeToken: string | undefined;
   #resumeGraceMs = 0;
+  /** dropTransport() closed the socket because its network is gone: the disconnect counts as a lost network. */
+  #networkLost = false;
 
   /** `getToken` is read at every handshake; undefined means signed out (no connection is tried). */
   constructor(private readonly getToken: () => string | undefined) {
@@ -135,10 +137,13 @@ export class SignallingClient extends Emitter<SignallingEvents> {
       path: SOCKET_PATH,
       transports: ['websocket'],
       auth: (cb: (auth: HandshakeAuth) => void) => cb({ token: this.getToken() ?? '', ...(this.#resumeToken !== undefined && { resume: this.#resumeToken }) }),
-      reconnectionDelay: 1000,
+      // A dropped network is retried at once (a resumed session is waiting), then backs off to 10 s.
+      reconnectionDelay: 250,
       reconnectionDelayMax: 10000,
     });
     this.#socket = socket;
+    // A closed or left page ends its session at once (the server keeps a session only when the network drops).
+    window.addEventListener('pagehide', this.#onPageHide);
 
     // The server's session event follows its connect at once: the console starts from it.
     socket.on('session', (session) => {
@@ -147,7 +152,9 @@ export class SignallingClient extends Emitter<SignallingEvents> {
       this.emit('connected', session);
     });
     socket.on('disconnect', (reason) => {
-      const resumable = NETWORK_LOST.has(reason) && this.#resumeToken !== undefined && this.#resumeGraceMs > 0;
+      const lost = NETWORK_LOST.has(reason) || (this.#networkLost && (reason as string) === 'forced close');
+      this.#networkLost = false;
+      const resumable = lost && this.#resumeToken !== undefined && this.#resumeGraceMs > 0;
       if (!resumable) this.#resumeToken = undefined;
       this.emit('disconnected', reason, { resumable, graceMs: resumable ? this.#resumeGraceMs : 0 });
       // 'io server disconnect': the server closed us; Socket.IO will not come back by itself.
@@ -193,6 +200,18 @@ export class SignallingClient extends Emitter<SignallingEvents> {
     this.#reconnectLater(0);
   }
 
+  /**
+   * The socket looks connected but the network under it is gone (a request went unanswered after
+   * the media path broke): drop it without a goodbye, as a lost network would, so Socket.IO
+   * reconnects at once and the server's kept session is taken back.
+   */
+  dropTransport(): void {
+    const socket = this.#socket;
+    if (!socket?.connected || this.#closed) return;
+    this.#networkLost = true;
+    (socket.io.engine as unknown as { close(): void }).close();
+  }
+
   /** One request; resolves with the answer's fields or rejects with a RequestError. */
   request<K extends RequestName>(name: K, payload: RequestPayload<K>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ResponseMap[K]> {
     const socket = this.#socket;
@@ -215,8 +234,14 @@ export class SignallingClient extends Emitter<SignallingEvents> {
     });
   }
 
+  readonly #onPageHide = (): void => {
+    this.#resumeToken = undefined;
+    this.#socket?.disconnect();
+  };
+
   /** Closes the connection for good (sign-out, page leaving). */
   close(): void {
+    window.removeEventListener('pagehide', this.#onPageHide);
     this.#closed = true;
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#socket?.removeAllListeners();

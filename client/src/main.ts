@@ -48,6 +48,8 @@ export interface ConsoleHooks {
   }>;
   /** The receive transport: its ICE/DTLS state, ICE restarts, the selected pair's protocol and whether TURN relays it. */
   media: () => { state: string; iceRestarts: number; protocol: IceProtocol | undefined; relayed: boolean } | undefined;
+  /** The connection's recent events (socket lost, session resumed, ICE states, restarts), `at` in performance.now() ms. */
+  connectionLog: () => Array<{ at: number; event: string }>;
   /** The session's last measured bit rate and cap (kbit/s; cap null: none), once the server sent one. */
   bandwidth: () => { totalKbps: number; capKbps: number | null } | undefined;
   /** Who is signed in (from GET /api/me, role kept current by rightsChanged), once known. */
@@ -76,6 +78,8 @@ declare global {
 
 /** After a failed media set-up on a live connection, reconnect after this long. */
 const SETUP_RETRY_MS = 2000;
+/** Connection events kept for window.c5.connectionLog(). */
+const CONNECTION_LOG_SIZE = 50;
 /** grantsChanged events this close together make one reload of the camera list. */
 const GRANTS_RELOAD_DEBOUNCE_MS = 300;
 
@@ -88,6 +92,8 @@ interface ConsoleRun {
   readonly ready: boolean;
   /** The server's last `bandwidth` event on this connection. */
   readonly bandwidth: { totalKbps: number; capKbps: number | null } | undefined;
+  /** The connection's recent events (window.c5.connectionLog). */
+  readonly log: ReadonlyArray<{ at: number; event: string }>;
   /** Who is signed in (GET /api/me): the incidents tab depends on the role. */
   setUser(user: UserInfo): void;
   /** Tears everything down (signed out); the wall's assignment stays saved. */
@@ -186,6 +192,11 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
     videoWall.refreshNames();
   };
 
+  const log: Array<{ at: number; event: string }> = [];
+  const note = (event: string): void => {
+    log.push({ at: Math.round(performance.now()), event });
+    if (log.length > CONNECTION_LOG_SIZE) log.shift();
+  };
   /** The socket dropped and the server keeps the session: tiles keep their consumers until it is taken back or the grace ends. */
   let holding: ReturnType<typeof setTimeout> | undefined;
   const stopHolding = (): void => {
@@ -205,6 +216,7 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
     const wasHolding = holding !== undefined;
     stopHolding();
     const resumed = session.resumed;
+    note(resumed ? `session resumed after ${resumed.detachedMs} ms` : session.resumeExpired ? 'session expired: new session' : 'new session');
     void (async () => {
       try {
         const listing = cameras.reload();
@@ -257,7 +269,8 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
     })();
   });
 
-  client.on('disconnected', (_reason, resume) => {
+  client.on('disconnected', (reason, resume) => {
+    note(`socket lost (${reason})${resume.resumable ? ': session kept' : ''}`);
     connectionEpoch++;
     ready = false;
     bandwidth = undefined;
@@ -357,7 +370,12 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
   };
   document.addEventListener('visibilitychange', onVisibility);
   media.on('failed', () => rebuildMedia('media connection lost'));
-  media.on('state', () => videoWall.setTransport(media.relayed ? 'TURN' : media.protocol?.toUpperCase()));
+  let lastState = '';
+  media.on('state', (state) => {
+    if (state !== lastState) note(`ice ${state}${state === 'connected' ? '' : ` (restarts ${media.iceRestarts})`}`);
+    lastState = state;
+    videoWall.setTransport(media.relayed ? 'TURN' : media.protocol?.toUpperCase());
+  });
   client.on('transportClosed', (event) => {
     if (media.isCurrentTransport(event.transportId)) rebuildMedia('media server restarting');
   });
@@ -380,6 +398,7 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
     get bandwidth() {
       return bandwidth;
     },
+    log,
     stop() {
       if (stopped) return;
       stopped = true;
@@ -444,6 +463,7 @@ async function main(): Promise<void> {
         notice: tile.notice,
       })),
     media: () => (run ? { state: run.receiver.state, iceRestarts: run.receiver.iceRestarts, protocol: run.receiver.protocol, relayed: run.receiver.relayed } : undefined),
+    connectionLog: () => run?.log.slice() ?? [],
     bandwidth: () => run?.bandwidth,
     user: () => (user ? { username: user.username, role: user.role } : undefined),
     incidents: () => run?.incidents.incidents() ?? [],

@@ -33,6 +33,28 @@ export type MediaWorkerObserverEvents = {
  * creates the camera feeds and viewer media that live on it and keeps them until they close, so
  * its load is what it holds; closing it (or its death) tells each of them "your host closed".
  */
+/**
+ * mediasoup's close() sends SIGTERM, on which the worker shuts its sockets down gracefully; a TCP
+ * connection (ICE-TCP) to a peer whose network vanished has writes queued that never drain, and
+ * the worker then waits for the kernel's retransmission timeout (minutes). Past this long it is killed (ms).
+ */
+const WORKER_EXIT_GRACE_MS = 2000;
+
+function killIfStillAlive(pid: number): void {
+  setTimeout(() => {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Exited meanwhile.
+    }
+  }, WORKER_EXIT_GRACE_MS);
+}
+
 export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   readonly observer = new ObserverEmitter<MediaWorkerObserverEvents>();
   readonly #feeds = new Set<CameraFeed>();
@@ -167,7 +189,9 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const pid = this.worker.pid;
     this.worker.close();
+    killIfStillAlive(pid);
     this.#hostClosed();
   }
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
-import { configSchema } from '../../server/config/schema.ts';
+import type { types } from 'mediasoup';
 import { TurnCredentials } from '../../server/media/TurnCredentials.ts';
 import { consoleTiles, openConsole, sampleVideo, type ConsoleTile } from '../support/browser.ts';
 import { Coturn } from '../support/Coturn.ts';
@@ -18,8 +18,6 @@ const simConfig: SimulatorConfig = {
   cameras: cameras.map((id, i) => ({ id, tag: 61 + i, codec: 'h264', profile: 'baseline', width: 320, height: 180, fps: 15, gop: 15, bitrateKbps: 200 })),
 };
 const TURN_SECRET = 'network-test-turn-secret';
-/** The lead's "TURN servers for consoles" adds `turn` to the config; until then the console part of (ii) is skipped. */
-const turnWired = 'turn' in configSchema.shape;
 
 /**
  * In-page hook (a string: tsx's keepNames helper does not exist in the page): every
@@ -97,6 +95,9 @@ describe('networks: UDP dropped, a changed address, only 443', function () {
   let t: TestApp;
   let httpPort: number;
   const pages: Page[] = [];
+  /** The app's mediasoup transports and consumers (server side), for what a session holds and sends. */
+  const transports = new Map<string, types.WebRtcTransport>();
+  const consumers = new Map<string, types.Consumer>();
 
   before(async () => {
     const started = Date.now();
@@ -119,8 +120,16 @@ describe('networks: UDP dropped, a changed address, only 443', function () {
       cameras: cameras.map((id) => ({ id, name: id, url: sim.url(id) })),
       // turns: only (TLS on 443), so (ii) proves TURN over TLS end to end (with turn: too, Chromium
       // prefers the plain TCP relay: its candidates rank above TLS ones).
-      ...(turnWired && { turn: { urls: turn!.urls.filter((url) => url.startsWith('turns:')), secret: TURN_SECRET, ttlS: 600 } }),
-    } as Parameters<typeof startTestApp>[0]);
+      turn: { urls: turn!.urls.filter((url) => url.startsWith('turns:')), secret: TURN_SECRET, ttlS: 600 },
+    });
+    for (const worker of t.app.media.workers) {
+      worker.router.observer.on('newtransport', (transport) => {
+        // Viewers' receive transports only (not the pipes between the workers' routers).
+        if (!('iceParameters' in transport)) return;
+        transports.set(transport.id, transport as types.WebRtcTransport);
+        transport.observer.on('newconsumer', (consumer) => consumers.set(consumer.id, consumer));
+      });
+    }
     httpPort = Number(new URL(t.app.consoleUrl).port);
     // Warm-up (UDP allowed): every camera's ingest runs, so what is measured next is the network's part.
     const page = await nb.newPage();
@@ -139,8 +148,8 @@ describe('networks: UDP dropped, a changed address, only 443', function () {
     await nb?.close();
   });
 
-  async function newPage(): Promise<Page> {
-    const page = await nb.newPage();
+  async function newPage(options: { viewport?: { width: number; height: number }; hasTouch?: boolean } = {}): Promise<Page> {
+    const page = await nb.newPage(options.viewport, { hasTouch: options.hasTouch });
     pages.push(page);
     await page.addInitScript(PC_HOOK);
     return page;
@@ -218,20 +227,8 @@ describe('networks: UDP dropped, a changed address, only 443', function () {
     expect(refused.candidates.filter((c) => / typ relay /.test(c))).to.deep.equal([]);
   });
 
-  it('(ii) only TCP 443 and the console port open: every tile plays through TURN (?transport=relay)', async function () {
-    if (!turnWired) {
-      console.log('      (the config has no turn settings yet: skipped until "TURN servers for consoles" lands)');
-      this.skip();
-    }
+  it('(ii) only TCP 443 and the console port open: every tile plays through TURN (?transport=relay)', async () => {
     const page = await newPage();
-    const url = (await t.consoleLink('operator')).replace('/#', '/?transport=relay#');
-    // The built console (dist/client) must be one that knows ?transport=relay (window.c5.media).
-    await openConsole(page, url);
-    if ((await page.evaluate('typeof window.c5.media')) !== 'function') {
-      console.log('      (the built console has no TURN support yet, window.c5.media missing: npm run build after "TURN servers for consoles")');
-      this.skip();
-    }
-    await page.goto('about:blank');
     await nb.allowOnlyTcpPorts([443, httpPort]);
     const relayed = await openAndTime(page, (await t.consoleLink('operator')).replace('/#', '/?transport=relay#'), 30_000).catch(async (error: Error) => {
       const pcs = await page.evaluate(`window.__pcs.map((e) => ({ state: e.pc.connectionState, ice: e.pc.iceConnectionState, config: e.config }))`).catch(() => undefined);
@@ -248,9 +245,154 @@ describe('networks: UDP dropped, a changed address, only 443', function () {
       expect(pair.local?.relayProtocol).to.equal('tls');
       expect(pair.local?.address).to.equal(nb.hostAddress);
     }
+    expect((media as { relayed: boolean }).relayed, 'the console knows it is relayed').to.equal(true);
+    expect(await page.locator('.tile[data-transport="TURN"]').count(), 'every tile says TURN').to.equal(cameras.length);
     for (const id of cameras) {
       expect(relayed.tiles.find((x) => x.cameraId === id)?.state, id).to.equal('live');
       expect(relayed.liveMs[id], id).to.be.lessThan(15_000);
     }
   });
+
+  it('(iii) a supervisor\'s tablet on a link that drops UDP keeps its four tiles when its address changes: the session is taken back and ICE restarts', async () => {
+    await nb.dropUdp();
+    const page = await newPage({ viewport: { width: 768, height: 1024 }, hasTouch: true });
+    const earlier = new Set([...consumers.keys(), ...transports.keys()]);
+    await openAndTime(page, await t.consoleLink('supervisor'), 30_000);
+    // With UDP gone the media comes over ICE-TCP, or through the TURN server this app also offers
+    // (TLS on 443): whichever pair Chromium's ICE nominates first. Never UDP straight to the server.
+    const saying = async (): Promise<string[]> => page.locator('.tile[data-camera-id]').evaluateAll((tiles) => tiles.map((tile) => (tile as HTMLElement).dataset.transport ?? ''));
+    const before = await saying();
+    expect(before.every((label) => label === 'TCP' || label === 'TURN'), `tiles say ${before.join(', ')}`).to.equal(true);
+    const held = [...consumers.values()].filter((c) => !c.closed && !earlier.has(c.id)).map((c) => c.id).sort();
+    const transportsBefore = [...transports.values()].filter((x) => !x.closed && !earlier.has(x.id)).map((x) => x.id);
+    expect(held).to.have.length(cameras.length);
+
+    const changedAt = Date.now();
+    const address = await nb.changeAddress();
+    const recovery = await framesAfter(page, changedAt, 20_000);
+    const media = (await page.evaluate('window.c5.media()')) as { state: string; iceRestarts: number; protocol: string };
+    const after = await consoleTiles(page);
+    const afterLabels = await saying();
+    const timeline = ((await page.evaluate('window.c5.connectionLog()')) as Array<{ at: number; event: string }>).slice(-8);
+    const pageNow = (await page.evaluate('performance.now()')) as number;
+    const changedInPage = pageNow - (Date.now() - changedAt);
+    console.log(`      timeline (ms after the change): ${timeline.filter((e) => e.at >= changedInPage - 50).map((e) => `${Math.round(e.at - changedInPage)} ${e.event}`).join('; ')}`);
+    console.log(`      ${JSON.stringify({ addressChange: { to: address, everyTilePlayingAgainMs: recovery.allPlayingMs, perTileMs: recovery.perTileMs, longestGapMs: recovery.longestGapMs, media, before, after: afterLabels } })}`);
+    // The session was taken back, not rebuilt: the same consumers on the same transport, ICE restarted.
+    expect([...consumers.values()].filter((c) => !c.closed && !earlier.has(c.id)).map((c) => c.id).sort()).to.deep.equal(held);
+    expect([...transports.values()].filter((x) => !x.closed && !earlier.has(x.id)).map((x) => x.id)).to.deep.equal(transportsBefore);
+    expect(media.iceRestarts).to.be.at.least(1);
+    expect(media.state).to.equal('connected');
+    expect(after.map((x) => x.state)).to.deep.equal(['live', 'live', 'live', 'live']);
+    expect(afterLabels.every((label) => label === 'TCP' || label === 'TURN'), `tiles say ${afterLabels.join(', ')}`).to.equal(true);
+    // A generous bound; the target (under 3 s) is reported above and in bench:network.
+    expect(recovery.allPlayingMs).to.be.lessThan(15_000);
+    const samples = await Promise.all(cameras.map((id) => sampleVideo(page, `.tile[data-camera-id="${id}"]`, { durationMs: 1000 })));
+    for (const [i, id] of cameras.entries()) expect(new Set(samples[i]!.map((x) => x.tag)), id).to.deep.equal(new Set([61 + i]));
+    expect(t.app.signalling.detachedCount).to.equal(0);
+    // The tab closes: its session ends at once (pagehide), it is not kept for a resume.
+    await page.context().close();
+    await waitUntil(() => consumers.get(held[0]!)!.closed, 5000, 'the closed page\'s consumers closed');
+  });
+
+  it('(iv) a hidden page pauses its consumers on the server (no video flows) and shows a frame soon after it is visible again', async () => {
+    const page = await newPage();
+    await page.addInitScript(VISIBILITY_HOOK);
+    const earlier = new Set([...consumers.keys(), ...transports.keys()]);
+    await openAndTime(page, await t.consoleLink('operator'), 30_000);
+    const mine = [...consumers.values()].filter((c) => !c.closed && !earlier.has(c.id));
+    const transport = [...transports.values()].filter((x) => !x.closed && !earlier.has(x.id));
+    expect(mine).to.have.length(cameras.length);
+    expect(transport).to.have.length(1);
+    const sent = async (): Promise<number> => ((await transport[0]!.getStats())[0] as { bytesSent: number }).bytesSent;
+
+    await page.evaluate(`window.__setVisibility('hidden')`);
+    await waitUntil(() => mine.every((c) => c.paused), 5000, 'every consumer paused on the server');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const hiddenBytes = await sent();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const hiddenFlow = (await sent()) - hiddenBytes;
+
+    const frames = async (): Promise<number[]> => (await page.evaluate(FRAME_COUNTS)) as number[];
+    const before = await frames();
+    const shownAt = Date.now();
+    await page.evaluate(`window.__setVisibility('visible')`);
+    const firstFrameMs: number[] = cameras.map(() => -1);
+    while (firstFrameMs.some((ms) => ms < 0) && Date.now() - shownAt < 10_000) {
+      const now = await frames();
+      now.forEach((count, i) => {
+        if (firstFrameMs[i]! < 0 && count > before[i]!) firstFrameMs[i] = Date.now() - shownAt;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const shownBytes = await sent();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const shownFlow = (await sent()) - shownBytes;
+    console.log(`      ${JSON.stringify({ hidden: { bytesSentIn1500ms: hiddenFlow }, shown: { bytesSentIn1000ms: shownFlow, firstFrameMs } })}`);
+    expect(mine.every((c) => !c.paused)).to.equal(true);
+    // RTCP and ICE keep-alives still flow while hidden; video (4 x 200 kbit/s, ~37 kB in 1.5 s) does not.
+    expect(hiddenFlow).to.be.lessThan(4000);
+    expect(shownFlow).to.be.greaterThan(20_000);
+    for (const ms of firstFrameMs) expect(ms, 'a frame after the page was shown').to.be.within(0, 10_000);
+  });
 });
+
+/** In-page: document.visibilityState / hidden made settable, as a background tab or a screen turned off would set them. */
+const VISIBILITY_HOOK = `(() => {
+  let state = 'visible';
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+  Object.defineProperty(document, 'hidden', { configurable: true, get: () => state === 'hidden' });
+  window.__setVisibility = (next) => { state = next; document.dispatchEvent(new Event('visibilitychange')); };
+})()`;
+
+/** In-page: the decoded frame count of each tile's shown video, in tile order. */
+const FRAME_COUNTS = `[...document.querySelectorAll('.tile')].filter((tile) => tile.dataset.cameraId).map((tile) => tile.querySelector('video:not(.standby)')?.getVideoPlaybackQuality().totalVideoFrames ?? 0)`;
+
+async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Polls every tile's decoded frames (every 50 ms) from `since` on. A tile plays again at its first
+ * new frame after its longest gap (the network change); every tile plays again when the last one
+ * does, and has then shown 10 more frames. Returns ms from `since`.
+ */
+async function framesAfter(page: Page, since: number, timeoutMs: number): Promise<{ allPlayingMs: number; perTileMs: number[]; longestGapMs: number[] }> {
+  const history: Array<{ at: number; counts: number[] }> = [];
+  for (;;) {
+    history.push({ at: Date.now(), counts: (await page.evaluate(FRAME_COUNTS)) as number[] });
+    const tiles = history[0]!.counts.length;
+    const perTile: number[] = [];
+    const gaps: number[] = [];
+    for (let i = 0; i < tiles; i++) {
+      let lastChange = since;
+      let longest = 0;
+      let resumedAt = since;
+      for (let k = 1; k < history.length; k++) {
+        if (history[k]!.counts[i]! > history[k - 1]!.counts[i]!) {
+          const gap = history[k]!.at - lastChange;
+          if (gap > longest) {
+            longest = gap;
+            resumedAt = history[k]!.at;
+          }
+          lastChange = history[k]!.at;
+        }
+      }
+      perTile.push(resumedAt - since);
+      gaps.push(longest);
+    }
+    const last = history[history.length - 1]!;
+    const settled = perTile.every((ms, i) => {
+      const at = since + ms;
+      const base = history.find((h) => h.at >= at);
+      return ms > 0 && base !== undefined && last.counts[i]! - base.counts[i]! >= 10;
+    });
+    if (settled) return { allPlayingMs: Math.max(...perTile), perTileMs: perTile, longestGapMs: gaps };
+    if (Date.now() - since > timeoutMs) throw new Error(`the tiles did not all play again within ${timeoutMs} ms: ${JSON.stringify({ perTile, gaps, last })}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

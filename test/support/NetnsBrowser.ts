@@ -307,9 +307,9 @@ export class NetnsBrowser {
     this.browser = await chromium.connectOverCDP(endpoint);
   }
 
-  /** A new page in its own browser context (own storage): one independent viewer. */
-  async newPage(viewport?: { width: number; height: number }): Promise<Page> {
-    const context = await this.browser.newContext({ viewport: viewport ?? this.#viewport });
+  /** A new page in its own browser context (own storage): one independent viewer; `hasTouch`: a touch screen. */
+  async newPage(viewport?: { width: number; height: number }, options: { hasTouch?: boolean } = {}): Promise<Page> {
+    const context = await this.browser.newContext({ viewport: viewport ?? this.#viewport, ...(options.hasTouch && { hasTouch: true }) });
     return context.newPage();
   }
 
