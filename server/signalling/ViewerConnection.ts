@@ -399,6 +399,8 @@ export class ViewerConnection {
 
   async #consume({ transportId, cameraId, rtpCapabilities, tile, stream: requested, replaces }: RequestPayload<'consume'>): Promise<ResponseMap['consume']> {
     const media = this.#requireTransport(transportId);
+    // The socket that asked: only it can be told of the consumer (its answer is lost with it).
+    const asker = this.#socket;
     const allowed = await this.#access.authorize(this.#viewer(), cameraId);
     if (replaces !== undefined && this.#consumers.get(replaces)?.cameraId !== cameraId) throw new AppError('not_found', `no consumer ${replaces} of ${cameraId} on this connection`);
     const watch = await this.#watch(cameraId);
@@ -435,15 +437,22 @@ export class ViewerConnection {
       throw error;
     }
     this.#reservedKbps -= reserved;
-    // The connection, its transport or this camera's watch may have gone while mediasoup answered:
-    // the consumer then belongs to nobody, so it closes now rather than being counted forever.
-    if (this.#closed || this.#media !== media || !this.#watches.has(cameraId)) {
+    // The connection, its transport or this camera's watch may have gone while mediasoup answered,
+    // or the socket that asked dropped (the session detached, or taken back by another socket that
+    // already learnt what it holds): the consumer then belongs to nobody, so it closes now rather
+    // than being counted (and audited as watched) forever.
+    const unanswerable = this.#detachedAt !== undefined || this.#socket !== asker;
+    if (this.#closed || this.#media !== media || !this.#watches.has(cameraId) || unanswerable) {
       try {
         media.closeConsumer(consumer.id);
       } catch {
         // Already closed with its viewer media.
       }
-      throw new AppError('invalid_state', this.#closed ? 'connection closed' : 'the transport or the view closed while consuming');
+      if (!this.#closed && this.#watches.has(cameraId)) {
+        this.#releaseUnusedLeases(watch);
+        if (watch.consumers.size === 0 && (this.#consumesInFlight.get(cameraId) ?? 0) <= 1) this.#unwatch(cameraId, watch);
+      }
+      throw new AppError('invalid_state', this.#closed ? 'connection closed' : unanswerable ? 'the socket that asked for this consumer is gone' : 'the transport or the view closed while consuming');
     }
     // A new consumer supersedes the ones of this camera that closed by themselves.
     for (const old of [...watch.consumers]) {

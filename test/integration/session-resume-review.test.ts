@@ -1,0 +1,114 @@
+import { expect } from 'chai';
+import { io } from 'socket.io-client';
+import type { types } from 'mediasoup';
+import { Simulator } from '../support/simulator.ts';
+import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
+import { ok, type ClientSocket } from '../support/signallingClient.ts';
+import { waitFor } from '../support/processes.ts';
+import type { SessionInfo } from '../../server/signalling/protocol.ts';
+
+// Review of #25 (sessions that survive a network change): races and audit of a resumed session.
+
+const GRACE_MS = 2500;
+const SIM = {
+  cameras: [
+    { id: 'rv-a', tag: 91, codec: 'h264', profile: 'baseline', width: 320, height: 180, fps: 15, gop: 15, bitrateKbps: 200 },
+    { id: 'rv-b', tag: 92, codec: 'h264', profile: 'baseline', width: 320, height: 180, fps: 15, gop: 15, bitrateKbps: 200 },
+  ],
+} as const;
+
+interface Connected {
+  socket: ClientSocket;
+  session: SessionInfo;
+}
+
+describe('session resume review (#25)', function () {
+  this.timeout(60_000);
+  let sim: Simulator;
+  let t: TestApp;
+  const sockets: ClientSocket[] = [];
+  const consumers = new Map<string, types.Consumer>();
+  const restores: Array<() => void> = [];
+
+  function connect(token: string, resume?: string, extra: Record<string, unknown> = {}): Promise<Connected> {
+    const socket: ClientSocket = io(t.app.consoleUrl, { path: '/socket.io', auth: { token, ...(resume && { resume }) }, transports: ['websocket'], reconnection: false, forceNew: true, ...extra });
+    sockets.push(socket);
+    return new Promise((resolve, reject) => {
+      socket.once('session', (session) => resolve({ socket, session }));
+      socket.once('connect_error', (error: Error & { data?: unknown }) => {
+        socket.close();
+        reject(Object.assign(new Error(error.message), { data: error.data }));
+      });
+    });
+  }
+
+  async function dropNetwork(socket: ClientSocket): Promise<void> {
+    const before = t.app.signalling.detachedCount;
+    (socket.io.engine as unknown as { close(): void }).close();
+    await waitFor(() => t.app.signalling.detachedCount === before + 1, 5000, 'the server keeps the session');
+  }
+
+  /** The camera's streams start `ms` late (a camera slow to answer), for the rest of the test. */
+  function slowStart(cameraId: string, ms: number): void {
+    const cameras = t.app.cameras as unknown as { acquire: (id: string, stream?: string) => Promise<unknown> };
+    const original = cameras.acquire;
+    cameras.acquire = async function (this: unknown, id: string, stream?: string) {
+      if (id === cameraId) await new Promise((resolve) => setTimeout(resolve, ms));
+      return original.call(this, id, stream);
+    };
+    restores.push(() => {
+      cameras.acquire = original;
+    });
+  }
+
+  const viewsOf = async (cameraId: string) => (await t.app.audit.query({ action: 'view' }, { offset: 0, limit: 500 })).items.filter((e) => e.cameraId === cameraId).sort((a, b) => a.seq - b.seq);
+
+  before(async () => {
+    sim = await Simulator.start({ config: SIM as never });
+    t = await startTestApp({
+      media: { workers: 1 },
+      signalling: { resumeGraceMs: GRACE_MS },
+      cameras: SIM.cameras.map((camera) => ({ id: camera.id, name: camera.id, url: sim.url(camera.id) })),
+    });
+    for (const worker of t.app.media.workers) {
+      worker.router.observer.on('newtransport', (transport) => transport.observer.on('newconsumer', (consumer) => consumers.set(consumer.id, consumer)));
+    }
+  });
+  afterEach(async () => {
+    for (const restore of restores.splice(0)) restore();
+    for (const socket of sockets.splice(0)) socket.close();
+    await waitFor(() => t.app.signalling.connectionCount === 0 && t.app.signalling.detachedCount === 0, GRACE_MS + 5000, 'every session closed');
+  });
+  after(async () => {
+    await t?.close();
+    await sim?.stop();
+  });
+
+  for (const how of ['after its socket dropped', 'from a socket still connected'] as const) {
+    it(`closes a consumer whose consume was answered after the session was taken back ${how} (nobody can own it)`, async () => {
+      const token = await t.token('operator');
+      const first = await connect(token);
+      const { rtpCapabilities } = await ok(first.socket, 'getRouterRtpCapabilities', {});
+      const { transport } = await ok(first.socket, 'createTransport', {});
+      slowStart('rv-a', 1200);
+      const known = new Set(consumers.keys());
+      // The consume is on its way when the network goes: its answer is lost with the socket.
+      first.socket.emit('consume', { transportId: transport.id, cameraId: 'rv-a', rtpCapabilities: rtpCapabilities as never }, () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      if (how === 'after its socket dropped') await dropNetwork(first.socket);
+      const second = await connect(token, first.session.resumeToken);
+      expect(second.session.resumed, 'the session was taken back').to.not.equal(undefined);
+      expect(second.session.resumed!.consumers, 'nothing open yet').to.deep.equal([]);
+      // The consume completes on the server after the client learnt what the session holds.
+      await waitFor(() => [...consumers.keys()].some((id) => !known.has(id)), 10_000, 'the late consumer was created');
+      const late = consumers.get([...consumers.keys()].find((id) => !known.has(id))!)!;
+      await waitFor(() => late.closed, 3000, 'the consumer nobody knows of is closed').catch(() => undefined);
+      expect(late.closed, 'a consumer the resumed client was never told of must not stay open').to.equal(true);
+      await waitFor(() => (t.app.cameras.session('rv-a')?.viewers ?? 0) === 0, 3000, 'the camera is let go').catch(() => undefined);
+      expect(t.app.cameras.session('rv-a')?.viewers ?? 0, 'no lease held for it').to.equal(0);
+      // The view record (if any) is not left open.
+      const actions = (await viewsOf('rv-a')).map((e) => e.action);
+      expect(actions.filter((a) => a === 'view.start').length).to.equal(actions.filter((a) => a !== 'view.start').length);
+    });
+  }
+});
