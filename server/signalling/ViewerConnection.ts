@@ -89,7 +89,8 @@ export class ViewerConnection {
   #overCapSamples = 0;
   #expiryTimer: NodeJS.Timeout | undefined;
   #closed = false;
-  readonly #address: string | undefined;
+  /** The address of the socket driving the session (a resumed session's is its new socket's: the network changed). */
+  #address: string | undefined;
   #socket: ViewerSocket;
   /** Date.now() when the socket dropped and the session was kept (undefined: a socket drives it). */
   #detachedAt: number | undefined;
@@ -247,6 +248,8 @@ export class ViewerConnection {
     const detachedMs = this.#detachedAt === undefined ? 0 : Date.now() - this.#detachedAt;
     this.#socket = socket;
     this.#detachedAt = undefined;
+    // Views started from now on are audited with the address the console has now.
+    this.#address = socket.handshake.address || undefined;
     for (const room of this.#rooms) void socket.join(room);
     this.#armExpiry();
     const consumers: ResumedSession['consumers'] = [];

@@ -111,4 +111,22 @@ describe('session resume review (#25)', function () {
       expect(actions.filter((a) => a === 'view.start').length).to.equal(actions.filter((a) => a !== 'view.start').length);
     });
   }
+
+  it('audits the views a resumed session starts with the address of its new socket', async () => {
+    const token = await t.token('operator');
+    const first = await connect(token, undefined, { localAddress: '127.0.0.1' });
+    const { rtpCapabilities } = await ok(first.socket, 'getRouterRtpCapabilities', {});
+    const { transport } = await ok(first.socket, 'createTransport', {});
+    const a = await ok(first.socket, 'consume', { transportId: transport.id, cameraId: 'rv-a', rtpCapabilities: rtpCapabilities as never });
+    await dropNetwork(first.socket);
+    // The console comes back from another network (another address).
+    const second = await connect(token, first.session.resumeToken, { localAddress: '127.0.0.2' });
+    expect(second.session.resumed!.consumers.map((c) => c.consumerId)).to.deep.equal([a.consumer.id]);
+    await ok(second.socket, 'consume', { transportId: transport.id, cameraId: 'rv-b', rtpCapabilities: rtpCapabilities as never });
+    const startA = (await viewsOf('rv-a')).filter((e) => e.action === 'view.start').at(-1)!;
+    const startB = (await viewsOf('rv-b')).filter((e) => e.action === 'view.start').at(-1)!;
+    expect(JSON.stringify(startA)).to.contain('127.0.0.1');
+    expect(JSON.stringify(startB), 'the view started from the new network names its address').to.contain('127.0.0.2');
+    expect(JSON.stringify(startB)).to.not.contain('127.0.0.1');
+  });
 });
