@@ -83,7 +83,23 @@ export interface Dc09Entry {
   input: fc.Arbitrary<Dc09Case>;
 }
 
-export type EntryPoint = RestEntry | SocketEntry | CameraEntry | Dc09Entry;
+/**
+ * The Socket.IO handshake (issue 25): its `auth` object, with a valid or forged token and a resume
+ * token that is valid, another user's, malformed or not a string at all.
+ */
+export interface HandshakeEntry {
+  kind: 'handshake';
+  auth: fc.Arbitrary<HandshakeCase>;
+}
+
+/** `token`: whose token to present ('forged': a generated string); `resume`: a case for auth.resume. */
+export interface HandshakeCase {
+  token: Caller | { forged: unknown };
+  resume?: 'own' | 'other' | { value: unknown };
+  extra?: Record<string, unknown>;
+}
+
+export type EntryPoint = RestEntry | SocketEntry | CameraEntry | Dc09Entry | HandshakeEntry;
 export const entryName = (entry: EntryPoint): string =>
   entry.kind === 'rest'
     ? `${entry.method} ${entry.path}`
@@ -91,7 +107,21 @@ export const entryName = (entry: EntryPoint): string =>
       ? `socket ${entry.event}`
       : entry.kind === 'camera'
         ? `rtsp ${entry.name}`
-        : `dc09 ${entry.transport}`;
+        : entry.kind === 'handshake'
+          ? 'socket handshake'
+          : `dc09 ${entry.transport}`;
+
+const handshakeCase: fc.Arbitrary<HandshakeCase> = fc.record(
+  {
+    token: fc.oneof(fc.constantFrom<Caller>(...callers), fc.record({ forged: fc.oneof(hostileString, fc.anything()) })),
+    resume: fc.oneof(
+      fc.constantFrom<'own' | 'other'>('own', 'other'),
+      fc.record({ value: fc.oneof(hostileString, fc.anything(), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/), fc.string({ maxLength: 100 })) }),
+    ),
+    extra: fc.dictionary(fc.string({ maxLength: 12 }), fc.anything(), { maxKeys: 3 }),
+  },
+  { requiredKeys: ['token'] },
+);
 
 /** A REST entry point: hostile path parameters, query and (for writes) body; every caller. */
 export function rest(
@@ -173,6 +203,7 @@ export function entryPoints(ctx: FuzzContext): EntryPoint[] {
     ...incidentEntries(ctx),
     ...alarmEntries(ctx),
     ...requestEvents.map((event) => socket(ctx, event)),
+    { kind: 'handshake', auth: handshakeCase },
     { kind: 'camera', name: 'responses', script: hostileResponses, transport: 'tcp' },
     { kind: 'camera', name: 'responses (udp setup)', script: hostileResponses, transport: 'udp' },
     { kind: 'camera', name: 'interleaved', script: hostileInterleaved, transport: 'tcp' },

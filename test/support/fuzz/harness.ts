@@ -9,11 +9,12 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { Simulator } from '../simulator.ts';
 import { startTestApp, type TestApp } from '../pipelineApp.ts';
+import { io } from 'socket.io-client';
 import { connectClient, ok, type ClientSocket } from '../signallingClient.ts';
 import { roles, type Role } from '../../../server/auth/Identity.ts';
 import { encodeSegment, type RawBody, type PathSegment } from './arbitraries.ts';
 import { signedHeaders } from '../../../server/alarms/AlarmSignature.ts';
-import { entryName, entryPoints, uncoveredOperations, type Caller, type CameraEntry, type Dc09Entry, type EntryPoint, type FuzzContext, type RestEntry, type SocketEntry } from './entryPoints.ts';
+import { entryName, entryPoints, uncoveredOperations, type Caller, type CameraEntry, type Dc09Entry, type EntryPoint, type FuzzContext, type HandshakeCase, type RestEntry, type SocketEntry } from './entryPoints.ts';
 import { tcpWrites, type Dc09Case, type Dc09FuzzAccounts } from './dc09Arbitraries.ts';
 import { panelDecodeAnswer, panelFrame } from '../Dc09Panel.ts';
 import { encodeAnswer, MAX_BODY_LENGTH, MAX_FRAME_BYTES, openPayload, readEnvelope } from '../../../server/alarms/dc09/Dc09Frame.ts';
@@ -166,7 +167,15 @@ export class FuzzTarget {
   async run(entry: EntryPoint, options: { numRuns: number; seed: number; path?: string }): Promise<EntryResult> {
     await this.renewSessions();
     const property = (
-      entry.kind === 'rest' ? this.restProperty(entry) : entry.kind === 'socket' ? this.socketProperty(entry) : entry.kind === 'camera' ? this.cameraProperty(entry) : this.dc09Property(entry)
+      entry.kind === 'rest'
+        ? this.restProperty(entry)
+        : entry.kind === 'socket'
+          ? this.socketProperty(entry)
+          : entry.kind === 'camera'
+            ? this.cameraProperty(entry)
+            : entry.kind === 'handshake'
+              ? fc.asyncProperty(entry.auth, (auth) => this.checkHandshake(auth))
+              : this.dc09Property(entry)
     ) as fc.IAsyncProperty<[unknown]>;
     const details = await fc.check(property, { numRuns: options.numRuns, seed: options.seed, ...(options.path && { path: options.path }), endOnFailure: false });
     const result: EntryResult = { name: entryName(entry), runs: details.numRuns, failed: details.failed, seed: details.seed };
@@ -225,6 +234,44 @@ export class FuzzTarget {
     const socket = await connectClient(this.base, this.tokens[role]);
     this.sockets.set(role, socket);
     return socket;
+  }
+
+  /**
+   * One handshake: it connects and the first event is `session`, or it is refused with a listed
+   * error code; the server keeps accepting connections either way. A resume token of the operator's
+   * own earlier session ('own') or of the supervisor's ('other') is taken from a live socket.
+   */
+  async checkHandshake(auth: HandshakeCase): Promise<void> {
+    const token = typeof auth.token === 'object' ? auth.token.forged : auth.token === 'none' ? undefined : this.tokens[auth.token];
+    let resume: unknown;
+    if (auth.resume === 'own' || auth.resume === 'other') {
+      const whose = auth.resume === 'own' && typeof auth.token === 'string' && auth.token !== 'none' ? auth.token : 'supervisor';
+      const owner: ClientSocket = io(this.base, { path: '/socket.io', auth: { token: this.tokens[whose] }, transports: ['websocket'], reconnection: false, forceNew: true });
+      resume = await new Promise<string>((resolve, reject) => {
+        owner.once('session', (session) => resolve(session.resumeToken));
+        owner.once('connect_error', reject);
+      }).finally(() => owner.close());
+    } else if (auth.resume !== undefined) {
+      resume = auth.resume.value;
+    }
+    const outcome = await new Promise<{ session?: unknown; error?: { message: string; data?: unknown } }>((resolve) => {
+      const socket = io(this.base, { path: '/socket.io', auth: { ...auth.extra, token, ...(auth.resume !== undefined && { resume }) } as never, transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000 });
+      const done = (result: { session?: unknown; error?: { message: string; data?: unknown } }): void => {
+        socket.close();
+        resolve(result);
+      };
+      socket.once('session', (session) => done({ session }));
+      socket.once('connect_error', (error: Error & { data?: unknown }) => done({ error: { message: error.message, data: error.data } }));
+    });
+    if (outcome.error) {
+      const code = (outcome.error.data as { code?: unknown } | undefined)?.code;
+      if (typeof code !== 'string' || !this.errorCodes.has(code)) throw new Error(`handshake ${brief(auth)}: refused without a listed error code (${brief(outcome.error)})`);
+    } else if (typeof (outcome.session as { resumeToken?: unknown } | undefined)?.resumeToken !== 'string') {
+      throw new Error(`handshake ${brief(auth)}: connected, but the first event was not a session with a resume token (${brief(outcome.session)})`);
+    }
+    // The server still takes a plain connection.
+    const probe = await connectClient(this.base, this.tokens.operator);
+    probe.close();
   }
 
   private socketProperty(entry: SocketEntry) {
