@@ -252,7 +252,10 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
         }
         ready = true;
         setConnection('connected');
-        if (document.visibilityState === 'hidden') void media.setPageVisible(false).catch(() => undefined);
+        // A new session starts shown; a resumed one keeps what the server was last told, and the
+        // page may have been hidden or shown while the socket was down (a change it could not send).
+        const hidden = document.visibilityState === 'hidden';
+        if (hidden || resumed) void media.setPageVisible(!hidden).catch(() => undefined);
         videoWall.online();
         // Tiles restored from an earlier session may show cameras outside the first page.
         void cameras.resolveNames(videoWall.tiles().map((tile) => tile.cameraId)).then((found) => {

@@ -6,6 +6,11 @@ import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { ok, type ClientSocket } from '../support/signallingClient.ts';
 import { waitFor } from '../support/processes.ts';
 import type { SessionInfo } from '../../server/signalling/protocol.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildClient } from '../../client/build.ts';
+import { launchChromium, openConsole, waitForTiles, type LaunchedChromium } from '../support/browser.ts';
 
 // Review of #25 (sessions that survive a network change): races and audit of a resumed session.
 
@@ -128,5 +133,69 @@ describe('session resume review (#25)', function () {
     expect(JSON.stringify(startA)).to.contain('127.0.0.1');
     expect(JSON.stringify(startB), 'the view started from the new network names its address').to.contain('127.0.0.2');
     expect(JSON.stringify(startB)).to.not.contain('127.0.0.1');
+  });
+});
+
+/** In-page: document.visibilityState / hidden made settable, as a background tab or a screen turned off would set them. */
+const VISIBILITY_HOOK = `(() => {
+  let state = 'visible';
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+  Object.defineProperty(document, 'hidden', { configurable: true, get: () => state === 'hidden' });
+  window.__setVisibility = (next) => { state = next; document.dispatchEvent(new Event('visibilitychange')); };
+})()`;
+
+describe('session resume review (#25): the console in Chromium', function () {
+  this.timeout(120_000);
+  let sim: Simulator;
+  let t: TestApp;
+  let chromium: LaunchedChromium;
+  let consoleDir: string;
+  const consumers = new Map<string, types.Consumer>();
+
+  before(async () => {
+    // The console as this tree has it (dist/client may be older than the change under review).
+    consoleDir = mkdtempSync(join(tmpdir(), 'c5-console-'));
+    await buildClient(consoleDir);
+    sim = await Simulator.start({ config: SIM as never });
+    t = await startTestApp({
+      media: { workers: 1 },
+      http: { consoleDir } as never,
+      signalling: { resumeGraceMs: 20_000 },
+      cameras: SIM.cameras.map((camera) => ({ id: camera.id, name: camera.id, url: sim.url(camera.id) })),
+    });
+    for (const worker of t.app.media.workers) {
+      worker.router.observer.on('newtransport', (transport) => transport.observer.on('newconsumer', (consumer) => consumers.set(consumer.id, consumer)));
+    }
+    chromium = await launchChromium();
+  });
+  after(async () => {
+    await chromium?.close();
+    await t?.close();
+    await sim?.stop();
+    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
+  });
+
+  it('resumes the video of a page hidden when its socket dropped and shown again before it reconnected', async () => {
+    const page = await chromium.newPage();
+    await page.addInitScript(VISIBILITY_HOOK);
+    await openConsole(page, await t.consoleLink('operator'), 30_000);
+    await waitForTiles(page, (tiles) => tiles.filter((tile) => tile.cameraId !== undefined).length > 0 && tiles.filter((tile) => tile.cameraId !== undefined).every((tile) => tile.state === 'live'), 30_000);
+    const open = () => [...consumers.values()].filter((c) => !c.closed);
+    expect(open().length).to.be.greaterThan(0);
+    await page.evaluate(`window.__setVisibility('hidden')`);
+    await waitFor(() => open().every((c) => c.paused), 5000, 'the hidden page\'s consumers paused');
+
+    // The next handshakes take a while (a network coming back), and the socket's network goes.
+    t.app.signalling.io.use((_socket, next) => void setTimeout(next, 1500));
+    for (const socket of t.app.signalling.io.sockets.sockets.values()) {
+      (socket.conn as unknown as { transport: { socket: { terminate(): void } } }).transport.socket.terminate();
+    }
+    await waitFor(() => t.app.signalling.detachedCount === 1, 5000, 'the server keeps the session');
+    // The page is shown while the socket is still down.
+    await page.evaluate(`window.__setVisibility('visible')`);
+    await page.waitForFunction(`window.c5.connectionLog().some((entry) => entry.event.startsWith('session resumed')) && window.c5.ready`, undefined, { timeout: 15_000, polling: 100 });
+    await waitFor(() => open().length > 0 && open().every((c) => !c.paused), 5000, 'the shown page\'s consumers resumed').catch(() => undefined);
+    expect(open().map((c) => c.paused), 'every consumer of the shown page flows again').to.satisfy((paused: boolean[]) => paused.length > 0 && paused.every((p) => !p));
+    await page.close();
   });
 });
