@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { IngestDescription } from '../../workers/Ingest.ts';
@@ -41,18 +42,22 @@ export type MediaWorkerObserverEvents = {
 const WORKER_EXIT_GRACE_MS = 2000;
 
 function killIfStillAlive(pid: number): void {
+  // Unref'd: a worker that exits lets the process end at once; one that does not keeps it alive through its child handle anyway.
   setTimeout(() => {
+    let command: string;
     try {
-      process.kill(pid, 0);
+      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {
       return;
     }
+    // The pid may have been reused by then: only a mediasoup worker is killed.
+    if (!command.includes('mediasoup-worker')) return;
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // Exited meanwhile.
     }
-  }, WORKER_EXIT_GRACE_MS);
+  }, WORKER_EXIT_GRACE_MS).unref();
 }
 
 export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {

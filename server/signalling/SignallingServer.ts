@@ -204,7 +204,7 @@ export class SignallingServer {
       }
       connection.socket.data.identity = { ...connection.identity, role: user.role as never };
       void connection.recheck();
-      connection.socket.emit('rightsChanged', { role: user.role, areas: user.areas, municipalities: user.municipalities });
+      connection.send('rightsChanged', { role: user.role, areas: user.areas, municipalities: user.municipalities });
     }
   }
 

@@ -97,7 +97,7 @@ export class ViewerConnection {
   /** Rooms the session's socket is in (joined again by the socket that takes the session back). */
   readonly #rooms = new Set<string>();
   /** consumerClosed / transportClosed while detached: sent to the socket that takes the session back. */
-  readonly #missed: Array<{ event: 'consumerClosed' | 'transportClosed'; payload: never }> = [];
+  readonly #missed: Array<{ event: MissedEvent; payload: never }> = [];
   /** The page is hidden: its consumers are paused on the server and stay paused. */
   #hidden = false;
   readonly #onClose: (() => void) | undefined;
@@ -263,13 +263,18 @@ export class ViewerConnection {
     return resumed;
   }
 
+  /** Sends an event to the session's socket; while detached, the ones the next socket must hear are kept for it. */
+  send<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
+    this.#emit(event, ...args);
+  }
+
   #emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
     if (this.#detachedAt === undefined) {
       this.#socket.emit(event, ...args);
       return;
     }
-    if ((event === 'consumerClosed' || event === 'transportClosed') && this.#missed.length < MAX_MISSED_EVENTS) {
-      this.#missed.push({ event, payload: args[0] as never });
+    if (MISSED_EVENTS.has(event) && this.#missed.length < MAX_MISSED_EVENTS) {
+      this.#missed.push({ event: event as MissedEvent, payload: args[0] as never });
     }
   }
 
@@ -811,7 +816,13 @@ export class ViewerConnection {
   }
 }
 
-/** consumerClosed / transportClosed kept for the socket that takes a detached session back, at most. */
+/**
+ * Events a detached session keeps for the socket that takes it back (others are sent again at any
+ * connection, or the console reloads what they announce): what closed, and a change of rights.
+ */
+type MissedEvent = 'consumerClosed' | 'transportClosed' | 'rightsChanged';
+const MISSED_EVENTS = new Set<string>(['consumerClosed', 'transportClosed', 'rightsChanged']);
+/** Events kept for the socket that takes a detached session back, at most. */
 const MAX_MISSED_EVENTS = 256;
 /** A substream failing to start with one of these is replaced by the main stream for the tile. */
 const SUBSTREAM_DOWN = new Set(['camera_unavailable', 'camera_timeout', 'not_found']);

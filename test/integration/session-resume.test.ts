@@ -202,6 +202,21 @@ describe('session resume after a dropped socket (#25)', function () {
     await t.app.catalog.changeStatus(camera.id, 'reinstate', 'resume test over');
   });
 
+  it('tells the resuming socket that the user\'s rights changed while it was away', async () => {
+    const userId = await t.user('operator');
+    const token = t.app.tokens.issue({ userId, role: 'operator', authTime: Math.floor(Date.now() / 1000) }).token;
+    const first = await connect(token);
+    await watch(first.socket, 'rs-a');
+    await dropNetwork(first.socket);
+    t.app.signalling.userChanged({ id: userId, disabled: false, role: 'operator', areas: ['agency'], municipalities: ['Centro'] });
+    const socket: ClientSocket = io(t.app.consoleUrl, { path: '/socket.io', auth: { token, resume: first.session.resumeToken }, transports: ['websocket'], reconnection: false, forceNew: true });
+    sockets.push(socket);
+    const changed = new Promise<{ areas: string[]; municipalities: string[] }>((resolve) => socket.once('rightsChanged', resolve));
+    const session = await new Promise<SessionInfo>((resolve) => socket.once('session', resolve));
+    expect(session.resumed).to.not.equal(undefined);
+    expect(await changed).to.deep.include({ areas: ['agency'], municipalities: ['Centro'] });
+  });
+
   it('pauses a hidden page\'s consumers on the server and resumes them when it is shown', async () => {
     // Bytes stopping and the first frame after showing are measured in Chromium (test/e2e/network.test.ts).
     const { socket } = await connect(await t.token('operator'));
