@@ -6,10 +6,6 @@ import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { ok, type ClientSocket } from '../support/signallingClient.ts';
 import { waitFor } from '../support/processes.ts';
 import type { SessionInfo } from '../../server/signalling/protocol.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildClient } from '../../client/build.ts';
 import { launchChromium, openConsole, waitForTiles, type LaunchedChromium } from '../support/browser.ts';
 
 // Review of #25 (sessions that survive a network change): races and audit of a resumed session.
@@ -149,17 +145,12 @@ describe('session resume review (#25): the console in Chromium', function () {
   let sim: Simulator;
   let t: TestApp;
   let chromium: LaunchedChromium;
-  let consoleDir: string;
   const consumers = new Map<string, types.Consumer>();
 
   before(async () => {
-    // The console as this tree has it (dist/client may be older than the change under review).
-    consoleDir = mkdtempSync(join(tmpdir(), 'c5-console-'));
-    await buildClient(consoleDir);
     sim = await Simulator.start({ config: SIM as never });
     t = await startTestApp({
       media: { workers: 1 },
-      http: { consoleDir } as never,
       signalling: { resumeGraceMs: 20_000 },
       cameras: SIM.cameras.map((camera) => ({ id: camera.id, name: camera.id, url: sim.url(camera.id) })),
     });
@@ -172,7 +163,6 @@ describe('session resume review (#25): the console in Chromium', function () {
     await chromium?.close();
     await t?.close();
     await sim?.stop();
-    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
   });
 
   it('resumes the video of a page hidden when its socket dropped and shown again before it reconnected', async () => {
