@@ -3,7 +3,7 @@
  *
  *   npm run bench                   # quick mode (about 15 minutes on 2 cores)
  *   npm run bench -- --full         # full mode: more trials, longer windows, more steps
- *   npm run bench -- --only latency,ttff [--out DIR]   (latency, ttff, fanout-srtp, fanout-webrtc, ingest, alarm, streams)
+ *   npm run bench -- --only latency,ttff [--out DIR]   (latency, ttff, fanout-srtp, fanout-webrtc, ingest, alarm, streams, network)
  *   npm run bench -- --table-only [--out DIR]   # the table again from DIR/*.json (after re-running one benchmark)
  *
  * Each benchmark writes DIR/<name>.json and its PNG plot(s) and prints its JSON and a one-line
@@ -21,7 +21,7 @@ import { headlineRows, type HeadlineRow } from './headline.ts';
 import { commandLine } from './host.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const BENCHMARKS = ['latency', 'ttff', 'fanout-srtp', 'fanout-webrtc', 'ingest', 'alarm', 'streams'] as const;
+const BENCHMARKS = ['latency', 'ttff', 'fanout-srtp', 'fanout-webrtc', 'ingest', 'alarm', 'streams', 'network'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 interface Outcome {
