@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import type { types } from 'mediasoup';
 import { TurnCredentials } from '../../server/media/TurnCredentials.ts';
-import { consoleTiles, openConsole, sampleVideo, type ConsoleTile } from '../support/browser.ts';
+import { consoleTiles, openConsole, sampleVideo, waitForTiles, type ConsoleTile } from '../support/browser.ts';
 import { Coturn } from '../support/Coturn.ts';
 import { NetnsBrowser } from '../support/NetnsBrowser.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
@@ -196,33 +196,13 @@ describe('networks: UDP dropped, a changed address, only 443', function () {
     for (const url of turn!.urls) {
       const [server] = new TurnCredentials({ urls: [url], secret: TURN_SECRET, ttlS: 600 }).iceServers('network-test');
       const started = Date.now();
-      const result = (await page.evaluate(`(async (server) => {
-        const pc = new RTCPeerConnection({ iceServers: [server], iceTransportPolicy: 'relay' });
-        const candidates = []; const errors = [];
-        pc.onicecandidate = (e) => { if (e.candidate && e.candidate.candidate) candidates.push(e.candidate.candidate); };
-        pc.onicecandidateerror = (e) => errors.push(e.errorCode + ' ' + e.errorText);
-        pc.createDataChannel('probe');
-        await pc.setLocalDescription(await pc.createOffer());
-        await new Promise((resolve) => { pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve(); setTimeout(resolve, 8000); });
-        pc.close();
-        return { candidates, errors };
-      })(${JSON.stringify(server)})`)) as { candidates: string[]; errors: string[] };
+      const result = (await page.evaluate(allocateRelay(server))) as { candidates: string[]; errors: string[] };
       results[url] = { ms: Date.now() - started, ...result };
       expect(result.candidates.some((c) => / typ relay /.test(c) && c.includes(nb.hostAddress)), `${url}: ${JSON.stringify(result)}`).to.equal(true);
     }
     // A wrong secret is refused (the credential is really checked).
     const [forged] = new TurnCredentials({ urls: [turn!.urls[0]!], secret: 'not-the-secret', ttlS: 600 }).iceServers('network-test');
-    const refused = (await page.evaluate(`(async (server) => {
-      const pc = new RTCPeerConnection({ iceServers: [server], iceTransportPolicy: 'relay' });
-      const candidates = []; const errors = [];
-      pc.onicecandidate = (e) => { if (e.candidate && e.candidate.candidate) candidates.push(e.candidate.candidate); };
-      pc.onicecandidateerror = (e) => errors.push(e.errorCode + ' ' + e.errorText);
-      pc.createDataChannel('probe');
-      await pc.setLocalDescription(await pc.createOffer());
-      await new Promise((resolve) => { pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve(); setTimeout(resolve, 8000); });
-      pc.close();
-      return { candidates, errors };
-    })(${JSON.stringify(forged)})`)) as { candidates: string[]; errors: string[] };
+    const refused = (await page.evaluate(allocateRelay(forged))) as { candidates: string[]; errors: string[] };
     console.log(`      ${JSON.stringify({ turnAllocation: results, wrongSecret: refused })}`);
     expect(refused.candidates.filter((c) => / typ relay /.test(c))).to.deep.equal([]);
   });
@@ -335,7 +315,47 @@ describe('networks: UDP dropped, a changed address, only 443', function () {
     expect(shownFlow).to.be.greaterThan(20_000);
     for (const ms of firstFrameMs) expect(ms, 'a frame after the page was shown').to.be.within(0, 10_000);
   });
+
+  // Last: the delay it adds to the app's handshakes stays.
+  it('(v) a page hidden when its socket dropped and shown before it reconnected resumes its video (found by review)', async () => {
+    const page = await newPage();
+    await page.addInitScript(VISIBILITY_HOOK);
+    const earlier = new Set(consumers.keys());
+    await openConsole(page, await t.consoleLink('operator'), 30_000);
+    await waitForTiles(page, (tiles) => tiles.filter((tile) => tile.cameraId !== undefined).length > 0 && tiles.filter((tile) => tile.cameraId !== undefined).every((tile) => tile.state === 'live'), 30_000);
+    const open = () => [...consumers.values()].filter((c) => !c.closed && !earlier.has(c.id));
+    expect(open().length).to.be.greaterThan(0);
+    await page.evaluate(`window.__setVisibility('hidden')`);
+    await waitUntil(() => open().every((c) => c.paused), 5000, 'the hidden page\'s consumers paused');
+
+    // The next handshakes take a while (a network coming back), and the socket's network goes.
+    t.app.signalling.io.use((_socket, next) => void setTimeout(next, 1500));
+    for (const socket of t.app.signalling.io.sockets.sockets.values()) {
+      (socket.conn as unknown as { transport: { socket: { terminate(): void } } }).transport.socket.terminate();
+    }
+    await waitUntil(() => t.app.signalling.detachedCount === 1, 5000, 'the server keeps the session');
+    // The page is shown while the socket is still down.
+    await page.evaluate(`window.__setVisibility('visible')`);
+    await page.waitForFunction(`window.c5.connectionLog().some((entry) => entry.event.startsWith('session resumed')) && window.c5.ready`, undefined, { timeout: 15_000, polling: 100 });
+    await waitUntil(() => open().length > 0 && open().every((c) => !c.paused), 5000, 'the shown page\'s consumers resumed').catch(() => undefined);
+    expect(open().map((c) => c.paused), 'every consumer of the shown page flows again').to.satisfy((paused: boolean[]) => paused.length > 0 && paused.every((p) => !p));
+  });
 });
+
+/** In-page: one RTCPeerConnection gathering relay candidates through `server` (8 s at most): its candidates and errors. */
+function allocateRelay(server: unknown): string {
+  return `(async (server) => {
+    const pc = new RTCPeerConnection({ iceServers: [server], iceTransportPolicy: 'relay' });
+    const candidates = []; const errors = [];
+    pc.onicecandidate = (e) => { if (e.candidate && e.candidate.candidate) candidates.push(e.candidate.candidate); };
+    pc.onicecandidateerror = (e) => errors.push(e.errorCode + ' ' + e.errorText);
+    pc.createDataChannel('probe');
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => { pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve(); setTimeout(resolve, 8000); });
+    pc.close();
+    return { candidates, errors };
+  })(${JSON.stringify(server)})`;
+}
 
 /** In-page: document.visibilityState / hidden made settable, as a background tab or a screen turned off would set them. */
 const VISIBILITY_HOOK = `(() => {

@@ -32,8 +32,8 @@ describe('session resume after a dropped socket (#25)', function () {
   const consumers = new Map<string, types.Consumer>();
 
   /** A Socket.IO client that resolves with the server's session event (or rejects with the connect error's data). */
-  function connect(token: string, resume?: string): Promise<Connected> {
-    const socket: ClientSocket = io(t.app.consoleUrl, { path: '/socket.io', auth: { token, ...(resume && { resume }) }, transports: ['websocket'], reconnection: false, forceNew: true });
+  function connect(token: string, resume?: string, extra: Record<string, unknown> = {}): Promise<Connected> {
+    const socket: ClientSocket = io(t.app.consoleUrl, { path: '/socket.io', auth: { token, ...(resume && { resume }) }, transports: ['websocket'], reconnection: false, forceNew: true, ...extra });
     sockets.push(socket);
     return new Promise((resolve, reject) => {
       socket.once('session', (session) => resolve({ socket, session }));
@@ -60,6 +60,20 @@ describe('session resume after a dropped socket (#25)', function () {
     return { transportId: transport.id, consumerId: consumer.id, rtpCapabilities: rtpCapabilities as unknown as Record<string, unknown> };
   }
 
+  const restores: Array<() => void> = [];
+  /** The camera's streams start `ms` late (a camera slow to answer), for the rest of the test. */
+  function slowStart(cameraId: string, ms: number): void {
+    const cameras = t.app.cameras as unknown as { acquire: (id: string, stream?: string) => Promise<unknown> };
+    const original = cameras.acquire;
+    cameras.acquire = async function (this: unknown, id: string, stream?: string) {
+      if (id === cameraId) await new Promise((resolve) => setTimeout(resolve, ms));
+      return original.call(this, id, stream);
+    };
+    restores.push(() => {
+      cameras.acquire = original;
+    });
+  }
+
   const viewsOf = async (cameraId: string) => (await t.app.audit.query({ action: 'view' }, { offset: 0, limit: 500 })).items.filter((e) => e.cameraId === cameraId).sort((a, b) => a.seq - b.seq);
 
   before(async () => {
@@ -74,6 +88,7 @@ describe('session resume after a dropped socket (#25)', function () {
     }
   });
   afterEach(async () => {
+    for (const restore of restores.splice(0)) restore();
     for (const socket of sockets.splice(0)) socket.close();
     await waitFor(() => t.app.signalling.connectionCount === 0 && t.app.signalling.detachedCount === 0, GRACE_MS + 5000, 'every session closed');
   });
@@ -234,5 +249,52 @@ describe('session resume after a dropped socket (#25)', function () {
     expect(consumers.get(consumerId)!.paused).to.equal(true);
     const answer = await request(socket, 'pageVisibility', { visible: 'no' });
     expect(answer.error?.code).to.equal('invalid_request');
+  });
+
+  // Found by review: races and the audit of a resumed session.
+  for (const how of ['after its socket dropped', 'from a socket still connected'] as const) {
+    it(`closes a consumer whose consume was answered after the session was taken back ${how} (nobody can own it)`, async () => {
+      const token = await t.token('operator');
+      const first = await connect(token);
+      const { rtpCapabilities } = await ok(first.socket, 'getRouterRtpCapabilities', {});
+      const { transport } = await ok(first.socket, 'createTransport', {});
+      slowStart('rs-a', 1200);
+      const known = new Set(consumers.keys());
+      // The consume is on its way when the network goes: its answer is lost with the socket.
+      first.socket.emit('consume', { transportId: transport.id, cameraId: 'rs-a', rtpCapabilities: rtpCapabilities as never }, () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      if (how === 'after its socket dropped') await dropNetwork(first.socket);
+      const second = await connect(token, first.session.resumeToken);
+      expect(second.session.resumed, 'the session was taken back').to.not.equal(undefined);
+      expect(second.session.resumed!.consumers, 'nothing open yet').to.deep.equal([]);
+      // The consume completes on the server after the client learnt what the session holds.
+      await waitFor(() => [...consumers.keys()].some((id) => !known.has(id)), 10_000, 'the late consumer was created');
+      const late = consumers.get([...consumers.keys()].find((id) => !known.has(id))!)!;
+      await waitFor(() => late.closed, 3000, 'the consumer nobody knows of is closed').catch(() => undefined);
+      expect(late.closed, 'a consumer the resumed client was never told of must not stay open').to.equal(true);
+      await waitFor(() => (t.app.cameras.session('rs-a')?.viewers ?? 0) === 0, 3000, 'the camera is let go').catch(() => undefined);
+      expect(t.app.cameras.session('rs-a')?.viewers ?? 0, 'no lease held for it').to.equal(0);
+      // The view record (if any) is not left open.
+      const actions = (await viewsOf('rs-a')).map((e) => e.action);
+      expect(actions.filter((a) => a === 'view.start').length).to.equal(actions.filter((a) => a !== 'view.start').length);
+    });
+  }
+
+  it('audits the views a resumed session starts with the address of its new socket', async () => {
+    const token = await t.token('operator');
+    const first = await connect(token, undefined, { localAddress: '127.0.0.1' });
+    const { rtpCapabilities } = await ok(first.socket, 'getRouterRtpCapabilities', {});
+    const { transport } = await ok(first.socket, 'createTransport', {});
+    const a = await ok(first.socket, 'consume', { transportId: transport.id, cameraId: 'rs-a', rtpCapabilities: rtpCapabilities as never });
+    await dropNetwork(first.socket);
+    // The console comes back from another network (another address).
+    const second = await connect(token, first.session.resumeToken, { localAddress: '127.0.0.2' });
+    expect(second.session.resumed!.consumers.map((c) => c.consumerId)).to.deep.equal([a.consumer.id]);
+    await ok(second.socket, 'consume', { transportId: transport.id, cameraId: 'rs-b', rtpCapabilities: rtpCapabilities as never });
+    const startA = (await viewsOf('rs-a')).filter((e) => e.action === 'view.start').at(-1)!;
+    const startB = (await viewsOf('rs-b')).filter((e) => e.action === 'view.start').at(-1)!;
+    expect(JSON.stringify(startA)).to.contain('127.0.0.1');
+    expect(JSON.stringify(startB), 'the view started from the new network names its address').to.contain('127.0.0.2');
+    expect(JSON.stringify(startB)).to.not.contain('127.0.0.1');
   });
 });
