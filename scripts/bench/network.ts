@@ -28,7 +28,7 @@
  * polled every 50 ms): a tile plays again at the first new frame of the first stretch of 10 new
  * frames without a 500 ms gap that follows a gap of 500 ms or more; every tile plays again when the
  * last one does. Test (iii)'s framesAfter itself (a tile plays again at its first new frame after
- * its longest gap, settled once each tile showed 10 more) is copied below and reported beside it
+ * its longest gap, settled once each tile showed 10 more; test/support/frameRecovery.ts) is reported beside it
  * (framesAfterMs): it fits a resumed session, but a rebuilt tile's <video> is detached
  * (srcObject = null) when the socket drops, which changes its count once in the middle of the
  * outage, and framesAfter then ends the outage there, ~0.6 s before the new consumer's first frame.
@@ -61,6 +61,9 @@ import { benchmarkCommandLine, sleep } from './host.ts';
 import { logger, report } from './report.ts';
 import { median, percentile, round1 } from './stats.ts';
 import type { PlotSpec } from './plot.ts';
+import { FRAME_COUNTS, recoveryOf, type Recovery as RecoveryWithSettled } from '../../test/support/frameRecovery.ts';
+
+type Recovery = Omit<RecoveryWithSettled, 'settled'>;
 
 const CAMERAS = [1, 2, 3, 4].map((n) => ({ id: `bn-${n}`, tag: 70 + n }));
 const CAMERA = { codec: 'h264', profile: 'baseline', width: 320, height: 180, fps: 15, gop: 15, bitrateKbps: 200 } as const;
@@ -107,49 +110,6 @@ async function workersGone(): Promise<void> {
   }
 }
 
-/** In-page: the decoded frame count of each tile's shown video, in tile order (as test/e2e/network.test.ts). */
-const FRAME_COUNTS = `[...document.querySelectorAll('.tile')].filter((tile) => tile.dataset.cameraId).map((tile) => tile.querySelector('video:not(.standby)')?.getVideoPlaybackQuality().totalVideoFrames ?? 0)`;
-
-interface Recovery {
-  allPlayingMs: number;
-  perTileMs: number[];
-  longestGapMs: number[];
-}
-
-/**
- * Test (iii)'s framesAfter (test/e2e/network.test.ts), the same logic over a history of frame
- * counts: a tile plays again at its first new frame after its longest gap since `since`; every tile
- * plays again when the last one does, and has then shown 10 more frames (settled). Ms from `since`.
- */
-function analyse(history: Array<{ at: number; counts: number[] }>, since: number): Recovery & { settled: boolean } {
-  const tiles = history[0]!.counts.length;
-  const perTile: number[] = [];
-  const gaps: number[] = [];
-  for (let i = 0; i < tiles; i++) {
-    let lastChange = since;
-    let longest = 0;
-    let resumedAt = since;
-    for (let k = 1; k < history.length; k++) {
-      if (history[k]!.counts[i]! > history[k - 1]!.counts[i]!) {
-        const gap = history[k]!.at - lastChange;
-        if (gap > longest) {
-          longest = gap;
-          resumedAt = history[k]!.at;
-        }
-        lastChange = history[k]!.at;
-      }
-    }
-    perTile.push(resumedAt - since);
-    gaps.push(longest);
-  }
-  const last = history[history.length - 1]!;
-  const settled = perTile.every((ms, i) => {
-    const at = since + ms;
-    const base = history.find((h) => h.at >= at);
-    return ms > 0 && base !== undefined && last.counts[i]! - base.counts[i]! >= 10;
-  });
-  return { allPlayingMs: Math.max(...perTile), perTileMs: perTile, longestGapMs: gaps, settled };
-}
 
 /**
  * When each tile plays again for good: the first new frame of the first stretch of at least 10 new
@@ -226,7 +186,7 @@ async function framesAfter(
   let forGood: number[] | undefined;
   for (;;) {
     history.push({ at: Date.now(), counts: (await page.evaluate(FRAME_COUNTS)) as number[] });
-    const now = analyse(history, since);
+    const now = recoveryOf(history, since);
     if (now.settled && first === undefined) first = { allPlayingMs: now.allPlayingMs, perTileMs: now.perTileMs, longestGapMs: now.longestGapMs };
     if (first && forGood === undefined) forGood = playingForGood(history, since, MIN_GAP_MS, first.perTileMs);
     if (now.settled && first && forGood && Date.now() - since >= observeMs) {

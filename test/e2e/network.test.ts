@@ -5,6 +5,7 @@ import { TurnCredentials } from '../../server/media/TurnCredentials.ts';
 import { consoleTiles, openConsole, sampleVideo, waitForTiles, type ConsoleTile } from '../support/browser.ts';
 import { Coturn } from '../support/Coturn.ts';
 import { NetnsBrowser } from '../support/NetnsBrowser.ts';
+import { FRAME_COUNTS, recoveryOf, type FrameSample, type Recovery } from '../support/frameRecovery.ts';
 import { startTestApp, type TestApp } from '../support/pipelineApp.ts';
 import { Simulator, type SimulatorConfig } from '../support/simulator.ts';
 
@@ -29,6 +30,8 @@ const PC_HOOK = `(() => {
   const Native = window.RTCPeerConnection;
   window.__pcs = [];
   window.RTCPeerConnection = function (...args) {
+    // A network without TURN (the app offers its TURN server to every console): ICE's own fallback alone.
+    if (window.__withoutTurn && args[0]) args[0] = { ...args[0], iceServers: [] };
     const pc = new Native(...args);
     const entry = { pc, createdAt: performance.now(), connectedAt: null, config: args[0] ?? {} };
     window.__pcs.push(entry);
@@ -164,6 +167,9 @@ describe('networks: UDP dropped, a changed address, only 443', function () {
 
     await nb.dropUdp();
     const page = await newPage();
+    // This app also offers its TURN server, which Chromium may pick instead: left out here, so what
+    // is measured is ICE falling back to the server's own TCP candidate.
+    await page.addInitScript('window.__withoutTurn = true');
     // The normal console URL: the server offers its UDP and its TCP candidate; UDP just never arrives.
     const dropped = await openAndTime(page, await t.consoleLink('operator'), 30_000);
     const pairs = (await page.evaluate(SELECTED_PAIRS)) as SelectedPair[];
@@ -365,8 +371,6 @@ const VISIBILITY_HOOK = `(() => {
   window.__setVisibility = (next) => { state = next; document.dispatchEvent(new Event('visibilitychange')); };
 })()`;
 
-/** In-page: the decoded frame count of each tile's shown video, in tile order. */
-const FRAME_COUNTS = `[...document.querySelectorAll('.tile')].filter((tile) => tile.dataset.cameraId).map((tile) => tile.querySelector('video:not(.standby)')?.getVideoPlaybackQuality().totalVideoFrames ?? 0)`;
 
 async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const started = Date.now();
@@ -376,43 +380,14 @@ async function waitUntil(condition: () => boolean, timeoutMs: number, what: stri
   }
 }
 
-/**
- * Polls every tile's decoded frames (every 50 ms) from `since` on. A tile plays again at its first
- * new frame after its longest gap (the network change); every tile plays again when the last one
- * does, and has then shown 10 more frames. Returns ms from `since`.
- */
-async function framesAfter(page: Page, since: number, timeoutMs: number): Promise<{ allPlayingMs: number; perTileMs: number[]; longestGapMs: number[] }> {
-  const history: Array<{ at: number; counts: number[] }> = [];
+/** Polls every tile's decoded frames every 50 ms from `since` until every tile plays again (test/support/frameRecovery.ts). */
+async function framesAfter(page: Page, since: number, timeoutMs: number): Promise<Recovery> {
+  const history: FrameSample[] = [];
   for (;;) {
     history.push({ at: Date.now(), counts: (await page.evaluate(FRAME_COUNTS)) as number[] });
-    const tiles = history[0]!.counts.length;
-    const perTile: number[] = [];
-    const gaps: number[] = [];
-    for (let i = 0; i < tiles; i++) {
-      let lastChange = since;
-      let longest = 0;
-      let resumedAt = since;
-      for (let k = 1; k < history.length; k++) {
-        if (history[k]!.counts[i]! > history[k - 1]!.counts[i]!) {
-          const gap = history[k]!.at - lastChange;
-          if (gap > longest) {
-            longest = gap;
-            resumedAt = history[k]!.at;
-          }
-          lastChange = history[k]!.at;
-        }
-      }
-      perTile.push(resumedAt - since);
-      gaps.push(longest);
-    }
-    const last = history[history.length - 1]!;
-    const settled = perTile.every((ms, i) => {
-      const at = since + ms;
-      const base = history.find((h) => h.at >= at);
-      return ms > 0 && base !== undefined && last.counts[i]! - base.counts[i]! >= 10;
-    });
-    if (settled) return { allPlayingMs: Math.max(...perTile), perTileMs: perTile, longestGapMs: gaps };
-    if (Date.now() - since > timeoutMs) throw new Error(`the tiles did not all play again within ${timeoutMs} ms: ${JSON.stringify({ perTile, gaps, last })}`);
+    const recovery = recoveryOf(history, since);
+    if (recovery.settled) return recovery;
+    if (Date.now() - since > timeoutMs) throw new Error(`the tiles did not all play again within ${timeoutMs} ms: ${JSON.stringify({ ...recovery, last: history.at(-1) })}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
