@@ -96,7 +96,7 @@ export class ViewerConnection {
   #detachedAt: number | undefined;
   /** Rooms the session's socket is in (joined again by the socket that takes the session back). */
   readonly #rooms = new Set<string>();
-  /** consumerClosed / transportClosed while detached: sent to the socket that takes the session back. */
+  /** Events kept while detached (MISSED_EVENTS): sent to the socket that takes the session back. */
   readonly #missed: Array<{ event: MissedEvent; payload: never }> = [];
   /** The page is hidden: its consumers are paused on the server and stay paused. */
   #hidden = false;

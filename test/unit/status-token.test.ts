@@ -9,7 +9,6 @@ describe('StatusToken (issue 26: the owner\'s private status link)', () => {
     expect(Buffer.from(token, 'base64url')).to.have.length(32);
     // An independent computation of the stored hash.
     expect(hash).to.equal(createHash('sha256').update(token).digest('base64url'));
-    expect(hash).to.not.contain(token);
     expect(StatusToken.matches(token, hash)).to.equal(true);
   });
 
