@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { AddressGuard } from '../../server/citizen/AddressGuard.ts';
+import { AddressGuard } from '../../server/enrolment/AddressGuard.ts';
 
 // The public enrolment page's camera URLs (issue 26): no door into the server's own network.
 

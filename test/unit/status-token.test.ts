@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
-import { StatusToken } from '../../server/citizen/StatusToken.ts';
+import { StatusToken } from '../../server/enrolment/StatusToken.ts';
 
 describe('StatusToken (issue 26: the owner\'s private status link)', () => {
   it('issues 256-bit tokens, shown once, stored as their SHA-256 only', () => {
