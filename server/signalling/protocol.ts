@@ -331,6 +331,8 @@ export const schemas = {
      * cap, and the client closes it once the new consumer's first frame has arrived.
      */
     replaces: id.optional(),
+    /** An admin's review of a pending citizen enrolment's camera (issue 26): audited as a review view. */
+    review: z.literal(true).optional(),
   }),
   /**
    * A tile was resized, entered or left full screen: the server answers the stream it would give
