@@ -27,6 +27,7 @@ export const RTSP_FAILURE_REASONS: Record<RtspErrorCode, IngestFailureReason> = 
   protocol_error: 'unreachable',
   unsupported: 'unsupported_codec',
   closed: 'exited',
+  address_refused: 'unreachable',
 };
 
 /** Why an ingest run ended. The message is already free of credentials. */

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { TypedEmitter } from '../common/TypedEmitter.ts';
 import type { RtspTransport } from '../common/RtspTransport.ts';
 import { RtspAuthenticator, type RtspCredentials } from './RtspAuthenticator.ts';
@@ -22,6 +23,30 @@ export interface RtspClientOptions {
   userAgent?: string;
   /** Earlier attempts on this camera were refused with 401: a 403 now means the camera locked us out. */
   priorUnauthorized?: boolean;
+  /**
+   * Where to connect (issue 26: cameras submitted by strangers), asked before the first TCP
+   * connection to each endpoint (host, port, scheme): the camera's own, and each other one a
+   * DESCRIBE redirect names. The connection then goes to `address`, an IP address, with no lookup
+   * of the name; TLS still sends the host name as server name and checks the certificate against
+   * it, and request lines keep the URL. The answer is kept for the client's life: a redirect to
+   * the same endpoint, or a reconnection after a camera dropped the connection (after its 401),
+   * goes to the same address without asking again. A rejection, or an answer that is not an IP
+   * address, fails with RtspError `address_refused` (details.reason: the rejection's
+   * `details.reason`, e.g. AddressGuard's 'address' or 'port'); no connection is attempted.
+   * It is bounded by `timeoutMs` and by close(). Absent: the system resolver looks the name up.
+   *
+   *   resolveEndpoint: async ({ url }) => ({ address: (await guard.check(url)).address })
+   */
+  resolveEndpoint?: (target: RtspEndpointTarget) => Promise<{ address: string }>;
+}
+
+/** What `resolveEndpoint` is asked about: the URL about to be requested (no credentials) and its endpoint. */
+export interface RtspEndpointTarget {
+  url: string;
+  /** Lower case, IPv6 literals without brackets. */
+  host: string;
+  port: number;
+  secure: boolean;
 }
 
 /** One media section of the camera's SDP, with its resolved control URL. */
@@ -90,6 +115,9 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
   /** The host a redirect led to, when the credentials were kept from it. */
   #withheldFrom: string | undefined;
   #lostEmitted = false;
+  /** Endpoint key -> the address `resolveEndpoint` gave for it. */
+  readonly #addresses = new Map<string, string>();
+  readonly #origin: string;
   /** Aborts a connection attempt in progress when the client is closed. */
   readonly #abort = new AbortController();
   #playing = false;
@@ -103,6 +131,7 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
     const parsed = parseRtspUrl(options.url);
     this.#credentials = options.credentials ?? parsed.credentials;
     this.#url = parsed.url;
+    this.#origin = endpointKey(endpointOf(parsed.url));
     this.#options = { timeoutMs: 10_000, maxRedirects: 3, userAgent: 'C5Live', transport: 'tcp', ...options };
     this.#auth = new RtspAuthenticator(this.#credentials);
   }
@@ -314,7 +343,10 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
     if (this.#connection && !this.#connection.closed) return this.#connection;
     // A session's interleaved channels live on its connection: it cannot move to another one.
     if (this.#session) throw new RtspError('unreachable', 'the connection to the camera was lost');
-    const connection = await RtspConnection.open(endpointOf(this.#url), {
+    const endpoint = endpointOf(this.#url);
+    const address = await this.#addressOf(endpoint);
+    if (this.#closing) throw new RtspError('closed', 'the client is closed');
+    const connection = await RtspConnection.open({ ...endpoint, ...(address !== undefined && { address }) }, {
       timeoutMs: this.#options.timeoutMs,
       signal: this.#abort.signal,
       ...(this.#options.tls && { tls: this.#options.tls }),
@@ -327,6 +359,32 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
     }
     this.#connection = connection;
     return connection;
+  }
+
+  /** The address `resolveEndpoint` approves for an endpoint (asked once per endpoint), or undefined without a hook. */
+  async #addressOf(endpoint: RtspEndpoint): Promise<string | undefined> {
+    const resolve = this.#options.resolveEndpoint;
+    if (!resolve) return undefined;
+    const key = endpointKey(endpoint);
+    const known = this.#addresses.get(key);
+    if (known !== undefined) return known;
+    const redirected = key !== this.#origin;
+    const refusal = (reason: unknown) => {
+      const word = typeof reason === 'string' && /^[a-z_]{1,32}$/.test(reason) ? reason : undefined;
+      // Never the address or the host: the message may be shown to whoever submitted the URL.
+      const whose = redirected ? 'the address the camera redirects to' : "the camera's address";
+      return new RtspError('address_refused', `${whose} is not allowed${word ? ` (${word})` : ''}`, { ...(word && { reason: word }), ...(redirected && { redirected }) });
+    };
+    const asked = Promise.resolve()
+      .then(() => resolve({ url: this.#url.toString(), ...endpoint }))
+      .catch((error: unknown) => {
+        throw refusal((error as { details?: { reason?: unknown } } | undefined)?.details?.reason);
+      });
+    const answer = await bounded(asked, this.#options.timeoutMs, this.#abort.signal);
+    const address = typeof answer?.address === 'string' ? answer.address.replace(/^\[|\]$/g, '') : '';
+    if (isIP(address) === 0) throw refusal(undefined);
+    this.#addresses.set(key, address);
+    return address;
   }
 
   #dropConnection(): void {
@@ -517,6 +575,40 @@ export function parseRtspUrl(text: string): { url: URL; credentials?: RtspCreden
 function endpointOf(url: URL): RtspEndpoint {
   const secure = url.protocol === 'rtsps:';
   return { host: url.hostname.replace(/^\[|\]$/g, '').toLowerCase(), port: Number(url.port) || (secure ? 322 : 554), secure };
+}
+
+function endpointKey(endpoint: RtspEndpoint): string {
+  return `${endpoint.secure ? 'rtsps' : 'rtsp'}://[${endpoint.host}]:${endpoint.port}`;
+}
+
+/** The promise's outcome, unless `timeoutMs` passes first (timeout) or the signal aborts (closed). */
+function bounded<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const settle = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      settle();
+      reject(new RtspError('closed', 'the client was closed while connecting'));
+    };
+    const timer = setTimeout(() => {
+      settle();
+      reject(new RtspError('timeout', `no address for the camera within ${timeoutMs} ms`));
+    }, timeoutMs);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        settle();
+        resolve(value);
+      },
+      (error: unknown) => {
+        settle();
+        reject(error);
+      },
+    );
+  });
 }
 
 function safeResolve(base: string, control: string | undefined): string {

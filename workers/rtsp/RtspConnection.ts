@@ -15,6 +15,11 @@ export interface RtspEndpoint {
   host: string;
   port: number;
   secure: boolean;
+  /**
+   * The IP address to connect to instead of looking `host` up (an address a guard approved). TLS
+   * still sends `host` as the server name and checks the certificate against `host`.
+   */
+  address?: string;
 }
 
 export interface RtspConnectionOptions {
@@ -78,7 +83,9 @@ export class RtspConnection {
   /** Connects (TCP, or TLS checked by the policy). Throws RtspError unreachable, timeout or tls_mismatch. */
   static async open(endpoint: RtspEndpoint, options: RtspConnectionOptions): Promise<RtspConnection> {
     const socket = await connect(endpoint, options);
-    return new RtspConnection(socket, options);
+    const connection = new RtspConnection(socket, options);
+    connection.remoteAddress ??= endpoint.address;
+    return connection;
   }
 
   get closed(): boolean {
@@ -188,14 +195,18 @@ function connect(endpoint: RtspEndpoint, options: RtspConnectionOptions): Promis
     // Never rejected by node itself: the certificate is checked below, after the handshake, so that a
     // refusal can name the fingerprint the camera presented. Node still verifies the chain and the
     // host name (checkServerIdentity on the servername, or the IP) and reports it in `authorized`.
+    // With an approved address, node connects to it without a lookup; the certificate is still
+    // checked against the host name (an IP literal cannot be a server name, hence the explicit check).
+    const address = endpoint.address ?? endpoint.host;
     const socket = endpoint.secure
       ? tls.connect({
-          host: endpoint.host,
+          host: address,
           port: endpoint.port,
           ...(!net.isIP(endpoint.host) && { servername: endpoint.host }),
+          ...(endpoint.address !== undefined && { checkServerIdentity: (_name: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(endpoint.host, cert) }),
           rejectUnauthorized: false,
         })
-      : net.connect({ host: endpoint.host, port: endpoint.port });
+      : net.connect({ host: address, port: endpoint.port });
     const timer = setTimeout(() => fail(new RtspError('timeout', `no connection within ${options.timeoutMs} ms`)), options.timeoutMs);
     const onAbort = () => fail(new RtspError('closed', 'the client was closed while connecting'));
     const fail = (error: RtspError) => {

@@ -14,6 +14,11 @@
  * - `unsupported`: a valid answer we cannot use (no video track, an unknown transport, a status
  *   we do not act on).
  * - `closed`: the client was closed by its owner.
+ * - `address_refused`: the client's `resolveEndpoint` hook refused the camera's address (or the
+ *   address a redirect leads to) before any connection was made; `details.reason` holds the hook's
+ *   reason word when it gave one (AddressGuard: scheme, port, unresolvable, address), and
+ *   `details.redirected` is true when the refused address is one a redirect leads to. The message
+ *   never names the address: it may be shown to whoever submitted the URL.
  * Messages never hold credentials.
  */
 export type RtspErrorCode =
@@ -27,13 +32,14 @@ export type RtspErrorCode =
   | 'tls_mismatch'
   | 'protocol_error'
   | 'unsupported'
-  | 'closed';
+  | 'closed'
+  | 'address_refused';
 
 export class RtspError extends Error {
   constructor(
     readonly code: RtspErrorCode,
     message: string,
-    readonly details: { status?: number; retryAfterMs?: number } = {},
+    readonly details: { status?: number; retryAfterMs?: number; reason?: string; redirected?: boolean } = {},
   ) {
     super(message);
     this.name = 'RtspError';
