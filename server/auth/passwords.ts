@@ -1,6 +1,6 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-const PARAMS = { N: 2 ** 15, r: 8, p: 1 } as const;
+const PARAMS = { N: 2 ** 15, r: 8, p: 1 };
 const KEY_LENGTH = 32;
 
 function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
@@ -22,6 +22,16 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const expected = Buffer.from(hash, 'base64url');
   const key = await derive(password, Buffer.from(salt, 'base64url'), { N: Number(n), r: Number(r), p: Number(p) });
   return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/**
+ * Lowers the cost of new hashes in this process (log2 of scrypt's N, at least 10): the test suite
+ * creates hundreds of users, at ~180 ms each at the production cost on its machine. Stored hashes
+ * carry their own N, so verification is unaffected. Never called by the server.
+ */
+export function setPasswordHashCostForTests(log2N: number): void {
+  if (!Number.isInteger(log2N) || log2N < 10 || log2N > 15) throw new RangeError('log2N must be an integer in 10..15');
+  PARAMS.N = 2 ** log2N;
 }
 
 /** A hash to verify against when the user does not exist, so that answer takes as long as the others. */

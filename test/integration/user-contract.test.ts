@@ -5,7 +5,7 @@ import type { NewUserRecord } from '../../server/users/UserRecord.ts';
 import { EmbeddedUserRepository } from '../../server/store/embedded/EmbeddedUserRepository.ts';
 import { MongoStore } from '../../server/store/mongo/MongoStore.ts';
 import { buildUserUpdate } from '../../server/store/mongo/userQueries.ts';
-import { hashPassword, verifyPassword } from '../../server/auth/passwords.ts';
+import { hashPassword, setPasswordHashCostForTests, verifyPassword } from '../../server/auth/passwords.ts';
 import { closingStore, contractSuite, mongoSkipReason } from '../support/contract.ts';
 
 const user = (username: string): NewUserRecord => ({
@@ -67,8 +67,15 @@ contractSuite('user repository contract', adapters, (current) => {
 });
 
 describe('passwords and the mongo user update builder', () => {
-  it('hashes with scrypt and verifies only the right password', async () => {
-    const hash = await hashPassword('correct horse battery');
+  it('hashes with scrypt at the production cost and verifies only the right password', async () => {
+    // The suite's root hooks lower the cost for the users tests create; this test wants the server's.
+    setPasswordHashCostForTests(15);
+    let hash: string;
+    try {
+      hash = await hashPassword('correct horse battery');
+    } finally {
+      setPasswordHashCostForTests(10);
+    }
     expect(hash).to.match(/^scrypt\$32768\$8\$1\$/);
     expect(await verifyPassword('correct horse battery', hash)).to.equal(true);
     expect(await verifyPassword('correct horse batterY', hash)).to.equal(false);

@@ -1,4 +1,9 @@
 import { Simulator } from '../../scripts/camsim/Simulator.ts';
+import { setPasswordHashCostForTests } from '../../server/auth/passwords.ts';
+
+// Users created by tests in this process hash their passwords at N = 2^10 (the server's own
+// processes, e.g. the built-server test, keep the production cost).
+setPasswordHashCostForTests(10);
 
 /**
  * Mocha root hooks for the whole suite: after each test, names any camera simulator that died
