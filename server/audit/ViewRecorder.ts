@@ -9,6 +9,8 @@ interface OpenView {
   ip?: string;
   /** The incident that allowed the view, when one did. */
   incidentId?: string;
+  /** 'review': an admin looking at a pending citizen camera to review its enrolment. */
+  purpose?: 'review';
   startedAt: number;
 }
 
@@ -76,7 +78,7 @@ export class ViewRecorder {
       cameraId: view.cameraId,
       ...(view.incidentId && { incidentId: view.incidentId }),
       ...(view.ip && { ip: view.ip }),
-      details,
+      details: view.purpose ? { ...details, purpose: view.purpose } : details,
     });
   }
 

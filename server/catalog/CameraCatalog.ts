@@ -9,15 +9,19 @@ import { checkTlsFingerprintUrl } from './tlsFingerprint.ts';
 import type { UrlVault } from './UrlVault.ts';
 import type { ConfigCamera } from '../config/schema.ts';
 
-export type StatusAction = 'approve' | 'reject' | 'suspend' | 'reinstate' | 'revoke';
+export type StatusAction = 'approve' | 'reject' | 'suspend' | 'reinstate' | 'revoke' | 'review';
 
-/** Allowed transitions: pending -> approved | rejected; approved <-> suspended; any -> revoked (final). */
+/**
+ * Allowed transitions: pending -> approved | rejected; approved <-> suspended; any -> revoked
+ * (final); 'review' (not on the REST API: a citizen owner's new URL) approved | suspended | rejected -> pending.
+ */
 const transitions: Record<StatusAction, { from: ApprovalStatus[]; to: ApprovalStatus }> = {
   approve: { from: ['pending'], to: 'approved' },
   reject: { from: ['pending'], to: 'rejected' },
   suspend: { from: ['approved'], to: 'suspended' },
   reinstate: { from: ['suspended'], to: 'approved' },
   revoke: { from: ['pending', 'approved', 'rejected', 'suspended'], to: 'revoked' },
+  review: { from: ['approved', 'suspended', 'rejected'], to: 'pending' },
 };
 
 export type CameraCatalogEvents = {
@@ -273,7 +277,8 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
       get: async (code) => {
         const camera = await this.repository.findByCode(code);
         if (!camera || camera.retiredAt) return undefined;
-        if (!isViewable(camera)) throw new AppError('forbidden', `camera ${camera.code} is ${camera.status} and cannot be viewed`);
+        // A pending camera's stream may run for an admin's review (LiveViewing.authorize decides who).
+        if (!isViewable(camera) && camera.status !== 'pending') throw new AppError('forbidden', `camera ${camera.code} is ${camera.status} and cannot be viewed`);
         return this.#live(camera);
       },
       list: async () => {

@@ -47,6 +47,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => describeIssue(issue, sources)));
   }
+  if (result.data.env === 'production' && result.data.enrolment.allowNetworks.length > 0) {
+    throw new ConfigError([`enrolment.allowNetworks${sources.has('enrolment.allowNetworks') ? ' (from ENROLMENT_ALLOW_NETWORKS)' : ''}: lets a public page reach non-public addresses; tests and labs only, refused in production`]);
+  }
   return deepFreeze(result.data);
 }
 

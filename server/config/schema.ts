@@ -294,6 +294,39 @@ export const configSchema = z.strictObject({
     })
     .refine((turn) => turn.urls.length === 0 || turn.secret !== undefined, { message: 'turn.secret (TURN_SECRET) is required with turn.urls' })
     .prefault({}),
+  /**
+   * The citizen program's public enrolment page (/enrol) and its endpoints (issue 26). Client
+   * addresses for the per-source limit come through `http.trustProxy` (TRUST_PROXY).
+   */
+  enrolment: z
+    .strictObject({
+      /** Serve /enrol and accept public submissions. */
+      enabled: z.boolean().default(true),
+      /** TCP ports a submitted camera URL may name. */
+      allowedPorts: z.array(z.coerce.number().int().min(1).max(65535)).min(1).max(32).default([554, 8554, 322]),
+      /** Networks (CIDR or single addresses) refused besides the non-public ranges that always are. */
+      denyNetworks: z.array(z.string().min(2).max(64)).max(256).default([]),
+      /**
+       * Networks let through although non-public: for tests and labs only (a simulator on
+       * 127.0.0.1); refused in production.
+       */
+      allowNetworks: z.array(z.string().min(2).max(64)).max(16).default([]),
+      /** Submissions (checks included) per client address per hour. */
+      perSourcePerHour: z.number().int().min(1).max(10_000).default(10),
+      /** Submissions per contact (e-mail or phone) per hour. */
+      perContactPerHour: z.number().int().min(1).max(1000).default(3),
+      /** Requests with a status link (owner's page) per client address per hour. */
+      statusPerSourcePerHour: z.number().int().min(1).max(100_000).default(300),
+      /** Rejected or withdrawn enrolments keep the owner's contact details this long (days), then erase them. */
+      retentionDays: z.number().int().min(0).max(3650).default(30),
+      /** How often the erasure runs (ms). */
+      retentionCheckMs: z.number().int().min(1000).max(86_400_000).default(3_600_000),
+      /** The RTSP check of a submitted camera: answer deadline per request (ms). */
+      checkTimeoutMs: z.number().int().min(500).max(30_000).default(4000),
+      /** The program agreement's version in force (its texts: server/enrolment/agreements.ts). */
+      agreementVersion: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/).default('2026-12'),
+    })
+    .prefault({}),
   cameras: z.array(configCameraSchema).default([]),
 });
 
@@ -382,4 +415,15 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'TURN_URLS', path: ['turn', 'urls'], kind: 'list' },
   { name: 'TURN_SECRET', path: ['turn', 'secret'], kind: 'string' },
   { name: 'TURN_CREDENTIAL_TTL_S', path: ['turn', 'ttlS'], kind: 'int' },
+  { name: 'ENROLMENT_ENABLED', path: ['enrolment', 'enabled'], kind: 'bool' },
+  { name: 'ENROLMENT_ALLOWED_PORTS', path: ['enrolment', 'allowedPorts'], kind: 'list' },
+  { name: 'ENROLMENT_DENY_NETWORKS', path: ['enrolment', 'denyNetworks'], kind: 'list' },
+  { name: 'ENROLMENT_ALLOW_NETWORKS', path: ['enrolment', 'allowNetworks'], kind: 'list' },
+  { name: 'ENROLMENT_PER_SOURCE_PER_HOUR', path: ['enrolment', 'perSourcePerHour'], kind: 'int' },
+  { name: 'ENROLMENT_PER_CONTACT_PER_HOUR', path: ['enrolment', 'perContactPerHour'], kind: 'int' },
+  { name: 'ENROLMENT_STATUS_PER_SOURCE_PER_HOUR', path: ['enrolment', 'statusPerSourcePerHour'], kind: 'int' },
+  { name: 'ENROLMENT_RETENTION_DAYS', path: ['enrolment', 'retentionDays'], kind: 'int' },
+  { name: 'ENROLMENT_RETENTION_CHECK_MS', path: ['enrolment', 'retentionCheckMs'], kind: 'int' },
+  { name: 'ENROLMENT_CHECK_TIMEOUT_MS', path: ['enrolment', 'checkTimeoutMs'], kind: 'int' },
+  { name: 'ENROLMENT_AGREEMENT_VERSION', path: ['enrolment', 'agreementVersion'], kind: 'string' },
 ];

@@ -90,9 +90,11 @@ export const ownerChangeSchema = z
     url: submittedUrl,
     /** null removes them. */
     credentials: submittedCredentials.nullable(),
+    /** Keep a new URL or credentials although the camera did not answer now. */
+    submitUnreachable: z.boolean(),
   })
   .partial()
-  .refine((change) => Object.keys(change).length > 0, 'nothing to change');
+  .refine((change) => Object.keys(change).some((key) => key !== 'submitUnreachable'), 'nothing to change');
 
 export const ownerWithdrawalSchema = z.strictObject({ reason: plain(300).optional() });
 
@@ -101,6 +103,8 @@ export const ownerStatusViewSchema = z.object({
   status: z.enum(enrolmentStatuses),
   /** A rejection's reason, as the reviewer wrote it. */
   statusReason: z.string().optional(),
+  /** The catalog camera's approval status (an approved camera may later be suspended or revoked by the agency). */
+  cameraStatus: z.string().optional(),
   statusChangedAt: z.string(),
   submittedAt: z.string(),
   cameraName: z.string(),

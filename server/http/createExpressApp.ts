@@ -18,6 +18,9 @@ import type { AlarmService } from '../alarms/AlarmService.ts';
 import type { AlarmDeviceService } from '../alarms/AlarmDeviceService.ts';
 import type { AlarmIntake } from '../alarms/AlarmIntake.ts';
 import { alarmDeviceImportRoute, alarmIntakeRoute, alarmRoutes } from './alarmRoutes.ts';
+import type { EnrolmentService } from '../enrolment/EnrolmentService.ts';
+import { enrolmentPublicRoutes, enrolmentReviewRoutes } from './enrolmentRoutes.ts';
+import { join } from 'node:path';
 
 export interface HttpDeps {
   logger: Logger;
@@ -30,6 +33,8 @@ export interface HttpDeps {
   alarms: AlarmService;
   alarmDevices: AlarmDeviceService;
   alarmIntake: AlarmIntake;
+  /** The citizen program (public /enrol page and its endpoints, the admins' review); absent: disabled. */
+  enrolments?: EnrolmentService;
   /** Directory of the built console (index.html, app.js, styles.css). */
   clientDir: string;
   /** Readiness: the media workers are up, the catalog answers, the server is not shutting down. */
@@ -82,6 +87,18 @@ export function createExpressApp(deps: HttpDeps): express.Express {
   app.use('/api/audit', auditRoutes(deps.audit, auth));
   app.use('/api', incidentRoutes(deps.incidents, auth));
   app.use('/api', alarmRoutes(deps.alarms, deps.alarmDevices, auth));
+  if (deps.enrolments) {
+    app.use('/api/enrolment', enrolmentPublicRoutes(deps.enrolments));
+    app.use('/api/enrolments', enrolmentReviewRoutes(deps.enrolments, auth));
+    // The public page: its own strict policy (nothing but this origin; geolocation from this page only).
+    const enrolPage = join(deps.clientDir, 'enrol.html');
+    app.get(['/enrol', '/enrol/status'], (_req, res) => {
+      res.setHeader('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+      res.setHeader('Permissions-Policy', 'geolocation=(self), camera=(), microphone=()');
+      res.setHeader('Cache-Control', 'no-store');
+      res.sendFile(enrolPage);
+    });
+  }
   const openapi = openApiDocument();
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);

@@ -69,9 +69,11 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
     return this.#users.current(userId);
   }
 
-  async authorize(viewer: Viewer & { id: string }, cameraId: string): Promise<{ incidentId?: string }> {
+  async authorize(viewer: Viewer & { id: string }, cameraId: string, options: { review?: boolean } = {}): Promise<{ incidentId?: string; review?: boolean }> {
     const camera = await this.#catalog.repository.findByCode(cameraId);
     if (!camera || camera.retiredAt) throw new AppError('not_found', `no camera ${cameraId}`);
+    // Admins may look at a citizen camera waiting for review, to judge what it shows (issue 26).
+    if (options.review && camera.status === 'pending' && camera.area === 'citizen' && VisibilityPolicy.canAdminister(viewer)) return { review: true };
     const allowance = VisibilityPolicy.allowance(viewer, camera, this.#incidents.accessFor(viewer.id));
     if (!allowance) {
       const ended = camera.status === 'approved' && viewer.role === 'investigator' ? await this.#incidents.endedGrantReason(viewer.id, camera.code) : undefined;
@@ -157,7 +159,7 @@ export class LiveViewing implements ViewerAccess, LiveMedia, CameraListing, Live
     return () => this.#prober.off('health', relay);
   }
 
-  viewStarted(view: { userId: string; cameraId: string; ip?: string; incidentId?: string }): string {
+  viewStarted(view: { userId: string; cameraId: string; ip?: string; incidentId?: string; purpose?: 'review' }): string {
     return this.#views.start({ ...view, username: this.#users.get(view.userId).username });
   }
 

@@ -55,6 +55,8 @@ interface Watch {
   viewId?: string;
   /** The incident that allowed the view when it started, if one did. */
   incidentId?: string;
+  /** The view is an admin's review of a pending citizen camera (audited as such). */
+  review?: boolean;
   /** Open consumers of the camera on this socket, and ones that closed by themselves (awaiting re-consume). */
   consumers: Set<string>;
 }
@@ -172,14 +174,15 @@ export class ViewerConnection {
     }
     for (const cameraId of [...this.#watches.keys()]) {
       if (only !== undefined && !only.includes(cameraId)) continue;
-      let allowed: { incidentId?: string };
+      let allowed: { incidentId?: string; review?: boolean };
       try {
-        allowed = await this.#access.authorize(viewer, cameraId);
+        const watch = await this.#watches.get(cameraId)?.catch(() => undefined);
+        allowed = await this.#access.authorize(viewer, cameraId, { review: watch?.review === true });
       } catch (error) {
         this.cameraClosed(cameraId, 'camera_forbidden', why ?? (error as Error).message);
         continue;
       }
-      this.#attribute(cameraId, allowed.incidentId);
+      this.#attribute(cameraId, allowed.incidentId, allowed.review === true);
     }
   }
 
@@ -188,14 +191,16 @@ export class ViewerConnection {
    * its audit record stops and a new one starts naming what allows it now, so each incident's report
    * shows the view for as long as that incident allowed it.
    */
-  #attribute(cameraId: string, incidentId: string | undefined): void {
+  #attribute(cameraId: string, incidentId: string | undefined, review = false): void {
     const pending = this.#watches.get(cameraId);
     if (!pending || this.#closed) return;
     void pending.then((watch) => {
-      if (this.#watches.get(cameraId) !== pending || !watch.viewId || watch.incidentId === incidentId) return;
-      this.#audit.viewStopped(watch.viewId, incidentId ? `now allowed through incident ${incidentId}` : 'no longer allowed through an incident');
-      watch.viewId = this.#audit.viewStarted({ userId: this.identity.userId, cameraId, ...(this.#address && { ip: this.#address }), ...(incidentId && { incidentId }) });
+      if (this.#watches.get(cameraId) !== pending || !watch.viewId || (watch.incidentId === incidentId && (watch.review === true) === review)) return;
+      const why = (watch.review === true) !== review ? (review ? 'now a review view' : 'the camera was approved: no longer a review view') : incidentId ? `now allowed through incident ${incidentId}` : 'no longer allowed through an incident';
+      this.#audit.viewStopped(watch.viewId, why);
+      watch.viewId = this.#audit.viewStarted({ userId: this.identity.userId, cameraId, ...(this.#address && { ip: this.#address }), ...(incidentId && { incidentId }), ...(review && { purpose: 'review' as const }) });
       watch.incidentId = incidentId;
+      watch.review = review;
     }, () => undefined);
   }
 
@@ -405,11 +410,11 @@ export class ViewerConnection {
     },
   };
 
-  async #consume({ transportId, cameraId, rtpCapabilities, tile, stream: requested, replaces }: RequestPayload<'consume'>): Promise<ResponseMap['consume']> {
+  async #consume({ transportId, cameraId, rtpCapabilities, tile, stream: requested, replaces, review }: RequestPayload<'consume'>): Promise<ResponseMap['consume']> {
     const media = this.#requireTransport(transportId);
     // The socket that asked: only it can be told of the consumer (its answer is lost with it).
     const asker = this.#socket;
-    const allowed = await this.#access.authorize(this.#viewer(), cameraId);
+    const allowed = await this.#access.authorize(this.#viewer(), cameraId, { review: review === true });
     if (replaces !== undefined && this.#consumers.get(replaces)?.cameraId !== cameraId) throw new AppError('not_found', `no consumer ${replaces} of ${cameraId} on this connection`);
     const watch = await this.#watch(cameraId);
     // A switch the server advised (streamAdvice) names the stream, but it is not the user's own pick.
@@ -489,8 +494,13 @@ export class ViewerConnection {
         cameraId,
         ...(this.#address && { ip: this.#address }),
         ...(allowed.incidentId && { incidentId: allowed.incidentId }),
+        ...(allowed.review && { purpose: 'review' as const }),
       });
       watch.incidentId = allowed.incidentId;
+      watch.review = allowed.review === true;
+    } else if (allowed.review !== true && watch.review) {
+      // The same camera consumed again without review (it was approved meanwhile): the view is now an ordinary one.
+      this.#attribute(cameraId, allowed.incidentId, false);
     }
     return { consumer: { ...consumer, cameraId } as unknown as ConsumerInfo, stream: choice };
   }

@@ -16,9 +16,11 @@ export interface ViewerAccess {
   currentViewer(userId: string): Viewer & { id: string };
   /**
    * Throws forbidden / not_found unless `viewer` may watch the camera now; otherwise names the
-   * incident that allows the view, when one does (the view's audit records carry it).
+   * incident that allows the view, when one does (the view's audit records carry it). `review`: an
+   * admin asks to look at a pending citizen camera for its review; `review: true` in the answer says
+   * the view is allowed only as such (audited as a review view).
    */
-  authorize(viewer: Viewer & { id: string }, cameraId: string): Promise<{ incidentId?: string }>;
+  authorize(viewer: Viewer & { id: string }, cameraId: string, options?: { review?: boolean }): Promise<{ incidentId?: string; review?: boolean }>;
 }
 
 /**
@@ -82,7 +84,7 @@ export interface LiveEvents {
 /** The audit of who watched what. */
 export interface ViewAudit {
   /** A user started watching a camera; returns the view's id for viewStopped. */
-  viewStarted(view: { userId: string; cameraId: string; ip?: string; incidentId?: string }): string;
+  viewStarted(view: { userId: string; cameraId: string; ip?: string; incidentId?: string; purpose?: 'review' }): string;
   /** `endedAt`: when the view really ended (ms since the epoch), when that was earlier than now (a session that was never resumed). */
   viewStopped(viewId: string, reason: string, forced?: boolean, endedAt?: number): void;
 }

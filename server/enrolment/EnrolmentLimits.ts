@@ -1,0 +1,65 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { AppError } from '../errors/AppError.ts';
+
+export interface EnrolmentLimitSettings {
+  /** Submissions (each one checks a camera) per client address per hour. */
+  perSourcePerHour: number;
+  /** Submissions per contact (e-mail or phone) per hour. */
+  perContactPerHour: number;
+  /** Owner's status-link requests per client address per hour. */
+  statusPerSourcePerHour: number;
+}
+
+/**
+ * The public enrolment endpoints' limits (issue 26), in fixed one-hour windows per key
+ * (rate-limiter-flexible, in memory: per server node). The client address is the one Express
+ * derives under `http.trustProxy` (X-Forwarded-For only from a trusted proxy). A submission is
+ * counted against its source before anything else is looked at, and against its contact once the
+ * body is valid, so neither a stranger's address nor one contact can make the server check more
+ * cameras than the limits allow.
+ *
+ * Errors: AppError 'rate_limited' (429) with details.retryAfterSeconds and details.limit
+ * ('source' | 'contact' | 'status').
+ */
+export class EnrolmentLimits {
+  readonly #perSource: RateLimiterMemory;
+  readonly #perContact: RateLimiterMemory;
+  readonly #statusPerSource: RateLimiterMemory;
+
+  constructor(settings: EnrolmentLimitSettings) {
+    this.#perSource = new RateLimiterMemory({ keyPrefix: 'enrol-source', points: settings.perSourcePerHour, duration: 3600 });
+    this.#perContact = new RateLimiterMemory({ keyPrefix: 'enrol-contact', points: settings.perContactPerHour, duration: 3600 });
+    this.#statusPerSource = new RateLimiterMemory({ keyPrefix: 'enrol-status', points: settings.statusPerSourcePerHour, duration: 3600 });
+  }
+
+  /** Counts one submission from `source` (a client address). */
+  submissionFrom(source: string): Promise<void> {
+    return this.#take(this.#perSource, source, 'source', 'too many enrolment attempts from this address: try again later');
+  }
+
+  /** Counts one submission for `contactKey` (EnrolmentLimits.contactKey). */
+  submissionFor(contactKey: string): Promise<void> {
+    return this.#take(this.#perContact, contactKey, 'contact', 'too many enrolment attempts for this contact: try again later');
+  }
+
+  /** Counts one status-link request from `source`. */
+  statusFrom(source: string): Promise<void> {
+    return this.#take(this.#statusPerSource, source, 'status', 'too many requests from this address: try again later');
+  }
+
+  /** The per-contact key: the e-mail lower-cased, else the phone's digits. */
+  static contactKey(contact: { email?: string; phone?: string }): string {
+    if (contact.email) return `email:${contact.email.trim().toLowerCase()}`;
+    return `phone:${(contact.phone ?? '').replace(/\D/g, '')}`;
+  }
+
+  async #take(limiter: RateLimiterMemory, key: string, limit: 'source' | 'contact' | 'status', message: string): Promise<void> {
+    try {
+      await limiter.consume(key);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      throw new AppError('rate_limited', message, { limit, retryAfterSeconds });
+    }
+  }
+}
