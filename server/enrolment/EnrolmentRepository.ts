@@ -15,11 +15,18 @@ export interface EnrolmentRepository {
   /** Oldest first (createdAt ascending, then reference). */
   list(filter: EnrolmentFilter, page: { offset: number; limit: number }): Promise<{ items: EnrolmentRecord[]; total: number }>;
   update(id: string, patch: EnrolmentPatch): Promise<EnrolmentRecord | undefined>;
-  /** Compare-and-set on the status; undefined when missing or not in `from`. Sets statusChangedAt (and closedAt with `close`). */
+  /**
+   * Compare-and-set on the status; undefined when missing or not in `from`. Sets statusChangedAt;
+   * with `close` sets closedAt, without it removes closedAt (a rejected enrolment sent back to
+   * review is open again, its retention period void). Stores `reason` as statusReason, and without
+   * one removes the previous reason (it explained the previous status).
+   */
   changeStatus(id: string, change: EnrolmentStatusChange): Promise<EnrolmentRecord | undefined>;
   /**
-   * Erases the personal data (`personal`, `contactKey`) of enrolments closed before `before` and
-   * not erased yet, setting `erasedAt`; returns the erased enrolments (after the change).
+   * Erases the personal data (`personal`, `contactKey`) of enrolments closed (rejected or withdrawn,
+   * closedAt) before `before` and not erased yet, setting `erasedAt`; reference, camera code and
+   * status are kept. Returns the erased enrolments (after the change), oldest first; each is erased
+   * and returned once, even by concurrent runs.
    */
   eraseClosedBefore(before: Date): Promise<EnrolmentRecord[]>;
   close(): Promise<void>;

@@ -5,6 +5,7 @@ import type { IncidentRepository } from '../incidents/IncidentRepository.ts';
 import type { GrantRepository } from '../incidents/GrantRepository.ts';
 import type { AlarmDeviceRepository } from '../alarms/AlarmDeviceRepository.ts';
 import type { AlarmRepository } from '../alarms/AlarmRepository.ts';
+import type { EnrolmentRepository } from '../enrolment/EnrolmentRepository.ts';
 
 /**
  * Where everything the server keeps is stored: one adapter per backend (embedded files, or
@@ -20,6 +21,7 @@ export interface Store {
   readonly grants: GrantRepository;
   readonly alarmDevices: AlarmDeviceRepository;
   readonly alarms: AlarmRepository;
+  readonly enrolments: EnrolmentRepository;
   /** Resolves when the store answers a trivial query (readiness), rejects otherwise. */
   ping(): Promise<void>;
   /** Closes every repository, then the backend. Idempotent. */

@@ -50,7 +50,7 @@ describe('store', function () {
       expect((await again.incidents.findById(incident.id))?.cameras).to.deep.equal(['STORE-0001']);
       expect((await again.grants.findById(grant.id))?.status).to.equal('active');
       await again.close();
-      expect(readdirSync(join(dir, 'catalog')).sort()).to.deep.equal(['alarm-devices.db', 'alarms.db', 'cameras.db', 'grants.db', 'incidents.db', 'users.db']);
+      expect(readdirSync(join(dir, 'catalog')).sort()).to.deep.equal(['alarm-devices.db', 'alarms.db', 'cameras.db', 'enrolments.db', 'grants.db', 'incidents.db', 'users.db']);
       expect(readFileSync(join(dir, 'audit', 'audit.jsonl'), 'utf8')).to.contain('test.stored');
     } finally {
       rmSync(dir, { recursive: true, force: true });

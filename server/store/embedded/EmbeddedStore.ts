@@ -7,11 +7,12 @@ import { EmbeddedIncidentRepository } from './EmbeddedIncidentRepository.ts';
 import { EmbeddedGrantRepository } from './EmbeddedGrantRepository.ts';
 import { EmbeddedAlarmDeviceRepository } from './EmbeddedAlarmDeviceRepository.ts';
 import { EmbeddedAlarmRepository } from './EmbeddedAlarmRepository.ts';
+import { EmbeddedEnrolmentRepository } from './EmbeddedEnrolmentRepository.ts';
 
 /**
  * The store when no MongoDB is configured: nedb files for cameras, users, incidents, grants, alarm
- * devices and alarms, a JSON-lines file for the audit trail, all under the data directory:
- *   <dataDir>/catalog/{cameras,users,incidents,grants,alarm-devices,alarms}.db, <dataDir>/audit/audit.jsonl
+ * devices, alarms and citizen enrolments, a JSON-lines file for the audit trail, all under the data directory:
+ *   <dataDir>/catalog/{cameras,users,incidents,grants,alarm-devices,alarms,enrolments}.db, <dataDir>/audit/audit.jsonl
  */
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
@@ -25,6 +26,7 @@ export class EmbeddedStore implements Store {
     readonly grants: EmbeddedGrantRepository,
     readonly alarmDevices: EmbeddedAlarmDeviceRepository,
     readonly alarms: EmbeddedAlarmRepository,
+    readonly enrolments: EmbeddedEnrolmentRepository,
   ) {}
 
   static async open(dataDir: string): Promise<EmbeddedStore> {
@@ -41,7 +43,8 @@ export class EmbeddedStore implements Store {
       const grants = await open(EmbeddedGrantRepository.open(join(dataDir, 'catalog', 'grants.db')));
       const alarmDevices = await open(EmbeddedAlarmDeviceRepository.open(join(dataDir, 'catalog', 'alarm-devices.db')));
       const alarms = await open(EmbeddedAlarmRepository.open(join(dataDir, 'catalog', 'alarms.db')));
-      return new EmbeddedStore(cameras, users, new FileAuditRepository(join(dataDir, 'audit', 'audit.jsonl')), incidents, grants, alarmDevices, alarms);
+      const enrolments = await open(EmbeddedEnrolmentRepository.open(join(dataDir, 'catalog', 'enrolments.db')));
+      return new EmbeddedStore(cameras, users, new FileAuditRepository(join(dataDir, 'audit', 'audit.jsonl')), incidents, grants, alarmDevices, alarms, enrolments);
     } catch (error) {
       await closeAll(opened.reverse().map((repository) => () => repository.close()));
       throw error;
@@ -56,6 +59,7 @@ export class EmbeddedStore implements Store {
     // Every part is closed even when another fails; the first failure is reported after.
     this.#closing ??= closeAll([
       () => this.audit.close(),
+      () => this.enrolments.close(),
       () => this.alarms.close(),
       () => this.alarmDevices.close(),
       () => this.grants.close(),

@@ -8,6 +8,7 @@ import { MongoIncidentRepository } from './MongoIncidentRepository.ts';
 import { MongoGrantRepository } from './MongoGrantRepository.ts';
 import { MongoAlarmDeviceRepository } from './MongoAlarmDeviceRepository.ts';
 import { MongoAlarmRepository } from './MongoAlarmRepository.ts';
+import { MongoEnrolmentRepository } from './MongoEnrolmentRepository.ts';
 
 export interface MongoStoreOptions {
   /** Database name; default: the one in the URI (or mongoose's default). */
@@ -35,6 +36,7 @@ export class MongoStore implements Store {
     readonly grants: MongoGrantRepository,
     readonly alarmDevices: MongoAlarmDeviceRepository,
     readonly alarms: MongoAlarmRepository,
+    readonly enrolments: MongoEnrolmentRepository,
   ) {}
 
   /** Connects and creates every collection's indexes; throws the driver's error when no server answers. */
@@ -52,7 +54,8 @@ export class MongoStore implements Store {
       const grants = await MongoGrantRepository.create(connection);
       const alarmDevices = await MongoAlarmDeviceRepository.create(connection);
       const alarms = await MongoAlarmRepository.create(connection);
-      return new MongoStore(connection, cameras, users, audit, incidents, grants, alarmDevices, alarms);
+      const enrolments = await MongoEnrolmentRepository.create(connection);
+      return new MongoStore(connection, cameras, users, audit, incidents, grants, alarmDevices, alarms, enrolments);
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;
@@ -67,6 +70,7 @@ export class MongoStore implements Store {
     // Every part is closed even when another fails; the first failure is reported after.
     this.#closing ??= closeAll([
       () => this.audit.close(),
+      () => this.enrolments.close(),
       () => this.alarms.close(),
       () => this.alarmDevices.close(),
       () => this.grants.close(),
