@@ -89,6 +89,11 @@ export class CameraList extends Emitter<CameraListEvents> {
     this.#scroller = scroller;
   }
 
+  /** The municipalities of the cameras this user may see (from the last page read). */
+  municipalities(): readonly string[] {
+    return this.#filters.municipalities;
+  }
+
   /** The loaded rows' camera ids, in order. */
   get ids(): string[] {
     return [...this.#rows.keys()];

@@ -30,12 +30,15 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
   readonly cameraListElement: HTMLElement;
   /** The incidents tab's panel (its content depends on the role). */
   readonly incidentsElement: HTMLElement;
-  /** The sidebar's tab strip (Cameras, Incidents, Alarm devices). */
+  /** The sidebar's tab strip (Cameras, Incidents, Alarm devices, Review). */
   readonly sidebarTabsElement: HTMLElement;
   /** The alarm banner above the wall (operators and admins). */
   readonly alarmBannerElement: HTMLElement;
   /** The alarm devices tab's panel (admins). */
   readonly alarmDevicesElement: HTMLElement;
+  /** The review tab's panel and its tab's count of pending enrolments (admins). */
+  readonly reviewElement: HTMLElement;
+  readonly reviewCountElement: HTMLElement;
   /** The sidebar as a drawer over the wall on tablets. */
   readonly drawer: CameraDrawer;
   readonly #connection: HTMLElement;
@@ -64,6 +67,8 @@ export class ConsoleView extends Emitter<ConsoleViewEvents> {
     this.sidebarTabsElement = requireElement('#sidebar-tabs', HTMLElement);
     this.alarmBannerElement = requireElement('#alarm-banner', HTMLElement);
     this.alarmDevicesElement = requireElement('#alarm-devices', HTMLElement);
+    this.reviewElement = requireElement('#review', HTMLElement);
+    this.reviewCountElement = requireElement('#review-count', HTMLElement);
     this.#connection = requireElement('#connection', HTMLElement);
     this.#bandwidth = requireElement('#bandwidth', HTMLElement);
     this.#layouts = requireElement('#layouts', HTMLElement);

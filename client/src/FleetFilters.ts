@@ -103,6 +103,11 @@ export class FleetFilters extends Emitter<FleetFiltersEvents> {
     this.#report();
   }
 
+  /** The municipalities offered in the filter. */
+  get municipalities(): readonly string[] {
+    return this.#municipalities;
+  }
+
   /** The municipalities the operator may filter on; the current choice stays even if it is gone. */
   setMunicipalities(municipalities: string[]): void {
     const current = this.#municipality.value;

@@ -26,11 +26,15 @@ export interface ReceivedCamera {
   stream: StreamChoice;
 }
 
-/** What a tile tells the server with its consume: its size, an explicit stream, the consumer it replaces. */
+/**
+ * What a tile tells the server with its consume: its size, an explicit stream, the consumer it
+ * replaces, and `review`: an admin's look at a pending citizen camera (audited as a review view).
+ */
 export interface ConsumeOptions {
   tile?: TileSize;
   stream?: StreamName;
   replaces?: string;
+  review?: boolean;
 }
 
 export interface MediaReceiverEvents {
@@ -222,6 +226,7 @@ export class MediaReceiver extends Emitter<MediaReceiverEvents> {
         ...(options.tile ? { tile: options.tile } : {}),
         ...(options.stream ? { stream: options.stream } : {}),
         ...(options.replaces ? { replaces: options.replaces } : {}),
+        ...(options.review ? { review: true as const } : {}),
       },
       CONSUME_TIMEOUT_MS,
     );

@@ -2,11 +2,20 @@
  * The sidebar's tabs (Cameras, and Incidents or My incidents by role): buttons with role="tab",
  * each showing its panel (aria-controls). Click, Enter or Space picks a tab; the arrow keys, Home
  * and End move between the visible tabs (WAI-ARIA tabs pattern). With one visible tab the strip hides.
+ * `selected` tells which tab's panel is shown now (a panel may load when it is opened).
  */
-export class SidebarTabs {
+import { Emitter } from './Emitter.ts';
+
+export interface SidebarTabsEvents {
+  /** Another tab was selected (its panel is shown). */
+  selected: [tabId: string];
+}
+
+export class SidebarTabs extends Emitter<SidebarTabsEvents> {
   readonly #tabs: HTMLButtonElement[];
 
   constructor(private readonly strip: HTMLElement) {
+    super();
     this.#tabs = Array.from(strip.querySelectorAll<HTMLButtonElement>('button[role="tab"]'));
     strip.addEventListener('click', (event) => {
       const tab = (event.target as Element | null)?.closest<HTMLButtonElement>('button[role="tab"]');
@@ -39,6 +48,7 @@ export class SidebarTabs {
   select(tabId: string): void {
     const target = this.#tabs.find((tab) => tab.id === tabId && !tab.hidden);
     if (!target) return;
+    const changed = this.selected !== target.id;
     for (const tab of this.#tabs) {
       const selected = tab === target;
       tab.setAttribute('aria-selected', String(selected));
@@ -46,6 +56,7 @@ export class SidebarTabs {
       const panel = this.#panel(tab);
       if (panel) panel.hidden = !selected;
     }
+    if (changed) this.emit('selected', target.id);
   }
 
   /** Shows or hides a tab (with a new label when given); hiding the selected tab selects the first visible one. */

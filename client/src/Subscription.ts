@@ -87,11 +87,19 @@ export class Subscription {
   #cappedDuringSwitch: string | undefined;
   readonly #offTile: Array<() => void>;
 
+  /**
+   * An admin's review of a pending citizen camera: every consume says `review: true` (the server
+   * audits it as a review view). Cleared once the camera is approved (it is an ordinary camera then).
+   */
+  review: boolean;
+
   constructor(
     readonly tile: Tile,
     readonly cameraId: string,
     private readonly context: SubscriptionContext,
+    options: { review?: boolean } = {},
   ) {
+    this.review = options.review === true;
     tile.setStreamPreference(this.#preference);
     this.#offTile = [
       tile.on('live', () => {
@@ -317,7 +325,7 @@ export class Subscription {
     let consumer: msc.Consumer | undefined;
     this.#askedAt = performance.now();
     try {
-      const received = await receiver.consume(this.cameraId, { tile: this.tile.measure(), stream: preference === 'auto' ? undefined : preference });
+      const received = await receiver.consume(this.cameraId, { tile: this.tile.measure(), stream: preference === 'auto' ? undefined : preference, review: this.review });
       consumer = received.consumer;
       if (generation !== this.#generation || this.#closed) {
         receiver.closeConsumer(consumer, { notifyServer: true });
@@ -440,7 +448,7 @@ export class Subscription {
       // choice, shown as 'requested' and kept by the server at every later resize, so the tile would
       // never follow its size again. The menu and the server's advice name the stream.
       const stream = cause === 'resize' ? undefined : target;
-      const received = await receiver.consume(this.cameraId, { tile: this.tile.measure(), ...(stream && { stream }), replaces: old.id });
+      const received = await receiver.consume(this.cameraId, { tile: this.tile.measure(), ...(stream && { stream }), replaces: old.id, review: this.review });
       if (!current()) {
         receiver.closeConsumer(received.consumer, { notifyServer: true });
         return;

@@ -2,6 +2,10 @@
  * The video wall: 1, 4, 9 or 16 tiles in a CSS grid, which camera each tile shows, the selected
  * tile, and one Subscription per visible tile with a camera. Layout and assignment are kept in
  * localStorage (tiles hidden by a smaller layout keep their camera for when it grows again).
+ *
+ * A tile may show an admin's review of a pending citizen camera (`assign(code, index, { review: true })`):
+ * its consumes say `review: true`, it is marked `data-review` and it is not remembered (a review is
+ * a one-off look, audited as such); once the camera is approved it becomes an ordinary tile.
  */
 import type { CameraStatusMessage, SessionBandwidth, StreamChoice, StreamName } from '../../server/signalling/protocol.ts';
 import { Emitter } from './Emitter.ts';
@@ -41,6 +45,8 @@ export interface TileInfo {
   switching: boolean;
   /** The short message a refused switch shows on the tile, while it shows. */
   notice: string | undefined;
+  /** The tile shows an admin's review of a pending citizen camera. */
+  review: boolean;
 }
 
 export interface WallEvents {
@@ -55,6 +61,8 @@ export interface WallContext extends SubscriptionContext {
 export class Wall extends Emitter<WallEvents> {
   readonly #tiles: Tile[] = [];
   readonly #cameras: Array<string | undefined> = new Array<string | undefined>(MAX_TILES).fill(undefined);
+  /** Tiles showing a review of a pending citizen camera (by index). */
+  readonly #review = new Set<number>();
   readonly #subscriptions = new Map<number, Subscription>();
   #layout: Layout = 4;
   #selected: number | undefined;
@@ -117,6 +125,7 @@ export class Wall extends Emitter<WallEvents> {
       kbps: tile.kbps,
       switching: tile.switching,
       notice: tile.el.dataset.notice,
+      review: this.#review.has(tile.index),
     }));
   }
 
@@ -131,13 +140,19 @@ export class Wall extends Emitter<WallEvents> {
     this.#capacityFreed();
   }
 
-  /** Puts a camera on tile `index`, else on the selected tile, else on the first free one, else on the first. */
-  assign(cameraId: string, index?: number): void {
+  /**
+   * Puts a camera on tile `index`, else on the selected tile, else on the first free one, else on
+   * the first. `review`: an admin's look at a pending citizen camera (consumed with `review: true`).
+   */
+  assign(cameraId: string, index?: number, options: { review?: boolean } = {}): void {
     const target = index ?? this.#selected ?? this.#firstFree() ?? 0;
     if (target < 0 || target >= this.#layout) return;
-    if (this.#cameras[target] !== cameraId) {
+    const review = options.review === true;
+    if (this.#cameras[target] !== cameraId || this.#review.has(target) !== review) {
       this.#stop(target);
       this.#cameras[target] = cameraId;
+      if (review) this.#review.add(target);
+      else this.#review.delete(target);
     }
     this.#selected = undefined;
     this.#render();
@@ -160,6 +175,7 @@ export class Wall extends Emitter<WallEvents> {
     if (this.#cameras[index] === undefined) return;
     this.#stop(index);
     this.#cameras[index] = undefined;
+    this.#review.delete(index);
     this.#render();
     this.#save();
     this.emit('change');
@@ -234,9 +250,34 @@ export class Wall extends Emitter<WallEvents> {
     }
   }
 
-  /** The cameras of the visible tiles (each once). */
+  /** The cameras of the visible tiles (each once), reviews of pending citizen cameras left out. */
   watchedCameras(): string[] {
-    return [...new Set([...this.#subscriptions.values()].map((subscription) => subscription.cameraId))];
+    return [...new Set([...this.#subscriptions.values()].filter((subscription) => !subscription.review).map((subscription) => subscription.cameraId))];
+  }
+
+  /**
+   * A pending citizen camera was approved: tiles reviewing it keep their consumer and become
+   * ordinary tiles (later consumes no longer say `review`), remembered with the wall.
+   */
+  reviewApproved(cameraId: string): void {
+    let changed = false;
+    for (const [index, subscription] of this.#subscriptions) {
+      if (subscription.cameraId !== cameraId || !subscription.review) continue;
+      subscription.review = false;
+      this.#review.delete(index);
+      changed = true;
+    }
+    for (const index of [...this.#review]) if (this.#cameras[index] === cameraId) this.#review.delete(index);
+    if (!changed) return;
+    this.#render();
+    this.#save();
+  }
+
+  /** A pending citizen camera was rejected: tiles reviewing it stop and say why (the server closes the consumer too). */
+  reviewRejected(cameraId: string, message: string): void {
+    for (const subscription of this.#subscriptions.values()) {
+      if (subscription.cameraId === cameraId && subscription.review) subscription.forbid(message);
+    }
   }
 
   /**
@@ -246,6 +287,8 @@ export class Wall extends Emitter<WallEvents> {
    */
   checkAccess(allowed: (cameraId: string) => boolean | undefined): void {
     for (const subscription of this.#subscriptions.values()) {
+      // A review is allowed by the server's own check at each consume (the camera is in no list).
+      if (subscription.review) continue;
       const verdict = allowed(subscription.cameraId);
       if (verdict === false && !subscription.forbidden) subscription.forbid('Not allowed: this camera is no longer in your list');
       else if (verdict === true) subscription.mayWork();
@@ -310,6 +353,9 @@ export class Wall extends Emitter<WallEvents> {
     for (const tile of this.#tiles) {
       const cameraId = this.#cameras[tile.index];
       const visible = tile.index < this.#layout;
+      const review = cameraId !== undefined && this.#review.has(tile.index);
+      if (review) tile.el.dataset.review = 'true';
+      else delete tile.el.dataset.review;
       if (!visible || cameraId === undefined) {
         this.#stop(tile.index);
         if (!visible) tile.leaveFullscreen();
@@ -320,7 +366,7 @@ export class Wall extends Emitter<WallEvents> {
       if (current?.cameraId === cameraId) continue;
       this.#stop(tile.index);
       tile.setCamera(cameraId, this.context.cameraName(cameraId) ?? cameraId);
-      const subscription = new Subscription(tile, cameraId, this.#subscriptionContext);
+      const subscription = new Subscription(tile, cameraId, this.#subscriptionContext, { review });
       this.#subscriptions.set(tile.index, subscription);
       subscription.start();
     }
@@ -347,7 +393,8 @@ export class Wall extends Emitter<WallEvents> {
   }
 
   #save(): void {
-    const saved: SavedWall = { layout: this.#layout, cameras: this.#cameras.map((id) => id ?? null) };
+    // A review is not remembered: after a reload the tile would ask for the camera as an ordinary one.
+    const saved: SavedWall = { layout: this.#layout, cameras: this.#cameras.map((id, index) => (this.#review.has(index) ? null : (id ?? null))) };
     try {
       this.storage.setItem(STORAGE_KEY, JSON.stringify(saved));
     } catch {

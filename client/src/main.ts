@@ -14,6 +14,8 @@ import { IncidentsApi } from './IncidentsApi.ts';
 import type { IncidentSummary } from './IncidentsPanel.ts';
 import { IncidentsTab } from './IncidentsTab.ts';
 import { MediaReceiver, type IceProtocol } from './MediaReceiver.ts';
+import { ReviewApi } from './ReviewApi.ts';
+import { ReviewTab } from './ReviewTab.ts';
 import { Session, SignInError, type UserInfo } from './Session.ts';
 import { SidebarTabs } from './SidebarTabs.ts';
 import { SignallingClient } from './SignallingClient.ts';
@@ -45,6 +47,8 @@ export interface ConsoleHooks {
     switching: boolean;
     /** The short message of a refused switch, while the tile shows it. */
     notice: string | undefined;
+    /** The tile shows an admin's review of a pending citizen camera (consumed with review: true). */
+    review: boolean;
   }>;
   /** The receive transport: its ICE/DTLS state, ICE restarts, the selected pair's protocol and whether TURN relays it. */
   media: () => { state: string; iceRestarts: number; protocol: IceProtocol | undefined; relayed: boolean } | undefined;
@@ -130,12 +134,23 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
     },
     (code) => cameras.name(code),
   );
+  // Admins: citizen camera enrolments to review; Preview plays the pending camera on the selected tile
+  // (before the wall: a restored tile asks for its camera's name at once).
+  const review = new ReviewTab(view.reviewElement, tabs, 'tab-review', view.reviewCountElement, new ReviewApi(() => session.token), {
+    preview: (code) => {
+      videoWall.assign(code, undefined, { review: true });
+      view.drawer.setOpen(false);
+    },
+    approved: (code) => videoWall.reviewApproved(code),
+    rejected: (code, message) => videoWall.reviewRejected(code, message),
+    municipalities: () => cameras.municipalities(),
+  });
   const videoWall = new Wall(
     view.wallElement,
     {
       receiver: media,
       online: () => client.connected && media.ready,
-      cameraName: (id) => cameras.name(id) ?? incidents.cameraName(id),
+      cameraName: (id) => cameras.name(id) ?? incidents.cameraName(id) ?? review.cameraName(id),
     },
     localStorage,
   );
@@ -150,6 +165,7 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
     incidents.setUser(role, municipalities);
     if (username !== undefined) alarms.setUser(username, role);
     alarmDevices.setUser(role);
+    review.setUser(role);
   };
   /** Puts these cameras on the wall (a larger layout if needed), keeping those already there in place. */
   const fillWall = (codes: string[], options: { exclusive?: boolean } = {}): void => {
@@ -244,7 +260,10 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
         videoWall.refreshNames();
         incidents.refreshNames();
         // Incident and grant changes while disconnected were not announced.
-        if (connectedBefore) incidents.reconnected();
+        if (connectedBefore) {
+          incidents.reconnected();
+          review.reconnected();
+        }
         connectedBefore = true;
         if (!filledOnce) {
           filledOnce = true;
@@ -416,6 +435,7 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
       incidents.close();
       alarms.close();
       alarmDevices.close();
+      review.close();
       // The connection closes with everything: the server drops our consumers with it.
       videoWall.stopAll('signed out', { notifyServer: false });
       videoWall.close();
@@ -464,6 +484,7 @@ async function main(): Promise<void> {
         kbps: tile.kbps,
         switching: tile.switching,
         notice: tile.notice,
+        review: tile.review,
       })),
     media: () => (run ? { state: run.receiver.state, iceRestarts: run.receiver.iceRestarts, protocol: run.receiver.protocol, relayed: run.receiver.relayed } : undefined),
     connectionLog: () => run?.log.slice() ?? [],
