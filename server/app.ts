@@ -38,6 +38,10 @@ import { RefusalLog } from './alarms/RefusalLog.ts';
 import { Dc09Intake } from './alarms/dc09/Dc09Intake.ts';
 import { Dc09Receiver } from './alarms/dc09/Dc09Receiver.ts';
 import { TurnCredentials } from './media/TurnCredentials.ts';
+import { AddressGuard } from './enrolment/AddressGuard.ts';
+import { EnrolmentLimits } from './enrolment/EnrolmentLimits.ts';
+import { EnrolmentService } from './enrolment/EnrolmentService.ts';
+import { rtspCameraChecker } from './enrolment/rtspCameraChecker.ts';
 
 export interface AppOptions {
   config: Readonly<Config>;
@@ -69,6 +73,8 @@ export interface AppParts {
   dc09: Dc09Receiver | undefined;
   /** The ingest worker processes (absent with INGEST_WORKERS=0: cameras are carried in this process). */
   ingestWorkers: IngestWorkerPool | undefined;
+  /** The citizen program's enrolments (absent with ENROLMENT_ENABLED=false). */
+  enrolments: EnrolmentService | undefined;
 }
 
 /**
@@ -95,6 +101,7 @@ export class App {
   readonly alarmDevices: AlarmDeviceService;
   readonly alarmIntake: AlarmIntake;
   readonly dc09: Dc09Receiver | undefined;
+  readonly enrolments: EnrolmentService | undefined;
   #closing: Promise<void> | undefined;
   readonly #cleanups: Array<() => unknown>;
 
@@ -119,6 +126,7 @@ export class App {
       alarmDevices: this.alarmDevices,
       alarmIntake: this.alarmIntake,
       dc09: this.dc09,
+      enrolments: this.enrolments,
     } = parts);
     this.#cleanups = cleanups;
   }
@@ -173,6 +181,23 @@ export class App {
     const catalog = new CameraCatalog(store.cameras, vault);
     for (const camera of [...config.cameras, ...seedCameras]) await catalog.ensureConfigured(camera);
     logger.info({ store: store.kind }, 'camera catalog open');
+    // The citizen program: a stranger's camera URL passes the address guard before anything connects.
+    const enrolmentSettings = config.enrolment;
+    const enrolments = enrolmentSettings.enabled
+      ? new EnrolmentService(
+          store.enrolments,
+          catalog,
+          new AddressGuard({ allowedPorts: enrolmentSettings.allowedPorts, deny: enrolmentSettings.denyNetworks, allow: enrolmentSettings.allowNetworks }),
+          rtspCameraChecker(enrolmentSettings.checkTimeoutMs),
+          new EnrolmentLimits(enrolmentSettings),
+          (entry) => audit.record(entry),
+          enrolmentSettings,
+        )
+      : undefined;
+    if (enrolments) {
+      enrolments.startRetention((error) => logger.warn({ err: (error as Error).message }, 'erasing expired enrolment contact details failed'));
+      cleanups.push(() => enrolments.close());
+    }
     // Grants that expired while the server was down are recorded as expired now; the others' timers are armed.
     const incidents = await IncidentService.create({ incidents: store.incidents, grants: store.grants, catalog, users, audit, settings: config.incidents, logger });
     cleanups.push(() => incidents.close());
@@ -264,7 +289,7 @@ export class App {
       const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000).unref());
       return Promise.race([store.ping().then(() => true, () => false), timeout]);
     };
-    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, incidents, alarms, alarmDevices, alarmIntake, metrics, clientDir, ready, trustProxy: config.http.trustProxy });
+    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, incidents, alarms, alarmDevices, alarmIntake, ...(enrolments && { enrolments }), metrics, clientDir, ready, trustProxy: config.http.trustProxy });
     const web = await WebServer.create(express, {
       host: config.http.host,
       port: config.http.port,
@@ -346,7 +371,7 @@ export class App {
       closing = true;
     });
     logger.info({ workers: media.workers.map((w) => w.pid), ingestWorkers: ingestWorkers?.workers().map((w) => w.pid) ?? [], ffmpeg: engineSettings.ffmpegPath, port: web.port, tls: web.secure }, 'C5 Live ready');
-    return { config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, metrics, ingestWorkers, incidents, alarms, alarmDevices, alarmIntake, dc09 };
+    return { config, logger, catalog, users, audit, media, cameras, tokens, loginCodes, web, signalling, prober, metrics, ingestWorkers, incidents, alarms, alarmDevices, alarmIntake, dc09, enrolments };
   }
 
   /** Closes in reverse order of creation: signalling, web server, cameras, media, store. */
