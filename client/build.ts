@@ -2,6 +2,9 @@
  * Builds the browser console into a directory the server serves at `/`:
  *   app.js (+ app.js.map)  client/src/main.ts bundled with esbuild (ESM, no external requests)
  *   index.html, styles.css copied from client/
+ *   enrol.js (+ enrol.js.map)  client/src/enrol/main.ts: the citizen program's public pages (issue 26),
+ *                          which the server sends as enrol.html at /enrol and /enrol/status
+ *   enrol.html, enrol.css  copied from client/
  *   icon.svg               the tab icon (so the browser does not ask for a missing /favicon.ico)
  *
  *   import { buildClient } from '../client/build.ts'; await buildClient(outDir, { minify: true });
@@ -30,8 +33,11 @@ export interface BuildClientOptions {
 export async function buildClient(outDir: string, options: BuildClientOptions = {}): Promise<void> {
   await mkdir(outDir, { recursive: true });
   await esbuild.build({
-    entryPoints: [path.join(CLIENT_DIR, 'src', 'main.ts')],
-    outfile: path.join(outDir, 'app.js'),
+    entryPoints: [
+      { in: path.join(CLIENT_DIR, 'src', 'main.ts'), out: 'app' },
+      { in: path.join(CLIENT_DIR, 'src', 'enrol', 'main.ts'), out: 'enrol' },
+    ],
+    outdir: outDir,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -46,6 +52,8 @@ export async function buildClient(outDir: string, options: BuildClientOptions = 
   await Promise.all([
     copyFile(path.join(CLIENT_DIR, 'index.html'), path.join(outDir, 'index.html')),
     copyFile(path.join(CLIENT_DIR, 'styles.css'), path.join(outDir, 'styles.css')),
+    copyFile(path.join(CLIENT_DIR, 'enrol.html'), path.join(outDir, 'enrol.html')),
+    copyFile(path.join(CLIENT_DIR, 'enrol.css'), path.join(outDir, 'enrol.css')),
     writeFile(path.join(outDir, 'icon.svg'), ICON_SVG),
   ]);
 }
