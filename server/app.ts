@@ -344,11 +344,13 @@ export class App {
     metrics.observeSignalling(signalling.observer);
     // A suspended, revoked, retired or edited camera: viewers who may no longer see it lose it
     // now, with the reason; a camera nobody may watch stops; a changed URL restarts the ingest.
+    // A pending camera stays up for admins reviewing it (its viewers are checked again instead).
     catalog.on('changed', ({ camera, viewable, restart, why }) => {
-      if (viewable) signalling.cameraChanged(camera.code);
-      if (!viewable || restart) void cameras.withdraw(camera.code, why, !viewable);
+      const kept = viewable || (camera.status === 'pending' && !camera.retiredAt);
+      if (kept) signalling.cameraChanged(camera.code);
+      if (!kept || restart) void cameras.withdraw(camera.code, why, !kept);
       // A new URL or new credentials deserve a fresh try; a withdrawn camera is forgotten.
-      if (!viewable || restart) loginGuard.forget(camera.code);
+      if (!kept || restart) loginGuard.forget(camera.code);
     });
     users.on('changed', ({ user, rightsChanged }) => {
       if (rightsChanged) signalling.userChanged(user);
