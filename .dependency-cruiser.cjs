@@ -21,6 +21,8 @@ const npm = (...names) => `(^|/)node_modules/(${names.map((n) => n.replace(/[.*+
 
 const STORAGE_DRIVERS = npm('mongoose', 'mongodb', '@seald-io/nedb');
 const MEDIASOUP = npm('mediasoup'); // not mediasoup-client: the trailing slash ends the name
+/** REST shapes the browser may import as types only (client-rest-types-only). */
+const CLIENT_REST_TYPES = '^server/enrolment/(enrolmentSchemas|EnrolmentRecord)\\.ts$|^server/catalog/CameraRecord\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -56,10 +58,22 @@ module.exports = {
       name: 'client-only-protocol',
       comment:
         'The browser console may import from the server only the wire protocol, server/signalling/protocol.ts ' +
-        '(types and zod schemas), and nothing from workers/ or scripts/: everything else is server-side code.',
+        '(types and zod schemas), the citizen program\'s REST shapes and their vocabulary (types only: see ' +
+        'client-rest-types-only), and nothing from workers/ or scripts/: everything else is server-side code.',
       severity: 'error',
       from: { path: '^client/' },
-      to: { path: '^(server|workers|scripts)/', pathNot: '^server/signalling/protocol\\.ts$' },
+      to: { path: '^(server|workers|scripts)/', pathNot: `^server/signalling/protocol\\.ts$|${CLIENT_REST_TYPES}` },
+    },
+    {
+      name: 'client-rest-types-only',
+      comment:
+        'The console and the public enrolment page take the REST shapes of the citizen program ' +
+        '(server/enrolment/enrolmentSchemas.ts, EnrolmentRecord.ts, server/catalog/CameraRecord.ts) as types only ' +
+        '(`import type`, erased at build): their values would bring zod and server code into the browser. A value the ' +
+        'page needs (the categories) is declared client-side and checked against the type at compile time.',
+      severity: 'error',
+      from: { path: '^client/' },
+      to: { path: CLIENT_REST_TYPES, dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'protocol-types-only',

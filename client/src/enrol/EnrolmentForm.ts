@@ -1,5 +1,5 @@
 import type { AgreementView, EnrolmentReceipt } from '../../../server/enrolment/enrolmentSchemas.ts';
-import { cameraCategories, sharingModes } from '../../../server/catalog/CameraRecord.ts';
+import { cameraCategories, sharingModes } from './vocabulary.ts';
 import { element } from '../dom.ts';
 import type { EnrolmentApi } from './EnrolmentApi.ts';
 import { EnrolmentApiError } from './EnrolmentApiError.ts';

@@ -1,5 +1,5 @@
 import type { OwnerChange, OwnerStatusView } from '../../../server/enrolment/enrolmentSchemas.ts';
-import { sharingModes } from '../../../server/catalog/CameraRecord.ts';
+import { sharingModes } from './vocabulary.ts';
 import { element } from '../dom.ts';
 import type { EnrolmentApi } from './EnrolmentApi.ts';
 import { EnrolmentApiError } from './EnrolmentApiError.ts';

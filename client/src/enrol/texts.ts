@@ -4,7 +4,7 @@
  * one, so a key missing from either is a compile error.
  */
 import type { EnrolmentLanguage } from '../../../server/enrolment/EnrolmentRecord.ts';
-import { enrolmentLanguages } from '../../../server/enrolment/EnrolmentRecord.ts';
+import { enrolmentLanguages } from './vocabulary.ts';
 
 export type Language = EnrolmentLanguage;
 export const defaultLanguage: Language = 'es-MX';

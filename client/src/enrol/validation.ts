@@ -4,7 +4,7 @@
  * The server still decides; its field errors are shown by the same fields (FieldErrors).
  */
 import type { CameraCategory, SharingMode } from '../../../server/catalog/CameraRecord.ts';
-import { cameraCategories, sharingModes } from '../../../server/catalog/CameraRecord.ts';
+import { cameraCategories, sharingModes } from './vocabulary.ts';
 import type { EnrolmentSubmit, OwnerChange } from '../../../server/enrolment/enrolmentSchemas.ts';
 import type { TextKey, Language } from './texts.ts';
 import type { TextParams } from './Translator.ts';
