@@ -312,11 +312,11 @@ export const configSchema = z.strictObject({
        */
       allowNetworks: z.array(z.string().min(2).max(64)).max(16).default([]),
       /** Submissions (checks included) per client address per hour. */
-      perSourcePerHour: z.number().int().min(1).max(10_000).default(10),
+      perSourcePerHour: z.number().int().min(1).max(1_000_000).default(10),
       /** Submissions per contact (e-mail or phone) per hour. */
       perContactPerHour: z.number().int().min(1).max(1000).default(3),
       /** Requests with a status link (owner's page) per client address per hour. */
-      statusPerSourcePerHour: z.number().int().min(1).max(100_000).default(300),
+      statusPerSourcePerHour: z.number().int().min(1).max(1_000_000).default(300),
       /** Rejected or withdrawn enrolments keep the owner's contact details this long (days), then erase them. */
       retentionDays: z.number().int().min(0).max(3650).default(30),
       /** How often the erasure runs (ms). */

@@ -20,6 +20,23 @@ import { alarmCloseSchema, alarmIntakeSchema, alarmQuerySchema, deviceCreateSche
 import { alarmDeviceKinds, alarmDeviceStatuses, alarmDispositions, alarmSources, alarmStatuses, dc09Encryptions } from '../alarms/AlarmRecord.ts';
 import { cameraAreas } from '../catalog/CameraRecord.ts';
 import { deviceCsvColumns } from '../alarms/AlarmDeviceImporter.ts';
+import {
+  agreementQuerySchema,
+  agreementViewSchema,
+  enrolmentReceiptSchema,
+  enrolmentReference,
+  enrolmentSubmitSchema,
+  ownerChangeSchema,
+  ownerStatusViewSchema,
+  ownerWithdrawalSchema,
+  reviewApprovalSchema,
+  reviewItemSchema,
+  reviewListSchema,
+  reviewQuerySchema,
+  reviewRejectionSchema,
+  statusLinkSchema,
+  statusTokenHeader,
+} from '../enrolment/enrolmentSchemas.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
 const json = (s: z.ZodType, io: 'input' | 'output' = 'output') => ({ content: { 'application/json': { schema: schema(s, io) } } });
@@ -535,5 +552,78 @@ function alarmPaths(): Record<string, object> {
         responses: { '200': { description: 'the new key', ...json(deviceWithKey) }, ...errors(400, 401, 403, 404, 409, 413) },
       },
     },
+    '/api/enrolment/agreement': {
+      get: {
+        summary: "The citizen program's agreement in force (public)",
+        parameters: queryParameters(agreementQuerySchema),
+        responses: { '200': { description: 'its version and text', ...json(agreementViewSchema) }, ...errors(400) },
+      },
+    },
+    '/api/enrolment': {
+      post: {
+        summary:
+          "A citizen's enrolment of a camera (public, no account; limited per client address and per contact). The camera is checked at once: 422 with details.check 'unauthorized' or 'unreachable' stores nothing (submitUnreachable stores an unreachable one); 422 with details.reason 'scheme', 'port' or 'address' when the URL or a redirect names what cannot be used. The status token is in this answer only.",
+        requestBody: json(enrolmentSubmitSchema, 'input'),
+        responses: { '201': { description: 'the receipt', ...json(enrolmentReceiptSchema) }, ...errors(400, 413, 422, 429) },
+      },
+    },
+    '/api/enrolment/status': {
+      parameters: [statusTokenParameter],
+      get: { summary: "The owner's view of the enrolment (status link)", responses: { '200': { description: 'the status', ...json(ownerStatusViewSchema) }, ...errors(401, 429) } },
+      patch: {
+        summary: 'The owner changes the sharing, the URL or the credentials (checked like a submission; a new URL returns the camera to review)',
+        requestBody: json(ownerChangeSchema, 'input'),
+        responses: { '200': { description: 'the status after the change', ...json(ownerStatusViewSchema) }, ...errors(400, 401, 409, 413, 422, 429) },
+      },
+    },
+    '/api/enrolment/withdraw': {
+      parameters: [statusTokenParameter],
+      post: {
+        summary: 'The owner withdraws the camera: revoked at once, its live views end',
+        requestBody: json(ownerWithdrawalSchema, 'input'),
+        responses: { '200': { description: 'the status after withdrawal', ...json(ownerStatusViewSchema) }, ...errors(400, 401, 413, 429) },
+      },
+    },
+    '/api/enrolments': {
+      get: {
+        summary: 'The review queue: enrolments by status, oldest first, with the check, duplicates and contact details (admin)',
+        parameters: queryParameters(reviewQuerySchema),
+        responses: { '200': { description: 'a page of enrolments', ...json(reviewListSchema) }, ...errors(400, 401, 403) },
+      },
+    },
+    '/api/enrolments/{reference}': {
+      parameters: [referenceParameter],
+      get: { summary: 'One enrolment (admin)', responses: { '200': { description: 'the enrolment', ...json(reviewItemSchema) }, ...errors(400, 401, 403, 404) } },
+    },
+    '/api/enrolments/{reference}/approve': {
+      parameters: [referenceParameter],
+      post: {
+        summary: "Approve a pending enrolment, setting its camera's municipality (admin)",
+        requestBody: json(reviewApprovalSchema, 'input'),
+        responses: { '200': { description: 'the enrolment', ...json(reviewItemSchema) }, ...errors(400, 401, 403, 404, 409, 413) },
+      },
+    },
+    '/api/enrolments/{reference}/reject': {
+      parameters: [referenceParameter],
+      post: {
+        summary: 'Reject a pending enrolment; the reason is shown to the owner (admin)',
+        requestBody: json(reviewRejectionSchema, 'input'),
+        responses: { '200': { description: 'the enrolment', ...json(reviewItemSchema) }, ...errors(400, 401, 403, 404, 409, 413) },
+      },
+    },
+    '/api/enrolments/{reference}/check': {
+      parameters: [referenceParameter],
+      post: { summary: "Check the enrolment's camera again now (admin)", responses: { '200': { description: 'the enrolment', ...json(reviewItemSchema) }, ...errors(400, 401, 403, 404, 422) } },
+    },
+    '/api/enrolments/{reference}/status-link': {
+      parameters: [referenceParameter],
+      post: {
+        summary: "A new status link for the owner; the old one stops working at once; the token is in this answer only (admin)",
+        responses: { '200': { description: 'the new link', ...json(statusLinkSchema) }, ...errors(400, 401, 403, 404) },
+      },
+    },
   };
 }
+
+const statusTokenParameter = { name: statusTokenHeader, in: 'header', required: true, schema: { type: 'string' }, description: "the owner's status token (from the status link's fragment)" };
+const referenceParameter = { name: 'reference', in: 'path', required: true, schema: schema(enrolmentReference), description: 'the enrolment reference' };

@@ -202,12 +202,59 @@ export function entryPoints(ctx: FuzzContext): EntryPoint[] {
     rest(ctx, 'POST', '/api/cameras/{code}/{action}', action),
     ...incidentEntries(ctx),
     ...alarmEntries(ctx),
+    ...enrolmentEntries(ctx),
     ...requestEvents.map((event) => socket(ctx, event)),
     { kind: 'handshake', auth: handshakeCase },
     { kind: 'camera', name: 'responses', script: hostileResponses, transport: 'tcp' },
     { kind: 'camera', name: 'responses (udp setup)', script: hostileResponses, transport: 'udp' },
     { kind: 'camera', name: 'interleaved', script: hostileInterleaved, transport: 'tcp' },
     ...(['codec', 'tcp', 'udp'] as const).map((transport, i): Dc09Entry => ({ kind: 'dc09', transport, input: dc09Case(ctx.dc09, i * 3331) })),
+  ];
+}
+
+/**
+ * The citizen program (issue 26): the public page's endpoints (no account: every caller, the
+ * anonymous one most), the owner's status link (a hostile, a malformed or a well-formed unknown
+ * X-Status-Token with its body) and the admins' review. Well-formed submissions name cameras the
+ * address guard refuses (loopback, private, link-local; no allow list in the fuzz app), so no case
+ * makes the server connect anywhere; their other fields are plausible or at the edges.
+ */
+function enrolmentEntries(ctx: FuzzContext): RestEntry[] {
+  const publicCallers: Caller[] = [...callers, 'none', 'none'];
+  const reference = { reference: fc.oneof(fc.constantFrom('ENR-0000000A', 'ENR-ZZZZZZZZ', 'ENR-', 'enr-0000000a').map((value) => ({ value })), pathParam()) };
+  const url = fc.oneof(fc.constantFrom('rtsp://127.0.0.1:554/x', 'rtsp://10.0.0.1:554/stream', 'rtsps://[::1]:322/a', 'rtsp://169.254.169.254:8554/', 'rtsp://192.168.1.10:9999/'), hostileString);
+  const submission = fc.record(
+    {
+      language: fc.constantFrom('es-MX', 'en', 'fr'),
+      owner: fc.record({ kind: fc.constantFrom('person', 'organisation', 'robot'), name: fc.oneof(fc.constant('María López'), hostileString) }),
+      contact: fc.record({ email: fc.oneof(fc.constant('a@b.mx'), hostileString), phone: fc.oneof(fc.constant('+52 55 1234 5678'), hostileString) }, { requiredKeys: [] }),
+      address: fc.oneof(fc.constant('Av. Juárez 123'), hostileString),
+      location: fc.record({ lat: fc.oneof(fc.double({ min: -95, max: 95, noNaN: true }), hostileNumber), lng: fc.oneof(fc.double({ min: -185, max: 185, noNaN: true }), hostileNumber) }),
+      camera: fc.record({ name: fc.oneof(fc.constant('Entrada'), hostileString), url, credentials: fc.record({ username: fc.oneof(fc.constant('admin'), hostileString), password: hostileString }), category: fc.constantFrom('home', 'bank', 'nope') }, { requiredKeys: ['name', 'url', 'category'] }),
+      sharing: fc.constantFrom('live', 'incident-only', 'always'),
+      agreement: fc.record({ version: fc.constantFrom('2026-12', '2020-01', ''), accepted: fc.oneof(fc.constant(true), fc.anything()) }),
+      submitUnreachable: fc.boolean(),
+    },
+    { requiredKeys: ['owner', 'contact', 'address', 'location', 'camera', 'sharing', 'agreement'] },
+  );
+  const token = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{43}$/), hostileString.filter((value) => /^[\t\x20-\x7e]*$/.test(value) && value.length < 4000), fc.constant(''));
+  /** An owner's request: its body (hostile or well-formed) with a status token header. */
+  const withToken = (body: fc.Arbitrary<RawBody | undefined>) => fc.tuple(body, token).map(([raw, value]): RawBody => ({ ...(raw ?? { text: '' }), headers: { ...raw?.headers, 'x-status-token': value } }));
+  const ownerChange = fc.record({ sharing: fc.constantFrom('live', 'incident-only', 'x'), url, credentials: fc.oneof(fc.constant(null), fc.record({ username: hostileString, password: hostileString })), submitUnreachable: fc.boolean() }, { requiredKeys: [] });
+  const json = (value: fc.Arbitrary<unknown>) => value.map((v): RawBody => ({ text: JSON.stringify(v), contentType: 'application/json' }));
+  const statusKeys = ctx.bodyKeys('/api/enrolment/status', 'patch');
+  return [
+    rest(ctx, 'GET', '/api/enrolment/agreement', {}, { query: ['lang'], queryValues: { lang: fc.constantFrom('es-MX', 'en') }, callers: publicCallers }),
+    rest(ctx, 'POST', '/api/enrolment', {}, { wellFormed: submission, callers: publicCallers }),
+    rest(ctx, 'GET', '/api/enrolment/status', {}, { callers: publicCallers }),
+    rest(ctx, 'PATCH', '/api/enrolment/status', {}, { body: withToken(fc.oneof(rawBody(payloadFor(statusKeys), statusKeys), json(ownerChange))), callers: publicCallers }),
+    rest(ctx, 'POST', '/api/enrolment/withdraw', {}, { body: withToken(fc.oneof(rawBody(payloadFor(['reason'])), json(fc.record({ reason: hostileString }, { requiredKeys: [] })))), callers: publicCallers }),
+    rest(ctx, 'GET', '/api/enrolments', {}, { query: ['status', 'offset', 'limit'], queryValues: { status: fc.constantFrom('pending', 'pending,approved', 'withdrawn,rejected') } }),
+    rest(ctx, 'GET', '/api/enrolments/{reference}', reference),
+    rest(ctx, 'POST', '/api/enrolments/{reference}/approve', reference, { wellFormed: fc.record({ municipality: fc.oneof(fc.constant('Fuzz'), hostileString) }) }),
+    rest(ctx, 'POST', '/api/enrolments/{reference}/reject', reference, { wellFormed: fc.record({ reason: fc.oneof(fc.constant('out of program'), hostileString) }) }),
+    rest(ctx, 'POST', '/api/enrolments/{reference}/check', reference),
+    rest(ctx, 'POST', '/api/enrolments/{reference}/status-link', reference),
   ];
 }
 

@@ -112,6 +112,8 @@ export class FuzzTarget {
         health: { enabled: false },
         // The DC-09 cases send thousands of frames a minute from 127.0.0.1: the per-address limit (600/min) would drop them unread.
         dc09: { host: '127.0.0.1', ratePerAddressPerMinute: 1_000_000 },
+        // The enrolment cases all come from 127.0.0.1: the public limits would answer them 429 unread.
+        enrolment: { perSourcePerHour: 1_000_000, perContactPerHour: 1_000, statusPerSourcePerHour: 1_000_000 },
       });
       const base = t.app.consoleUrl;
       const tokens = await signInAll(t);
@@ -679,7 +681,7 @@ async function dc09OverUdp(port: number, pieces: Buffer[], nullFrame: Buffer, ou
   }
 }
 
-const RTSP_ERROR_CODES = new Set(['unreachable', 'timeout', 'unauthorized', 'locked_out', 'busy', 'not_found', 'redirect_loop', 'tls_mismatch', 'protocol_error', 'unsupported', 'closed']);
+const RTSP_ERROR_CODES = new Set(['unreachable', 'timeout', 'unauthorized', 'locked_out', 'busy', 'not_found', 'redirect_loop', 'tls_mismatch', 'protocol_error', 'unsupported', 'closed', 'address_refused']);
 
 /** A fresh access token for a new user of each role. */
 async function signInAll(t: TestApp): Promise<Record<Role, string>> {
