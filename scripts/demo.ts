@@ -40,5 +40,6 @@ await serve({
     } else {
       console.log(`Console: ${app.consoleUrl}/ (the demo operator is gone: sign in with a user and password)`);
     }
+    if (app.enrolments) console.log(`Citizen enrolment page (public, no account): ${app.consoleUrl}/enrol (English: /enrol?lang=en)`);
   },
 });
