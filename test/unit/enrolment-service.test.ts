@@ -1,0 +1,197 @@
+import { expect } from 'chai';
+import { AppError } from '../../server/errors/AppError.ts';
+import { SecretVault } from '../../server/auth/SecretVault.ts';
+import { UrlVault } from '../../server/catalog/UrlVault.ts';
+import { CameraCatalog } from '../../server/catalog/CameraCatalog.ts';
+import { EmbeddedCameraRepository } from '../../server/store/embedded/EmbeddedCameraRepository.ts';
+import { EmbeddedEnrolmentRepository } from '../../server/store/embedded/EmbeddedEnrolmentRepository.ts';
+import { AddressGuard } from '../../server/enrolment/AddressGuard.ts';
+import { EnrolmentLimits } from '../../server/enrolment/EnrolmentLimits.ts';
+import { endpointKey, EnrolmentService, type CameraCheckVerdict } from '../../server/enrolment/EnrolmentService.ts';
+import type { EnrolmentSubmit } from '../../server/enrolment/enrolmentSchemas.ts';
+import type { AuditInput } from '../../server/audit/AuditLog.ts';
+
+/**
+ * The citizen program's rules without a network: the duplicate key, the limits, consent changes,
+ * URL changes and withdrawal, over the embedded repositories (in memory), a table resolver for
+ * the address guard and a scripted RTSP check.
+ */
+describe('citizen program rules (issue 26)', () => {
+  describe('endpointKey (duplicate detection)', () => {
+    it('is the lower-cased host, the port (the scheme default when absent) and the path with its query, without credentials', () => {
+      expect(endpointKey('rtsp://user:pw@Cam.Example.ORG/Streaming/Channels/101')).to.equal('cam.example.org:554/Streaming/Channels/101');
+      expect(endpointKey('rtsp://cam.example.org:554/Streaming/Channels/101')).to.equal('cam.example.org:554/Streaming/Channels/101');
+      expect(endpointKey('rtsps://cam.example.org/live')).to.equal('cam.example.org:322/live');
+      expect(endpointKey('rtsp://***@cam.example.org:8554/cam/realmonitor?channel=1&subtype=0')).to.equal('cam.example.org:8554/cam/realmonitor?channel=1&subtype=0');
+      expect(endpointKey('rtsp://cam.example.org/cam/realmonitor?channel=1&subtype=1')).to.not.equal(endpointKey('rtsp://cam.example.org/cam/realmonitor?channel=1&subtype=0'));
+      expect(endpointKey('rtsp://[2001:db8::1]:8554/a')).to.equal('[2001:db8::1]:8554/a');
+      expect(() => endpointKey('not a url')).to.throw();
+    });
+  });
+
+  describe('EnrolmentLimits', () => {
+    it('refuses the (N+1)th submission of a source within the hour, with the wait and which limit', async () => {
+      const limits = new EnrolmentLimits({ perSourcePerHour: 2, perContactPerHour: 5, statusPerSourcePerHour: 5 });
+      await limits.submissionFrom('203.0.113.1');
+      await limits.submissionFrom('203.0.113.1');
+      const error = await limits.submissionFrom('203.0.113.1').then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(AppError);
+      expect((error as AppError).code).to.equal('rate_limited');
+      expect((error as AppError).details).to.include({ limit: 'source' });
+      expect((error as AppError).details?.retryAfterSeconds).to.be.within(3500, 3600);
+      // Another source is counted apart.
+      await limits.submissionFrom('203.0.113.2');
+    });
+
+    it('keys contacts by the lower-cased e-mail, else the phone digits', async () => {
+      expect(EnrolmentLimits.contactKey({ email: ' Maria@Example.ORG ' })).to.equal('email:maria@example.org');
+      expect(EnrolmentLimits.contactKey({ phone: '+52 (55) 1234-5678' })).to.equal(EnrolmentLimits.contactKey({ phone: '525512345678' }));
+      const limits = new EnrolmentLimits({ perSourcePerHour: 5, perContactPerHour: 1, statusPerSourcePerHour: 5 });
+      await limits.submissionFor(EnrolmentLimits.contactKey({ email: 'maria@example.org' }));
+      const error = await limits.submissionFor(EnrolmentLimits.contactKey({ email: 'MARIA@example.org' })).then(() => undefined, (e: unknown) => e);
+      expect((error as AppError).details).to.include({ limit: 'contact' });
+      // Status requests have their own budget.
+      await limits.statusFrom('203.0.113.1');
+    });
+  });
+
+  describe('EnrolmentService with in-memory stores', () => {
+    let cameras: EmbeddedCameraRepository;
+    let enrolments: EmbeddedEnrolmentRepository;
+    let catalog: CameraCatalog;
+    let service: EnrolmentService;
+    let audit: AuditInput[];
+    let verdict: CameraCheckVerdict;
+    let checked: string[];
+    const changes: Array<{ code: string; viewable: boolean; status: string; sharing?: string }> = [];
+    /** cam.example.org and other.example.org are public; inside.example.org resolves to a private address. */
+    const resolver = async (host: string) => ({ 'cam.example.org': [{ address: '198.51.100.7', family: 4 }], 'other.example.org': [{ address: '8.8.4.4', family: 4 }], 'inside.example.org': [{ address: '10.1.2.3', family: 4 }] })[host] ?? [];
+
+    const submission = (overrides: Partial<EnrolmentSubmit> = {}): EnrolmentSubmit => ({
+      language: 'es-MX',
+      owner: { kind: 'organisation', name: 'Farmacia Centro' },
+      contact: { email: 'farmacia@example.org' },
+      address: 'Madero 1',
+      location: { lat: 19.43, lng: -99.13 },
+      camera: { name: 'Entrada', url: 'rtsp://cam.example.org/live', credentials: { username: 'c5', password: 'secret-pass' }, category: 'commercial' },
+      sharing: 'live',
+      agreement: { version: '2026-12', accepted: true },
+      submitUnreachable: false,
+      ...overrides,
+    });
+
+    beforeEach(async () => {
+      cameras = await EmbeddedCameraRepository.open();
+      enrolments = await EmbeddedEnrolmentRepository.open();
+      catalog = new CameraCatalog(cameras, new UrlVault(new SecretVault('a-credential-key-for-unit-tests-32+chars')));
+      catalog.on('changed', ({ camera, viewable }) => changes.push({ code: camera.code, viewable, status: camera.status, ...(camera.sharing && { sharing: camera.sharing }) }));
+      audit = [];
+      checked = [];
+      changes.length = 0;
+      verdict = { result: 'reachable', video: { codec: 'h264', width: 640, height: 360 } };
+      // Cameras with the address guard's '198.51.100.0/24' (documentation) let through as "public" here.
+      const guard = new AddressGuard({ allowedPorts: [554, 322], allow: ['198.51.100.0/24'] }, resolver);
+      service = new EnrolmentService(
+        enrolments,
+        catalog,
+        guard,
+        async (target) => {
+          checked.push(`${target.url}|${target.username ?? ''}:${target.password ?? ''}`);
+          return verdict;
+        },
+        new EnrolmentLimits({ perSourcePerHour: 100, perContactPerHour: 100, statusPerSourcePerHour: 100 }),
+        async (entry) => audit.push(entry),
+        { agreementVersion: '2026-12', retentionDays: 30, retentionCheckMs: 3_600_000 },
+      );
+    });
+
+    afterEach(async () => {
+      service.close();
+      await enrolments.close();
+      await cameras.close();
+    });
+
+    it('consent: a change to incident-only reaches the camera (its viewers are checked again) and the audit; the same consent again changes nothing', async () => {
+      const receipt = await service.submit(submission(), { ip: '203.0.113.9' });
+      const code = (await enrolments.findByReference(receipt.reference))!.cameraCode;
+      await service.approve(receipt.reference, 'Cuauhtémoc', { userId: 'admin-1' });
+      changes.length = 0;
+      audit.length = 0;
+      const view = await service.ownerChange(receipt.statusToken, { sharing: 'incident-only' }, { ip: '203.0.113.9' });
+      expect(view.sharing).to.equal('incident-only');
+      expect((await cameras.findByCode(code))!.sharing).to.equal('incident-only');
+      expect(changes).to.deep.equal([{ code, viewable: true, status: 'approved', sharing: 'incident-only' }]);
+      expect(audit.map((entry) => [entry.action, entry.details])).to.deep.equal([['enrolment.consent_changed', { reference: receipt.reference, before: 'live', after: 'incident-only' }]]);
+      await service.ownerChange(receipt.statusToken, { sharing: 'incident-only' }, {});
+      expect(changes).to.have.length(1);
+      expect(audit).to.have.length(1);
+    });
+
+    it('a new URL is checked and sends an approved camera back to review; new credentials alone do not', async () => {
+      const receipt = await service.submit(submission(), {});
+      const code = (await enrolments.findByReference(receipt.reference))!.cameraCode;
+      await service.approve(receipt.reference, 'Cuauhtémoc', {});
+      await service.ownerChange(receipt.statusToken, { credentials: { username: 'c5', password: 'rotated-pass' } }, {});
+      expect((await cameras.findByCode(code))!.status).to.equal('approved');
+      expect(checked.at(-1)).to.equal('rtsp://cam.example.org/live|c5:rotated-pass');
+      const moved = await service.ownerChange(receipt.statusToken, { url: 'rtsp://other.example.org/live' }, {});
+      expect(moved).to.deep.include({ status: 'pending', cameraStatus: 'pending' });
+      // The credentials stay with the camera across a URL change.
+      expect(checked.at(-1)).to.equal('rtsp://other.example.org/live|c5:rotated-pass');
+      expect((await enrolments.findByReference(receipt.reference))!.endpointKey).to.equal('other.example.org:554/live');
+      // A URL inside is refused before any check; an unauthorized check changes nothing.
+      const before = checked.length;
+      const inside = await service.ownerChange(receipt.statusToken, { url: 'rtsp://inside.example.org/live' }, {}).then(() => undefined, (e: unknown) => e as AppError);
+      expect(inside?.details).to.include({ reason: 'address', field: 'camera.url' });
+      expect(checked.length).to.equal(before);
+      verdict = { result: 'unauthorized' };
+      const refused = await service.ownerChange(receipt.statusToken, { url: 'rtsp://cam.example.org/other' }, {}).then(() => undefined, (e: unknown) => e as AppError);
+      expect(refused?.details).to.include({ check: 'unauthorized' });
+      expect((await enrolments.findByReference(receipt.reference))!.endpointKey).to.equal('other.example.org:554/live');
+    });
+
+    it('withdrawal revokes the camera (not viewable), closes the enrolment, and ends every later change', async () => {
+      const receipt = await service.submit(submission(), {});
+      const code = (await enrolments.findByReference(receipt.reference))!.cameraCode;
+      await service.approve(receipt.reference, 'Cuauhtémoc', {});
+      changes.length = 0;
+      const view = await service.withdraw(receipt.statusToken, 'moving', {});
+      expect(view).to.deep.include({ status: 'withdrawn', cameraStatus: 'revoked' });
+      expect(changes).to.deep.equal([{ code, viewable: false, status: 'revoked', sharing: 'live' }]);
+      expect((await enrolments.findByReference(receipt.reference))!.closedAt).to.be.instanceOf(Date);
+      const later = await service.ownerChange(receipt.statusToken, { sharing: 'incident-only' }, {}).then(() => undefined, (e: unknown) => e as AppError);
+      expect(later?.code).to.equal('invalid_state');
+      // Withdrawing twice is harmless.
+      expect((await service.withdraw(receipt.statusToken, undefined, {})).status).to.equal('withdrawn');
+    });
+
+    it('flags duplicates: the same host, port and path enrolled twice or already registered, whatever the credentials or host case', async () => {
+      await catalog.create({ code: 'AG-1', name: 'Agency', area: 'agency', owner: { kind: 'organisation', name: 'SSC' }, category: 'street', municipality: 'Centro', mainUrl: 'rtsp://admin:x@CAM.example.org:554/live', transport: 'tcp', alwaysOn: false, tags: [] }, { status: 'approved' });
+      const first = await service.submit(submission(), {});
+      const second = await service.submit(submission({ contact: { phone: '5512345678' }, camera: { name: 'Otra', url: 'rtsp://cam.example.org:554/live', category: 'home' } }), {});
+      const lone = await service.submit(submission({ camera: { name: 'Sola', url: 'rtsp://cam.example.org/other', category: 'home' } }), {});
+      const { items } = await service.reviewList({ status: ['pending'], offset: 0, limit: 10 });
+      const byRef = new Map(items.map((item) => [item.reference, item]));
+      expect(byRef.get(second.reference)!.duplicates).to.deep.include.members([
+        { cameraCode: 'AG-1', source: 'registered', status: 'approved' },
+        { cameraCode: byRef.get(first.reference)!.cameraCode, source: 'enrolment', reference: first.reference, status: 'pending' },
+      ]);
+      expect(byRef.get(lone.reference)!.duplicates).to.deep.equal([]);
+      // A rejected one no longer counts.
+      await service.reject(first.reference, 'duplicate', {});
+      expect((await service.reviewItem(second.reference)).duplicates.map((d) => d.cameraCode)).to.deep.equal(['AG-1']);
+    });
+
+    it('erases personal data only of closed enrolments past the retention, once', async () => {
+      const kept = await service.submit(submission(), {});
+      const rejected = await service.submit(submission({ contact: { email: 'other@example.org' } }), {});
+      await service.reject(rejected.reference, 'not in the program area', {});
+      expect(await service.eraseExpired(Date.now() + 29 * 86_400_000)).to.equal(0);
+      expect(await service.eraseExpired(Date.now() + 31 * 86_400_000)).to.equal(1);
+      expect(await service.eraseExpired(Date.now() + 31 * 86_400_000)).to.equal(0);
+      expect((await service.reviewItem(rejected.reference)).personal).to.equal(undefined);
+      expect((await service.reviewItem(kept.reference)).personal?.address).to.equal('Madero 1');
+      expect(audit.filter((entry) => entry.action === 'enrolment.erased').map((entry) => entry.details?.reference)).to.deep.equal([rejected.reference]);
+    });
+  });
+});
