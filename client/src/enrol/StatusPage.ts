@@ -194,7 +194,8 @@ export class StatusPage {
         ...row('statusPage.lastCheck', check, 'status-check'),
         ...row('statusPage.sharing', t.t(`sharing.${view.sharing}`), 'status-sharing'),
         ...row('statusPage.submitted', date(view.submittedAt)),
-        ...(view.cameraStatus === 'suspended' || view.cameraStatus === 'revoked'
+        // A withdrawn camera is revoked by its owner's own hand: the status above says so already.
+        ...(view.status !== 'withdrawn' && (view.cameraStatus === 'suspended' || view.cameraStatus === 'revoked')
           ? row('statusPage.cameraStatus', t.t(`cameraStatus.${view.cameraStatus}`), 'status-camera-status')
           : []),
       ]),
