@@ -183,11 +183,14 @@ export class App {
     logger.info({ store: store.kind }, 'camera catalog open');
     // The citizen program: a stranger's camera URL passes the address guard before anything connects.
     const enrolmentSettings = config.enrolment;
+    // Also with enrolment off: cameras enrolled before stay pinned to the addresses it allows (live and probes).
+    const enrolmentGuard = new AddressGuard({ allowedPorts: enrolmentSettings.allowedPorts, deny: enrolmentSettings.denyNetworks, allow: enrolmentSettings.allowNetworks });
+    const pinEnrolled = async (url: string) => ({ address: (await enrolmentGuard.check(url)).address });
     const enrolments = enrolmentSettings.enabled
       ? new EnrolmentService(
           store.enrolments,
           catalog,
-          new AddressGuard({ allowedPorts: enrolmentSettings.allowedPorts, deny: enrolmentSettings.denyNetworks, allow: enrolmentSettings.allowNetworks }),
+          enrolmentGuard,
           rtspCameraChecker(enrolmentSettings.checkTimeoutMs),
           new EnrolmentLimits(enrolmentSettings),
           (entry) => audit.record(entry),
@@ -244,7 +247,7 @@ export class App {
     if (ingestWorkers) cleanups.push(() => ingestWorkers.close());
     const loginGuard = new CameraLoginGuard({ authBackoffMs: config.ingest.authBackoffMs, authBackoffMaxMs: config.ingest.authBackoffMaxMs });
     const lowTierSlots = new LowTierSlots(config.lowTier.max);
-    const cameras = new CameraManager(catalog.asDirectory(), {
+    const cameras = new CameraManager(catalog.asDirectory({ pin: pinEnrolled }), {
       logger,
       timing: config.ingest,
       ...(config.lowTier.max > 0 && {
@@ -277,7 +280,7 @@ export class App {
     });
     cleanups.push(() => cameras.close());
 
-    const prober = new CameraProber(catalog, config.health, (code) => cameras.status(code)?.state === 'live', logger, loginGuard);
+    const prober = new CameraProber(catalog, config.health, (code) => cameras.status(code)?.state === 'live', logger, loginGuard, { pin: pinEnrolled });
     cleanups.push(() => prober.close());
     prober.on('health', ({ camera, health }) => logger.info({ camera: camera.code, health: health.status, why: health.message }, 'camera health changed'));
 

@@ -15,6 +15,15 @@ export interface IngestSource {
   engine?: 'auto' | 'relay' | 'ffmpeg';
   /** rtsps: how the camera's certificate is checked (absent: against the system's CAs). */
   tls?: RtspTlsPolicy;
+  /**
+   * The only address the ingest may connect to for the URL's own endpoint (its host, port and
+   * scheme): an enrolled citizen camera (issue 26), resolved through the address guard when its
+   * session starts, so a later DNS answer (rebinding into the server's network) is never asked for.
+   * Redirects to any other endpoint are refused (IngestError 'unreachable', "... is not allowed").
+   * Every engine honours it, as every engine's RTSP session is our client's (cameraRtspClient): ffmpeg
+   * never connects to a camera. rtsps: TLS still names the URL's host, and checks the certificate against it.
+   */
+  pinned?: { address: string };
 }
 
 /** What the ingest will send, known before any RTP flows, so the Producer can exist first. */

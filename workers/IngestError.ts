@@ -27,6 +27,9 @@ export const RTSP_FAILURE_REASONS: Record<RtspErrorCode, IngestFailureReason> = 
   protocol_error: 'unreachable',
   unsupported: 'unsupported_codec',
   closed: 'exited',
+  // A pinned camera's refused redirect (or address): unreachable from here, and backed off like any
+  // unreachable camera (only while viewers wait or it is always on); a retry costs the camera one
+  // DESCRIBE at its pinned address, never a connection to the refused one.
   address_refused: 'unreachable',
 };
 

@@ -46,8 +46,8 @@ export class RemoteIngest extends TypedEmitter<IngestEvents> implements Ingest, 
 
   async open(): Promise<IngestDescription> {
     if (!this.#worker?.alive) this.#worker = this.pool.place(this.key, this);
-    const { id, url, username, password, transport, engine, tls } = this.camera;
-    const camera = { id, url, transport, ...(username !== undefined && { username }), ...(password !== undefined && { password }), ...(engine && { engine }), ...(tls && { tls }) };
+    const { id, url, username, password, transport, engine, tls, pinned } = this.camera;
+    const camera = { id, url, transport, ...(username !== undefined && { username }), ...(password !== undefined && { password }), ...(engine && { engine }), ...(tls && { tls }), ...(pinned && { pinned: { address: pinned.address } }) };
     const reply = await this.#worker.request({ type: 'open', key: this.key, camera });
     if (reply.type !== 'opened') throw new IngestError('exited', 'the ingest worker answered open() without a description');
     this.#continues = reply.continuesAcrossRuns;

@@ -2,11 +2,16 @@ import type { IngestSource } from './Ingest.ts';
 import { decodeSpropParameterSets, parseH264Sps, type H264Sps } from './h264Sps.ts';
 import type { RtspTrack } from './rtsp/RtspClient.ts';
 import { IngestError, RTSP_FAILURE_REASONS } from './IngestError.ts';
-import { RtspClient } from './rtsp/RtspClient.ts';
+import { RtspClient, rtspEndpointOf, type RtspClientOptions } from './rtsp/RtspClient.ts';
 import { RtspError } from './rtsp/RtspError.ts';
 
-/** Our RTSP client for one camera, as every ingest engine opens it (one session per camera run). */
+/**
+ * Our RTSP client for one camera, as every ingest engine opens it (one session per camera run). A
+ * pinned camera (IngestSource.pinned) connects only to its pinned address, with no lookup of its
+ * host name, and a redirect to any other endpoint fails with `address_refused`.
+ */
 export function cameraRtspClient(camera: IngestSource, timeoutMs: number): RtspClient {
+  const { pinned } = camera;
   return new RtspClient({
     url: camera.url,
     ...(camera.username !== undefined && { credentials: { username: camera.username, password: camera.password ?? '' } }),
@@ -14,7 +19,24 @@ export function cameraRtspClient(camera: IngestSource, timeoutMs: number): RtspC
     timeoutMs,
     ...(camera.tls && { tls: camera.tls }),
     userAgent: 'C5Live',
+    ...(pinned && { resolveEndpoint: ownEndpointOnly(camera.url, async () => ({ address: pinned.address })) }),
   });
+}
+
+/**
+ * RtspClientOptions.resolveEndpoint for a camera held to its own endpoint (issue 26): the endpoint
+ * of `url` (same host, port and scheme; a redirect to another path of it included) connects to the
+ * address `resolve` gives (the pin, or the address guard's answer); any other endpoint, such as a
+ * redirect to another host or port, is refused, so the client fails with `address_refused` ("the
+ * address the camera redirects to is not allowed") before connecting there. A rejection of
+ * `resolve` is the client's refusal, its `details.reason` kept (e.g. the guard's 'address').
+ */
+export function ownEndpointOnly(url: string, resolve: () => Promise<{ address: string }>): NonNullable<RtspClientOptions['resolveEndpoint']> {
+  const own = rtspEndpointOf(url);
+  return async (target) => {
+    if (target.host !== own.host || target.port !== own.port || target.secure !== own.secure) throw new Error("only the camera's own endpoint may be connected to");
+    return resolve();
+  };
 }
 
 /** Any failure of an ingest run as an IngestError (RTSP refusals mapped by RTSP_FAILURE_REASONS). */

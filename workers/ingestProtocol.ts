@@ -29,6 +29,7 @@ const cameraSchema = z.strictObject({
   transport: z.enum(['tcp', 'udp']),
   engine: engine.optional(),
   tls: tlsPolicy.optional(),
+  pinned: z.strictObject({ address: z.ipv4().or(z.ipv6()) }).optional(),
 });
 
 const key = z.string().min(1).max(100);

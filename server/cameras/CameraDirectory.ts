@@ -13,8 +13,11 @@ export interface CameraSource extends IngestSource {
   /** Kept live with no viewer. */
   alwaysOn: boolean;
   area: CameraArea;
-  /** The substream's URL and credentials (same rules as the main URL's), when the camera has one. */
-  substream?: { url: string; username?: string; password?: string };
+  /**
+   * The substream's URL and credentials (same rules as the main URL's), when the camera has one;
+   * `pinned` as the main stream's IngestSource.pinned, for the substream URL's own host.
+   */
+  substream?: { url: string; username?: string; password?: string; pinned?: { address: string } };
   /** Resolutions learned when the streams last ran. */
   streamSizes?: StreamSizes;
 }

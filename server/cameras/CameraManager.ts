@@ -78,7 +78,13 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
   /** Starts the always-on cameras. */
   async start(): Promise<void> {
     for (const camera of await this.directory.list()) {
-      if (camera.alwaysOn) (await this.#session(camera.id)).startAlwaysOn();
+      if (!camera.alwaysOn) continue;
+      // One camera the directory refuses now (an enrolled camera's address no longer allowed) does not stop the others.
+      try {
+        (await this.#session(camera.id)).startAlwaysOn();
+      } catch (error) {
+        this.deps.logger.warn({ camera: camera.id, err: (error as Error).message }, 'always-on camera not started');
+      }
     }
   }
 
@@ -144,9 +150,14 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
     this.emit('state', { ...session.status, state: 'closed', since: Date.now(), reason: final ? 'withdrawn' : 'changed', message });
     await Promise.all([...others, session.close(why())]);
     if (final || this.#closed || this.#sessions.has(cameraId)) return;
-    // An always-on camera whose record changed (a new URL) starts again at once, with no viewer.
-    const camera = await this.directory.get(cameraId);
-    if (camera?.alwaysOn && !this.#closed && !this.#sessions.has(cameraId)) (await this.#session(cameraId)).startAlwaysOn();
+    // An always-on camera whose record changed (a new URL) starts again at once, with no viewer;
+    // unless the directory refuses it now (an enrolled camera's address no longer allowed): said in the log.
+    try {
+      const camera = await this.directory.get(cameraId);
+      if (camera?.alwaysOn && !this.#closed && !this.#sessions.has(cameraId)) (await this.#session(cameraId)).startAlwaysOn();
+    } catch (error) {
+      this.deps.logger.warn({ camera: cameraId, err: (error as Error).message }, 'always-on camera not started again');
+    }
   }
 
   async close(): Promise<void> {
@@ -192,9 +203,11 @@ export class CameraManager extends TypedEmitter<CameraManagerEvents> {
     const base = { ...camera, id: key, alwaysOn: false };
     if (stream === 'sub') {
       if (!camera.substream) throw new AppError('not_found', `camera ${camera.id} has no substream`);
-      const { url, username, password } = camera.substream;
-      const { username: _u, password: _p, ...rest } = base;
-      return new CameraSession({ ...rest, url, ...(username !== undefined && { username }), ...(password !== undefined && { password }) }, this.deps);
+      const { url, username, password, pinned } = camera.substream;
+      // The main stream's pin is for the main URL's host: the substream has its own (or, unpinned, none).
+      if (camera.pinned && !pinned) throw new AppError('camera_unavailable', "the substream's address is not allowed", { reason: 'address_refused' });
+      const { username: _u, password: _p, pinned: _pin, ...rest } = base;
+      return new CameraSession({ ...rest, url, ...(username !== undefined && { username }), ...(password !== undefined && { password }), ...(pinned && { pinned }) }, this.deps);
     }
     const createLowTier = this.deps.createLowTier;
     if (!createLowTier) throw new AppError('not_found', 'the low tier is disabled on this server');

@@ -271,19 +271,40 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     };
   }
 
-  /** The live path's directory, by camera code: only approved, unretired cameras can be viewed. */
-  asDirectory(): CameraDirectory {
+  /**
+   * The live path's directory, by camera code: only approved, unretired cameras can be viewed.
+   * `pin` (issue 26): the address an enrolled citizen camera's URL may be connected to (the address
+   * guard's answer), asked for its main URL (and substream URL), without credentials, each time a
+   * session starts; the ingest then connects to that address only (CameraSource.pinned). A refusal
+   * makes get() throw camera_unavailable (its reason, never the address); list() leaves the camera out.
+   */
+  asDirectory(options: { pin?: (url: string) => Promise<{ address: string }> } = {}): CameraDirectory {
+    const { pin } = options;
+    const live = async (camera: CameraRecord): Promise<CameraSource> => {
+      const source = this.#live(camera);
+      if (!pin || !camera.tags.includes('enrolled')) return source;
+      try {
+        const pinned = { address: (await pin(source.url)).address };
+        const substream = source.substream && { ...source.substream, pinned: { address: (await pin(source.substream.url)).address } };
+        return { ...source, pinned, ...(substream && { substream }) };
+      } catch (error) {
+        const reason = (error as { details?: { reason?: unknown } }).details?.reason;
+        const word = typeof reason === 'string' && /^[a-z_]{1,32}$/.test(reason) ? ` (${reason})` : '';
+        throw new AppError('camera_unavailable', `the camera's address is not allowed${word}`, { reason: 'address_refused' });
+      }
+    };
     return {
       get: async (code) => {
         const camera = await this.repository.findByCode(code);
         if (!camera || camera.retiredAt) return undefined;
         // A pending camera's stream may run for an admin's review (LiveViewing.authorize decides who).
         if (!isViewable(camera) && camera.status !== 'pending') throw new AppError('forbidden', `camera ${camera.code} is ${camera.status} and cannot be viewed`);
-        return this.#live(camera);
+        return live(camera);
       },
       list: async () => {
         const { items } = await this.repository.list({ status: ['approved'] }, { offset: 0, limit: 100_000 });
-        return items.map((camera) => this.#live(camera));
+        const sources = await Promise.all(items.map((camera) => live(camera).catch(() => undefined)));
+        return sources.filter((source): source is CameraSource => source !== undefined);
       },
     };
   }

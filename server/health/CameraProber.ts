@@ -3,6 +3,7 @@ import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
 import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
 import type { CameraHealthRecord, CameraRecord, HealthStatus } from '../catalog/CameraRecord.ts';
 import { checkCamera } from '../cameras/checkCamera.ts';
+import { ownEndpointOnly } from '../../workers/cameraSession.ts';
 import type { CameraLoginGuard } from '../cameras/CameraLoginGuard.ts';
 import { probeResultOf, type ProbeResult } from './probeRtsp.ts';
 
@@ -18,6 +19,18 @@ export type CameraProberEvents = {
   /** A camera's health status changed (and was stored). */
   health: [{ camera: CameraRecord; health: CameraHealthRecord }];
 };
+
+export interface ProberOptions {
+  /**
+   * The address an enrolled citizen camera's URL may be connected to (issue 26: the address guard's
+   * answer), asked at each probe: the probe connects there only, never looking the name up again,
+   * and follows no redirect to another endpoint. A refusal is reported as unreachable
+   * ("address_refused: the camera's address is not allowed (reason)"), without contacting the camera.
+   */
+  pin?: (url: string) => Promise<{ address: string }>;
+  /** How one camera is probed (tests); default: checkCamera through the login guard. */
+  probe?: (camera: CameraRecord) => Promise<ProbeResult>;
+}
 
 interface Tracked {
   nextAt: number;
@@ -37,6 +50,7 @@ export class CameraProber extends TypedEmitter<CameraProberEvents> {
   #closed = false;
   #inFlight = 0;
   readonly stats = { probes: 0, maxInFlight: 0, rounds: 0 };
+  private readonly probe: (camera: CameraRecord) => Promise<ProbeResult>;
 
   constructor(
     private readonly catalog: CameraCatalog,
@@ -44,20 +58,25 @@ export class CameraProber extends TypedEmitter<CameraProberEvents> {
     private readonly isLive: (code: string) => boolean,
     private readonly logger: Logger,
     private readonly guard: CameraLoginGuard,
-    private readonly probe: (camera: CameraRecord) => Promise<ProbeResult> = async (camera) => {
-      const { url, username, password } = catalog.connectionOf(camera);
-      const target = {
-        id: camera.code,
-        url,
-        transport: camera.transport,
-        ...(username !== undefined && { username }),
-        ...(password !== undefined && { password }),
-        ...(camera.tlsFingerprint !== undefined && { tls: { verify: true, fingerprint256: camera.tlsFingerprint } }),
-      };
-      return probeResultOf(await checkCamera(target, guard, settings.timeoutMs));
-    },
+    options: ProberOptions = {},
   ) {
     super();
+    const { pin } = options;
+    this.probe =
+      options.probe ??
+      (async (camera) => {
+        const { url, username, password } = catalog.connectionOf(camera);
+        const target = {
+          id: camera.code,
+          url,
+          transport: camera.transport,
+          ...(username !== undefined && { username }),
+          ...(password !== undefined && { password }),
+          ...(camera.tlsFingerprint !== undefined && { tls: { verify: true, fingerprint256: camera.tlsFingerprint } }),
+        };
+        const pinned = pin && camera.tags.includes('enrolled') ? ownEndpointOnly(url, () => pin(url)) : undefined;
+        return probeResultOf(await checkCamera(target, guard, settings.timeoutMs, pinned && { resolveEndpoint: pinned }));
+      });
   }
 
   get inFlight(): number {

@@ -572,6 +572,11 @@ export function parseRtspUrl(text: string): { url: URL; credentials?: RtspCreden
   return { url, ...(credentials && { credentials }) };
 }
 
+/** The endpoint (host, port, scheme) an rtsp:// or rtsps:// URL connects to, as resolveEndpoint is asked about it. */
+export function rtspEndpointOf(url: string): RtspEndpoint {
+  return endpointOf(parseRtspUrl(url).url);
+}
+
 function endpointOf(url: URL): RtspEndpoint {
   const secure = url.protocol === 'rtsps:';
   return { host: url.hostname.replace(/^\[|\]$/g, '').toLowerCase(), port: Number(url.port) || (secure ? 322 : 554), secure };
