@@ -13,7 +13,8 @@ export type StatusAction = 'approve' | 'reject' | 'suspend' | 'reinstate' | 'rev
 
 /**
  * Allowed transitions: pending -> approved | rejected; approved <-> suspended; any -> revoked
- * (final); 'review' (not on the REST API: a citizen owner's new URL) approved | suspended | rejected -> pending.
+ * (final); 'review' (not on the REST API: a citizen owner's new URL) approved | rejected -> pending (a
+ * suspended camera stays suspended: the agency's decision).
  */
 const transitions: Record<StatusAction, { from: ApprovalStatus[]; to: ApprovalStatus }> = {
   approve: { from: ['pending'], to: 'approved' },
@@ -21,7 +22,7 @@ const transitions: Record<StatusAction, { from: ApprovalStatus[]; to: ApprovalSt
   suspend: { from: ['approved'], to: 'suspended' },
   reinstate: { from: ['suspended'], to: 'approved' },
   revoke: { from: ['pending', 'approved', 'rejected', 'suspended'], to: 'revoked' },
-  review: { from: ['approved', 'suspended', 'rejected'], to: 'pending' },
+  review: { from: ['approved', 'rejected'], to: 'pending' },
 };
 
 export type CameraCatalogEvents = {

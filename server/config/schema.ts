@@ -321,6 +321,8 @@ export const configSchema = z.strictObject({
       retentionDays: z.number().int().min(0).max(3650).default(30),
       /** How often the erasure runs (ms). */
       retentionCheckMs: z.number().int().min(1000).max(86_400_000).default(3_600_000),
+      /** RTSP checks of submitted cameras running at once; a submission beyond them is answered 429. */
+      maxConcurrentChecks: z.number().int().min(1).max(1000).default(8),
       /** The RTSP check of a submitted camera: answer deadline per request (ms). */
       checkTimeoutMs: z.number().int().min(500).max(30_000).default(4000),
       /** The program agreement's version in force (its texts: server/enrolment/agreements.ts). */
@@ -425,5 +427,6 @@ export const environmentMap: ReadonlyArray<{ name: string; path: string[]; kind:
   { name: 'ENROLMENT_RETENTION_DAYS', path: ['enrolment', 'retentionDays'], kind: 'int' },
   { name: 'ENROLMENT_RETENTION_CHECK_MS', path: ['enrolment', 'retentionCheckMs'], kind: 'int' },
   { name: 'ENROLMENT_CHECK_TIMEOUT_MS', path: ['enrolment', 'checkTimeoutMs'], kind: 'int' },
+  { name: 'ENROLMENT_MAX_CONCURRENT_CHECKS', path: ['enrolment', 'maxConcurrentChecks'], kind: 'int' },
   { name: 'ENROLMENT_AGREEMENT_VERSION', path: ['enrolment', 'agreementVersion'], kind: 'string' },
 ];

@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { AppError } from '../errors/AppError.ts';
+import { ipv6Hextets } from '../util/ipv6.ts';
 
 /**
  * The door a public page must not open into the server's own network (issue 26): a camera URL a
@@ -45,6 +46,7 @@ const NOT_PUBLIC: ReadonlyArray<[string, number, 'ipv4' | 'ipv6', string]> = [
   ['172.16.0.0', 12, 'ipv4', 'private (RFC 1918)'],
   ['192.0.0.0', 24, 'ipv4', 'IETF protocol assignments (RFC 6890)'],
   ['192.0.2.0', 24, 'ipv4', 'documentation (RFC 5737)'],
+  ['192.88.99.0', 24, 'ipv4', 'deprecated 6to4 relay anycast (RFC 7526)'],
   ['192.168.0.0', 16, 'ipv4', 'private (RFC 1918)'],
   ['198.18.0.0', 15, 'ipv4', 'benchmarking (RFC 2544)'],
   ['198.51.100.0', 24, 'ipv4', 'documentation (RFC 5737)'],
@@ -53,11 +55,14 @@ const NOT_PUBLIC: ReadonlyArray<[string, number, 'ipv4' | 'ipv6', string]> = [
   ['240.0.0.0', 4, 'ipv4', 'reserved, and broadcast (RFC 1112, RFC 919)'],
   ['::', 128, 'ipv6', 'unspecified (RFC 4291)'],
   ['::1', 128, 'ipv6', 'loopback (RFC 4291)'],
+  ['::', 96, 'ipv6', 'IPv4-compatible, deprecated (RFC 4291 section 2.5.5.1)'],
   ['64:ff9b:1::', 48, 'ipv6', 'local-use IPv4/IPv6 translation (RFC 8215)'],
   ['100::', 64, 'ipv6', 'discard-only (RFC 6666)'],
+  ['2001::', 23, 'ipv6', 'IETF protocol assignments, Teredo included (RFC 2928, RFC 4380)'],
   ['2001:db8::', 32, 'ipv6', 'documentation (RFC 3849)'],
   ['fc00::', 7, 'ipv6', 'unique-local (RFC 4193)'],
   ['fe80::', 10, 'ipv6', 'link-local (RFC 4291)'],
+  ['fec0::', 10, 'ipv6', 'site-local, deprecated (RFC 3879)'],
   ['ff00::', 8, 'ipv6', 'multicast (RFC 4291)'],
 ];
 
@@ -106,10 +111,23 @@ export class AddressGuard {
     for (const { address, family } of addresses) {
       const type = family === 6 ? 'ipv6' : 'ipv4';
       if (this.#deny.check(address, type) && !this.#allow.check(address, type)) throw refused('address', `${host} is not a public address`);
+      // NAT64 (64:ff9b::/96, RFC 6052) and 6to4 (2002::/16, RFC 3056) carry an IPv4 address that a
+      // translator or relay on the way may deliver to: it must pass as well.
+      const embedded = type === 'ipv6' ? embeddedIpv4(address) : undefined;
+      if (embedded && this.#deny.check(embedded, 'ipv4') && !this.#allow.check(embedded, 'ipv4')) throw refused('address', `${host} is not a public address`);
     }
     const first = addresses[0]!;
     return { host, address: first.address, family: first.family === 6 ? 6 : 4, port };
   }
+}
+
+/** The IPv4 address inside a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address, if it is one. */
+function embeddedIpv4(address: string): string | undefined {
+  const hextets = ipv6Hextets(address);
+  const v4 = (high: number, low: number) => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+  if (hextets[0] === 0x64 && hextets[1] === 0xff9b && hextets.slice(2, 6).every((h) => h === 0)) return v4(hextets[6]!, hextets[7]!);
+  if (hextets[0] === 0x2002) return v4(hextets[1]!, hextets[2]!);
+  return undefined;
 }
 
 function addCidr(list: BlockList, cidr: string): void {

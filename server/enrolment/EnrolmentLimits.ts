@@ -1,5 +1,7 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { isIP } from 'node:net';
 import { AppError } from '../errors/AppError.ts';
+import { ipv6Hextets } from '../util/ipv6.ts';
 
 export interface EnrolmentLimitSettings {
   /** Submissions (each one checks a camera) per client address per hour. */
@@ -34,7 +36,7 @@ export class EnrolmentLimits {
 
   /** Counts one submission from `source` (a client address). */
   submissionFrom(source: string): Promise<void> {
-    return this.#take(this.#perSource, source, 'source', 'too many enrolment attempts from this address: try again later');
+    return this.#take(this.#perSource, EnrolmentLimits.sourceKey(source), 'source', 'too many enrolment attempts from this address: try again later');
   }
 
   /** Counts one submission for `contactKey` (EnrolmentLimits.contactKey). */
@@ -44,7 +46,19 @@ export class EnrolmentLimits {
 
   /** Counts one status-link request from `source`. */
   statusFrom(source: string): Promise<void> {
-    return this.#take(this.#statusPerSource, source, 'status', 'too many requests from this address: try again later');
+    return this.#take(this.#statusPerSource, EnrolmentLimits.sourceKey(source), 'status', 'too many requests from this address: try again later');
+  }
+
+  /**
+   * The per-source key: an IPv4 address as is (also written IPv4-mapped, ::ffff:a.b.c.d), an IPv6
+   * address by its /64, the smallest network a home or mobile line is given (RFC 6177), so one
+   * subscriber does not get 2^64 sources.
+   */
+  static sourceKey(address: string): string {
+    const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+    if (mapped) return mapped[1]!;
+    if (isIP(address) !== 6) return address;
+    return `${ipv6Hextets(address).slice(0, 4).map((hextet) => hextet.toString(16)).join(':')}::/64`;
   }
 
   /** The per-contact key: the e-mail lower-cased, else the phone's digits. */

@@ -6,9 +6,11 @@ import type { CameraCategory, GeoPoint, SharingMode } from '../catalog/CameraRec
 
 /**
  * pending: awaiting the agency's review; approved: in the program; rejected: refused by a reviewer
- * (the reason is shown to the owner); withdrawn: the owner took the camera out (its camera is revoked).
+ * (the reason is shown to the owner); withdrawn: the owner took the camera out (its camera is
+ * revoked); revoked: the agency revoked or deleted the camera (the reason is shown to the owner).
+ * Rejected, withdrawn and revoked are closed: the personal data is erased after the retention.
  */
-export const enrolmentStatuses = ['pending', 'approved', 'rejected', 'withdrawn'] as const;
+export const enrolmentStatuses = ['pending', 'approved', 'rejected', 'withdrawn', 'revoked'] as const;
 export type EnrolmentStatus = (typeof enrolmentStatuses)[number];
 
 /** The owner-facing verdict of an RTSP check: never a socket error, never an address. */
@@ -66,7 +68,7 @@ export interface EnrolmentRecord {
   check?: EnrolmentCheck;
   createdAt: Date;
   updatedAt: Date;
-  /** When rejected or withdrawn (the retention period runs from here). */
+  /** When rejected, withdrawn or revoked (the retention period runs from here). */
   closedAt?: Date;
   /** When the personal data was erased. */
   erasedAt?: Date;

@@ -33,6 +33,8 @@ export interface EnrolmentSettings {
   agreementVersion: string;
   retentionDays: number;
   retentionCheckMs: number;
+  /** RTSP checks running at once (submissions and owners' changes; admins' re-checks too); more wait for none: 429. */
+  maxConcurrentChecks: number;
 }
 
 /** Who acted, for the audit: an admin (userId), or the public (the client address). */
@@ -65,6 +67,8 @@ export class EnrolmentService {
   readonly #serial = new KeyedSerializer();
   #retentionTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  #checksRunning = 0;
+  readonly #onCameraChanged: (event: { camera: CameraRecord }) => void;
 
   constructor(
     private readonly repository: EnrolmentRepository,
@@ -76,6 +80,11 @@ export class EnrolmentService {
     private readonly settings: EnrolmentSettings,
   ) {
     if (!agreements[settings.agreementVersion]) throw new AppError('invalid_request', `no program agreement of version ${settings.agreementVersion}`);
+    // The agency revoked or deleted an enrolled camera (camera routes): its enrolment closes, and the owner sees why.
+    this.#onCameraChanged = ({ camera }) => {
+      if (camera.tags.includes('enrolled') && (camera.status === 'revoked' || camera.retiredAt)) void this.#agencyRemoved(camera).catch(() => undefined);
+    };
+    catalog.on('changed', this.#onCameraChanged);
   }
 
   /** The agreement in force, in `language`. */
@@ -168,6 +177,7 @@ export class EnrolmentService {
     return this.#serial.run(found.id, async () => {
       const enrolment = await this.#reload(found.id);
       if (enrolment.status === 'withdrawn') throw new AppError('invalid_state', 'this camera was withdrawn from the program');
+      if (enrolment.status === 'revoked') throw new AppError('invalid_state', 'the agency removed this camera from the program');
       const camera = await this.#camera(enrolment);
       let current = enrolment;
       if (change.url !== undefined || change.credentials !== undefined) {
@@ -181,9 +191,11 @@ export class EnrolmentService {
         await this.audit({ action: 'enrolment.checked', ...actorFields(actor), cameraId: camera.code, details: { reference: enrolment.reference, result: verdict.result, stage: 'owner_update' } });
         refuseUnlessAccepted(verdict, change.submitUnreachable ?? false);
         const urlChanged = bare !== stored.url;
-        const updated = await this.catalog.update(camera.id, { mainUrl: bare, credentials: credentials ?? null });
-        const backToReview = urlChanged && (updated.status === 'approved' || updated.status === 'suspended' || updated.status === 'rejected');
+        // Back to review before the new URL is stored, so no viewer's stream restarts on an unreviewed
+        // camera (their views end as not allowed). A suspended camera stays suspended: the agency decided.
+        const backToReview = urlChanged && (camera.status === 'approved' || camera.status === 'rejected');
         if (backToReview) await this.catalog.changeStatus(camera.id, 'review', 'the owner changed the camera URL');
+        await this.catalog.update(camera.id, { mainUrl: bare, credentials: credentials ?? null });
         current = (await this.repository.update(enrolment.id, { endpointKey: endpointKey(url), check: toCheck(verdict) })) ?? current;
         if (backToReview && current.status !== 'pending') current = (await this.repository.changeStatus(enrolment.id, { from: ['approved', 'rejected'], to: 'pending', reason: 'the owner changed the camera URL' })) ?? current;
         await this.audit({ action: 'enrolment.updated', ...actorFields(actor), cameraId: camera.code, details: { reference: enrolment.reference, urlChanged, credentialsChanged: change.credentials !== undefined, returnedToReview: backToReview } });
@@ -203,10 +215,10 @@ export class EnrolmentService {
     const found = await this.byToken(token);
     return this.#serial.run(found.id, async () => {
       const enrolment = await this.#reload(found.id);
-      if (enrolment.status === 'withdrawn') return this.#ownerView(enrolment);
+      if (enrolment.status === 'withdrawn' || enrolment.status === 'revoked') return this.#ownerView(enrolment);
       const camera = await this.#camera(enrolment);
       const why = 'withdrawn by its owner';
-      if (camera.status !== 'revoked') await this.catalog.changeStatus(camera.id, 'revoke', why);
+      if (camera.status !== 'revoked' && !camera.retiredAt) await this.catalog.changeStatus(camera.id, 'revoke', why);
       const closed = await this.repository.changeStatus(enrolment.id, { from: ['pending', 'approved', 'rejected'], to: 'withdrawn', ...(reason && { reason }), close: true });
       await this.audit({ action: 'enrolment.withdrawn', ...actorFields(actor), cameraId: camera.code, details: { reference: enrolment.reference, statusBefore: enrolment.status, cameraStatusBefore: camera.status } });
       return this.#ownerView(closed ?? (await this.#reload(enrolment.id)));
@@ -302,11 +314,35 @@ export class EnrolmentService {
 
   close(): void {
     this.#closed = true;
+    this.catalog.off('changed', this.#onCameraChanged);
     if (this.#retentionTimer) clearInterval(this.#retentionTimer);
     this.#retentionTimer = undefined;
   }
 
+  /** The agency revoked or deleted an enrolled camera: the enrolment closes as revoked (unless the owner withdrew it). */
+  async #agencyRemoved(camera: CameraRecord): Promise<void> {
+    const found = await this.repository.findByCameraCode(camera.code);
+    if (!found) return;
+    await this.#serial.run(found.id, async () => {
+      const enrolment = await this.#reload(found.id);
+      if (enrolment.status === 'withdrawn' || enrolment.status === 'revoked') return;
+      const reason = camera.retiredAt ? 'the camera was removed from the catalog' : (camera.statusReason ?? 'revoked by the agency');
+      const closed = await this.repository.changeStatus(enrolment.id, { from: ['pending', 'approved', 'rejected'], to: 'revoked', reason, close: true });
+      if (closed) await this.audit({ action: 'enrolment.revoked', cameraId: camera.code, details: { reference: enrolment.reference, statusBefore: enrolment.status, reason } });
+    });
+  }
+
   async #check(url: string): Promise<CameraCheckVerdict> {
+    if (this.#checksRunning >= this.settings.maxConcurrentChecks) throw new AppError('rate_limited', 'the server is checking many cameras now: try again in a few seconds', { limit: 'checks', retryAfterSeconds: 5 });
+    this.#checksRunning++;
+    try {
+      return await this.#checkNow(url);
+    } finally {
+      this.#checksRunning--;
+    }
+  }
+
+  async #checkNow(url: string): Promise<CameraCheckVerdict> {
     const { url: bare, username, password } = splitCredentials(url);
     // The URL's own host first: a scheme, port or address refused is the owner's input error.
     try {
@@ -356,7 +392,7 @@ export class EnrolmentService {
     return {
       reference: enrolment.reference,
       status: enrolment.status,
-      ...(enrolment.statusReason && enrolment.status === 'rejected' && { statusReason: enrolment.statusReason }),
+      ...(enrolment.statusReason && (enrolment.status === 'rejected' || enrolment.status === 'revoked') && { statusReason: enrolment.statusReason }),
       ...(camera && { cameraStatus: camera.status }),
       statusChangedAt: enrolment.statusChangedAt.toISOString(),
       submittedAt: enrolment.createdAt.toISOString(),

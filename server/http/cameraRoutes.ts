@@ -91,6 +91,10 @@ export function cameraRoutes(catalog: CameraCatalog, auth: Authenticator, incide
     const { reason } = parseOr400(statusChangeSchema, req.body, 'body');
     const { camera: before, byAlias } = await catalog.resolve(code);
     if (byAlias) markAlias(res, before, action);
+    // A citizen's enrolment is decided in the review queue, so the owner's link follows the decision.
+    if ((action === 'approve' || action === 'reject') && before.tags.includes('enrolled')) {
+      throw new AppError('invalid_state', `camera ${before.code} was enrolled by its owner (${before.owner.agreementRef ?? 'enrolment'}): ${action} it in the review queue (/api/enrolments)`);
+    }
     const after = catalog.view(await catalog.changeStatus(before.id, action as StatusAction, reason));
     await auditFor(auth, req, { action: `camera.${action}`, cameraId: after.code, details: { before: before.status, after: after.status, reason } });
     res.json(after);

@@ -289,6 +289,10 @@ describe('citizen program: enrolment, review and the owner link (issue 26)', fun
     expect(listed).to.not.include(secondItem.cameraCode);
     const operatorView = await watch(op, secondItem.cameraCode);
     expect(operatorView.answer.error?.code).to.equal('forbidden');
+    // The camera routes leave an enrolled camera's decision to the review queue.
+    const direct = await call('POST', `/api/cameras/${secondItem.cameraCode}/reject`, { token: admin, body: { reason: 'straight' } });
+    expect(direct.status).to.equal(409);
+    expect(direct.json.error.message).to.match(/review queue/);
     // Approved or not pending any more: no second decision.
     expect((await call('POST', `/api/enrolments/${first.reference}/reject`, { token: admin, body: { reason: 'late' } })).status).to.equal(409);
   });

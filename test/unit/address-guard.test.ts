@@ -38,6 +38,9 @@ describe('AddressGuard (issue 26)', () => {
     expect(await guard.check('rtsps://v6.example.org:322/live')).to.deep.equal({ host: 'v6.example.org', address: '2606:4700:4700::1111', family: 6, port: 322 });
     expect((await guard.check('rtsp://1.1.1.1:8554/x')).address).to.equal('1.1.1.1');
     expect((await guard.check('rtsp://[2606:4700::1]:8554/x')).address).to.equal('2606:4700::1');
+    // NAT64 and 6to4 addresses of public IPv4 ones pass: only what they carry inside is checked.
+    expect((await guard.check('rtsp://[64:ff9b::808:808]/x')).address).to.equal('64:ff9b::808:808');
+    expect((await guard.check('rtsp://[2002:808:808::1]/x')).address).to.equal('2002:808:808::1');
   });
 
   for (const [url, why] of [
@@ -57,6 +60,16 @@ describe('AddressGuard (issue 26)', () => {
     ['rtsp://[ff02::1]/stream', 'IPv6 multicast'],
     ['rtsp://[::ffff:10.0.0.1]/stream', 'IPv4-mapped private'],
     ['rtsp://[::ffff:127.0.0.1]/stream', 'IPv4-mapped loopback'],
+    ['rtsp://[::7f00:1]/stream', 'IPv4-compatible loopback (deprecated ::/96)'],
+    ['rtsp://[64:ff9b::7f00:1]/stream', 'NAT64 of a loopback address'],
+    ['rtsp://[64:ff9b::a00:1]/stream', 'NAT64 of a private address'],
+    ['rtsp://[64:ff9b::192.168.1.1]/stream', 'NAT64 written with an IPv4 tail'],
+    ['rtsp://[2002:7f00:1::]/stream', '6to4 of a loopback address'],
+    ['rtsp://[2002:a9fe:a9fe::1]/stream', '6to4 of the cloud metadata address'],
+    ['rtsp://[fec0::1]/stream', 'site-local (deprecated)'],
+    ['rtsp://[2001:10::1]/stream', 'IETF protocol assignments (2001::/23)'],
+    ['rtsp://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/stream', 'Teredo'],
+    ['rtsp://192.88.99.1/stream', '6to4 relay anycast'],
     ['rtsp://internal.example.org/stream', 'a name resolving to a private address'],
     ['rtsp://metadata.example.org/stream', 'a name resolving to link-local'],
     ['rtsp://mixed.example.org/stream', 'a name with one public and one private address'],

@@ -53,6 +53,20 @@ describe('citizen program rules (issue 26)', () => {
       // Status requests have their own budget.
       await limits.statusFrom('203.0.113.1');
     });
+
+    it('counts an IPv6 client by its /64 and an IPv4-mapped one as its IPv4 address', async () => {
+      expect(EnrolmentLimits.sourceKey('2001:db8:1:2:aaaa::1')).to.equal('2001:db8:1:2::/64');
+      expect(EnrolmentLimits.sourceKey('2001:DB8:1:2:ffff:ffff:ffff:fffe')).to.equal('2001:db8:1:2::/64');
+      expect(EnrolmentLimits.sourceKey('2001:db8:1:3::1')).to.equal('2001:db8:1:3::/64');
+      expect(EnrolmentLimits.sourceKey('::ffff:203.0.113.7')).to.equal('203.0.113.7');
+      expect(EnrolmentLimits.sourceKey('203.0.113.7')).to.equal('203.0.113.7');
+      const limits = new EnrolmentLimits({ perSourcePerHour: 2, perContactPerHour: 5, statusPerSourcePerHour: 5 });
+      await limits.submissionFrom('2001:db8:1:2::a');
+      await limits.submissionFrom('2001:db8:1:2::b');
+      const error = await limits.submissionFrom('2001:db8:1:2:9999::c').then(() => undefined, (e: unknown) => e as AppError);
+      expect(error?.details).to.include({ limit: 'source' });
+      await limits.submissionFrom('2001:db8:1:3::a');
+    });
   });
 
   describe('EnrolmentService with in-memory stores', () => {
@@ -101,7 +115,7 @@ describe('citizen program rules (issue 26)', () => {
         },
         new EnrolmentLimits({ perSourcePerHour: 100, perContactPerHour: 100, statusPerSourcePerHour: 100 }),
         async (entry) => audit.push(entry),
-        { agreementVersion: '2026-12', retentionDays: 30, retentionCheckMs: 3_600_000 },
+        { agreementVersion: '2026-12', retentionDays: 30, retentionCheckMs: 3_600_000, maxConcurrentChecks: 2 },
       );
     });
 
@@ -180,6 +194,58 @@ describe('citizen program rules (issue 26)', () => {
       // A rejected one no longer counts.
       await service.reject(first.reference, 'duplicate', {});
       expect((await service.reviewItem(second.reference)).duplicates.map((d) => d.cameraCode)).to.deep.equal(['AG-1']);
+    });
+
+    it('an agency revocation or deletion closes the enrolment as revoked (the owner sees why); approve and reject belong to the review queue', async () => {
+      const revoked = await service.submit(submission(), {});
+      const revokedCode = (await enrolments.findByReference(revoked.reference))!.cameraCode;
+      await service.approve(revoked.reference, 'Cuauhtémoc', {});
+      await catalog.changeStatus((await cameras.findByCode(revokedCode))!.id, 'revoke', 'camera faces a private yard');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const owner = await service.ownerStatus(revoked.statusToken);
+      expect(owner).to.deep.include({ status: 'revoked', statusReason: 'camera faces a private yard', cameraStatus: 'revoked' });
+      expect((await enrolments.findByReference(revoked.reference))!.closedAt).to.be.instanceOf(Date);
+      expect(audit.find((entry) => entry.action === 'enrolment.revoked')?.details).to.deep.include({ reference: revoked.reference, statusBefore: 'approved' });
+      expect((await service.ownerChange(revoked.statusToken, { sharing: 'incident-only' }, {}).then(() => undefined, (e: unknown) => e as AppError))?.code).to.equal('invalid_state');
+      expect((await service.withdraw(revoked.statusToken, undefined, {})).status).to.equal('revoked');
+
+      const retired = await service.submit(submission({ contact: { email: 'retired@example.org' } }), {});
+      const retiredCode = (await enrolments.findByReference(retired.reference))!.cameraCode;
+      await catalog.retire((await cameras.findByCode(retiredCode))!.id);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await service.ownerStatus(retired.statusToken)).to.deep.include({ status: 'revoked', statusReason: 'the camera was removed from the catalog' });
+      // Withdrawing after the agency removed it: nothing left to do, and no internal id in an error.
+      expect((await service.withdraw(retired.statusToken, undefined, {})).status).to.equal('revoked');
+    });
+
+    it('a suspended camera stays suspended when its owner changes the URL (the new URL is checked and stored)', async () => {
+      const receipt = await service.submit(submission(), {});
+      const code = (await enrolments.findByReference(receipt.reference))!.cameraCode;
+      await service.approve(receipt.reference, 'Cuauhtémoc', {});
+      await catalog.changeStatus((await cameras.findByCode(code))!.id, 'suspend', 'under investigation');
+      const view = await service.ownerChange(receipt.statusToken, { url: 'rtsp://other.example.org/live' }, {});
+      expect(view).to.deep.include({ status: 'approved', cameraStatus: 'suspended' });
+      expect((await cameras.findByCode(code))!.mainUrl.masked).to.equal('rtsp://***@other.example.org/live');
+    });
+
+    it('runs at most maxConcurrentChecks RTSP checks at once; more are answered 429 at once', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const slow = new EnrolmentService(enrolments, catalog, new AddressGuard({ allowedPorts: [554], allow: ['198.51.100.0/24'] }, resolver), async () => {
+        await gate;
+        return { result: 'reachable' };
+      }, new EnrolmentLimits({ perSourcePerHour: 100, perContactPerHour: 100, statusPerSourcePerHour: 100 }), async () => undefined, { agreementVersion: '2026-12', retentionDays: 30, retentionCheckMs: 3_600_000, maxConcurrentChecks: 2 });
+      try {
+        const running = [slow.submit(submission(), {}), slow.submit(submission(), {})];
+        const third = await slow.submit(submission(), {}).then(() => undefined, (e: unknown) => e as AppError);
+        expect(third?.code).to.equal('rate_limited');
+        expect(third?.details).to.include({ limit: 'checks' });
+        release();
+        expect((await Promise.all(running)).map((receipt) => receipt.status)).to.deep.equal(['pending', 'pending']);
+        expect((await slow.submit(submission(), {})).status).to.equal('pending');
+      } finally {
+        slow.close();
+      }
     });
 
     it('erases personal data only of closed enrolments past the retention, once', async () => {

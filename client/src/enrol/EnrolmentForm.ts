@@ -1,6 +1,7 @@
 import type { AgreementView, EnrolmentReceipt } from '../../../server/enrolment/enrolmentSchemas.ts';
 import { cameraCategories, sharingModes } from './vocabulary.ts';
 import { element } from '../dom.ts';
+import { agreementNodes } from './agreementText.ts';
 import type { EnrolmentApi } from './EnrolmentApi.ts';
 import { EnrolmentApiError } from './EnrolmentApiError.ts';
 import { FieldErrors } from './FieldErrors.ts';
@@ -168,7 +169,7 @@ export class EnrolmentForm {
       this.#errors.clear('agreement');
       const text = element('div', { className: 'agreement-text', attrs: { id: 'agreement-text', tabindex: '0', role: 'region' } });
       t.attr(text, 'aria-label', 'agreement.textLabel');
-      for (const paragraph of agreement.text.split(/\n\s*\n/)) if (paragraph.trim()) text.append(element('p', { text: paragraph.trim() }));
+      text.append(...agreementNodes(agreement.text));
       this.#agreementBox.replaceChildren(
         t.literal(element('h3', { attrs: { id: 'agreement-title' } }), agreement.title),
         t.text(element('p', { className: 'hint', attrs: { id: 'agreement-version', 'data-version': agreement.version } }), 'agreement.version', { version: agreement.version }),

@@ -171,7 +171,7 @@ export class StatusPage {
     };
     const badge = t.text(element('span', { className: 'badge', attrs: { id: 'status', 'data-status': view.status } }), `status.${view.status}`);
     const reason = element('p', { className: 'status-reason', attrs: { id: 'status-reason' } });
-    if (view.statusReason && (view.status === 'rejected' || view.status === 'withdrawn')) t.text(reason, 'statusPage.reason', { reason: view.statusReason });
+    if (view.statusReason && (view.status === 'rejected' || view.status === 'withdrawn' || view.status === 'revoked')) t.text(reason, 'statusPage.reason', { reason: view.statusReason });
     else reason.hidden = true;
     const check = view.check
       ? t.t('statusPage.checkAt', { result: t.t(`checkResult.${view.check.result}`), date: date(view.check.at) })
@@ -195,7 +195,7 @@ export class StatusPage {
         ...row('statusPage.sharing', t.t(`sharing.${view.sharing}`), 'status-sharing'),
         ...row('statusPage.submitted', date(view.submittedAt)),
         // A withdrawn camera is revoked by its owner's own hand: the status above says so already.
-        ...(view.status !== 'withdrawn' && (view.cameraStatus === 'suspended' || view.cameraStatus === 'revoked')
+        ...(view.status !== 'withdrawn' && view.status !== 'revoked' && (view.cameraStatus === 'suspended' || view.cameraStatus === 'revoked')
           ? row('statusPage.cameraStatus', t.t(`cameraStatus.${view.cameraStatus}`), 'status-camera-status')
           : []),
       ]),

@@ -147,6 +147,7 @@ const esMX = {
   'status.approved': 'Aprobado',
   'status.rejected': 'Rechazado',
   'status.withdrawn': 'Retirado',
+  'status.revoked': 'Dada de baja por el C5',
 
   'statusPage.heading': 'Estado de tu registro',
   'statusPage.loading': 'Cargando…',
@@ -335,6 +336,7 @@ const en: Texts = {
   'status.approved': 'Approved',
   'status.rejected': 'Rejected',
   'status.withdrawn': 'Withdrawn',
+  'status.revoked': 'Removed by the C5',
 
   'statusPage.heading': 'Your enrolment status',
   'statusPage.loading': 'Loading…',

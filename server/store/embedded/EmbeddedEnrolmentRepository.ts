@@ -131,7 +131,7 @@ export class EmbeddedEnrolmentRepository implements EnrolmentRepository {
 const UNIQUE_FIELDS = ['reference', 'cameraCode', 'statusTokenHash'] as const;
 
 /** The statuses that close an enrolment: only these have their personal data erased. */
-const CLOSED_STATUSES = ['rejected', 'withdrawn'] as const;
+const CLOSED_STATUSES = ['rejected', 'withdrawn', 'revoked'] as const;
 
 /** Only these fields change through update(), as in the mongo adapter's buildEnrolmentUpdate. */
 const PATCHABLE = ['sharing', 'statusTokenHash', 'endpointKey', 'check', 'location', 'category'] as const satisfies ReadonlyArray<keyof EnrolmentPatch>;

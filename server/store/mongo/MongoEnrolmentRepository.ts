@@ -19,7 +19,7 @@ const uniqueIndexes = { reference: 'reference_unique', cameraCode: 'cameraCode_u
 type UniqueField = keyof typeof uniqueIndexes;
 
 /** The statuses that close an enrolment: only these have their personal data erased. */
-const closedStatuses = ['rejected', 'withdrawn'] as const;
+const closedStatuses = ['rejected', 'withdrawn', 'revoked'] as const;
 
 /** The order of every list, and of the erased enrolments: oldest first. */
 const listSort = { createdAt: 1, reference: 1 } as const;
