@@ -395,7 +395,7 @@ describe('the mongo enrolment builders (pure)', () => {
 
   it('build the erasure: closed statuses, closed before the date, not erased yet; personal data unset', () => {
     expect(buildEnrolmentErase(at(5), now)).to.deep.equal({
-      filter: { status: { $in: ['rejected', 'withdrawn'] }, closedAt: { $lt: at(5) }, erasedAt: { $exists: false } },
+      filter: { status: { $in: ['rejected', 'withdrawn', 'revoked'] }, closedAt: { $lt: at(5) }, erasedAt: { $exists: false } },
       update: { $set: { erasedAt: now, updatedAt: now }, $unset: { personal: '', contactKey: '' } },
     });
   });

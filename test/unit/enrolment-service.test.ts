@@ -216,6 +216,9 @@ describe('citizen program rules (issue 26)', () => {
       expect(await service.ownerStatus(retired.statusToken)).to.deep.include({ status: 'revoked', statusReason: 'the camera was removed from the catalog' });
       // Withdrawing after the agency removed it: nothing left to do, and no internal id in an error.
       expect((await service.withdraw(retired.statusToken, undefined, {})).status).to.equal('revoked');
+      // Closed, so their personal data goes after the retention like any other.
+      expect(await service.eraseExpired(Date.now() + 31 * 86_400_000)).to.equal(2);
+      expect((await service.reviewItem(revoked.reference)).personal).to.equal(undefined);
     });
 
     it('a suspended camera stays suspended when its owner changes the URL (the new URL is checked and stored)', async () => {
