@@ -5,7 +5,7 @@ import { agreementNodes } from './agreementText.ts';
 import type { EnrolmentApi } from './EnrolmentApi.ts';
 import { EnrolmentApiError } from './EnrolmentApiError.ts';
 import { FieldErrors } from './FieldErrors.ts';
-import { field, liveLine, passwordInput, radioCard, section, textInput } from './fields.ts';
+import { field, liveLine, passwordInput, radioCard, section, showCheckLine, textInput } from './fields.ts';
 import { LocationFinder } from './LocationFinder.ts';
 import { showRequestError } from './requestErrors.ts';
 import type { Translator } from './Translator.ts';
@@ -231,15 +231,7 @@ export class EnrolmentForm {
   /** The camera check's line: checking, or why the server refused; undefined hides it. */
   #showCheck(result: 'checking' | 'unauthorized' | 'unreachable' | undefined): void {
     if (result !== 'unreachable') this.#submitUnreachable.hidden = true;
-    if (!result) {
-      this.#check.hidden = true;
-      this.#check.removeAttribute('data-result');
-      this.translator.clear(this.#check);
-      return;
-    }
-    this.#check.dataset.result = result;
-    this.#check.hidden = false;
-    this.translator.text(this.#check, `check.${result}`);
+    showCheckLine(this.translator, this.#check, result, `check.${result ?? 'checking'}`);
   }
 
   #setBusy(busy: boolean): void {

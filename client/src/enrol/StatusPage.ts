@@ -4,7 +4,7 @@ import { element } from '../dom.ts';
 import type { EnrolmentApi } from './EnrolmentApi.ts';
 import { EnrolmentApiError } from './EnrolmentApiError.ts';
 import { FieldErrors } from './FieldErrors.ts';
-import { field, liveLine, passwordInput, radioCard, section, textInput } from './fields.ts';
+import { field, liveLine, passwordInput, radioCard, section, showCheckLine, textInput } from './fields.ts';
 import { showRequestError } from './requestErrors.ts';
 import type { TextKey } from './texts.ts';
 import type { Translator } from './Translator.ts';
@@ -301,15 +301,7 @@ export class StatusPage {
 
   #showCheck(result: 'checking' | 'unauthorized' | 'unreachable' | undefined): void {
     this.#updateUnreachable.hidden = result !== 'unreachable';
-    if (!result) {
-      this.#check.hidden = true;
-      this.#check.removeAttribute('data-result');
-      this.translator.clear(this.#check);
-      return;
-    }
-    this.#check.dataset.result = result;
-    this.#check.hidden = false;
-    this.translator.text(this.#check, result === 'unreachable' ? 'check.unreachableUpdate' : `check.${result}`);
+    showCheckLine(this.translator, this.#check, result, result === 'unreachable' ? 'check.unreachableUpdate' : `check.${result ?? 'checking'}`);
   }
 
   /** 401/404: the link is wrong or was replaced. Forgets the token and leaves only that message. */

@@ -62,3 +62,19 @@ export function radioCard(
 export function liveLine(id: string, className = 'notice'): HTMLParagraphElement {
   return element('p', { className, attrs: { id, role: 'status', 'aria-live': 'polite' } });
 }
+
+/**
+ * Shows the camera check's line (`data-result` for tests and styles) with its text, or hides and
+ * empties it when `result` is undefined.
+ */
+export function showCheckLine(translator: Translator, line: HTMLElement, result: string | undefined, text: TextKey): void {
+  if (!result) {
+    line.hidden = true;
+    line.removeAttribute('data-result');
+    translator.clear(line);
+    return;
+  }
+  line.dataset.result = result;
+  line.hidden = false;
+  translator.text(line, text);
+}

@@ -3,7 +3,7 @@ import type { Collection, Filter, ObjectId } from 'mongodb';
 import { AppError } from '../../errors/AppError.ts';
 import type { EnrolmentRepository } from '../../enrolment/EnrolmentRepository.ts';
 import type { EnrolmentCheck, EnrolmentFilter, EnrolmentPatch, EnrolmentPersonalData, EnrolmentRecord, EnrolmentStatusChange, NewEnrolmentRecord } from '../../enrolment/EnrolmentRecord.ts';
-import { isDuplicateKeyError, parseObjectId } from './mongoQueries.ts';
+import { isDuplicateKeyError, isPresent, parseObjectId } from './mongoQueries.ts';
 
 export type EnrolmentDocument = Omit<EnrolmentRecord, 'id'> & { _id?: ObjectId };
 
@@ -226,10 +226,6 @@ export function enrolmentFromDocument(doc: EnrolmentDocument): EnrolmentRecord {
   if (record.personal) record.personal = cleanPersonal(record.personal);
   if (record.check) record.check = cleanCheck(record.check);
   return record;
-}
-
-function isPresent<T>(value: T | null | undefined): value is T {
-  return value !== undefined && value !== null;
 }
 
 function cleanPersonal(personal: EnrolmentPersonalData): EnrolmentPersonalData {

@@ -262,7 +262,8 @@ export function buildRetire(id: ObjectId, now: Date): ConditionalUpdate {
   };
 }
 
-function isPresent<T>(value: T | null | undefined): value is T {
+/** Neither undefined nor null (MongoDB gives null for a field stored as such). */
+export function isPresent<T>(value: T | null | undefined): value is T {
   return value !== undefined && value !== null;
 }
 
