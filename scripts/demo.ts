@@ -19,10 +19,12 @@ setToolchainEnvironmentOrExit();
 const { serve } = await import('../server/serve.ts');
 
 let demo = false;
+let demoCameras: DemoCameras | undefined;
 await serve({
   companion: async (config, logger) => {
     demo = config.env !== 'production';
-    return demo ? DemoCameras.start(process.env.DEMO_CAMERAS || DEFAULT_CONFIG, logger) : undefined;
+    demoCameras = demo ? await DemoCameras.start(process.env.DEMO_CAMERAS || DEFAULT_CONFIG, logger) : undefined;
+    return demoCameras;
   },
   ready: async (app, config) => {
     if (!demo) {
@@ -40,6 +42,15 @@ await serve({
     } else {
       console.log(`Console: ${app.consoleUrl}/ (the demo operator is gone: sign in with a user and password)`);
     }
-    if (app.enrolments) console.log(`Citizen enrolment page (public, no account): ${app.consoleUrl}/enrol (English: /enrol?lang=en)`);
+    if (config.enrolment.enabled) console.log(`Citizen enrolment page (public, no account): ${app.consoleUrl}/enrol (English: /enrol?lang=en)`);
+    const sample = demoCameras?.cameras.find((camera) => !camera.username);
+    if (sample) {
+      const allowed = config.enrolment.allowNetworks.length > 0 && config.enrolment.allowedPorts.includes(new URL(sample.url).port === '' ? 554 : Number(new URL(sample.url).port));
+      console.log(
+        allowed
+          ? `(a demo camera to enrol there: ${sample.url})`
+          : `(to enrol a demo camera such as ${sample.url}, start with ENROLMENT_ALLOW_NETWORKS=127.0.0.1/32${new URL(sample.url).port === '8554' ? '' : ` ENROLMENT_ALLOWED_PORTS=554,8554,322,${new URL(sample.url).port}`}: the page refuses this machine's own addresses otherwise)`,
+      );
+    }
   },
 });

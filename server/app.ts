@@ -73,8 +73,8 @@ export interface AppParts {
   dc09: Dc09Receiver | undefined;
   /** The ingest worker processes (absent with INGEST_WORKERS=0: cameras are carried in this process). */
   ingestWorkers: IngestWorkerPool | undefined;
-  /** The citizen program's enrolments (absent with ENROLMENT_ENABLED=false). */
-  enrolments: EnrolmentService | undefined;
+  /** The citizen program's enrolments (ENROLMENT_ENABLED=false closes new submissions only). */
+  enrolments: EnrolmentService;
 }
 
 /**
@@ -101,7 +101,7 @@ export class App {
   readonly alarmDevices: AlarmDeviceService;
   readonly alarmIntake: AlarmIntake;
   readonly dc09: Dc09Receiver | undefined;
-  readonly enrolments: EnrolmentService | undefined;
+  readonly enrolments: EnrolmentService;
   #closing: Promise<void> | undefined;
   readonly #cleanups: Array<() => unknown>;
 
@@ -186,21 +186,19 @@ export class App {
     // Also with enrolment off: cameras enrolled before stay pinned to the addresses it allows (live and probes).
     const enrolmentGuard = new AddressGuard({ allowedPorts: enrolmentSettings.allowedPorts, deny: enrolmentSettings.denyNetworks, allow: enrolmentSettings.allowNetworks });
     const pinEnrolled = async (url: string) => ({ address: (await enrolmentGuard.check(url)).address });
-    const enrolments = enrolmentSettings.enabled
-      ? new EnrolmentService(
-          store.enrolments,
-          catalog,
-          enrolmentGuard,
-          rtspCameraChecker(enrolmentSettings.checkTimeoutMs),
-          new EnrolmentLimits(enrolmentSettings),
-          (entry) => audit.record(entry),
-          enrolmentSettings,
-        )
-      : undefined;
-    if (enrolments) {
-      enrolments.startRetention((error) => logger.warn({ err: (error as Error).message }, 'erasing expired enrolment contact details failed'));
-      cleanups.push(() => enrolments.close());
-    }
+    // With ENROLMENT_ENABLED=false the program takes no new enrolments, but owners keep their links
+    // (consent, withdrawal), admins their queue, and personal data is still erased on time.
+    const enrolments = new EnrolmentService(
+      store.enrolments,
+      catalog,
+      enrolmentGuard,
+      rtspCameraChecker(enrolmentSettings.checkTimeoutMs),
+      new EnrolmentLimits(enrolmentSettings),
+      (entry) => audit.record(entry),
+      { ...enrolmentSettings, submissionsOpen: enrolmentSettings.enabled },
+    );
+    enrolments.startRetention((error) => logger.warn({ err: (error as Error).message }, 'erasing expired enrolment contact details failed'));
+    cleanups.push(() => enrolments.close());
     // Grants that expired while the server was down are recorded as expired now; the others' timers are armed.
     const incidents = await IncidentService.create({ incidents: store.incidents, grants: store.grants, catalog, users, audit, settings: config.incidents, logger });
     cleanups.push(() => incidents.close());
@@ -292,7 +290,7 @@ export class App {
       const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000).unref());
       return Promise.race([store.ping().then(() => true, () => false), timeout]);
     };
-    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, incidents, alarms, alarmDevices, alarmIntake, ...(enrolments && { enrolments }), metrics, clientDir, ready, trustProxy: config.http.trustProxy });
+    const express = createExpressApp({ logger, tokens, loginCodes, catalog, users, audit, incidents, alarms, alarmDevices, alarmIntake, enrolments, metrics, clientDir, ready, trustProxy: config.http.trustProxy });
     const web = await WebServer.create(express, {
       host: config.http.host,
       port: config.http.port,
@@ -351,6 +349,8 @@ export class App {
     catalog.on('changed', ({ camera, viewable, restart, why }) => {
       const kept = viewable || (camera.status === 'pending' && !camera.retiredAt);
       if (kept) signalling.cameraChanged(camera.code);
+      // Consoles list their cameras again: one approved appears, one revoked goes.
+      signalling.catalogChanged();
       if (!kept || restart) void cameras.withdraw(camera.code, why, !kept);
       // A new URL or new credentials deserve a fresh try; a withdrawn camera is forgotten.
       if (!kept || restart) loginGuard.forget(camera.code);

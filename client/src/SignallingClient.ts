@@ -70,6 +70,8 @@ export interface SignallingEvents {
   incidentsChanged: [event: IncidentsChangedEvent];
   /** Investigators: one of their grants changed (new, extended, revoked, ended). */
   grantsChanged: [event: GrantsChangedEvent];
+  /** The catalog changed (approvals, status, sharing, places): the camera list may have changed. */
+  camerasChanged: [];
   /** Operators, admins: an alarm to ring for (new, pressed again, re-announced). */
   alarmRaised: [alarm: AlarmView];
   /** An alarm shown was acknowledged or closed. */
@@ -176,6 +178,7 @@ export class SignallingClient extends Emitter<SignallingEvents> {
     socket.on('transportClosed', (event) => this.emit('transportClosed', event));
     socket.on('rightsChanged', (event) => this.emit('rightsChanged', event));
     socket.on('incidentsChanged', (event) => this.emit('incidentsChanged', event));
+    socket.on('camerasChanged', () => this.emit('camerasChanged'));
     socket.on('grantsChanged', (event) => this.emit('grantsChanged', event));
     socket.on('alarmRaised', (alarm) => this.emit('alarmRaised', alarm));
     socket.on('alarmChanged', (alarm) => this.emit('alarmChanged', alarm));

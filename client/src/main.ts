@@ -341,6 +341,12 @@ function startConsole({ view, sound, tabs, session, setConnection, rightsChanged
       .catch((error: unknown) => console.warn('checking the wall after a rights change failed', error));
   });
 
+  // The catalog changed (a camera approved, revoked, its sharing or place changed): the list follows.
+  client.on('camerasChanged', () => {
+    if (stopped) return;
+    cameras.reload().catch((error: unknown) => console.warn('listing cameras after a catalog change failed', error));
+  });
+
   // The incidents an operator runs decide which citizen cameras they see: the camera list follows.
   let incidentsReload: ReturnType<typeof setTimeout> | undefined;
   client.on('incidentsChanged', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { resolve } from 'node:path';
 import type { Logger } from '../../server/logging/createLogger.ts';
 import type { ConfigCamera } from '../../server/config/schema.ts';
@@ -22,8 +23,11 @@ export class DemoCameras {
 
   static async start(configPath: string, logger: Logger): Promise<DemoCameras> {
     const config = JSON.parse(readFileSync(resolve(configPath), 'utf8')) as SimulatorConfig;
-    // A free port, so a second copy or a busy 8554 never stops the demo.
-    const simulator = await Simulator.start({ config: { ...config, rtspPort: 0 }, rtspPort: 0, logTo: (line) => logger.debug({ simulator: line }) });
+    // The configured port (8554: one the citizen enrolment page allows, so a demo camera can be
+    // enrolled) when free; else a free one, so a second copy or a busy 8554 never stops the demo.
+    const wanted = config.rtspPort ?? 8554;
+    const rtspPort = (await portIsFree(wanted)) ? wanted : 0;
+    const simulator = await Simulator.start({ config: { ...config, rtspPort }, rtspPort, logTo: (line) => logger.debug({ simulator: line }) });
     const cameras: ConfigCamera[] = [];
     const ids = new Set(config.cameras.flatMap((entry) => ('id' in entry ? [(entry as CameraConfig).id] : [])));
     for (const entry of config.cameras) {
@@ -49,4 +53,13 @@ export class DemoCameras {
   close(): Promise<void> {
     return this.simulator.stop();
   }
+}
+
+/** Whether nothing listens on 127.0.0.1:`port` now (the simulator binds every interface). */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '0.0.0.0', () => probe.close(() => resolve(true)));
+  });
 }

@@ -300,7 +300,7 @@ export const configSchema = z.strictObject({
    */
   enrolment: z
     .strictObject({
-      /** Serve /enrol and accept public submissions. */
+      /** Accept new public submissions (false: owners' links, the review and the erasure go on; the page says so). */
       enabled: z.boolean().default(true),
       /** TCP ports a submitted camera URL may name. */
       allowedPorts: z.array(z.coerce.number().int().min(1).max(65535)).min(1).max(32).default([554, 8554, 322]),

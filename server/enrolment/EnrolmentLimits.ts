@@ -39,7 +39,15 @@ export class EnrolmentLimits {
     return this.#take(this.#perSource, EnrolmentLimits.sourceKey(source), 'source', 'too many enrolment attempts from this address: try again later');
   }
 
-  /** Counts one submission for `contactKey` (EnrolmentLimits.contactKey). */
+  /** Throws rate_limited when `contactKey` has no enrolment left this hour (counts nothing). */
+  async contactMayEnrol(contactKey: string): Promise<void> {
+    const used = await this.#perContact.get(contactKey);
+    if (used && used.consumedPoints >= this.#perContact.points) {
+      throw new AppError('rate_limited', 'too many enrolments for this contact: try again later', { limit: 'contact', retryAfterSeconds: Math.max(1, Math.ceil(used.msBeforeNext / 1000)) });
+    }
+  }
+
+  /** Counts one enrolment stored for `contactKey` (EnrolmentLimits.contactKey). */
   submissionFor(contactKey: string): Promise<void> {
     return this.#take(this.#perContact, contactKey, 'contact', 'too many enrolment attempts for this contact: try again later');
   }

@@ -35,6 +35,8 @@ export interface EnrolmentSettings {
   retentionCheckMs: number;
   /** RTSP checks running at once (submissions and owners' changes; admins' re-checks too); more wait for none: 429. */
   maxConcurrentChecks: number;
+  /** false: no new enrolments (403); owners' links, the review and the erasure go on. Default true. */
+  submissionsOpen?: boolean;
 }
 
 /** Who acted, for the audit: an admin (userId), or the public (the client address). */
@@ -95,15 +97,21 @@ export class EnrolmentService {
 
   /** A public submission (limits counted by the route before: source; here: contact). */
   async submit(input: EnrolmentSubmit, actor: Actor): Promise<EnrolmentReceipt> {
+    if (this.settings.submissionsOpen === false) throw new AppError('forbidden', 'the program takes no new enrolments now', { closed: true });
     if (input.agreement.version !== this.settings.agreementVersion) {
       throw new AppError('invalid_request', `agreement.version: the agreement in force is ${this.settings.agreementVersion}; read it again and accept it`, { field: 'agreement.version' });
     }
+    // A contact's budget counts enrolments stored, not attempts: fixing a typo costs nothing here
+    // (the source's limit still counts every attempt, each of which checks a camera).
     const contactKey = EnrolmentLimits.contactKey(input.contact);
-    await this.limits.submissionFor(contactKey);
+    await this.limits.contactMayEnrol(contactKey);
     const url = this.#normalise(input.camera.url, input.camera.credentials);
     const verdict = await this.#check(url);
-    await this.audit({ action: 'enrolment.checked', ...actorFields(actor), details: { result: verdict.result, stage: 'submission' } });
-    refuseUnlessAccepted(verdict, input.submitUnreachable);
+    if (verdict.result === 'unauthorized' || (verdict.result === 'unreachable' && !input.submitUnreachable)) {
+      await this.audit({ action: 'enrolment.checked', ...actorFields(actor), details: { result: verdict.result, stage: 'submission', stored: false } });
+      refuseUnlessAccepted(verdict, input.submitUnreachable);
+    }
+    await this.limits.submissionFor(contactKey);
 
     const reference = newReference();
     const cameraCode = `cit-${reference.slice(4).toLowerCase()}`;
@@ -146,6 +154,7 @@ export class EnrolmentService {
       await this.catalog.retire(camera.id).catch(() => undefined);
       throw error;
     }
+    await this.audit({ action: 'enrolment.checked', ...actorFields(actor), cameraId: cameraCode, details: { reference, result: verdict.result, stage: 'submission' } });
     await this.audit({
       action: 'enrolment.submitted',
       ...actorFields(actor),
@@ -182,12 +191,12 @@ export class EnrolmentService {
       let current = enrolment;
       if (change.url !== undefined || change.credentials !== undefined) {
         const stored = this.catalog.connectionOf(camera);
-        const given = change.url !== undefined ? splitCredentials(this.#normalise(change.url, undefined)) : undefined;
+        const given = change.url !== undefined ? splitCredentials(this.#normalise(change.url, undefined, 'url')) : undefined;
         // Credentials: given apart (null removes them), else inline in the new URL, else the stored ones.
         const credentials = change.credentials === null ? undefined : (change.credentials ?? (given?.username !== undefined ? credentialsOf(given) : credentialsOf(stored)));
         const bare = given?.url ?? stored.url;
-        const url = this.#normalise(bare, credentials);
-        const verdict = await this.#check(url);
+        const url = this.#normalise(bare, credentials, 'url');
+        const verdict = await this.#check(url, 'url');
         await this.audit({ action: 'enrolment.checked', ...actorFields(actor), cameraId: camera.code, details: { reference: enrolment.reference, result: verdict.result, stage: 'owner_update' } });
         refuseUnlessAccepted(verdict, change.submitUnreachable ?? false);
         const urlChanged = bare !== stored.url;
@@ -332,35 +341,36 @@ export class EnrolmentService {
     });
   }
 
-  async #check(url: string): Promise<CameraCheckVerdict> {
+  /** `field`: the request's name for the URL ('camera.url' in a submission, 'url' in an owner's change), for the error's details. */
+  async #check(url: string, field = 'camera.url'): Promise<CameraCheckVerdict> {
     if (this.#checksRunning >= this.settings.maxConcurrentChecks) throw new AppError('rate_limited', 'the server is checking many cameras now: try again in a few seconds', { limit: 'checks', retryAfterSeconds: 5 });
     this.#checksRunning++;
     try {
-      return await this.#checkNow(url);
+      return await this.#checkNow(url, field);
     } finally {
       this.#checksRunning--;
     }
   }
 
-  async #checkNow(url: string): Promise<CameraCheckVerdict> {
+  async #checkNow(url: string, field: string): Promise<CameraCheckVerdict> {
     const { url: bare, username, password } = splitCredentials(url);
     // The URL's own host first: a scheme, port or address refused is the owner's input error.
     try {
       await this.guard.check(bare);
     } catch (error) {
       if (error instanceof AppError && error.details?.reason === 'unresolvable') return { result: 'unreachable', detail: 'the host name does not resolve' };
-      throw withField(error, 'camera.url');
+      throw withField(error, field);
     }
     const verdict = await this.check({ url: bare, ...(username !== undefined && { username }), ...(password !== undefined && { password }) }, this.guard);
-    if (verdict.refusedAddress) throw new AppError('unprocessable', 'the camera sent us on to an address that is not public; it cannot be enrolled', { reason: 'address', field: 'camera.url' });
+    if (verdict.refusedAddress) throw new AppError('unprocessable', 'the camera sent us on to an address that is not public; it cannot be enrolled', { reason: 'address', field });
     return verdict;
   }
 
-  #normalise(url: string, credentials: { username: string; password?: string } | undefined): string {
+  #normalise(url: string, credentials: { username: string; password?: string } | undefined, field = 'camera.url'): string {
     try {
-      return normaliseRtspUrl(url, 'camera.url', credentials);
+      return normaliseRtspUrl(url, field, credentials);
     } catch (error) {
-      throw withField(error, 'camera.url');
+      throw withField(error, field);
     }
   }
 
@@ -393,6 +403,8 @@ export class EnrolmentService {
       reference: enrolment.reference,
       status: enrolment.status,
       ...(enrolment.statusReason && (enrolment.status === 'rejected' || enrolment.status === 'revoked') && { statusReason: enrolment.statusReason }),
+      // The agency suspended the approved camera: the owner learns why.
+      ...(enrolment.status === 'approved' && camera?.status === 'suspended' && camera.statusReason && { statusReason: camera.statusReason }),
       ...(camera && { cameraStatus: camera.status }),
       statusChangedAt: enrolment.statusChangedAt.toISOString(),
       submittedAt: enrolment.createdAt.toISOString(),

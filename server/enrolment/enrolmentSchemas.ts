@@ -101,7 +101,7 @@ export const ownerWithdrawalSchema = z.strictObject({ reason: plain(300).optiona
 export const ownerStatusViewSchema = z.object({
   reference: z.string(),
   status: z.enum(enrolmentStatuses),
-  /** A rejection's reason, as the reviewer wrote it. */
+  /** A rejection's, a revocation's or a suspension's reason, as the agency wrote it. */
   statusReason: z.string().optional(),
   /** The catalog camera's approval status (an approved camera may later be suspended or revoked by the agency). */
   cameraStatus: z.string().optional(),

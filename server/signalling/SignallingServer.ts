@@ -52,6 +52,8 @@ export type SignallingObserverEvents = {
  * kept for its grace period. Any other reason (the client or the server closed it) closes it now.
  */
 const NETWORK_LOST = new Set(['transport close', 'transport error', 'ping timeout', 'parse error']);
+/** Catalog changes within this window (ms) reach consoles as one camerasChanged. */
+const CATALOG_COALESCE_MS = 1000;
 
 /** Socket.IO signalling: JWT in the handshake `auth`, every message validated, errors in the ack. */
 export class SignallingServer {
@@ -68,6 +70,8 @@ export class SignallingServer {
   readonly #tokenOf = new Map<ViewerConnection, string>();
   /** Sessions without a socket: the timer that closes each when its grace period ends. */
   readonly #graceTimers = new Map<ViewerConnection, NodeJS.Timeout>();
+  #catalogTimer: NodeJS.Timeout | undefined;
+  #catalogPending = false;
   /** Handshakes that presented the resume token of a session of their own user. */
   readonly #claims = new WeakMap<object, ViewerConnection>();
   readonly #unsubscribe: Array<() => void>;
@@ -236,6 +240,25 @@ export class SignallingServer {
     }
   }
 
+  /**
+   * The catalog changed: every console lists its cameras again (an approved camera appears, a
+   * revoked one goes). The first change is told at once; further ones within CATALOG_COALESCE_MS
+   * make one more event at its end (an import changes thousands).
+   */
+  catalogChanged(): void {
+    if (this.#catalogTimer) {
+      this.#catalogPending = true;
+      return;
+    }
+    for (const connection of this.#connections) connection.socket.emit('camerasChanged');
+    this.#catalogTimer = setTimeout(() => {
+      this.#catalogTimer = undefined;
+      if (!this.#catalogPending) return;
+      this.#catalogPending = false;
+      this.catalogChanged();
+    }, CATALOG_COALESCE_MS);
+  }
+
   /** A grant changed: its investigator's consoles refresh their grants and camera list. */
   grantChanged(investigatorId: string, event: { grantId: string; incidentId: string; change: string }): void {
     for (const connection of this.#connections) {
@@ -365,6 +388,8 @@ export class SignallingServer {
   }
 
   async close(): Promise<void> {
+    if (this.#catalogTimer) clearTimeout(this.#catalogTimer);
+    this.#catalogTimer = undefined;
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     for (const connection of [...this.#connections]) connection.close();
     this.#connections.clear();

@@ -410,6 +410,11 @@ export interface ServerToClientEvents {
   /** Operators and admins: an incident was opened, changed or closed (refetch the incidents panel). */
   incidentsChanged: (event: { incidentId: string; change: string }) => void;
   /**
+   * The catalog changed (a camera approved, suspended, revoked, renamed, moved, its sharing changed):
+   * the cameras this user may see may have changed; list them again. Coalesced: at most one a second.
+   */
+  camerasChanged: () => void;
+  /**
    * Investigators: one of their grants was created or changed (created, extended, revoked, expired,
    * ended, cameras): refetch their grants and camera list.
    */

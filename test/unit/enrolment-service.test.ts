@@ -156,7 +156,7 @@ describe('citizen program rules (issue 26)', () => {
       // A URL inside is refused before any check; an unauthorized check changes nothing.
       const before = checked.length;
       const inside = await service.ownerChange(receipt.statusToken, { url: 'rtsp://inside.example.org/live' }, {}).then(() => undefined, (e: unknown) => e as AppError);
-      expect(inside?.details).to.include({ reason: 'address', field: 'camera.url' });
+      expect(inside?.details).to.include({ reason: 'address', field: 'url' });
       expect(checked.length).to.equal(before);
       verdict = { result: 'unauthorized' };
       const refused = await service.ownerChange(receipt.statusToken, { url: 'rtsp://cam.example.org/other' }, {}).then(() => undefined, (e: unknown) => e as AppError);
@@ -227,8 +227,32 @@ describe('citizen program rules (issue 26)', () => {
       await service.approve(receipt.reference, 'Cuauhtémoc', {});
       await catalog.changeStatus((await cameras.findByCode(code))!.id, 'suspend', 'under investigation');
       const view = await service.ownerChange(receipt.statusToken, { url: 'rtsp://other.example.org/live' }, {});
-      expect(view).to.deep.include({ status: 'approved', cameraStatus: 'suspended' });
+      expect(view).to.deep.include({ status: 'approved', cameraStatus: 'suspended', statusReason: 'under investigation' });
       expect((await cameras.findByCode(code))!.mainUrl.masked).to.equal('rtsp://***@other.example.org/live');
+    });
+
+    it("a contact's budget counts enrolments stored, not refused attempts; a closed program takes none", async () => {
+      const limited = new EnrolmentService(enrolments, catalog, new AddressGuard({ allowedPorts: [554], allow: ['198.51.100.0/24'] }, resolver), async () => verdict, new EnrolmentLimits({ perSourcePerHour: 100, perContactPerHour: 1, statusPerSourcePerHour: 100 }), async () => undefined, { agreementVersion: '2026-12', retentionDays: 30, retentionCheckMs: 3_600_000, maxConcurrentChecks: 2 });
+      try {
+        verdict = { result: 'unauthorized' };
+        for (let i = 0; i < 3; i++) expect((await limited.submit(submission(), {}).then(() => undefined, (e: unknown) => e as AppError))?.details).to.include({ check: 'unauthorized' });
+        verdict = { result: 'reachable' };
+        expect((await limited.submit(submission(), {})).status).to.equal('pending');
+        const attempts = checked.length;
+        const refused = await limited.submit(submission(), {}).then(() => undefined, (e: unknown) => e as AppError);
+        expect(refused?.details).to.include({ limit: 'contact' });
+        expect(checked.length, 'refused before any check').to.equal(attempts);
+      } finally {
+        limited.close();
+      }
+      const closed = new EnrolmentService(enrolments, catalog, new AddressGuard({ allowedPorts: [554] }, resolver), async () => verdict, new EnrolmentLimits({ perSourcePerHour: 100, perContactPerHour: 100, statusPerSourcePerHour: 100 }), async () => undefined, { agreementVersion: '2026-12', retentionDays: 30, retentionCheckMs: 3_600_000, maxConcurrentChecks: 2, submissionsOpen: false });
+      try {
+        const error = await closed.submit(submission(), {}).then(() => undefined, (e: unknown) => e as AppError);
+        expect(error?.code).to.equal('forbidden');
+        expect(error?.details).to.include({ closed: true });
+      } finally {
+        closed.close();
+      }
     });
 
     it('runs at most maxConcurrentChecks RTSP checks at once; more are answered 429 at once', async () => {

@@ -149,7 +149,7 @@ export class StatusPage {
 
   async load(): Promise<void> {
     const token = this.#token;
-    if (!token) return this.#invalidLink();
+    if (!token) return this.#invalidLink('statusPage.noToken');
     try {
       const view = await this.api.status(token);
       if (this.adoptLanguage && view.language !== this.translator.language) this.translator.setLanguage(view.language);
@@ -169,9 +169,12 @@ export class StatusPage {
       const at = new Date(iso);
       return Number.isNaN(at.getTime()) ? iso : new Intl.DateTimeFormat(t.language, { dateStyle: 'long', timeStyle: 'short' }).format(at);
     };
-    const badge = t.text(element('span', { className: 'badge', attrs: { id: 'status', 'data-status': view.status } }), `status.${view.status}`);
+    // An approved camera the agency suspended: the owner sees that first, with the reason.
+    const suspended = view.status === 'approved' && view.cameraStatus === 'suspended';
+    const shown = suspended ? 'suspended' : view.status;
+    const badge = t.text(element('span', { className: 'badge', attrs: { id: 'status', 'data-status': shown } }), `status.${shown}`);
     const reason = element('p', { className: 'status-reason', attrs: { id: 'status-reason' } });
-    if (view.statusReason && (view.status === 'rejected' || view.status === 'withdrawn' || view.status === 'revoked')) t.text(reason, 'statusPage.reason', { reason: view.statusReason });
+    if (view.statusReason && (suspended || view.status === 'rejected' || view.status === 'withdrawn' || view.status === 'revoked')) t.text(reason, 'statusPage.reason', { reason: view.statusReason });
     else reason.hidden = true;
     const check = view.check
       ? t.t('statusPage.checkAt', { result: t.t(`checkResult.${view.check.result}`), date: date(view.check.at) })
@@ -192,10 +195,11 @@ export class StatusPage {
         ...row('statusPage.category', t.t(`category.${view.category}`)),
         ...row('statusPage.url', element('code', { text: view.url }), 'status-url'),
         ...row('statusPage.lastCheck', check, 'status-check'),
-        ...row('statusPage.sharing', t.t(`sharing.${view.sharing}`), 'status-sharing'),
+        // A closed enrolment's camera is seen by nobody: its sharing no longer says anything.
+        ...(view.status === 'pending' || view.status === 'approved' ? row('statusPage.sharing', t.t(`sharing.${view.sharing}`), 'status-sharing') : []),
         ...row('statusPage.submitted', date(view.submittedAt)),
         // A withdrawn camera is revoked by its owner's own hand: the status above says so already.
-        ...(view.status !== 'withdrawn' && view.status !== 'revoked' && (view.cameraStatus === 'suspended' || view.cameraStatus === 'revoked')
+        ...(view.status !== 'withdrawn' && view.status !== 'revoked' && !suspended && (view.cameraStatus === 'suspended' || view.cameraStatus === 'revoked')
           ? row('statusPage.cameraStatus', t.t(`cameraStatus.${view.cameraStatus}`), 'status-camera-status')
           : []),
       ]),
@@ -311,7 +315,8 @@ export class StatusPage {
     return true;
   }
 
-  #invalidLink(): void {
+  /** `why`: the link was refused (default), or the page was opened without its secret (a reload, a bookmark). */
+  #invalidLink(why: 'statusPage.invalidLink' | 'statusPage.noToken' = 'statusPage.invalidLink'): void {
     this.#token = undefined;
     this.#view = undefined;
     this.#dialog.close();
@@ -321,7 +326,7 @@ export class StatusPage {
     this.#rejected.hidden = true;
     this.translator.clear(this.#notice);
     this.#general.dataset.code = 'invalid_link';
-    this.translator.text(this.#general, 'statusPage.invalidLink');
+    this.translator.text(this.#general, why);
     this.#general.hidden = false;
   }
 }

@@ -16,7 +16,19 @@ export function showRequestError(translator: Translator, errors: FieldErrors, ge
   if (!(error instanceof EnrolmentApiError)) return say('err.server');
   if (error.status === 0) return say('err.network');
   if (error.status === 429 || error.code === 'rate_limited') {
-    return error.retryAfterSeconds ? say('err.rateLimitedIn', { minutes: Math.max(1, Math.ceil(error.retryAfterSeconds / 60)) }) : say('err.rateLimited');
+    const minutes = Math.max(1, Math.ceil((error.retryAfterSeconds ?? 60) / 60));
+    if (error.details.limit === 'checks') return say('err.busy');
+    if (error.details.limit === 'contact') return say('err.rateLimitedContact', { minutes });
+    return error.retryAfterSeconds ? say('err.rateLimitedIn', { minutes }) : say('err.rateLimited');
+  }
+  if (error.details.closed === true) return say('err.closed');
+  // The address guard's refusals, by the URL field, in the page's words.
+  const { reason, field } = error.details;
+  if (typeof field === 'string' && (reason === 'address' || reason === 'port' || reason === 'scheme')) {
+    errors.show(field, reason === 'address' ? 'err.urlAddress' : reason === 'port' ? 'err.urlPort' : 'err.urlScheme');
+    if (general.hidden) say('err.summary');
+    errors.focusFirst();
+    return;
   }
   const issues = error.issues;
   if (issues.length > 0) {

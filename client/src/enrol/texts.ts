@@ -93,14 +93,14 @@ const esMX = {
   'check.checking': 'Comprobando la cámara… Puede tardar hasta 10 segundos; no cierres esta página.',
   'check.unauthorized': 'La cámara rechazó el usuario o la contraseña. Revísalos y vuelve a enviar.',
   'check.unreachable':
-    'No pudimos conectarnos a la cámara. Revisa que la dirección sea correcta, que la cámara esté encendida y que se pueda abrir desde internet. Si de todos modos quieres registrarla, el C5 la volverá a comprobar durante la revisión.',
+    'No pudimos conectarnos a la cámara. Revisa que la dirección sea correcta (también la ruta después del puerto, por ejemplo /stream1), que la cámara esté encendida y que se pueda abrir desde internet. Si de todos modos quieres registrarla, el C5 la volverá a comprobar durante la revisión.',
   'check.unreachableUpdate':
     'No pudimos conectarnos a la cámara con esos datos, así que todavía no guardamos el cambio. Revisa que la dirección sea correcta, que la cámara esté encendida y que se pueda abrir desde internet. Si de todos modos quieres guardarlo, el C5 la volverá a comprobar.',
   'check.reachable': 'La cámara respondió correctamente.',
 
   'checkResult.reachable': 'La cámara respondió correctamente',
   'checkResult.unauthorized': 'La cámara rechazó el usuario o la contraseña',
-  'checkResult.unreachable': 'La cámara no respondió; el C5 la volverá a comprobar durante la revisión',
+  'checkResult.unreachable': 'La cámara no respondió',
 
   'err.summary': 'Revisa los datos marcados.',
   'err.required': 'Este dato es obligatorio.',
@@ -127,6 +127,11 @@ const esMX = {
   'err.network': 'No pudimos comunicarnos con el servidor. Revisa tu conexión e intenta de nuevo.',
   'err.server': 'Algo falló en el servidor. Intenta de nuevo más tarde.',
   'err.refused': 'No se pudo completar la solicitud: {message}',
+  'err.closed': 'Por ahora el programa no recibe registros nuevos. Intenta más adelante.',
+  'err.rateLimitedContact': 'Ya hubo varios registros con este correo o teléfono en la última hora. Vuelve a intentarlo en {minutes} min.',
+  'err.busy': 'Estamos comprobando muchas cámaras en este momento. Vuelve a intentarlo en unos segundos.',
+  'err.urlAddress': 'Esta dirección no es pública: usa la dirección con la que la cámara se alcanza desde internet (no una de tu red local).',
+  'err.urlPort': 'Ese puerto no está permitido. Usa 554, 8554 o 322 (o el que indique el C5).',
   'err.nothingToChange': 'Escribe una nueva dirección o nuevas credenciales.',
 
   'receipt.heading': '¡Gracias! Recibimos tu registro',
@@ -148,9 +153,12 @@ const esMX = {
   'status.rejected': 'Rechazado',
   'status.withdrawn': 'Retirado',
   'status.revoked': 'Dada de baja por el C5',
+  'status.suspended': 'Suspendida por el C5',
 
   'statusPage.heading': 'Estado de tu registro',
   'statusPage.loading': 'Cargando…',
+  'statusPage.noToken':
+    'Por seguridad, esta página no guarda tu enlace privado: vuelve a abrirlo completo (el que recibiste al registrar tu cámara, con «#t=» al final).',
   'statusPage.invalidLink':
     'Este enlace no es válido (es posible que se haya reemplazado por uno nuevo). Si necesitas ayuda, comunícate con el C5 y ten a la mano tu número de referencia.',
   'statusPage.reference': 'Referencia',
@@ -282,14 +290,14 @@ const en: Texts = {
   'check.checking': 'Checking the camera… This can take up to 10 seconds; please keep this page open.',
   'check.unauthorized': 'The camera refused the user name or password. Check them and send again.',
   'check.unreachable':
-    'We could not connect to the camera. Check that the address is right, that the camera is on and that it can be reached from the internet. If you want to enrol it anyway, the C5 will check it again during the review.',
+    'We could not connect to the camera. Check that the address is right (the path after the port too, such as /stream1), that the camera is on and that it can be reached from the internet. If you want to enrol it anyway, the C5 will check it again during the review.',
   'check.unreachableUpdate':
     'We could not connect to the camera with these details, so the change is not saved yet. Check that the address is right, that the camera is on and that it can be reached from the internet. If you want to save it anyway, the C5 will check the camera again.',
   'check.reachable': 'The camera answered correctly.',
 
   'checkResult.reachable': 'The camera answered correctly',
   'checkResult.unauthorized': 'The camera refused the user name or password',
-  'checkResult.unreachable': 'The camera did not answer; the C5 will check it again during the review',
+  'checkResult.unreachable': 'The camera did not answer',
 
   'err.summary': 'Please check the highlighted fields.',
   'err.required': 'This is required.',
@@ -316,6 +324,11 @@ const en: Texts = {
   'err.network': 'We could not reach the server. Check your connection and try again.',
   'err.server': 'Something went wrong on the server. Please try again later.',
   'err.refused': 'The request could not be completed: {message}',
+  'err.closed': 'The program is not taking new enrolments for now. Please try later.',
+  'err.rateLimitedContact': 'There were several enrolments with this e-mail or phone in the last hour. Try again in {minutes} min.',
+  'err.busy': 'We are checking many cameras right now. Try again in a few seconds.',
+  'err.urlAddress': 'This address is not public: use the address the camera is reached at from the Internet (not one of your local network).',
+  'err.urlPort': 'That port is not allowed. Use 554, 8554 or 322 (or the one the C5 gives you).',
   'err.nothingToChange': 'Enter a new address or new credentials.',
 
   'receipt.heading': 'Thank you! We received your enrolment',
@@ -337,9 +350,12 @@ const en: Texts = {
   'status.rejected': 'Rejected',
   'status.withdrawn': 'Withdrawn',
   'status.revoked': 'Removed by the C5',
+  'status.suspended': 'Suspended by the C5',
 
   'statusPage.heading': 'Your enrolment status',
   'statusPage.loading': 'Loading…',
+  'statusPage.noToken':
+    'For your safety this page does not keep your private link: open it again in full (the one you got when you enrolled your camera, ending in “#t=…”).',
   'statusPage.invalidLink':
     'This link is not valid (it may have been replaced by a new one). If you need help, contact the C5 and have your reference number at hand.',
   'statusPage.reference': 'Reference',
