@@ -88,7 +88,9 @@ const MONITOR_SOURCE = String.raw`(selector) => {
   videos.forEach((video, index) => {
     const onFrame = (now, metadata) => {
       if (mon.stopped) return;
-      mon.frames.push({ at: Date.now(), video: index, shown: !video.classList.contains('standby'), width: metadata.width });
+      // When the frame was presented (epoch ms), not when this callback ran: the console's own
+      // callback for the same frame may run first and close the old consumer before this one.
+      mon.frames.push({ at: performance.timeOrigin + (metadata.presentationTime || now), video: index, shown: !video.classList.contains('standby'), width: metadata.width });
       video.requestVideoFrameCallback(onFrame);
     };
     video.requestVideoFrameCallback(onFrame);
