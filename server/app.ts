@@ -195,7 +195,7 @@ export class App {
       rtspCameraChecker(enrolmentSettings.checkTimeoutMs),
       new EnrolmentLimits(enrolmentSettings),
       (entry) => audit.record(entry),
-      { ...enrolmentSettings, submissionsOpen: enrolmentSettings.enabled },
+      { ...enrolmentSettings, submissionsOpen: enrolmentSettings.enabled, onBackgroundError: (error, what) => logger.warn({ err: (error as Error).message }, what) },
     );
     enrolments.startRetention((error) => logger.warn({ err: (error as Error).message }, 'erasing expired enrolment contact details failed'));
     cleanups.push(() => enrolments.close());

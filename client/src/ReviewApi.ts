@@ -34,8 +34,9 @@ export class ReviewApi {
     return this.#rest.call('GET', `/api/enrolments?status=pending&limit=${limit}`);
   }
 
-  approve(reference: string, municipality: string): Promise<ReviewItem> {
-    return this.#post(reference, 'approve', { municipality });
+  /** `url`: the (masked) URL the admin reviewed; the server refuses (409) if the owner changed it since. */
+  approve(reference: string, municipality: string, url: string): Promise<ReviewItem> {
+    return this.#post(reference, 'approve', { municipality, url });
   }
 
   reject(reference: string, reason: string): Promise<ReviewItem> {

@@ -244,7 +244,7 @@ export class ReviewCard extends Emitter<ReviewCardEvents> {
       this.#missing(this.#municipality, 'Enter the municipality the camera belongs to.');
       return;
     }
-    const item = await busy(control, this.#status, () => this.#request(() => this.api.approve(this.#item.reference, municipality)));
+    const item = await busy(control, this.#status, () => this.#request(() => this.api.approve(this.#item.reference, municipality, this.#item.url)));
     if (!item || this.#closed) return;
     this.#item = item;
     this.emit('decided', item, 'approved');

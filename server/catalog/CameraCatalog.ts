@@ -149,11 +149,21 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     );
   }
 
-  async update(id: string, input: CameraPatchInput): Promise<CameraRecord> {
+  /**
+   * `byEnrolment`: the change comes from the citizen program (EnrolmentService). A camera its owner
+   * enrolled keeps its 'enrolled' tag whatever a patch or an import says (the address pin and the
+   * owner's link depend on it), and its sharing is its owner's consent: changed only by the owner.
+   */
+  async update(id: string, input: CameraPatchInput, options: { byEnrolment?: boolean } = {}): Promise<CameraRecord> {
     const current = await this.get(id);
     if (input.sharing && current.area !== 'citizen') throw new AppError('invalid_request', 'sharing: only citizen cameras have a sharing mode');
+    const enrolled = isEnrolled(current);
+    if (enrolled && !options.byEnrolment && input.sharing !== undefined && input.sharing !== current.sharing) {
+      throw new AppError('invalid_state', `sharing: camera ${current.code} was enrolled by its owner (${current.owner.agreementRef ?? 'enrolment'}), whose consent only the owner changes (status link)`);
+    }
     const { credentials, mainUrl, substreamUrl, ...plain } = input;
     const patch: CameraPatch = { ...plain };
+    if (enrolled && patch.tags && !patch.tags.includes(ENROLLED_TAG)) patch.tags = [...patch.tags, ENROLLED_TAG];
     if (mainUrl !== undefined || credentials !== undefined) {
       // A new URL, new credentials (null removes them), or both; otherwise what is stored stays.
       const stored = splitCredentials(this.vault.open(current.mainUrl));
@@ -283,7 +293,7 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
     const { pin } = options;
     const live = async (camera: CameraRecord): Promise<CameraSource> => {
       const source = this.#live(camera);
-      if (!pin || !camera.tags.includes('enrolled')) return source;
+      if (!pin || !isEnrolled(camera)) return source;
       try {
         const pinned = { address: (await pin(source.url)).address };
         const substream = source.substream && { ...source.substream, pinned: { address: (await pin(source.substream.url)).address } };
@@ -341,6 +351,14 @@ export class CameraCatalog extends TypedEmitter<CameraCatalogEvents> {
 
 function sortKeys(value: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** The tag of cameras their owners enrolled through the citizen program's page. */
+export const ENROLLED_TAG = 'enrolled';
+
+/** Whether the camera's owner enrolled it (public page): pinned to its guarded address, decided in the review queue. */
+export function isEnrolled(camera: Pick<CameraRecord, 'tags'>): boolean {
+  return camera.tags.includes(ENROLLED_TAG);
 }
 
 export function isViewable(camera: CameraRecord): boolean {

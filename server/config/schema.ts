@@ -1,10 +1,18 @@
 import { availableParallelism, cpus } from 'node:os';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { rtspTransports } from '../../workers/common/RtspTransport.ts';
 import { cameraAreas, cameraEngines } from '../catalog/CameraRecord.ts';
 import { tlsFingerprintSchema } from '../catalog/tlsFingerprint.ts';
 
 const port = z.number().int().min(0).max(65535);
+/** An IPv4 or IPv6 address, or a network in CIDR form ("10.0.0.0/8", "2001:db8::/32"). */
+const cidr = z.string().refine((value) => {
+  const [address = '', prefix, extra] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+}, 'an IP address or a CIDR network, e.g. 10.0.0.0/8 or 2001:db8::/32');
 const ms = (max: number) => z.number().int().min(0).max(max);
 
 export const cameraTransport = z.enum(rtspTransports);
@@ -305,12 +313,12 @@ export const configSchema = z.strictObject({
       /** TCP ports a submitted camera URL may name. */
       allowedPorts: z.array(z.coerce.number().int().min(1).max(65535)).min(1).max(32).default([554, 8554, 322]),
       /** Networks (CIDR or single addresses) refused besides the non-public ranges that always are. */
-      denyNetworks: z.array(z.string().min(2).max(64)).max(256).default([]),
+      denyNetworks: z.array(cidr).max(256).default([]),
       /**
        * Networks let through although non-public: for tests and labs only (a simulator on
        * 127.0.0.1); refused in production.
        */
-      allowNetworks: z.array(z.string().min(2).max(64)).max(16).default([]),
+      allowNetworks: z.array(cidr).max(16).default([]),
       /** Submissions (checks included) per client address per hour. */
       perSourcePerHour: z.number().int().min(1).max(1_000_000).default(10),
       /** Submissions per contact (e-mail or phone) per hour. */

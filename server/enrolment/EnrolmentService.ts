@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors/AppError.ts';
 import type { AuditInput } from '../audit/AuditLog.ts';
-import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
+import { ENROLLED_TAG, isEnrolled, type CameraCatalog } from '../catalog/CameraCatalog.ts';
 import type { CameraRecord } from '../catalog/CameraRecord.ts';
 import { normaliseRtspUrl, splitCredentials } from '../catalog/rtspUrl.ts';
 import { KeyedSerializer } from '../util/KeyedSerializer.ts';
@@ -37,6 +37,8 @@ export interface EnrolmentSettings {
   maxConcurrentChecks: number;
   /** false: no new enrolments (403); owners' links, the review and the erasure go on. Default true. */
   submissionsOpen?: boolean;
+  /** Told of a failure in background work (the erasure, closing an enrolment the agency revoked). */
+  onBackgroundError?: (error: unknown, what: string) => void;
 }
 
 /** Who acted, for the audit: an admin (userId), or the public (the client address). */
@@ -71,6 +73,9 @@ export class EnrolmentService {
   #closed = false;
   #checksRunning = 0;
   readonly #onCameraChanged: (event: { camera: CameraRecord }) => void;
+  /** Background work in flight (close() waits for it). */
+  readonly #background = new Set<Promise<unknown>>();
+  #erasing: Promise<unknown> | undefined;
 
   constructor(
     private readonly repository: EnrolmentRepository,
@@ -84,7 +89,7 @@ export class EnrolmentService {
     if (!agreements[settings.agreementVersion]) throw new AppError('invalid_request', `no program agreement of version ${settings.agreementVersion}`);
     // The agency revoked or deleted an enrolled camera (camera routes): its enrolment closes, and the owner sees why.
     this.#onCameraChanged = ({ camera }) => {
-      if (camera.tags.includes('enrolled') && (camera.status === 'revoked' || camera.retiredAt)) void this.#agencyRemoved(camera).catch(() => undefined);
+      if (isEnrolled(camera) && (camera.status === 'revoked' || camera.retiredAt)) this.#track(this.#agencyRemoved(camera), 'closing the enrolment of a camera the agency removed');
     };
     catalog.on('changed', this.#onCameraChanged);
   }
@@ -120,7 +125,8 @@ export class EnrolmentService {
       code: cameraCode,
       name: input.camera.name,
       area: 'citizen',
-      owner: { kind: input.owner.kind, name: input.owner.kind === 'organisation' ? input.owner.name : `Private owner (${reference})`, agreementRef: reference, enrolledBy: 'self-service enrolment' },
+      // The owner's name stays in the enrolment (admins only, erased in time), never on the camera operators see.
+      owner: { kind: input.owner.kind, name: `Citizen program (${reference})`, agreementRef: reference, enrolledBy: 'self-service enrolment' },
       category: input.camera.category,
       municipality: MUNICIPALITY_UNASSIGNED,
       location: input.location,
@@ -128,7 +134,7 @@ export class EnrolmentService {
       transport: 'tcp',
       sharing: input.sharing,
       alwaysOn: false,
-      tags: ['enrolled'],
+      tags: [ENROLLED_TAG],
     });
     let enrolment: EnrolmentRecord;
     try {
@@ -184,7 +190,7 @@ export class EnrolmentService {
   async ownerChange(token: string | undefined, change: OwnerChange & { submitUnreachable?: boolean }, actor: Actor): Promise<OwnerStatusView> {
     const found = await this.byToken(token);
     return this.#serial.run(found.id, async () => {
-      const enrolment = await this.#reload(found.id);
+      const enrolment = await this.#reloadForToken(found.id, token);
       if (enrolment.status === 'withdrawn') throw new AppError('invalid_state', 'this camera was withdrawn from the program');
       if (enrolment.status === 'revoked') throw new AppError('invalid_state', 'the agency removed this camera from the program');
       const camera = await this.#camera(enrolment);
@@ -200,18 +206,19 @@ export class EnrolmentService {
         await this.audit({ action: 'enrolment.checked', ...actorFields(actor), cameraId: camera.code, details: { reference: enrolment.reference, result: verdict.result, stage: 'owner_update' } });
         refuseUnlessAccepted(verdict, change.submitUnreachable ?? false);
         const urlChanged = bare !== stored.url;
+        if (urlChanged && camera.status === 'suspended') throw new AppError('invalid_state', 'the C5 suspended this camera: its address cannot change until the C5 lifts the suspension', { field: 'url' });
         // Back to review before the new URL is stored, so no viewer's stream restarts on an unreviewed
         // camera (their views end as not allowed). A suspended camera stays suspended: the agency decided.
         const backToReview = urlChanged && (camera.status === 'approved' || camera.status === 'rejected');
         if (backToReview) await this.catalog.changeStatus(camera.id, 'review', 'the owner changed the camera URL');
-        await this.catalog.update(camera.id, { mainUrl: bare, credentials: credentials ?? null });
+        await this.catalog.update(camera.id, { mainUrl: bare, credentials: credentials ?? null }, { byEnrolment: true });
         current = (await this.repository.update(enrolment.id, { endpointKey: endpointKey(url), check: toCheck(verdict) })) ?? current;
         if (backToReview && current.status !== 'pending') current = (await this.repository.changeStatus(enrolment.id, { from: ['approved', 'rejected'], to: 'pending', reason: 'the owner changed the camera URL' })) ?? current;
         await this.audit({ action: 'enrolment.updated', ...actorFields(actor), cameraId: camera.code, details: { reference: enrolment.reference, urlChanged, credentialsChanged: change.credentials !== undefined, returnedToReview: backToReview } });
       }
       if (change.sharing !== undefined && change.sharing !== current.sharing) {
         const before = current.sharing;
-        await this.catalog.update(camera.id, { sharing: change.sharing });
+        await this.catalog.update(camera.id, { sharing: change.sharing }, { byEnrolment: true });
         current = (await this.repository.update(enrolment.id, { sharing: change.sharing })) ?? current;
         await this.audit({ action: 'enrolment.consent_changed', ...actorFields(actor), cameraId: camera.code, details: { reference: enrolment.reference, before, after: change.sharing } });
       }
@@ -223,7 +230,7 @@ export class EnrolmentService {
   async withdraw(token: string | undefined, reason: string | undefined, actor: Actor): Promise<OwnerStatusView> {
     const found = await this.byToken(token);
     return this.#serial.run(found.id, async () => {
-      const enrolment = await this.#reload(found.id);
+      const enrolment = await this.#reloadForToken(found.id, token);
       if (enrolment.status === 'withdrawn' || enrolment.status === 'revoked') return this.#ownerView(enrolment);
       const camera = await this.#camera(enrolment);
       const why = 'withdrawn by its owner';
@@ -245,13 +252,17 @@ export class EnrolmentService {
     return this.#reviewView(await this.#byReference(reference), await this.#duplicateIndex());
   }
 
-  /** Admins: approve a pending enrolment, setting the camera's municipality. */
-  async approve(reference: string, municipality: string, actor: Actor): Promise<ReviewItem> {
+  /**
+   * Admins: approve a pending enrolment, setting the camera's municipality. `reviewedUrl`: the
+   * (masked) URL the reviewer saw; when the owner changed it since, nothing is approved (409).
+   */
+  async approve(reference: string, municipality: string, actor: Actor, reviewedUrl?: string): Promise<ReviewItem> {
     const found = await this.#byReference(reference);
     return this.#serial.run(found.id, async () => {
       const enrolment = await this.#reload(found.id);
       if (enrolment.status !== 'pending') throw new AppError('invalid_state', `enrolment ${reference} is ${enrolment.status}, not pending`);
       const camera = await this.#camera(enrolment);
+      if (reviewedUrl !== undefined && reviewedUrl !== camera.mainUrl.masked) throw new AppError('invalid_state', `the owner changed the camera's address since it was reviewed: review ${reference} again`, { url: camera.mainUrl.masked });
       if (camera.municipality !== municipality) await this.catalog.update(camera.id, { municipality });
       await this.catalog.changeStatus(camera.id, 'approve', `enrolment ${reference} approved`);
       const approved = await this.repository.changeStatus(enrolment.id, { from: ['pending'], to: 'approved' });
@@ -281,6 +292,8 @@ export class EnrolmentService {
     const found = await this.#byReference(reference);
     return this.#serial.run(found.id, async () => {
       const enrolment = await this.#reload(found.id);
+      // A closed enrolment's camera is not contacted again (its owner withdrew it, or it was refused).
+      if (enrolment.status !== 'pending' && enrolment.status !== 'approved') throw new AppError('invalid_state', `enrolment ${reference} is ${enrolment.status}: its camera is not checked any more`);
       const camera = await this.#camera(enrolment);
       const verdict = await this.#check(this.#stored(camera));
       await this.repository.update(enrolment.id, { check: toCheck(verdict) });
@@ -305,6 +318,9 @@ export class EnrolmentService {
   async eraseExpired(now = Date.now()): Promise<number> {
     const erased = await this.repository.eraseClosedBefore(new Date(now - this.settings.retentionDays * 86_400_000));
     for (const enrolment of erased) {
+      // The camera's credentials go too: nobody connects to a closed enrolment's camera again.
+      const camera = await this.catalog.repository.findByCode(enrolment.cameraCode);
+      if (camera && !camera.retiredAt && camera.mainUrl.masked.includes('***@')) await this.catalog.update(camera.id, { credentials: null }, { byEnrolment: true });
       await this.audit({ action: 'enrolment.erased', cameraId: enrolment.cameraCode, details: { reference: enrolment.reference, closedAt: enrolment.closedAt?.toISOString(), retentionDays: this.settings.retentionDays } });
     }
     return erased.length;
@@ -314,18 +330,36 @@ export class EnrolmentService {
   startRetention(onError: (error: unknown) => void): void {
     if (this.#closed || this.#retentionTimer) return;
     const run = (): void => {
-      void this.eraseExpired().catch(onError);
+      // One run at a time: a slow store never stacks erasures.
+      if (this.#erasing || this.#closed) return;
+      this.#erasing = this.eraseExpired()
+        .catch(onError)
+        .finally(() => (this.#erasing = undefined));
     };
     run();
     this.#retentionTimer = setInterval(run, this.settings.retentionCheckMs);
     this.#retentionTimer.unref();
   }
 
-  close(): void {
+  /** Stops the erasure timer and the catalog listener, then waits for background work in flight. Idempotent. */
+  async close(): Promise<void> {
     this.#closed = true;
     this.catalog.off('changed', this.#onCameraChanged);
     if (this.#retentionTimer) clearInterval(this.#retentionTimer);
     this.#retentionTimer = undefined;
+    await Promise.allSettled([...this.#background, ...(this.#erasing ? [this.#erasing] : [])]);
+  }
+
+  #track(work: Promise<unknown>, what: string): void {
+    const tracked = work.catch((error: unknown) => this.settings.onBackgroundError?.(error, what)).finally(() => this.#background.delete(tracked));
+    this.#background.add(tracked);
+  }
+
+  /** The enrolment again, inside its queue, still opened by `token` (a link reissued meanwhile is void). */
+  async #reloadForToken(id: string, token: string | undefined): Promise<EnrolmentRecord> {
+    const enrolment = await this.#reload(id);
+    if (!StatusToken.matches(token, enrolment.statusTokenHash)) throw new AppError('unauthenticated', 'this status link is not valid (it was replaced by a newer one)');
+    return enrolment;
   }
 
   /** The agency revoked or deleted an enrolled camera: the enrolment closes as revoked (unless the owner withdrew it). */
@@ -475,7 +509,7 @@ export class EnrolmentService {
         continue;
       }
       const list = index.get(key) ?? [];
-      list.push({ code: camera.code, status: camera.status, enrolled: camera.tags.includes('enrolled') });
+      list.push({ code: camera.code, status: camera.status, enrolled: isEnrolled(camera) });
       index.set(key, list);
     }
     return index;

@@ -19,7 +19,9 @@ import { checkResults, enrolmentLanguages, enrolmentStatuses } from './Enrolment
  *   POST /api/enrolments/{reference}/reject    ReviewRejection  -> ReviewItem
  *   POST /api/enrolments/{reference}/check                      -> ReviewItem (checked again now)
  *   POST /api/enrolments/{reference}/status-link                -> StatusLink (the old link stops working)
- * Errors: the usual { code, message, details? }; a field error names its field in details.issues.
+ * Errors: the usual { error: { code, message, details? } }; a validation error lists its fields in
+ * details.issues ({ path: ['camera', 'url'], message }, parseOr400); a refused URL or check names
+ * its field in details.field.
  */
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -129,7 +131,11 @@ export const reviewQuerySchema = z.strictObject({
 });
 
 export const referenceParamSchema = z.strictObject({ reference: enrolmentReference });
-export const reviewApprovalSchema = z.strictObject({ municipality: text(100) });
+export const reviewApprovalSchema = z.strictObject({
+  municipality: text(100),
+  /** The masked URL the reviewer saw: if the owner changed it since, nothing is approved (409). */
+  url: z.string().max(600).optional(),
+});
 export const reviewRejectionSchema = z.strictObject({ reason: text(500) });
 
 export const duplicateSchema = z.object({

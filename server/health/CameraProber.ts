@@ -1,6 +1,6 @@
 import type { Logger } from '../logging/createLogger.ts';
 import { TypedEmitter } from '../../workers/common/TypedEmitter.ts';
-import type { CameraCatalog } from '../catalog/CameraCatalog.ts';
+import { isEnrolled, type CameraCatalog } from '../catalog/CameraCatalog.ts';
 import type { CameraHealthRecord, CameraRecord, HealthStatus } from '../catalog/CameraRecord.ts';
 import { checkCamera } from '../cameras/checkCamera.ts';
 import { ownEndpointOnly } from '../../workers/cameraSession.ts';
@@ -74,7 +74,7 @@ export class CameraProber extends TypedEmitter<CameraProberEvents> {
           ...(password !== undefined && { password }),
           ...(camera.tlsFingerprint !== undefined && { tls: { verify: true, fingerprint256: camera.tlsFingerprint } }),
         };
-        const pinned = pin && camera.tags.includes('enrolled') ? ownEndpointOnly(url, () => pin(url)) : undefined;
+        const pinned = pin && isEnrolled(camera) ? ownEndpointOnly(url, () => pin(url)) : undefined;
         return probeResultOf(await checkCamera(target, guard, settings.timeoutMs, pinned && { resolveEndpoint: pinned }));
       });
   }

@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors/AppError.ts';
-import type { CameraCatalog, StatusAction } from '../catalog/CameraCatalog.ts';
+import { isEnrolled, type CameraCatalog, type StatusAction } from '../catalog/CameraCatalog.ts';
 import type { CameraRecord } from '../catalog/CameraRecord.ts';
 import { cameraCreateSchema, cameraPatchSchema, cameraQuerySchema, statusChangeSchema } from '../catalog/cameraSchemas.ts';
 import { parseOr400 } from './parseOr400.ts';
@@ -92,7 +92,7 @@ export function cameraRoutes(catalog: CameraCatalog, auth: Authenticator, incide
     const { camera: before, byAlias } = await catalog.resolve(code);
     if (byAlias) markAlias(res, before, action);
     // A citizen's enrolment is decided in the review queue, so the owner's link follows the decision.
-    if ((action === 'approve' || action === 'reject') && before.tags.includes('enrolled')) {
+    if ((action === 'approve' || action === 'reject') && isEnrolled(before)) {
       throw new AppError('invalid_state', `camera ${before.code} was enrolled by its owner (${before.owner.agreementRef ?? 'enrolment'}): ${action} it in the review queue (/api/enrolments)`);
     }
     const after = catalog.view(await catalog.changeStatus(before.id, action as StatusAction, reason));

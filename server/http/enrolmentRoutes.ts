@@ -92,8 +92,8 @@ export function enrolmentReviewRoutes(enrolments: EnrolmentService, auth: Authen
 
   router.post('/:reference/approve', admin, async (req, res) => {
     const { reference } = parseOr400(referenceParamSchema, req.params, 'path');
-    const { municipality } = parseOr400(reviewApprovalSchema, req.body, 'body');
-    private_(res).json(await enrolments.approve(reference, municipality, adminActor(req)));
+    const { municipality, url } = parseOr400(reviewApprovalSchema, req.body, 'body');
+    private_(res).json(await enrolments.approve(reference, municipality, adminActor(req), url));
   });
 
   router.post('/:reference/reject', admin, async (req, res) => {

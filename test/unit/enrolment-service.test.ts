@@ -120,7 +120,7 @@ describe('citizen program rules (issue 26)', () => {
     });
 
     afterEach(async () => {
-      service.close();
+      await service.close();
       await enrolments.close();
       await cameras.close();
     });
@@ -221,14 +221,60 @@ describe('citizen program rules (issue 26)', () => {
       expect((await service.reviewItem(revoked.reference)).personal).to.equal(undefined);
     });
 
-    it('a suspended camera stays suspended when its owner changes the URL (the new URL is checked and stored)', async () => {
+    it("a suspended camera's address cannot change (a reinstatement would put an unreviewed URL on walls); its owner sees why", async () => {
       const receipt = await service.submit(submission(), {});
       const code = (await enrolments.findByReference(receipt.reference))!.cameraCode;
       await service.approve(receipt.reference, 'Cuauhtémoc', {});
       await catalog.changeStatus((await cameras.findByCode(code))!.id, 'suspend', 'under investigation');
-      const view = await service.ownerChange(receipt.statusToken, { url: 'rtsp://other.example.org/live' }, {});
-      expect(view).to.deep.include({ status: 'approved', cameraStatus: 'suspended', statusReason: 'under investigation' });
-      expect((await cameras.findByCode(code))!.mainUrl.masked).to.equal('rtsp://***@other.example.org/live');
+      expect(await service.ownerStatus(receipt.statusToken)).to.deep.include({ status: 'approved', cameraStatus: 'suspended', statusReason: 'under investigation' });
+      const refused = await service.ownerChange(receipt.statusToken, { url: 'rtsp://other.example.org/live' }, {}).then(() => undefined, (e: unknown) => e as AppError);
+      expect(refused?.code).to.equal('invalid_state');
+      expect((await cameras.findByCode(code))!.mainUrl.masked).to.equal('rtsp://***@cam.example.org/live');
+      // New credentials for the same address are still the owner's to give.
+      await service.ownerChange(receipt.statusToken, { credentials: { username: 'c5', password: 'rotated-pass' } }, {});
+      expect((await cameras.findByCode(code))!.status).to.equal('suspended');
+    });
+
+    it("the catalog keeps an enrolled camera's tag and leaves its sharing to its owner; approval of an address changed since review is refused", async () => {
+      const receipt = await service.submit(submission(), {});
+      const camera = (await cameras.findByCode((await enrolments.findByReference(receipt.reference))!.cameraCode))!;
+      const retagged = await catalog.update(camera.id, { tags: ['school'] });
+      expect(retagged.tags).to.deep.equal(['school', 'enrolled']);
+      const sharing = await catalog.update(camera.id, { sharing: 'incident-only' }).then(() => undefined, (e: unknown) => e as AppError);
+      expect(sharing?.code).to.equal('invalid_state');
+      expect(camera.owner.name).to.equal(`Citizen program (${receipt.reference})`);
+      const reviewed = (await service.reviewItem(receipt.reference)).url;
+      await service.ownerChange(receipt.statusToken, { url: 'rtsp://other.example.org/live' }, {});
+      const stale = await service.approve(receipt.reference, 'Centro', {}, reviewed).then(() => undefined, (e: unknown) => e as AppError);
+      expect(stale?.code).to.equal('invalid_state');
+      const fresh = (await service.reviewItem(receipt.reference)).url;
+      expect((await service.approve(receipt.reference, 'Centro', {}, fresh)).status).to.equal('approved');
+    });
+
+    it('a request made with a link that was reissued while it waited is refused; a closed enrolment is not checked again', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let calls = 0;
+      const slow = new EnrolmentService(enrolments, catalog, new AddressGuard({ allowedPorts: [554], allow: ['198.51.100.0/24'] }, resolver), async () => {
+        if (++calls === 2) await gate;
+        return { result: 'reachable' };
+      }, new EnrolmentLimits({ perSourcePerHour: 100, perContactPerHour: 100, statusPerSourcePerHour: 100 }), async () => undefined, { agreementVersion: '2026-12', retentionDays: 30, retentionCheckMs: 3_600_000, maxConcurrentChecks: 4 });
+      try {
+        const receipt = await slow.submit(submission(), {});
+        const holding = slow.ownerChange(receipt.statusToken, { url: 'rtsp://other.example.org/live' }, {});
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const reissue = slow.reissueLink(receipt.reference, {});
+        const late = slow.ownerChange(receipt.statusToken, { sharing: 'incident-only' }, {}).then(() => undefined, (e: unknown) => e as AppError);
+        release();
+        await holding;
+        const link = await reissue;
+        expect((await late)?.code).to.equal('unauthenticated');
+        expect((await slow.ownerStatus(link.statusToken)).sharing).to.equal('live');
+        await slow.withdraw(link.statusToken, undefined, {});
+        expect((await slow.recheck(receipt.reference, {}).then(() => undefined, (e: unknown) => e as AppError))?.code).to.equal('invalid_state');
+      } finally {
+        await slow.close();
+      }
     });
 
     it("a contact's budget counts enrolments stored, not refused attempts; a closed program takes none", async () => {
@@ -243,7 +289,7 @@ describe('citizen program rules (issue 26)', () => {
         expect(refused?.details).to.include({ limit: 'contact' });
         expect(checked.length, 'refused before any check').to.equal(attempts);
       } finally {
-        limited.close();
+        await limited.close();
       }
       const closed = new EnrolmentService(enrolments, catalog, new AddressGuard({ allowedPorts: [554] }, resolver), async () => verdict, new EnrolmentLimits({ perSourcePerHour: 100, perContactPerHour: 100, statusPerSourcePerHour: 100 }), async () => undefined, { agreementVersion: '2026-12', retentionDays: 30, retentionCheckMs: 3_600_000, maxConcurrentChecks: 2, submissionsOpen: false });
       try {
@@ -251,7 +297,7 @@ describe('citizen program rules (issue 26)', () => {
         expect(error?.code).to.equal('forbidden');
         expect(error?.details).to.include({ closed: true });
       } finally {
-        closed.close();
+        await closed.close();
       }
     });
 
@@ -271,7 +317,7 @@ describe('citizen program rules (issue 26)', () => {
         expect((await Promise.all(running)).map((receipt) => receipt.status)).to.deep.equal(['pending', 'pending']);
         expect((await slow.submit(submission(), {})).status).to.equal('pending');
       } finally {
-        slow.close();
+        await slow.close();
       }
     });
 
@@ -283,6 +329,9 @@ describe('citizen program rules (issue 26)', () => {
       expect(await service.eraseExpired(Date.now() + 31 * 86_400_000)).to.equal(1);
       expect(await service.eraseExpired(Date.now() + 31 * 86_400_000)).to.equal(0);
       expect((await service.reviewItem(rejected.reference)).personal).to.equal(undefined);
+      // Nobody connects to a closed enrolment's camera again: its credentials are gone too.
+      expect((await service.reviewItem(rejected.reference)).url).to.equal('rtsp://cam.example.org/live');
+      expect((await service.reviewItem(kept.reference)).url).to.equal('rtsp://***@cam.example.org/live');
       expect((await service.reviewItem(kept.reference)).personal?.address).to.equal('Madero 1');
       expect(audit.filter((entry) => entry.action === 'enrolment.erased').map((entry) => entry.details?.reference)).to.deep.equal([rejected.reference]);
     });
