@@ -163,9 +163,19 @@ export class ReviewCard extends Emitter<ReviewCardEvents> {
         element(
           'ul',
           { className: 'review-duplicates', attrs: { 'aria-label': 'Possible duplicates' } },
-          item.duplicates.map((duplicate) =>
-            element('li', { className: 'review-duplicate', text: duplicateText(duplicate), attrs: { 'data-camera-code': duplicate.cameraCode, 'data-source': duplicate.source } }),
-          ),
+          [
+            // Registered cameras first (the likelier mistake), then at most a few: a camera enrolled
+            // many times would otherwise bury the card's check and buttons.
+            ...[...item.duplicates]
+              .sort((a, b) => (a.source === b.source ? 0 : a.source === 'registered' ? -1 : 1))
+              .slice(0, MAX_DUPLICATES_SHOWN)
+              .map((duplicate) =>
+                element('li', { className: 'review-duplicate', text: duplicateText(duplicate), attrs: { 'data-camera-code': duplicate.cameraCode, 'data-source': duplicate.source } }),
+              ),
+            ...(item.duplicates.length > MAX_DUPLICATES_SHOWN
+              ? [element('li', { className: 'review-duplicate-more', text: `and ${item.duplicates.length - MAX_DUPLICATES_SHOWN} more with the same address` })]
+              : []),
+          ],
         ),
       );
     }
@@ -280,6 +290,9 @@ export class ReviewCard extends Emitter<ReviewCardEvents> {
 }
 
 /** "Same camera as CAM-X (registered, approved)", "Same camera as CAM-Y (enrolment ENR-…, pending)". */
+/** Duplicates listed on a card; the rest are counted. */
+const MAX_DUPLICATES_SHOWN = 3;
+
 export function duplicateText(duplicate: ReviewDuplicate): string {
   const source = duplicate.source === 'registered' ? 'registered' : `enrolment${duplicate.reference ? ` ${duplicate.reference}` : ''}`;
   return `Same camera as ${duplicate.cameraCode} (${source}, ${duplicate.status})`;
