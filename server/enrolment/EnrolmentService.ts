@@ -5,7 +5,8 @@ import { ENROLLED_TAG, isEnrolled, type CameraCatalog } from '../catalog/CameraC
 import type { CameraRecord } from '../catalog/CameraRecord.ts';
 import { normaliseRtspUrl, splitCredentials } from '../catalog/rtspUrl.ts';
 import { KeyedSerializer } from '../util/KeyedSerializer.ts';
-import type { AddressGuard } from './AddressGuard.ts';
+import type { AddressGuard, GuardedTarget } from './AddressGuard.ts';
+import type { RtspClientOptions } from '../../workers/rtsp.ts';
 import { agreements, type AgreementText } from './agreements.ts';
 import { EnrolmentLimits } from './EnrolmentLimits.ts';
 import type { CheckResult, EnrolmentCheck, EnrolmentLanguage, EnrolmentRecord } from './EnrolmentRecord.ts';
@@ -24,10 +25,12 @@ export interface CameraCheckVerdict {
 }
 
 /**
- * Checks a camera (DESCRIBE, SETUP, TEARDOWN) connecting only to addresses the guard resolves, the
- * first connection and any a redirect needs (the composition root builds it on the RTSP client).
+ * Checks a camera (DESCRIBE, SETUP, TEARDOWN) connecting only where `resolveEndpoint` says: the
+ * address the guard already resolved for the URL's own endpoint, the guard's answer for any other
+ * one a redirect names (the composition root builds it on the RTSP client; the hook is its
+ * RtspClientOptions.resolveEndpoint).
  */
-export type CameraChecker = (target: { url: string; username?: string; password?: string }, guard: AddressGuard) => Promise<CameraCheckVerdict>;
+export type CameraChecker = (target: { url: string; username?: string; password?: string }, resolveEndpoint: NonNullable<RtspClientOptions['resolveEndpoint']>) => Promise<CameraCheckVerdict>;
 
 export interface EnrolmentSettings {
   agreementVersion: string;
@@ -388,14 +391,17 @@ export class EnrolmentService {
 
   async #checkNow(url: string, field: string): Promise<CameraCheckVerdict> {
     const { url: bare, username, password } = splitCredentials(url);
-    // The URL's own host first: a scheme, port or address refused is the owner's input error.
+    // The URL's own host first: a scheme, port or address refused is the owner's input error. The
+    // check then connects to the address resolved here (one lookup); a redirect's host is guarded apart.
+    let own: GuardedTarget;
     try {
-      await this.guard.check(bare);
+      own = await this.guard.check(bare);
     } catch (error) {
       if (error instanceof AppError && error.details?.reason === 'unresolvable') return { result: 'unreachable', detail: 'the host name does not resolve' };
       throw withField(error, field);
     }
-    const verdict = await this.check({ url: bare, ...(username !== undefined && { username }), ...(password !== undefined && { password }) }, this.guard);
+    const resolveEndpoint = async (target: { url: string; host: string; port: number }) => ({ address: target.host === own.host.toLowerCase() && target.port === own.port ? own.address : (await this.guard.check(target.url)).address });
+    const verdict = await this.check({ url: bare, ...(username !== undefined && { username }), ...(password !== undefined && { password }) }, resolveEndpoint);
     if (verdict.refusedAddress) throw new AppError('unprocessable', 'the camera sent us on to an address that is not public; it cannot be enrolled', { reason: 'address', field });
     return verdict;
   }

@@ -1,5 +1,4 @@
 import { probeRtspCamera, RtspError } from '../../workers/rtsp.ts';
-import type { AddressGuard } from './AddressGuard.ts';
 import type { CameraChecker, CameraCheckVerdict } from './EnrolmentService.ts';
 
 /**
@@ -9,7 +8,7 @@ import type { CameraChecker, CameraCheckVerdict } from './EnrolmentService.ts';
  * reviewers also get the client's reason, which names neither credentials nor addresses.
  */
 export function rtspCameraChecker(timeoutMs: number): CameraChecker {
-  return async (target, guard: AddressGuard): Promise<CameraCheckVerdict> => {
+  return async (target, resolveEndpoint): Promise<CameraCheckVerdict> => {
     try {
       const probe = await probeRtspCamera({
         url: target.url,
@@ -18,7 +17,7 @@ export function rtspCameraChecker(timeoutMs: number): CameraChecker {
         timeoutMs,
         deadlineMs: 2 * timeoutMs,
         userAgent: 'C5Live enrolment check',
-        resolveEndpoint: async ({ url }) => ({ address: (await guard.check(url)).address }),
+        resolveEndpoint,
       });
       const video = probe.video && { codec: probe.video.codec, ...(probe.video.width !== undefined && { width: probe.video.width }), ...(probe.video.height !== undefined && { height: probe.video.height }) };
       return { result: 'reachable', ...(video && { video }), ...(probe.redirects > 0 && { detail: `answered after ${probe.redirects} redirect(s)` }) };

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { rtspFailure } from '../support/rtspFailure.ts';
 import net from 'node:net';
 import tls from 'node:tls';
 import { RtspClient, RtspError, probeRtspCamera, type RtspClientOptions } from '../../workers/rtsp.ts';
@@ -21,16 +22,6 @@ function hookOf(guard: AddressGuard, seen: Seen[] = []): Hook {
     seen.push(target);
     return { address: (await guard.check(target.url)).address };
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<RtspError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(RtspError);
-    return error as RtspError;
-  }
-  throw new Error('expected an RtspError');
 }
 
 describe('RTSP client behind the address guard (issue 26)', function () {
@@ -87,7 +78,7 @@ describe('RTSP client behind the address guard (issue 26)', function () {
   it('(b) refuses a loopback camera with address_refused, and never connects to it', async () => {
     const cam = await camera();
     const guard = new AddressGuard({ allowedPorts: [cam.port] });
-    const error = await failure(probeRtspCamera({ url: cam.url('/x'), timeoutMs: 3000, resolveEndpoint: hookOf(guard) }));
+    const error = await rtspFailure(probeRtspCamera({ url: cam.url('/x'), timeoutMs: 3000, resolveEndpoint: hookOf(guard) }));
     expect(error.code).to.equal('address_refused');
     expect(error.details).to.deep.equal({ reason: 'address' });
     expect(error.message).to.equal("the camera's address is not allowed (address)");
@@ -99,7 +90,7 @@ describe('RTSP client behind the address guard (issue 26)', function () {
   it('(c) refuses a private address at once, with no connection attempt', async () => {
     const guard = new AddressGuard({ allowedPorts: [554], allow: ['127.0.0.1/32'] });
     const started = Date.now();
-    const error = await failure(probeRtspCamera({ url: 'rtsp://10.0.0.1:554/x', timeoutMs: 3000, resolveEndpoint: hookOf(guard) }));
+    const error = await rtspFailure(probeRtspCamera({ url: 'rtsp://10.0.0.1:554/x', timeoutMs: 3000, resolveEndpoint: hookOf(guard) }));
     expect(error.code).to.equal('address_refused');
     expect(error.message).not.to.include('10.0.0.1');
     expect(Date.now() - started).to.be.below(200);
@@ -119,7 +110,7 @@ describe('RTSP client behind the address guard (issue 26)', function () {
       // The front camera's port and the target's are allowed; the second camera's (`closed`) is not.
       const withFront = new AddressGuard({ allowedPorts: [554, target.port, front.port], allow: ['127.0.0.1/32'] });
       dialled = [];
-      const error = await failure(probeRtspCamera({ url: front.url(), timeoutMs: 3000, resolveEndpoint: hookOf(withFront) }));
+      const error = await rtspFailure(probeRtspCamera({ url: front.url(), timeoutMs: 3000, resolveEndpoint: hookOf(withFront) }));
       expect(error.code, location).to.equal('address_refused');
       expect(error.details, location).to.deep.equal({ reason, redirected: true });
       expect(error.message).to.equal(`the address the camera redirects to is not allowed (${reason})`);
@@ -173,7 +164,7 @@ describe('RTSP client behind the address guard (issue 26)', function () {
     expect(options?.checkServerIdentity?.('127.0.0.1', cert('DNS:camera.test'))).to.equal(undefined);
     expect(options?.checkServerIdentity?.('camera.test', cert('IP Address:127.0.0.1'))).to.be.instanceOf(Error);
     // Verified against the system's CAs, the self-signed certificate is refused: the check still runs.
-    const error = await failure(probeRtspCamera({ url, timeoutMs: 3000, tls: { verify: true }, resolveEndpoint: async () => ({ address: '127.0.0.1' }) }));
+    const error = await rtspFailure(probeRtspCamera({ url, timeoutMs: 3000, tls: { verify: true }, resolveEndpoint: async () => ({ address: '127.0.0.1' }) }));
     expect(error.code).to.equal('tls_mismatch');
   });
 
@@ -194,10 +185,10 @@ describe('RTSP client behind the address guard (issue 26)', function () {
     expect(asked).to.equal(1);
     const client = new RtspClient({ url: cam.url(), timeoutMs: 3000, resolveEndpoint: async () => ({ address: 'localhost' }) });
     clients.push(client);
-    expect((await failure(client.describe())).code).to.equal('address_refused');
+    expect((await rtspFailure(client.describe())).code).to.equal('address_refused');
     const leaky = new RtspClient({ url: cam.url(), timeoutMs: 3000, resolveEndpoint: async () => Promise.reject(new Error('10.1.2.3 is private')) });
     clients.push(leaky);
-    const error = await failure(leaky.describe());
+    const error = await rtspFailure(leaky.describe());
     expect(error.message).to.equal("the camera's address is not allowed");
     expect(dialled).to.deep.equal(['127.0.0.1']);
   });

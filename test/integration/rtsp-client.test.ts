@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { rtspFailure } from '../support/rtspFailure.ts';
 import net from 'node:net';
 import { RtspClient, RtspError, probeRtspCamera, type RtspClientOptions } from '../../workers/rtsp.ts';
 import { ScriptedCamera, type ScriptedCameraOptions } from '../support/ScriptedCamera.ts';
@@ -29,16 +30,6 @@ async function play(options: RtspClientOptions, packets = 20, withinMs = 8000): 
     await client.close();
     throw error;
   }
-}
-
-async function failure(promise: Promise<unknown>): Promise<RtspError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(RtspError);
-    return error as RtspError;
-  }
-  throw new Error('expected an RtspError');
 }
 
 function sleep(ms: number): Promise<void> {
@@ -124,7 +115,7 @@ describe('RTSP client against scripted cameras', function () {
 
     it('a wrong password costs exactly one refused login: unauthorized, no retry', async () => {
       const cam = await camera({ auth: { username: USER, password: PASSWORD, schemes: ['digest-md5'], qop: true } });
-      const error = await failure(play({ url: cam.url(), credentials: { username: USER, password: 'wrong' } }));
+      const error = await rtspFailure(play({ url: cam.url(), credentials: { username: USER, password: 'wrong' } }));
       expect(error.code).to.equal('unauthorized');
       expect(error.message).not.to.include('wrong');
       expect(cam.stats.authFailures).to.equal(1);
@@ -133,7 +124,7 @@ describe('RTSP client against scripted cameras', function () {
 
     it('no credentials configured: unauthorized without sending any', async () => {
       const cam = await camera({ auth: { username: USER, password: PASSWORD, schemes: ['digest-md5'] } });
-      const error = await failure(play({ url: cam.url() }));
+      const error = await rtspFailure(play({ url: cam.url() }));
       expect(error.code).to.equal('unauthorized');
       expect(cam.stats.describes).to.equal(1);
     });
@@ -143,7 +134,7 @@ describe('RTSP client against scripted cameras', function () {
         const cam = await camera({ auth: { username: USER, password: PASSWORD, schemes: ['digest-md5'], qop: true, demandAt } });
         const { client } = await play({ url: cam.url(), credentials: { username: USER, password: PASSWORD } }, 5);
         await client.close();
-        const error = await failure(play({ url: cam.url(), credentials: { username: USER, password: 'wrong' } }));
+        const error = await rtspFailure(play({ url: cam.url(), credentials: { username: USER, password: 'wrong' } }));
         expect(error.code).to.equal('unauthorized');
         expect(error.message).to.include(demandAt);
       });
@@ -166,8 +157,8 @@ describe('RTSP client against scripted cameras', function () {
 
     it('a 403 after refused logins is locked_out', async () => {
       const cam = await camera({ auth: { username: USER, password: PASSWORD, schemes: ['digest-md5'], lockoutAfter: 1 } });
-      expect((await failure(play({ url: cam.url(), credentials: { username: USER, password: 'wrong' } }))).code).to.equal('unauthorized');
-      const again = await failure(play({ url: cam.url(), credentials: { username: USER, password: 'wrong' }, priorUnauthorized: true }));
+      expect((await rtspFailure(play({ url: cam.url(), credentials: { username: USER, password: 'wrong' } }))).code).to.equal('unauthorized');
+      const again = await rtspFailure(play({ url: cam.url(), credentials: { username: USER, password: 'wrong' }, priorUnauthorized: true }));
       expect(again.code).to.equal('locked_out');
     });
   });
@@ -187,7 +178,7 @@ describe('RTSP client against scripted cameras', function () {
       const cam = await camera({ redirects: { '/a': '/b', '/b': '/a' } });
       const client = new RtspClient({ url: cam.url('/a'), timeoutMs: 3000 });
       clients.push(client);
-      expect((await failure(client.describe())).code).to.equal('redirect_loop');
+      expect((await rtspFailure(client.describe())).code).to.equal('redirect_loop');
       expect(cam.stats.describes).to.equal(2);
     });
 
@@ -195,7 +186,7 @@ describe('RTSP client against scripted cameras', function () {
       const cam = await camera({ redirects: { '/1': '/2', '/2': '/3', '/3': '/4', '/4': '/stream' } });
       const client = new RtspClient({ url: cam.url('/1'), timeoutMs: 3000 });
       clients.push(client);
-      expect((await failure(client.describe())).code).to.equal('redirect_loop');
+      expect((await rtspFailure(client.describe())).code).to.equal('redirect_loop');
       expect(cam.stats.describes).to.equal(4);
       const three = await new RtspClient({ url: cam.url('/2'), timeoutMs: 3000 }).describe();
       expect(three.redirects).to.equal(3);
@@ -207,7 +198,7 @@ describe('RTSP client against scripted cameras', function () {
       const front = await camera({ redirects: { '/stream': other } });
       const client = new RtspClient({ url: front.url(), credentials: { username: USER, password: PASSWORD }, timeoutMs: 3000 });
       clients.push(client);
-      expect((await failure(client.describe())).code).to.equal('unauthorized');
+      expect((await rtspFailure(client.describe())).code).to.equal('unauthorized');
       expect(target.requests.every((r) => !r.headers.some(([name]) => name.toLowerCase() === 'authorization'))).to.equal(true);
     });
   });
@@ -247,7 +238,7 @@ describe('RTSP client against scripted cameras', function () {
     it('a camera allowing one session: the second client is busy; after TEARDOWN the next start succeeds', async () => {
       const cam = await camera({ maxSessions: 1, sessionTimeoutSec: 30 });
       const first = await play({ url: cam.url() }, 3);
-      const busy = await failure(play({ url: cam.url() }));
+      const busy = await rtspFailure(play({ url: cam.url() }));
       expect(busy.code).to.equal('busy');
       expect(busy.details.retryAfterMs).to.be.at.least(30_000);
       await first.client.close();
@@ -260,7 +251,7 @@ describe('RTSP client against scripted cameras', function () {
       const cam = await camera({ maxSessions: 1, busyStatus: 403 });
       const first = await play({ url: cam.url() }, 3);
       clients.push(first.client);
-      expect((await failure(play({ url: cam.url() }))).code).to.equal('busy');
+      expect((await rtspFailure(play({ url: cam.url() }))).code).to.equal('busy');
     });
 
     it('passes a keyframe request (RTCP PLI) to the camera', async () => {
@@ -315,10 +306,10 @@ describe('RTSP client against scripted cameras', function () {
       const { client } = await play({ url: cam.url(), tls: { verify: true, fingerprint256: certificate.fingerprint256 } }, 3);
       await client.close();
       const wrongPin = certificate.fingerprint256.replace(/^[0-9A-F]/, (c) => (c === 'A' ? 'B' : 'A'));
-      const mismatch = await failure(play({ url: cam.url(), tls: { verify: false, fingerprint256: wrongPin } }));
+      const mismatch = await rtspFailure(play({ url: cam.url(), tls: { verify: false, fingerprint256: wrongPin } }));
       expect(mismatch.code).to.equal('tls_mismatch');
       expect(mismatch.message).to.include('does not match the pinned fingerprint').and.include(`it presented SHA-256 ${certificate.fingerprint256};`);
-      const untrusted = await failure(play({ url: cam.url(), tls: { verify: true } }));
+      const untrusted = await rtspFailure(play({ url: cam.url(), tls: { verify: true } }));
       expect(untrusted.code).to.equal('tls_mismatch');
       expect(untrusted.message).to.match(/not trusted \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\)/);
       expect(untrusted.message).to.include(`it presented SHA-256 ${certificate.fingerprint256};`).and.include("pin it as the camera's tlsFingerprint");
@@ -332,7 +323,7 @@ describe('RTSP client against scripted cameras', function () {
     it('a camera answering slower than the timeout: timeout, no hang', async () => {
       const cam = await camera({ delayMs: 1500 });
       const started = Date.now();
-      const error = await failure(new RtspClient({ url: cam.url(), timeoutMs: 500 }).describe());
+      const error = await rtspFailure(new RtspClient({ url: cam.url(), timeoutMs: 500 }).describe());
       expect(error.code).to.equal('timeout');
       expect(Date.now() - started).to.be.below(1400);
     });
@@ -343,7 +334,7 @@ describe('RTSP client against scripted cameras', function () {
       await client.close();
       const slower = await camera({ trickle: { chunkBytes: 1, intervalMs: 20 } });
       const started = Date.now();
-      expect((await failure(new RtspClient({ url: slower.url(), timeoutMs: 700 }).describe())).code).to.equal('timeout');
+      expect((await rtspFailure(new RtspClient({ url: slower.url(), timeoutMs: 700 }).describe())).code).to.equal('timeout');
       expect(Date.now() - started).to.be.below(1600);
     });
 
@@ -371,7 +362,7 @@ describe('RTSP client against scripted cameras', function () {
         clients.push(healthy.client);
         const client = new RtspClient({ url: bad.url(), timeoutMs: 1500 });
         clients.push(client);
-        const error = await failure(client.describe());
+        const error = await rtspFailure(client.describe());
         expect(error.code, error.message).to.be.oneOf(['protocol_error', 'timeout']);
         if (name !== 'a wrong (future) CSeq') expect(error.code).to.equal('protocol_error');
         expect(client.buffered).to.be.at.most(64 * 1024);
@@ -414,7 +405,7 @@ describe('RTSP client against scripted cameras', function () {
       const secure = await camera({ tls: { key: certificate.key, cert: certificate.cert }, redirects: { '/stream': plain.url() } });
       const client = new RtspClient({ url: secure.url(), credentials: { username: USER, password: PASSWORD }, tls: { verify: false, fingerprint256: certificate.fingerprint256 }, timeoutMs: 3000 });
       clients.push(client);
-      expect((await failure(client.describe())).code).to.equal('tls_mismatch');
+      expect((await rtspFailure(client.describe())).code).to.equal('tls_mismatch');
       expect(plain.requests).to.have.length(0);
     });
 
@@ -424,7 +415,7 @@ describe('RTSP client against scripted cameras', function () {
       const { client } = await play({ url: front.url(), credentials: { username: USER, password: PASSWORD } }, 3);
       await client.close();
       const elsewhere = await camera({ redirects: { '/stream': target.url().replace('127.0.0.1', 'localhost') } });
-      const error = await failure(new RtspClient({ url: elsewhere.url(), credentials: { username: USER, password: PASSWORD }, timeoutMs: 3000 }).describe());
+      const error = await rtspFailure(new RtspClient({ url: elsewhere.url(), credentials: { username: USER, password: PASSWORD }, timeoutMs: 3000 }).describe());
       expect(error.message).to.match(/another host \(localhost\)/);
     });
 
@@ -465,7 +456,7 @@ describe('RTSP client against scripted cameras', function () {
       clients.push(client);
       const { tracks } = await client.describe();
       await client.setup(tracks[0]!);
-      expect((await failure(client.setup(tracks[1]!))).code).to.equal('protocol_error');
+      expect((await rtspFailure(client.setup(tracks[1]!))).code).to.equal('protocol_error');
       const udp = await camera({
         respond: answering({
           DESCRIBE: (r) => `RTSP/1.0 200 OK\r\nCSeq: ${r.cseq}\r\nContent-Length: ${sdpOf(1).length}\r\n\r\n${sdpOf(1)}`,
@@ -475,7 +466,7 @@ describe('RTSP client against scripted cameras', function () {
       const second = new RtspClient({ url: udp.url(), timeoutMs: 2000, transport: 'udp' });
       clients.push(second);
       const described = await second.describe();
-      expect((await failure(second.setup(described.tracks[0]!))).code).to.equal('protocol_error');
+      expect((await rtspFailure(second.setup(described.tracks[0]!))).code).to.equal('protocol_error');
     });
 
     it('resolves a relative Content-Base against the request URL, and refuses a control that makes a broken request line', async () => {
@@ -491,7 +482,7 @@ describe('RTSP client against scripted cameras', function () {
       const client = new RtspClient({ url: broken.url(), timeoutMs: 2000 });
       clients.push(client);
       const described = await client.describe();
-      expect((await failure(client.setup(described.tracks[0]!))).code).to.equal('protocol_error');
+      expect((await rtspFailure(client.setup(described.tracks[0]!))).code).to.equal('protocol_error');
       expect(broken.requests.filter((r) => r.method === 'SETUP')).to.have.length(0);
     });
 
@@ -502,7 +493,7 @@ describe('RTSP client against scripted cameras', function () {
         const port = (silent.address() as net.AddressInfo).port;
         const client = new RtspClient({ url: `rtsps://127.0.0.1:${port}/s`, timeoutMs: 5000 });
         const started = Date.now();
-        const pending = failure(client.describe());
+        const pending = rtspFailure(client.describe());
         await sleep(100);
         await client.close();
         const error = await pending;

@@ -265,6 +265,8 @@ describe('citizen program rules (issue 26)', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
         const reissue = slow.reissueLink(receipt.reference, {});
         const late = slow.ownerChange(receipt.statusToken, { sharing: 'incident-only' }, {}).then(() => undefined, (e: unknown) => e as AppError);
+        // Both have passed their lookups (the old link was still good) and wait behind the first change.
+        await new Promise((resolve) => setTimeout(resolve, 30));
         release();
         await holding;
         const link = await reissue;
@@ -298,6 +300,27 @@ describe('citizen program rules (issue 26)', () => {
         expect(error?.details).to.include({ closed: true });
       } finally {
         await closed.close();
+      }
+    });
+
+    it("looks the camera's host up once: the check connects to the address the guard resolved; a redirect's host is guarded apart", async () => {
+      const lookups: string[] = [];
+      const counting = async (host: string) => {
+        lookups.push(host);
+        return resolver(host);
+      };
+      const answers: Array<string | undefined> = [];
+      const once = new EnrolmentService(enrolments, catalog, new AddressGuard({ allowedPorts: [554], allow: ['198.51.100.0/24'] }, counting), async (target, resolveEndpoint) => {
+        answers.push((await resolveEndpoint({ url: target.url, host: 'cam.example.org', port: 554, secure: false })).address);
+        answers.push(await resolveEndpoint({ url: 'rtsp://inside.example.org/x', host: 'inside.example.org', port: 554, secure: false }).then((a) => a.address, () => undefined));
+        return { result: 'reachable' };
+      }, new EnrolmentLimits({ perSourcePerHour: 100, perContactPerHour: 100, statusPerSourcePerHour: 100 }), async () => undefined, { agreementVersion: '2026-12', retentionDays: 30, retentionCheckMs: 3_600_000, maxConcurrentChecks: 2 });
+      try {
+        await once.submit(submission(), {});
+        expect(answers).to.deep.equal(['198.51.100.7', undefined]);
+        expect(lookups).to.deep.equal(['cam.example.org', 'inside.example.org']);
+      } finally {
+        await once.close();
       }
     });
 
