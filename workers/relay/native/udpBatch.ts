@@ -2,15 +2,27 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-/** The functions of udp_batch.c (see there). */
+/** The functions of udp_batch.c and relay_loop.c (see there; relayNative.ts wraps the relay ones). */
 export interface UdpBatchAddon {
   abi: number;
   openUdp4(): number;
   sendBatch(fd: number, arena: Buffer, ends: Uint32Array, count: number): number;
+  relayInit(callback: (count: number) => void, events: Int32Array, inspect: Buffer): void;
+  relayCreate(ssrc: number, payloadType: number, sps: Buffer | null, pps: Buffer | null): number;
+  relayDestroy(id: number): void;
+  relayRestart(id: number): void;
+  relaySetOutput(id: number, fd: number): void;
+  relayInspect(id: number, on: boolean): void;
+  relayBind(id: number, family: 4 | 6, port: number, source: Buffer): number;
+  relayUnbind(id: number): void;
+  relayStats(id: number, out: Float64Array): void;
+  relaySps(id: number): Buffer | undefined;
+  relayPush(id: number, packet: Buffer, nowMs: number): { buffer: Buffer; ends: number[]; events: number };
+  relayStatCount: number;
 }
 
 /** udp_batch.c's ABI this code expects; an addon built from other sources is not used. */
-const ABI = 1;
+const ABI = 2;
 
 /**
  * Where workers/relay/native/build.sh puts the addon: the cache the mediasoup worker build uses

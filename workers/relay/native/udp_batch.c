@@ -16,7 +16,10 @@
  *                                           consumed: sent, or dropped by a send error (as the
  *                                           JavaScript path ignores them). Fewer than `count` only
  *                                           when the socket would block: the caller sends the rest.
- *   abi: number                             bumped when the functions above change
+ *   abi: number                             bumped when the functions above change (or relay_loop.c's)
+ *
+ * The same addon carries relay_loop.c (the relay's native receive and rewrite path), whose
+ * functions relay_register adds; udp_send_packets below is its sender too.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,9 +30,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <stdint.h>
 #include <node_api.h>
 
-#define ABI 1
+void relay_register(napi_env env, napi_value exports);
+
+#define ABI 2
 /* Packets per sendmmsg call (the kernel's UIO_MAXIOV caps a call at 1024). */
 #define CHUNK 64
 /* UDP_SEGMENT limits: segments per datagram (the kernel's UDP_MAX_SEGMENTS) and bytes of one datagram. */
@@ -68,34 +74,12 @@ static napi_value open_udp4(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
-    napi_throw_type_error(env, NULL, "sendBatch(fd, arena, ends, count)");
-    return NULL;
-  }
-  int32_t fd;
-  uint32_t count;
-  void *arena;
-  size_t arena_length;
-  napi_typedarray_type ends_type;
-  size_t ends_length;
-  void *ends_data;
-  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
-      napi_get_buffer_info(env, argv[1], &arena, &arena_length) != napi_ok ||
-      napi_get_typedarray_info(env, argv[2], &ends_type, &ends_length, &ends_data, NULL, NULL) != napi_ok ||
-      ends_type != napi_uint32_array || napi_get_value_uint32(env, argv[3], &count) != napi_ok || count > ends_length) {
-    napi_throw_type_error(env, NULL, "sendBatch(fd: number, arena: Buffer, ends: Uint32Array, count: number)");
-    return NULL;
-  }
-  const uint32_t *ends = ends_data;
-  for (uint32_t i = 0, previous = 0; i < count; previous = ends[i++]) {
-    if (ends[i] < previous || ends[i] > arena_length) {
-      napi_throw_range_error(env, NULL, "sendBatch: packet ends must increase and stay within the arena");
-      return NULL;
-    }
-  }
+/*
+ * Sends packets [ends[i-1], ends[i]) of `arena` (ends[-1] = 0) on the connected socket `fd`; how
+ * many were consumed: sent, or dropped by a send error. Fewer than `count` only when the socket
+ * would block.
+ */
+uint32_t udp_send_packets(int fd, const uint8_t *arena, const uint32_t *ends, uint32_t count) {
   struct mmsghdr messages[CHUNK];
   struct iovec vectors[CHUNK];
   union {
@@ -156,6 +140,38 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
       consumed += packets[0];
     }
   }
+  return consumed;
+}
+
+static napi_value send_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
+    napi_throw_type_error(env, NULL, "sendBatch(fd, arena, ends, count)");
+    return NULL;
+  }
+  int32_t fd;
+  uint32_t count;
+  void *arena;
+  size_t arena_length;
+  napi_typedarray_type ends_type;
+  size_t ends_length;
+  void *ends_data;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], &arena, &arena_length) != napi_ok ||
+      napi_get_typedarray_info(env, argv[2], &ends_type, &ends_length, &ends_data, NULL, NULL) != napi_ok ||
+      ends_type != napi_uint32_array || napi_get_value_uint32(env, argv[3], &count) != napi_ok || count > ends_length) {
+    napi_throw_type_error(env, NULL, "sendBatch(fd: number, arena: Buffer, ends: Uint32Array, count: number)");
+    return NULL;
+  }
+  const uint32_t *ends = ends_data;
+  for (uint32_t i = 0, previous = 0; i < count; previous = ends[i++]) {
+    if (ends[i] < previous || ends[i] > arena_length) {
+      napi_throw_range_error(env, NULL, "sendBatch: packet ends must increase and stay within the arena");
+      return NULL;
+    }
+  }
+  uint32_t consumed = udp_send_packets(fd, arena, ends, count);
   napi_value result;
   napi_create_uint32(env, consumed, &result);
   return result;
@@ -170,5 +186,6 @@ NAPI_MODULE_INIT() {
   napi_value abi;
   napi_create_int32(env, ABI, &abi);
   napi_set_named_property(env, exports, "abi", abi);
+  relay_register(env, exports);
   return exports;
 }
