@@ -1,7 +1,13 @@
 import type { Ingest } from './Ingest.ts';
 import { IngestError } from './IngestError.ts';
 import { createEngineIngest, type EngineSettings } from './createEngineIngest.ts';
-import type { FromWorker, ToWorker } from './ingestProtocol.ts';
+import { MAX_PROGRESS_BATCH, type FromWorker, type ProgressEntry, type ToWorker } from './ingestProtocol.ts';
+
+/**
+ * Progress reports are gathered this long and sent as one message (a report a second per camera,
+ * hundreds of cameras: one message each would cost the worker more than relaying their packets).
+ */
+export const PROGRESS_BATCH_MS = 250;
 
 /**
  * The cameras one ingest worker process carries: it turns the server's requests (open, start, stop,
@@ -13,6 +19,8 @@ export class IngestHost {
   /** Each camera's pending work, so its requests run one after another. */
   readonly #queues = new Map<string, Promise<void>>();
   #settings: EngineSettings | undefined;
+  #progress: ProgressEntry[] = [];
+  #progressTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly send: (message: FromWorker) => void) {}
 
@@ -95,15 +103,33 @@ export class IngestHost {
       },
     );
     const pid = () => ingest.pid ?? null;
-    ingest.on('progress', (progress) => this.send({ type: 'progress', key, progress, pid: pid() }));
+    ingest.on('progress', (progress) => this.#queueProgress({ key, progress, pid: pid() }));
     ingest.on('flowing', () => this.send({ type: 'flowing', key, pid: pid() }));
     ingest.on('error', (error) => this.send({ type: 'error', key, error: errorOf(error) }));
     this.#ingests.set(key, ingest);
     return ingest;
   }
 
+  #queueProgress(entry: ProgressEntry): void {
+    this.#progress.push(entry);
+    if (this.#progress.length >= MAX_PROGRESS_BATCH) this.#flushProgress();
+    else this.#progressTimer ??= setTimeout(() => this.#flushProgress(), PROGRESS_BATCH_MS);
+  }
+
+  #flushProgress(): void {
+    if (this.#progressTimer) clearTimeout(this.#progressTimer);
+    this.#progressTimer = undefined;
+    const entries = this.#progress;
+    if (entries.length === 0) return;
+    this.#progress = [];
+    this.send({ type: 'progressBatch', entries });
+  }
+
   /** Stops every camera (the worker is shutting down). */
   async closeAll(): Promise<void> {
+    if (this.#progressTimer) clearTimeout(this.#progressTimer);
+    this.#progressTimer = undefined;
+    this.#progress = [];
     const ingests = [...this.#ingests.values()];
     this.#ingests.clear();
     await Promise.allSettled(ingests.map(async (ingest) => {

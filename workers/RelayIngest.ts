@@ -12,7 +12,9 @@ import { rtcpKeyframeRequests, rtcpPli, rtcpReceiverReport, rtcpSenderReport } f
 import { h264SliceType, isBSlice } from './relay/sliceType.ts';
 import { RtpReceptionStats } from './relay/RtpReceptionStats.ts';
 import { RtpBatchSender, type RtpSendCounters } from './relay/RtpBatchSender.ts';
-import { udpBatchAddon } from './relay/native/udpBatch.ts';
+import { udpBatchAddon, type UdpBatchAddon } from './relay/native/udpBatch.ts';
+import { NativeRelay, RELAY_EVENT, addressBytes, type NativeRelayStats } from './relay/native/NativeRelay.ts';
+import type { ExternalRtpPort } from './rtsp/UdpPortPair.ts';
 import { sniffVideoCodec } from './sniffVideoCodec.ts';
 
 export interface RelayIngestOptions {
@@ -71,8 +73,20 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   #lastRtpAt = 0;
   #lastKeyframeRequestAt = 0;
   #keyframeTimer: NodeJS.Timeout | undefined;
-  /** What went to mediasoup (the newest RTP timestamp for the sender reports) and to the camera, over the ingest's life. */
+  /** What went to mediasoup (the newest RTP timestamp for the sender reports) and to the camera, over the ingest's life (both paths; see #refreshStats). */
   readonly stats = { packetsOut: 0, bytesOut: 0, keyframeRequests: 0, frames: 0, lastTimestamp: 0 };
+  /** What the JavaScript path sent (RtpBatchSender's counters). */
+  readonly #jsSent: RtpSendCounters = { packetsOut: 0, bytesOut: 0, frames: 0, lastTimestamp: 0 };
+  /**
+   * The native path (relay_loop.c) for cameras pulled over UDP, when the addon is built: their RTP
+   * never enters JavaScript. Created at the first such run, kept (its rewriter state continues
+   * across runs like #rewriter's), destroyed by close().
+   */
+  #native: NativeRelay | undefined;
+  /** The ExternalRtpPort whose socket the native relay holds now (an older client's close must not unbind a newer one's). */
+  #nativePortOwner: ExternalRtpPort | undefined;
+  #nativeSpsVersion = 0;
+  #nativeSps: H264Sps | undefined;
   /** The camera's RTP as received (packets, bytes, loss, jitter), over the ingest's life. */
   readonly reception = new RtpReceptionStats();
 
@@ -82,6 +96,21 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   }
 
   readonly continuesAcrossRuns = true;
+
+  /**
+   * Which path carries the current run's packets once it is under way: 'native' (relay_loop.c, a
+   * camera over UDP with the addon built) or 'javascript' (TCP interleaved, or no addon).
+   */
+  get receivePath(): 'native' | 'javascript' | undefined {
+    const run = this.#run;
+    if (!run?.sockets) return undefined;
+    return run.native ? 'native' : 'javascript';
+  }
+
+  /** The native relay's counters (undefined when the camera never ran on the native path). */
+  get nativeStats(): NativeRelayStats | undefined {
+    return this.#native?.stats();
+  }
 
   /** A relay has no process of its own. */
   get pid(): number | undefined {
@@ -168,6 +197,11 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     this.#cameraSsrc = undefined;
     this.#lastRtpAt = Date.now();
     this.reception.restart();
+    const native = this.#nativeFor(sps && pps ? { sps, pps } : undefined);
+    native?.restart();
+    native?.setOutput(-1);
+    native?.inspect(true);
+    const externalRtp = native && this.#externalRtpPort(native);
 
     client.on('rtp', (_track, packet) => {
       const sockets = run.sockets;
@@ -209,22 +243,27 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
           // A viewer's PLI or FIR, through mediasoup: ask the camera for a keyframe.
           if (this.#run && this.#client && this.#track && rtcpKeyframeRequests(packet) > 0) this.#requestKeyframe(this.#client, this.#track);
         },
-        this.stats,
+        this.#jsSent,
         this.#options.nativeSending !== false,
         this.#options.onLog,
       );
       const sockets = await this.#sockets;
       if (this.#run !== run) return;
-      await client.setup(track);
+      const agreed = await client.setup(track, undefined, externalRtp ? { externalRtp } : {});
       await client.play();
       if (this.#run !== run) return;
       await connectTo(sockets, target);
       if (this.#run !== run) return;
+      run.native = agreed.kind === 'udp' && native !== undefined && this.#nativePortOwner === externalRtp;
       run.sockets = sockets;
+      // From here the native path takes the camera's packets (it ignored them while it had no output).
+      if (run.native && sockets.fd !== undefined) native!.setOutput(sockets.fd);
       // A comedia PlainTransport learns where RTCP goes from the first RTCP it receives.
       const sendReport = () => {
-        sockets.rtcp.send(rtcpSenderReport(this.#ssrc, this.stats.lastTimestamp, this.stats.packetsOut, this.stats.bytesOut), target.rtcpPort, target.ip);
-        if (this.#cameraSsrc !== undefined) client.sendRtcp(track, rtcpReceiverReport(this.#ssrc, this.#cameraSsrc, this.#lastCameraSequence));
+        const nativeStats = this.#refreshStats(run);
+        sockets.rtcp.send(rtcpSenderReport(this.#ssrc, this.stats.lastTimestamp, this.stats.packetsOut, this.stats.bytesOut));
+        if (nativeStats?.cameraSsrc !== undefined) client.sendRtcp(track, rtcpReceiverReport(this.#ssrc, nativeStats.cameraSsrc, nativeStats.cameraSequence));
+        else if (!run.native && this.#cameraSsrc !== undefined) client.sendRtcp(track, rtcpReceiverReport(this.#ssrc, this.#cameraSsrc, this.#lastCameraSequence));
       };
       sendReport();
       run.timers.push(setInterval(sendReport, 1000));
@@ -232,12 +271,15 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       let bytes = this.stats.bytesOut;
       run.timers.push(
         setInterval(() => {
-          if (Date.now() - this.#lastRtpAt > this.#options.stallTimeoutMs) {
+          const nativeStats = this.#refreshStats(run);
+          const lastRtpAt = Math.max(this.#lastRtpAt, nativeStats?.lastRtpAt ?? 0);
+          if (Date.now() - lastRtpAt > this.#options.stallTimeoutMs) {
             this.#fail(new IngestError('stalled', `no RTP from the camera for ${this.#options.stallTimeoutMs} ms`));
             return;
           }
-          const { keyframeIntervalMs, lastKeyframeAt } = rewriter.stats;
-          const sps = rewriter.parsedSps;
+          const { keyframeIntervalMs, lastKeyframeAt } = nativeStats ?? rewriter.stats;
+          const sps = nativeStats ? this.#nativeParsedSps(nativeStats.spsVersion) : rewriter.parsedSps;
+          const reception = nativeStats?.reception ?? this.reception;
           this.emit('progress', {
             ...(sps && { width: sps.width, height: sps.height }),
             frames: this.stats.frames,
@@ -245,10 +287,10 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
             kbps: Math.round(((this.stats.bytesOut - bytes) * 8) / 1000),
             // A wall clock stepped back must not make an interval negative.
             ...(keyframeIntervalMs !== undefined && { keyframeIntervalMs: Math.max(0, keyframeIntervalMs) }),
-            packets: this.reception.packets,
-            bytes: this.reception.bytes,
-            lost: this.reception.lost,
-            jitterMs: Math.round(this.reception.jitterMs * 100) / 100,
+            packets: reception.packets,
+            bytes: reception.bytes,
+            lost: reception.lost,
+            jitterMs: Math.round(reception.jitterMs * 100) / 100,
             ...(lastKeyframeAt !== undefined && { keyframeAgeMs: Math.max(0, Date.now() - lastKeyframeAt) }),
           });
           frames = this.stats.frames;
@@ -256,6 +298,99 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
         }, 1000),
       );
     })().catch((error: unknown) => this.#fail(toIngestError(error)));
+  }
+
+  /** The native relay for a run over UDP, when batched sending is on and the addon is built; created once. */
+  #nativeFor(parameterSets: { sps: Buffer; pps: Buffer } | undefined): NativeRelay | undefined {
+    if (this.#native) return this.#native;
+    if (this.#options.nativeSending === false || this.#options.camera.transport !== 'udp') return undefined;
+    const addon: UdpBatchAddon | undefined = udpBatchAddon(this.#options.onLog);
+    if (!addon) return undefined;
+    this.#native = new NativeRelay(addon, { ssrc: this.#ssrc, payloadType: PAYLOAD_TYPE, ...(parameterSets && { parameterSets }) }, (flags, packet) =>
+      this.#onNativeEvent(flags, packet),
+    );
+    return this.#native;
+  }
+
+  /** The RTP port of one SETUP, bound by the native relay; closing it unbinds only if it is still the one bound. */
+  #externalRtpPort(native: NativeRelay): ExternalRtpPort {
+    const port: ExternalRtpPort = {
+      bind: (number, family, remoteAddress) => {
+        const bound = native.bind(family, number, addressBytes(remoteAddress));
+        this.#nativePortOwner = bound === undefined ? undefined : port;
+        return bound;
+      },
+      close: () => {
+        if (this.#nativePortOwner !== port) return;
+        this.#nativePortOwner = undefined;
+        native.unbind();
+      },
+    };
+    return port;
+  }
+
+  /** What relay_loop.c says changed for the camera (the JavaScript 'rtp' handler's decisions, per wakeup). */
+  #onNativeEvent(flags: number, packet: Buffer | undefined): void {
+    const run = this.#run;
+    const client = this.#client;
+    const track = this.#track;
+    if (!run?.native || !run.sockets || !client || !track) return;
+    if (packet && !run.sniffed) {
+      const codec = sniffVideoCodec(rtpPayload(packet));
+      if (codec) {
+        run.sniffed = true;
+        this.#native?.inspect(false);
+      }
+      if (codec === 'h265') {
+        this.#h265Seen = true;
+        this.#fail(new IngestError('unsupported_codec', 'the SDP says H.264 but the stream is H.265: the camera needs the transcoder'));
+        return;
+      }
+    }
+    if (flags & RELAY_EVENT.bSlice) {
+      this.#bFramesSeen = true;
+      this.#fail(new IngestError('unsupported_codec', 'B-frames in the stream (B slices): the camera needs the transcoder'));
+      return;
+    }
+    if (flags & RELAY_EVENT.wrote && !run.flowing) {
+      run.flowing = true;
+      this.emit('flowing');
+    }
+    if (flags & RELAY_EVENT.keyframe) {
+      this.#keyframeArrived();
+      // Two H.264 keyframes and no in-band SPS (it is only in the SDP): nothing left to sniff.
+      if (!run.sniffed && (this.#native?.stats().keyframes ?? 0) >= 2) {
+        run.sniffed = true;
+        this.#native?.inspect(false);
+      }
+    }
+    if (flags & RELAY_EVENT.waiting) this.#requestKeyframe(client, track);
+  }
+
+  /** Brings `stats` up to date with what both paths sent; the native relay's counters when the run is native. */
+  #refreshStats(run: Run): NativeRelayStats | undefined {
+    const native = run.native ? this.#native?.stats() : undefined;
+    // A run over TCP after native ones: their packets count too.
+    const nativeSent = (native ?? this.#native?.stats())?.sent;
+    this.stats.packetsOut = this.#jsSent.packetsOut + (nativeSent?.packets ?? 0);
+    this.stats.bytesOut = this.#jsSent.bytesOut + (nativeSent?.bytes ?? 0);
+    this.stats.frames = this.#jsSent.frames + (nativeSent?.frames ?? 0);
+    this.stats.lastTimestamp = native ? native.sent.lastTimestamp : this.#jsSent.lastTimestamp;
+    return native;
+  }
+
+  /** The native relay's SPS, parsed again when it changed. */
+  #nativeParsedSps(version: number): H264Sps | undefined {
+    if (version !== this.#nativeSpsVersion) {
+      this.#nativeSpsVersion = version;
+      const nal = this.#native?.sps();
+      try {
+        this.#nativeSps = nal ? parseH264Sps(nal) : undefined;
+      } catch {
+        this.#nativeSps = undefined;
+      }
+    }
+    return this.#nativeSps;
   }
 
   /**
@@ -305,6 +440,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     if (this.#keyframeTimer) clearTimeout(this.#keyframeTimer);
     this.#keyframeTimer = undefined;
     if (run) for (const timer of run.timers) clearInterval(timer);
+    // Packets still arriving until TEARDOWN are ignored (no output), as the JavaScript path ignores them.
+    this.#native?.setOutput(-1);
     await this.#closeClient();
   }
 
@@ -315,6 +452,9 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     this.#sockets = undefined;
     // Before the socket closes: its descriptor may be reused at once, and the sender must not write to it.
     sockets?.sender.close();
+    this.#native?.destroy();
+    this.#native = undefined;
+    this.#nativePortOwner = undefined;
     sockets?.rtp.close();
     sockets?.rtcp.close();
   }
@@ -329,6 +469,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
 
 interface Sockets {
   rtp: dgram.Socket;
+  /** The RTP socket's descriptor, when the addon opened it (the native relay sends on it). */
+  fd?: number;
   rtcp: dgram.Socket;
   /** Sends on `rtp`, batched per event-loop turn. */
   sender: RtpBatchSender;
@@ -343,6 +485,8 @@ interface Run {
   flowing: boolean;
   /** A parameter set told the stream's codec. */
   sniffed: boolean;
+  /** The native relay takes this run's RTP (set once SETUP agreed UDP on its port). */
+  native?: boolean;
 }
 
 /**
@@ -365,7 +509,7 @@ async function openSockets(onRtcp: (packet: Buffer) => void, counters: RtpSendCo
     rtcp.close();
     throw error;
   }
-  return { rtp, rtcp, sender: new RtpBatchSender(rtp, counters, addon && fd !== undefined ? { addon, fd } : undefined) };
+  return { rtp, rtcp, ...(fd !== undefined && { fd }), sender: new RtpBatchSender(rtp, counters, addon && fd !== undefined ? { addon, fd } : undefined) };
 }
 
 /** Binds to 127.0.0.1, a port of the kernel's choice; or adopts `fd`, a socket already bound. */
@@ -389,20 +533,28 @@ function rtpPayloadOffset(packet: Buffer): number {
 }
 
 /**
- * Connects the RTP socket to the PlainTransport (once per target; a new feed's target replaces the
+ * Connects the RTP and RTCP sockets to the PlainTransport (once per target; a new feed's target replaces the
  * old one): sends then skip the per-packet address lookup, a measurable share of the relay's CPU.
  */
 async function connectTo(sockets: Sockets, target: RtpTarget): Promise<void> {
-  const wanted = `${target.ip}:${target.rtpPort}`;
+  const wanted = `${target.ip}:${target.rtpPort}:${target.rtcpPort}`;
   if (sockets.connectedTo === wanted) return;
-  if (sockets.connectedTo !== undefined) sockets.rtp.disconnect();
+  if (sockets.connectedTo !== undefined) {
+    sockets.rtp.disconnect();
+    sockets.rtcp.disconnect();
+  }
   sockets.connectedTo = undefined;
-  await new Promise<void>((resolve, reject) => {
-    sockets.rtp.once('error', reject);
-    sockets.rtp.connect(target.rtpPort, target.ip, () => {
-      sockets.rtp.off('error', reject);
+  // RTCP too: the sender reports go out without an address, and only mediasoup's RTCP comes in.
+  await Promise.all([connect(sockets.rtp, target.rtpPort, target.ip), connect(sockets.rtcp, target.rtcpPort, target.ip)]);
+  sockets.connectedTo = wanted;
+}
+
+function connect(socket: dgram.Socket, port: number, ip: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.connect(port, ip, () => {
+      socket.off('error', reject);
       resolve();
     });
   });
-  sockets.connectedTo = wanted;
 }

@@ -85,6 +85,13 @@ const progress = z.strictObject({
   height: z.number().int().positive().max(65_536).optional(),
 });
 
+/** One camera's progress (in a progressBatch). */
+export const progressEntrySchema = z.strictObject({ key, progress, pid: z.number().int().positive().nullable() });
+export type ProgressEntry = z.infer<typeof progressEntrySchema>;
+
+/** At most this many entries in one progressBatch. */
+export const MAX_PROGRESS_BATCH = 5000;
+
 /** Worker -> server. */
 export const fromWorkerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready') }),
@@ -92,6 +99,11 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('done'), id: requestId }),
   z.strictObject({ type: z.literal('failed'), id: requestId, error: ingestError }),
   z.strictObject({ type: z.literal('progress'), key, progress, pid: z.number().int().positive().nullable() }),
+  /**
+   * Several cameras' progress in one message (the worker gathers them for PROGRESS_BATCH_MS). Each
+   * entry is checked apart (progressEntrySchema) by the receiver: an invalid one is dropped alone.
+   */
+  z.strictObject({ type: z.literal('progressBatch'), entries: z.array(z.unknown()).max(MAX_PROGRESS_BATCH) }),
   z.strictObject({ type: z.literal('flowing'), key, pid: z.number().int().positive().nullable() }),
   z.strictObject({ type: z.literal('error'), key, error: ingestError }),
   z.strictObject({ type: z.literal('log'), key, line: z.string().max(4000) }),

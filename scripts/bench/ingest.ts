@@ -478,6 +478,11 @@ class Bench {
         }),
       );
 
+    // A camera that just went live reports its first progress about a second later (and the worker
+    // gathers reports for PROGRESS_BATCH_MS): the window starts once every camera has reported, or a
+    // newcomer's rate would be measured from nothing.
+    const reportedBy = Date.now() + 5000;
+    while (Date.now() < reportedBy && sessions.some((s) => s !== undefined && !s.status.lastFrameAt)) await sleep(100);
     const framesBefore = frames();
     const rtpBefore = await rtp();
     const machineBefore = machineCpu();

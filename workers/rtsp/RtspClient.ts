@@ -6,7 +6,7 @@ import { RtspConnection, type RtspEndpoint, type RtspTlsPolicy } from './RtspCon
 import { RtspError } from './RtspError.ts';
 import type { RtspResponse } from './RtspMessageReader.ts';
 import { parseSdp, resolveControl, type SdpMedia } from './Sdp.ts';
-import { UdpPortPair } from './UdpPortPair.ts';
+import { UdpPortPair, type ExternalRtpPort } from './UdpPortPair.ts';
 
 export interface RtspClientOptions {
   /** rtsp:// or rtsps:// URL. Credentials written in it are used when `credentials` is absent, and never sent in a request line. */
@@ -222,21 +222,23 @@ export class RtspClient extends TypedEmitter<RtspClientEvents> {
   /**
    * SETUP of one track (RFC 2326 §10.4, transports §12.39): TCP interleaved channels 2i/2i+1, or a
    * local UDP port pair; a UDP SETUP answered 461 is retried over TCP. The first SETUP creates the
-   * session; later ones join it.
+   * session; later ones join it. `options.externalRtp` receives a UDP track's RTP in place of the
+   * client (no 'rtp' events for it then); a track that ends up on TCP still emits 'rtp'.
    */
-  async setup(track: RtspTrack, transport: RtspTransport = this.#options.transport): Promise<RtspTrackTransport> {
+  async setup(track: RtspTrack, transport: RtspTransport = this.#options.transport, options: { externalRtp?: ExternalRtpPort } = {}): Promise<RtspTrackTransport> {
     if (transport === 'udp') {
       const connection = await this.#ensureConnection();
       const udp = await UdpPortPair.open({
         remoteAddress: connection.remoteAddress ?? this.#url.hostname,
         onRtp: (packet) => this.#onRtp(track, packet),
         onRtcp: (packet) => this.#onRtcp(track, packet),
+        ...(options.externalRtp && { externalRtp: options.externalRtp }),
       });
       try {
         const response = await this.#request('SETUP', track.url, [['Transport', `RTP/AVP;unicast;client_port=${udp.rtpPort}-${udp.rtcpPort}`], ...this.#sessionHeader()]);
         if (response.status === 461) {
           udp.close();
-          return this.setup(track, 'tcp');
+          return this.setup(track, 'tcp', options);
         }
         if (response.status !== 200) throw this.#failure('SETUP', response);
         const agreed = this.#acceptSession(response, track);

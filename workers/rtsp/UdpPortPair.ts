@@ -7,6 +7,23 @@ export interface UdpPortPairOptions {
   remoteAddress: string;
   onRtp(packet: Buffer): void;
   onRtcp(packet: Buffer): void;
+  /** Receives the RTP itself instead of a dgram socket (onRtp is then never called). */
+  externalRtp?: ExternalRtpPort;
+}
+
+/**
+ * An RTP port bound and read by someone else than the RTSP client: the packet relay's native path
+ * (relay_loop.c), which takes a camera's RTP without JavaScript.
+ */
+export interface ExternalRtpPort {
+  /**
+   * Binds UDP `port` (0: the kernel's choice) of `family`, taking datagrams from `remoteAddress`
+   * only: the port bound, or undefined when it is taken. Throws on other failures. Binding again
+   * replaces the previous socket.
+   */
+  bind(port: number, family: 4 | 6, remoteAddress: string): number | undefined;
+  /** Closes the bound socket (idempotent). */
+  close(): void;
 }
 
 /**
@@ -20,7 +37,8 @@ export class UdpPortPair {
   readonly stats = { dropped: 0 };
 
   private constructor(
-    readonly rtp: dgram.Socket,
+    /** Undefined when an ExternalRtpPort receives the RTP. */
+    readonly rtp: dgram.Socket | undefined,
     readonly rtcp: dgram.Socket,
     readonly rtpPort: number,
     private readonly options: UdpPortPairOptions,
@@ -30,17 +48,32 @@ export class UdpPortPair {
       this.stats.dropped++;
       return false;
     };
-    rtp.on('message', (packet, source) => accept(source) && options.onRtp(packet));
+    rtp?.on('message', (packet, source) => accept(source) && options.onRtp(packet));
     rtcp.on('message', (packet, source) => accept(source) && options.onRtcp(packet));
     // A send to a closed port raises ICMP errors on some systems; they are not fatal for a receiver.
-    rtp.on('error', () => undefined);
+    rtp?.on('error', () => undefined);
     rtcp.on('error', () => undefined);
   }
 
   /** Binds an even port and the next one (up to 40 tries). Throws RtspError unsupported when none is free. */
   static async open(options: UdpPortPairOptions): Promise<UdpPortPair> {
     const type = net.isIPv6(options.remoteAddress) && !options.remoteAddress.startsWith('::ffff:') ? 'udp6' : 'udp4';
+    const external = options.externalRtp;
     for (let attempt = 0; attempt < 40; attempt++) {
+      if (external) {
+        const port = external.bind(0, type === 'udp6' ? 6 : 4, options.remoteAddress.replace(/^::ffff:/, ''));
+        if (port === undefined || port % 2 !== 0 || port >= 65535) {
+          external.close();
+          continue;
+        }
+        const rtcp = dgram.createSocket(type);
+        if ((await bind(rtcp, port + 1)) === undefined) {
+          external.close();
+          rtcp.close();
+          continue;
+        }
+        return new UdpPortPair(undefined, rtcp, port, options);
+      }
       const rtp = dgram.createSocket(type);
       const port = await bind(rtp, 0);
       if (port === undefined || port % 2 !== 0 || port >= 65535) {
@@ -75,7 +108,8 @@ export class UdpPortPair {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.rtp.close();
+    this.rtp?.close();
+    this.options.externalRtp?.close();
     this.rtcp.close();
   }
 }
@@ -91,6 +125,7 @@ function bind(socket: dgram.Socket, port: number): Promise<number | undefined> {
 }
 
 function sameAddress(a: string, b: string): boolean {
-  const strip = (address: string) => address.replace(/^::ffff:/, '');
+  if (a === b) return true;
+  const strip = (address: string) => (address.startsWith('::ffff:') ? address.slice(7) : address);
   return strip(a) === strip(b);
 }

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { UdpBatchAddon } from './udpBatch.ts';
 
 /** What relay_loop.c tells about a camera, once per wakeup that changed something (flags may combine). */
@@ -210,4 +211,27 @@ export class NativeRelay {
     loop?.handlers.delete(this.#id);
     this.#addon.relayDestroy(this.#id);
   }
+}
+
+/**
+ * An IP address as bytes in network order: 4 for IPv4 (an IPv4-mapped IPv6 address included), 16
+ * for IPv6 (RFC 4291 §2.2 text forms: '::' and a trailing dotted IPv4). Throws on anything else.
+ */
+export function addressBytes(address: string): Buffer {
+  const plain = address.toLowerCase().startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
+  if (net.isIPv4(plain)) return Buffer.from(plain.split('.').map(Number));
+  if (!net.isIPv6(plain)) throw new Error(`not an IP address: ${address}`);
+  let text = plain.replace(/%.*$/, '');
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted[1]!.split('.').map(Number) as [number, number, number, number];
+    text = `${text.slice(0, -dotted[1]!.length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.includes('::') ? (text.split('::') as [string, string]) : [text, undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const bytes = Buffer.alloc(16);
+  groups.forEach((group, i) => bytes.writeUInt16BE(parseInt(group, 16), 2 * i));
+  return bytes;
 }

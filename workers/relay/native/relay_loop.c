@@ -733,6 +733,9 @@ static void receive_from(uint32_t id, int64_t now) {
     rx_messages[i].msg_hdr.msg_namelen = sizeof rx_names[i];
   }
   int received = recvmmsg(r->rx_fd, rx_messages, RX_BATCH, MSG_DONTWAIT, NULL);
+  /* No output yet (SETUP/PLAY under way) or any more (the run stopped): drained and ignored, as the
+     JavaScript path ignores packets outside a run, so the rewriter's state does not move. */
+  if (r->out_fd < 0) return;
   for (int i = 0; i < received; i++) {
     const uint8_t *packet = rx_buffers + (size_t)i * RX_PACKET;
     uint32_t length = rx_messages[i].msg_len;
@@ -752,12 +755,11 @@ static void receive_from(uint32_t id, int64_t now) {
   finish_camera(r, id);
 }
 
-static void on_readable(uv_poll_t *handle, int status, int events) {
-  (void)handle;
-  (void)events;
-  if (status < 0) return;
+/* Serves every camera with packets waiting; how many cameras that was. */
+static int serve_ready(void) {
   struct epoll_event ready[EPOLL_BATCH];
   int64_t now = wall_ms();
+  int served = 0;
   int n = epoll_wait(epoll_fd, ready, EPOLL_BATCH, 0);
   for (int i = 0; i < n; i++) {
     uint32_t id = (uint32_t)ready[i].data.u64;
@@ -765,8 +767,17 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     /* A callback earlier in this wakeup may have closed it (and the id may be someone else's now). */
     if (id >= relay_count || !relays[id] || relays[id]->generation != generation || relays[id]->rx_fd < 0) continue;
     receive_from(id, now);
+    served++;
   }
   deliver_events();
+  return served;
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  (void)handle;
+  (void)events;
+  if (status < 0) return;
+  serve_ready();
 }
 
 /* ---- Node-API ---- */
