@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { TypedEmitter } from './common/TypedEmitter.ts';
 import { IngestError } from './IngestError.ts';
 import type { EngineSettings } from './createEngineIngest.ts';
-import { fromWorkerSchema, progressEntrySchema, type FromWorker, type ToWorker } from './ingestProtocol.ts';
+import { fromWorkerSchema, progressEntries, type FromWorker, type ToWorker } from './ingestProtocol.ts';
 import { signalGroup, spawnOwned } from './spawnOwned.ts';
 
 /** What a worker's camera receives: every message about its key. */
@@ -182,16 +182,12 @@ export class IngestWorker extends TypedEmitter<IngestWorkerEvents> {
       case 'child':
         this.emit('child', message.event, message.pid, message.command);
         return;
-      case 'progressBatch':
-        for (const raw of message.entries) {
-          const entry = progressEntrySchema.safeParse(raw);
-          if (!entry.success) {
-            this.rejected++;
-            continue;
-          }
-          this.#cameras.get(entry.data.key)?.onWorkerMessage({ type: 'progress', ...entry.data });
-        }
+      case 'progressBatch': {
+        const { valid, rejected } = progressEntries(message.entries);
+        this.rejected += rejected;
+        for (const entry of valid) this.#cameras.get(entry.key)?.onWorkerMessage({ type: 'progress', ...entry });
         return;
+      }
       case 'stats': {
         const now = Date.now();
         const last = this.#lastCpu;

@@ -89,6 +89,18 @@ const progress = z.strictObject({
 export const progressEntrySchema = z.strictObject({ key, progress, pid: z.number().int().positive().nullable() });
 export type ProgressEntry = z.infer<typeof progressEntrySchema>;
 
+/** A progressBatch's entries that validate (each on its own), and how many did not. */
+export function progressEntries(entries: readonly unknown[]): { valid: ProgressEntry[]; rejected: number } {
+  const valid: ProgressEntry[] = [];
+  let rejected = 0;
+  for (const raw of entries) {
+    const entry = progressEntrySchema.safeParse(raw);
+    if (entry.success) valid.push(entry.data);
+    else rejected++;
+  }
+  return { valid, rejected };
+}
+
 /** At most this many entries in one progressBatch. */
 export const MAX_PROGRESS_BATCH = 5000;
 

@@ -115,8 +115,10 @@ export const configSchema = z.strictObject({
       /** Bit rate cap of a transcoded camera's H.264 (MJPEG, H.265, B-frames): what each viewer receives. */
       transcodeKbps: z.number().int().min(100).max(20_000).default(1500),
       /**
-       * The relay hands each camera's packets of one event-loop turn to the kernel in one sendmmsg
-       * (the udp_batch addon scripts/bootstrap.sh builds); false, or no addon, sends one packet per call.
+       * The relay's native code (the C addon scripts/bootstrap.sh builds, workers/relay/native/): a
+       * camera pulled over UDP is received, rewritten and sent without JavaScript (relay_loop.c);
+       * over TCP, each camera's packets of one event-loop turn go to the kernel in one sendmmsg.
+       * false, or no addon: the JavaScript relay, one packet per call.
        */
       relayNative: z.boolean().default(true),
     })
