@@ -22,7 +22,17 @@ export class IngestHost {
   #progress: ProgressEntry[] = [];
   #progressTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly send: (message: FromWorker) => void) {}
+  readonly #send: (message: FromWorker) => void;
+
+  constructor(send: (message: FromWorker) => void) {
+    this.#send = send;
+  }
+
+  /** Sends a message after the progress gathered so far, so the server sees every camera's events in order. */
+  private send(message: FromWorker): void {
+    this.#flushProgress();
+    this.#send(message);
+  }
 
   get cameras(): number {
     return this.#ingests.size;
@@ -122,7 +132,7 @@ export class IngestHost {
     const entries = this.#progress;
     if (entries.length === 0) return;
     this.#progress = [];
-    this.send({ type: 'progressBatch', entries });
+    this.#send({ type: 'progressBatch', entries });
   }
 
   /** Stops every camera (the worker is shutting down). */

@@ -85,6 +85,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   #native: NativeRelay | undefined;
   /** The ExternalRtpPort whose socket the native relay holds now (an older client's close must not unbind a newer one's). */
   #nativePortOwner: ExternalRtpPort | undefined;
+  #nativePortGeneration = 0;
   #nativeSpsVersion = 0;
   #nativeSps: H264Sps | undefined;
   /** The camera's RTP as received (packets, bytes, loss, jitter), over the ingest's life. */
@@ -297,7 +298,10 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
           bytes = this.stats.bytesOut;
         }, 1000),
       );
-    })().catch((error: unknown) => this.#fail(toIngestError(error)));
+    })().catch((error: unknown) => {
+      // A run already replaced by a newer one fails alone, without touching the newer one.
+      if (this.#run === run) this.#fail(toIngestError(error));
+    });
   }
 
   /** The native relay for a run over UDP, when batched sending is on and the addon is built; created once. */
@@ -312,10 +316,16 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     return this.#native;
   }
 
-  /** The RTP port of one SETUP, bound by the native relay; closing it unbinds only if it is still the one bound. */
+  /**
+   * The RTP port of one run's SETUP, bound by the native relay. Closing it unbinds only if it is
+   * still the one bound, and once a newer run made its own, this one binds no more (an old run's
+   * SETUP still retrying must not take the socket from the new run).
+   */
   #externalRtpPort(native: NativeRelay): ExternalRtpPort {
+    const generation = ++this.#nativePortGeneration;
     const port: ExternalRtpPort = {
       bind: (number, family, remoteAddress) => {
+        if (generation !== this.#nativePortGeneration) throw new IngestError('exited', 'the run was replaced by a newer one');
         const bound = native.bind(family, number, addressBytes(remoteAddress));
         this.#nativePortOwner = bound === undefined ? undefined : port;
         return bound;
@@ -415,11 +425,13 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     const wait = this.#lastKeyframeRequestAt + KEYFRAME_REQUEST_GAP_MS - Date.now();
     const send = () => {
       this.#keyframeTimer = undefined;
-      if (this.#run !== run || this.#cameraSsrc === undefined) return;
+      // The camera's SSRC: on the native path only relay_loop.c has seen its packets.
+      const cameraSsrc = run.native ? this.#native?.stats().cameraSsrc : this.#cameraSsrc;
+      if (this.#run !== run || cameraSsrc === undefined) return;
       this.#lastKeyframeRequestAt = Date.now();
       this.#requestSinceKeyframe = true;
       this.stats.keyframeRequests++;
-      client.sendRtcp(track, rtcpPli(this.#ssrc, this.#cameraSsrc));
+      client.sendRtcp(track, rtcpPli(this.#ssrc, cameraSsrc));
     };
     if (wait <= 0) send();
     else this.#keyframeTimer = setTimeout(send, wait);

@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import { expect } from 'chai';
 import { RelayIngest } from '../../workers/RelayIngest.ts';
 import type { IngestProgress } from '../../workers/Ingest.ts';
+import { rtcpPli } from '../../workers/relay/rtcp.ts';
 import { udpBatchAddon } from '../../workers/relay/native/udpBatch.ts';
 import { ScriptedCamera } from '../support/ScriptedCamera.ts';
 
@@ -12,7 +13,8 @@ import { ScriptedCamera } from '../support/ScriptedCamera.ts';
  * JavaScript one); what arrives is the camera's stream under our SSRC and payload type, every
  * packet in order; datagrams from another address are dropped and counted; the progress reports
  * (frames, rate, reception, size from the SPS) come from the native counters; sender reports reach
- * the RTCP port; a restart continues the sequence; close() frees the port.
+ * the RTCP port; a viewer's PLI reaches the camera on both paths; a full output socket delays
+ * packets without losing or reordering them; a restart continues the sequence; close() frees the port.
  */
 const addon = udpBatchAddon(() => undefined);
 
@@ -150,6 +152,53 @@ describe('relay native path: a UDP camera through relay_loop.c (issue 20)', func
       probe.bind(port, () => resolve());
     });
     probe.close();
+  });
+
+  for (const transport of ['udp', 'tcp'] as const) {
+    it(`a viewer's keyframe request (PLI through the RTCP port) reaches the camera (${transport}: ${transport === 'udp' ? 'native' : 'JavaScript'} path)`, async () => {
+      // A long GOP: the camera's own keyframes do not come in the test's time.
+      const longGop = await ScriptedCamera.start({ video: { width: 320, height: 180, fps: 25, gop: 250, slices: 1 }, udp: 'ok', honourPli: true });
+      const rtcpFrom: dgram.RemoteInfo[] = [];
+      const rtcpSocket = dgram.createSocket('udp4');
+      rtcpSocket.on('message', (_packet, from) => rtcpFrom.push(from));
+      await new Promise<void>((resolve) => rtcpSocket.bind(0, '127.0.0.1', resolve));
+      try {
+        relay = new RelayIngest({ camera: { id: `pli-${transport}`, url: longGop.url(), transport }, timeoutMs: 3000, stallTimeoutMs: 3000, highProfile: 'relabel' });
+        const description = await relay.open();
+        const flowing = new Promise<void>((resolve) => relay!.once('flowing', () => resolve()));
+        relay.start({ ip: '127.0.0.1', rtpPort: out.rtpPort, rtcpPort: rtcpSocket.address().port });
+        await flowing;
+        expect(relay.receivePath).to.equal(transport === 'udp' ? 'native' : 'javascript');
+        await waitFor(() => rtcpFrom.length > 0, 3000, 'a sender report');
+        // The start-up request (waiting for the first keyframe) may have gone; wait out the 1 s gap.
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        const before = longGop.stats.rtcpPli;
+        rtcpSocket.send(rtcpPli(12345, description.ssrc), rtcpFrom[0]!.port, rtcpFrom[0]!.address);
+        await waitFor(() => longGop.stats.rtcpPli > before, 3000, 'the PLI at the camera');
+      } finally {
+        await relay?.close();
+        relay = undefined;
+        rtcpSocket.close();
+        await longGop.stop();
+      }
+    });
+  }
+
+  it('a full output socket: packets wait in the camera\'s backlog and leave in order, none lost', async () => {
+    addon!.relayTestRefuseSends(2);
+    try {
+      relay = new RelayIngest({ camera: { id: 'full', url: camera.url(), transport: 'udp' }, timeoutMs: 3000, stallTimeoutMs: 3000, highProfile: 'relabel' });
+      await relay.open();
+      const flowing = new Promise<void>((resolve) => relay!.once('flowing', () => resolve()));
+      relay.start({ ip: '127.0.0.1', rtpPort: out.rtpPort, rtcpPort: out.rtcpPort });
+      await flowing;
+      await waitFor(() => out.rtp.length > 150, 10_000, '150 packets');
+    } finally {
+      addon!.relayTestRefuseSends(0);
+    }
+    const stats = relay.nativeStats!;
+    expect(stats.sendDropped).to.equal(0);
+    for (let i = 1; i < out.rtp.length; i++) expect((out.rtp[i]!.readUInt16BE(2) - out.rtp[i - 1]!.readUInt16BE(2)) & 0xffff, `packet ${i}`).to.equal(1);
   });
 
   it('a camera over TCP, or one that answers a UDP SETUP with 461, takes the JavaScript path', async () => {

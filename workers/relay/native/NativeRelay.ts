@@ -60,7 +60,10 @@ export interface NativeRelayStats {
   cameraSequence: number;
   /** What reached the PlainTransport's socket: packets, bytes, frames (marker bits), newest RTP timestamp. */
   sent: { packets: number; bytes: number; frames: number; lastTimestamp: number };
-  /** Packets the socket would not take (full) or that had no output yet. */
+  /**
+   * Packets dropped on the way out: the output socket stayed full with 512 KiB already held for it
+   * (relay_loop.c BACKLOG_BYTES), or the output changed while packets were held.
+   */
   sendDropped: number;
   /** Datagrams from an address other than the camera's. */
   sourceDropped: number;

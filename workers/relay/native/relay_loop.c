@@ -33,8 +33,9 @@
  *   relayUnbind(id)                  closes the receive socket
  *   relayStats(id, out: Float64Array)  fills RELAY_STAT_* (see relayNative.ts)
  *   relaySps(id): Buffer | undefined   the newest SPS NAL unit
- *   relayPush(id, packet, nowMs): { buffer, ends }   one packet through receive processing and the
- *                                    rewriter without sockets (tests); the output packets
+ *   relayPush(id, packet, nowMs): { buffer, ends, events }   one packet through receive processing
+ *                                    and the rewriter without sockets (tests); the output packets
+ *   relayTestRefuseSends(n)          tests: every n-th send acts as if the socket were full (0: off)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -73,6 +74,8 @@ uint32_t udp_send_packets(int fd, const uint8_t *arena, const uint32_t *ends, ui
 /* Largest datagram received whole; longer ones are truncated and counted invalid. */
 #define RX_PACKET 65536
 #define EPOLL_BATCH 64
+/* At most this many bytes wait for a full output socket; beyond, packets are dropped (sendDropped). */
+#define BACKLOG_BYTES (512 * 1024)
 
 #define RELAY_EVENT_WROTE 1
 #define RELAY_EVENT_KEYFRAME 2
@@ -160,6 +163,11 @@ typedef struct {
   int inspect;
   double sent_packets, sent_bytes, sent_frames, sent_last_timestamp, send_dropped, source_dropped;
   int out_fd;
+  /* Packets the output socket would not take yet (full), sent before newer ones (see finish_camera). */
+  uint8_t *backlog;
+  uint32_t backlog_used, backlog_capacity;
+  uint32_t *backlog_ends;
+  uint32_t backlog_count, backlog_ends_capacity;
   int rx_fd;
   int rx_family;
   uint8_t source[16];
@@ -684,21 +692,88 @@ static void add_event(uint32_t id, int flags) {
   add_event_packet(id, flags, current_packet, current_length, 0);
 }
 
-/* Sends what the camera's packets produced, and queues its state events for JavaScript. */
-static void finish_camera(relay_t *r, uint32_t id) {
-  if (output.count > 0) {
-    uint32_t count = output.count;
-    uint32_t start = 0;
-    for (uint32_t i = 0; i < count; i++) {
-      if (output.bytes[start + 1] & 0x80) r->sent_frames += 1;
-      start = output.ends[i];
+/* Counts packets [0, count) of `bytes` as sent: packets, bytes, frames (marker bits), newest timestamp. */
+static void count_sent(relay_t *r, const uint8_t *bytes, const uint32_t *ends, uint32_t count) {
+  uint32_t start = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    if (bytes[start + 1] & 0x80) r->sent_frames += 1;
+    start = ends[i];
+  }
+  if (count == 0) return;
+  r->sent_packets += count;
+  r->sent_bytes += ends[count - 1];
+  r->sent_last_timestamp = read32(bytes + (count == 1 ? 0 : ends[count - 2]) + 4);
+}
+
+/* Tests (relayTestRefuseSends): every n-th send call acts as if the socket were full. */
+static uint32_t refuse_every;
+static uint32_t send_calls;
+
+static uint32_t send_packets(relay_t *r, const uint8_t *bytes, const uint32_t *ends, uint32_t count) {
+  if (refuse_every > 0 && ++send_calls % refuse_every == 0) return 0;
+  return udp_send_packets(r->out_fd, bytes, ends, count);
+}
+
+static void clear_backlog(relay_t *r) {
+  r->send_dropped += r->backlog_count;
+  r->backlog_count = 0;
+  r->backlog_used = 0;
+}
+
+/* Keeps packet [start, end) of `bytes` for a later send, or drops it when the backlog is full. */
+static void keep_for_later(relay_t *r, const uint8_t *bytes, uint32_t start, uint32_t end) {
+  uint32_t length = end - start;
+  if (r->backlog_used + length > BACKLOG_BYTES) {
+    r->send_dropped += 1;
+    return;
+  }
+  if (r->backlog_used + length > r->backlog_capacity) {
+    uint32_t capacity = r->backlog_capacity ? r->backlog_capacity : 16384;
+    while (r->backlog_used + length > capacity) capacity *= 2;
+    uint8_t *grown = realloc(r->backlog, capacity);
+    if (!grown) {
+      r->send_dropped += 1;
+      return;
     }
-    uint32_t last_start = count == 1 ? 0 : output.ends[count - 2];
-    r->sent_last_timestamp = read32(output.bytes + last_start + 4);
-    uint32_t sent = r->out_fd >= 0 ? udp_send_packets(r->out_fd, output.bytes, output.ends, count) : 0;
-    r->sent_packets += sent;
-    r->sent_bytes += sent == 0 ? 0 : output.ends[sent - 1];
-    r->send_dropped += count - sent;
+    r->backlog = grown;
+    r->backlog_capacity = capacity;
+  }
+  if (r->backlog_count == r->backlog_ends_capacity) {
+    uint32_t capacity = r->backlog_ends_capacity ? r->backlog_ends_capacity * 2 : 64;
+    uint32_t *grown = realloc(r->backlog_ends, capacity * sizeof *grown);
+    if (!grown) {
+      r->send_dropped += 1;
+      return;
+    }
+    r->backlog_ends = grown;
+    r->backlog_ends_capacity = capacity;
+  }
+  memcpy(r->backlog + r->backlog_used, bytes + start, length);
+  r->backlog_used += length;
+  r->backlog_ends[r->backlog_count++] = r->backlog_used;
+}
+
+/*
+ * Sends what the camera's packets produced, and queues its state events for JavaScript. A socket
+ * that would block (full: a slow receiver) keeps the rest in the camera's backlog, sent first at
+ * the camera's next packets, in order, as the JavaScript path leaves them to dgram's queue.
+ */
+static void finish_camera(relay_t *r, uint32_t id) {
+  if (r->backlog_count > 0) {
+    uint32_t sent = send_packets(r, r->backlog, r->backlog_ends, r->backlog_count);
+    count_sent(r, r->backlog, r->backlog_ends, sent);
+    if (sent > 0) {
+      uint32_t shift = r->backlog_ends[sent - 1];
+      memmove(r->backlog, r->backlog + shift, r->backlog_used - shift);
+      for (uint32_t i = sent; i < r->backlog_count; i++) r->backlog_ends[i - sent] = r->backlog_ends[i] - shift;
+      r->backlog_count -= sent;
+      r->backlog_used -= shift;
+    }
+  }
+  if (output.count > 0) {
+    uint32_t sent = r->backlog_count == 0 ? send_packets(r, output.bytes, output.ends, output.count) : 0;
+    count_sent(r, output.bytes, output.ends, sent);
+    for (uint32_t i = sent; i < output.count; i++) keep_for_later(r, output.bytes, i == 0 ? 0 : output.ends[i - 1], output.ends[i]);
     output.count = 0;
     output.used = 0;
   }
@@ -916,6 +991,8 @@ static napi_value relay_destroy(napi_env env, napi_callback_info info) {
   close_receiver(r);
   free(r->sps);
   free(r->pps);
+  free(r->backlog);
+  free(r->backlog_ends);
   free(r);
   relays[id] = NULL;
   return undefined_value(env);
@@ -942,6 +1019,8 @@ static napi_value relay_set_output(napi_env env, napi_callback_info info) {
   if (!r) return NULL;
   int32_t fd;
   if (napi_get_value_int32(env, argv[1], &fd) != napi_ok) return throw_message(env, "relaySetOutput(id, fd)");
+  /* Packets held for the previous socket are not for the new one. */
+  if (fd != r->out_fd) clear_backlog(r);
   r->out_fd = fd;
   return undefined_value(env);
 }
@@ -1077,6 +1156,16 @@ static napi_value relay_sps(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Test entry: every n-th send call is refused as by a full socket (0: none). */
+static napi_value relay_test_refuse_sends(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &refuse_every) != napi_ok) return throw_message(env, "relayTestRefuseSends(every)");
+  send_calls = 0;
+  return undefined_value(env);
+}
+
 /* Test entry: one packet through relay_packet without sockets; returns { buffer, ends, events }. */
 static napi_value relay_push(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -1120,6 +1209,7 @@ void relay_register(napi_env env, napi_value exports) {
       {"relayInit", relay_init},       {"relayCreate", relay_create},   {"relayDestroy", relay_destroy}, {"relayRestart", relay_restart},
       {"relaySetOutput", relay_set_output}, {"relayInspect", relay_inspect}, {"relayBind", relay_bind}, {"relayUnbind", relay_unbind},
       {"relayStats", relay_stats},     {"relaySps", relay_sps},         {"relayPush", relay_push},
+      {"relayTestRefuseSends", relay_test_refuse_sends},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;

@@ -18,6 +18,7 @@ export interface UdpBatchAddon {
   relayStats(id: number, out: Float64Array): void;
   relaySps(id: number): Buffer | undefined;
   relayPush(id: number, packet: Buffer, nowMs: number): { buffer: Buffer; ends: number[]; events: number };
+  relayTestRefuseSends(every: number): void;
   relayStatCount: number;
 }
 
