@@ -4,6 +4,7 @@
  * PlainTransport, without entering JavaScript. One epoll set holds every camera's RTP socket; one
  * libuv poll watches it, so one wakeup of the process serves every camera with packets waiting:
  * recvmmsg(2) up to RX_BATCH packets per camera, then that camera's output in one sendmmsg(2)
+ * (under load the wakeups are moderated: MODERATION_MS)
  * (udp_batch.c's sender: a frame's same-size fragments as one UDP_SEGMENT datagram). JavaScript
  * hears only of what changes a camera's state (first packet out, a keyframe, still waiting for
  * one, B slices, packets to sniff), in one callback per wakeup that has any.
@@ -848,11 +849,34 @@ static int serve_ready(void) {
   return served;
 }
 
+/*
+ * Wakeup moderation: after a wakeup that found packets, the poll is stopped and the cameras are
+ * served again MODERATION_MS later, for as long as each round finds packets; a round that finds
+ * none starts the poll again. A packet after a quiet spell is served at once; under load the
+ * process wakes about every MODERATION_MS whatever the number of cameras (instead of once per
+ * camera burst: real cameras' frames are not aligned), and each camera's packets of the interval
+ * leave in one sendmmsg. It adds at most about MODERATION_MS (plus libuv's 1 ms timer granularity)
+ * to a packet. Measured in bench:ingest: a third less worker CPU at 10 and 50 cameras.
+ */
+#define MODERATION_MS 2
+static uv_timer_t moderation_timer;
+
+static void on_readable(uv_poll_t *handle, int status, int events);
+
+static void on_moderation_timer(uv_timer_t *timer) {
+  if (serve_ready() > 0) {
+    uv_timer_start(timer, on_moderation_timer, MODERATION_MS, 0);
+    return;
+  }
+  uv_poll_start(&poll_handle, UV_READABLE, on_readable);
+}
+
 static void on_readable(uv_poll_t *handle, int status, int events) {
-  (void)handle;
   (void)events;
   if (status < 0) return;
   serve_ready();
+  uv_poll_stop(handle);
+  uv_timer_start(&moderation_timer, on_moderation_timer, MODERATION_MS, 0);
 }
 
 /* ---- Node-API ---- */
@@ -902,6 +926,8 @@ static napi_value relay_init(napi_env env, napi_callback_info info) {
     return throw_message(env, "relayInit: uv_poll failed");
   /* The cameras' RTSP sessions and the worker's IPC keep the process alive, not this poll. */
   uv_unref((uv_handle_t *)&poll_handle);
+  uv_timer_init(loop, &moderation_timer);
+  uv_unref((uv_handle_t *)&moderation_timer);
   napi_create_reference(env, argv[0], 1, &callback_ref);
   napi_create_reference(env, argv[1], 1, &events_ref);
   napi_create_reference(env, argv[2], 1, &inspect_ref);
