@@ -165,7 +165,10 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 }
 
-describe('ingest worker isolation (issue 20)', function () {
+// Over TCP every camera takes the relay's JavaScript path; over UDP the ordinary and flooding cameras
+// take the native one (relay_loop.c), the trickling camera (TCP by nature) the JavaScript one, on the same worker.
+for (const transport of ['tcp', 'udp'] as const)
+describe(`ingest worker isolation (issue 20): ordinary and flooding cameras over ${transport}`, function () {
   this.timeout(180_000);
   let t: TestApp;
   const ordinary: ScriptedCamera[] = [];
@@ -189,8 +192,8 @@ describe('ingest worker isolation (issue 20)', function () {
     trickle = await ScriptedCamera.start({ video: { width: 320, height: 180, fps: FPS, gop: FPS, slices: 1 }, honourPli: true, mediaTrickle: { chunkBytes: 64, intervalMs: 20 } });
     t = await startTestApp({
       cameras: [
-        ...ORDINARY.map((id, i) => ({ id, name: `Ordinary ${i + 1}`, url: ordinary[i]!.url() })),
-        { id: 'iso-flood', name: 'Flooding', url: flood.url },
+        ...ORDINARY.map((id, i) => ({ id, name: `Ordinary ${i + 1}`, url: ordinary[i]!.url(), transport })),
+        { id: 'iso-flood', name: 'Flooding', url: flood.url, transport },
         { id: 'iso-trickle', name: 'Trickling', url: trickle.url() },
       ],
       ingest: { workers: 1, engine: 'relay' },

@@ -75,6 +75,11 @@ uint32_t udp_send_packets(int fd, const uint8_t *arena, const uint32_t *ends, ui
 /* Largest datagram received whole; longer ones are truncated and counted invalid. */
 #define RX_PACKET 65536
 #define EPOLL_BATCH 64
+/*
+ * Receive buffer asked for each camera's socket (the kernel caps it at net.core.rmem_max): a large
+ * camera's keyframe arrives as a burst of hundreds of packets faster than one wakeup takes them.
+ */
+#define RX_BUFFER_BYTES (2 * 1024 * 1024)
 /* At most this many bytes wait for a full output socket; beyond, packets are dropped (sendDropped). */
 #define BACKLOG_BYTES (512 * 1024)
 
@@ -797,7 +802,8 @@ static int source_matches(relay_t *r, const struct sockaddr_storage *name) {
   return 0;
 }
 
-static void receive_from(uint32_t id, int64_t now) {
+/* Serves one camera: its waiting packets (at most RX_BATCH); whether it had RX_BATCH (more may wait). */
+static int receive_from(uint32_t id, int64_t now) {
   relay_t *r = relays[id];
   for (int i = 0; i < RX_BATCH; i++) {
     rx_vectors[i].iov_base = rx_buffers + (size_t)i * RX_PACKET;
@@ -811,7 +817,7 @@ static void receive_from(uint32_t id, int64_t now) {
   int received = recvmmsg(r->rx_fd, rx_messages, RX_BATCH, MSG_DONTWAIT, NULL);
   /* No output yet (SETUP/PLAY under way) or any more (the run stopped): drained and ignored, as the
      JavaScript path ignores packets outside a run, so the rewriter's state does not move. */
-  if (r->out_fd < 0) return;
+  if (r->out_fd < 0) return received == RX_BATCH;
   for (int i = 0; i < received; i++) {
     const uint8_t *packet = rx_buffers + (size_t)i * RX_PACKET;
     uint32_t length = rx_messages[i].msg_len;
@@ -829,10 +835,29 @@ static void receive_from(uint32_t id, int64_t now) {
     current_packet = NULL;
   }
   finish_camera(r, id);
+  return received == RX_BATCH;
 }
 
-/* Serves every camera with packets waiting; how many cameras that was. */
+/*
+ * Serves every camera with packets waiting; how many cameras that was. A camera that had a full
+ * batch (a burst: a large keyframe, a flood) may have more waiting than its socket's buffer holds
+ * much longer, so such rounds are repeated at once (at most MAX_PASSES), other cameras served too.
+ */
+#define MAX_PASSES 16
+static int serve_round(int *full);
+
 static int serve_ready(void) {
+  int served = 0;
+  for (int pass = 0; pass < MAX_PASSES; pass++) {
+    int full = 0;
+    int n = serve_round(&full);
+    served += n;
+    if (!full) break;
+  }
+  return served;
+}
+
+static int serve_round(int *full) {
   struct epoll_event ready[EPOLL_BATCH];
   int64_t now = wall_ms();
   int served = 0;
@@ -842,7 +867,7 @@ static int serve_ready(void) {
     uint32_t generation = (uint32_t)(ready[i].data.u64 >> 32);
     /* A callback earlier in this wakeup may have closed it (and the id may be someone else's now). */
     if (id >= relay_count || !relays[id] || relays[id]->generation != generation || relays[id]->rx_fd < 0) continue;
-    receive_from(id, now);
+    if (receive_from(id, now)) *full = 1;
     served++;
   }
   deliver_events();
@@ -1099,6 +1124,8 @@ static napi_value relay_bind(napi_env env, napi_callback_info info) {
       in6->sin6_addr = in6addr_any;
       address_length = sizeof *in6;
     }
+    int buffer = RX_BUFFER_BYTES;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
     struct epoll_event event;
     memset(&event, 0, sizeof event);
     event.events = EPOLLIN;
