@@ -260,16 +260,15 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       // From here the native path takes the camera's packets (it ignored them while it had no output).
       if (run.native && sockets.fd !== undefined) native!.setOutput(sockets.fd);
       // A comedia PlainTransport learns where RTCP goes from the first RTCP it receives.
-      const sendReport = () => {
-        const nativeStats = this.#refreshStats(run);
+      const sendReport = (nativeStats: NativeRelayStats | undefined) => {
         sockets.rtcp.send(rtcpSenderReport(this.#ssrc, this.stats.lastTimestamp, this.stats.packetsOut, this.stats.bytesOut));
         if (nativeStats?.cameraSsrc !== undefined) client.sendRtcp(track, rtcpReceiverReport(this.#ssrc, nativeStats.cameraSsrc, nativeStats.cameraSequence));
         else if (!run.native && this.#cameraSsrc !== undefined) client.sendRtcp(track, rtcpReceiverReport(this.#ssrc, this.#cameraSsrc, this.#lastCameraSequence));
       };
-      sendReport();
-      run.timers.push(setInterval(sendReport, 1000));
+      sendReport(this.#refreshStats(run));
       let frames = this.stats.frames;
       let bytes = this.stats.bytesOut;
+      // One timer a second per camera: the stall check, the RTCP reports, the progress report.
       run.timers.push(
         setInterval(() => {
           const nativeStats = this.#refreshStats(run);
@@ -278,9 +277,11 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
             this.#fail(new IngestError('stalled', `no RTP from the camera for ${this.#options.stallTimeoutMs} ms`));
             return;
           }
+          sendReport(nativeStats);
           const { keyframeIntervalMs, lastKeyframeAt } = nativeStats ?? rewriter.stats;
           const sps = nativeStats ? this.#nativeParsedSps(nativeStats.spsVersion) : rewriter.parsedSps;
-          const reception = nativeStats?.reception ?? this.reception;
+          // Both paths' counts over the ingest's life (a camera may alternate: UDP refused, then accepted); the jitter is the current run's.
+          const nativeReception = (nativeStats ?? this.#native?.stats())?.reception;
           this.emit('progress', {
             ...(sps && { width: sps.width, height: sps.height }),
             frames: this.stats.frames,
@@ -288,10 +289,10 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
             kbps: Math.round(((this.stats.bytesOut - bytes) * 8) / 1000),
             // A wall clock stepped back must not make an interval negative.
             ...(keyframeIntervalMs !== undefined && { keyframeIntervalMs: Math.max(0, keyframeIntervalMs) }),
-            packets: reception.packets,
-            bytes: reception.bytes,
-            lost: reception.lost,
-            jitterMs: Math.round(reception.jitterMs * 100) / 100,
+            packets: this.reception.packets + (nativeReception?.packets ?? 0),
+            bytes: this.reception.bytes + (nativeReception?.bytes ?? 0),
+            lost: this.reception.lost + (nativeReception?.lost ?? 0),
+            jitterMs: Math.round((nativeStats ? nativeStats.reception.jitterMs : this.reception.jitterMs) * 100) / 100,
             ...(lastKeyframeAt !== undefined && { keyframeAgeMs: Math.max(0, Date.now() - lastKeyframeAt) }),
           });
           frames = this.stats.frames;
