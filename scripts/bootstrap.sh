@@ -58,7 +58,7 @@ fi
 "$here/build-mediasoup-worker.sh"
 
 # The relay's batched UDP sender (a Node-API addon, gcc only, cached like the worker); optional:
-# without it the relay sends one packet per call.
+# without it the relay runs in JavaScript (one receive and one send per packet).
 "$root/workers/relay/native/build.sh"
 
 # The server (tsc) and the browser console (esbuild) into dist/: what npm start, npm test and the

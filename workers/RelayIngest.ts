@@ -86,9 +86,12 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
   /** The ExternalRtpPort whose socket the native relay holds now (an older client's close must not unbind a newer one's). */
   #nativePortOwner: ExternalRtpPort | undefined;
   #nativePortGeneration = 0;
+  #nativeUnavailable = false;
+  /** The path of the last run that got under way: a run on the other one continues its output. */
+  #lastPath: 'native' | 'javascript' | undefined;
   #nativeSpsVersion = 0;
   #nativeSps: H264Sps | undefined;
-  /** The camera's RTP as received (packets, bytes, loss, jitter), over the ingest's life. */
+  /** The camera's RTP as received on the JavaScript path (packets, bytes, loss, jitter), over the ingest's life; the native path counts its own (nativeStats). */
   readonly reception = new RtpReceptionStats();
 
   constructor(options: RelayIngestOptions) {
@@ -108,7 +111,7 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     return run.native ? 'native' : 'javascript';
   }
 
-  /** The native relay's counters (undefined when the camera never ran on the native path). */
+  /** The native relay's counters: defined once a run of a UDP camera started with the addon, even if that run ended on TCP (461). */
   get nativeStats(): NativeRelayStats | undefined {
     return this.#native?.stats();
   }
@@ -256,6 +259,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
       await connectTo(sockets, target);
       if (this.#run !== run) return;
       run.native = agreed.kind === 'udp' && native !== undefined && this.#nativePortOwner === externalRtp;
+      this.#continueAcrossPaths(run.native ? 'native' : 'javascript', rewriter);
+      if (run.native) run.keyframesAtStart = native!.stats().keyframes;
       run.sockets = sockets;
       // From here the native path takes the camera's packets (it ignored them while it had no output).
       if (run.native && sockets.fd !== undefined) native!.setOutput(sockets.fd);
@@ -305,15 +310,42 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     });
   }
 
+  /**
+   * The JavaScript rewriter and the native one each keep their own output state. When a run goes
+   * to the other path than the last one (a camera answering a UDP SETUP with 461 once, then not),
+   * the new path continues the old one's sequence numbers and timestamps, and the sender reports'
+   * timestamp, so mediasoup never sees the feed jump back.
+   */
+  #continueAcrossPaths(path: 'native' | 'javascript', rewriter: H264RtpRewriter): void {
+    const previous = this.#lastPath;
+    this.#lastPath = path;
+    if (previous === undefined || previous === path || !this.#native) return;
+    if (path === 'native') {
+      const last = rewriter.lastOutput;
+      if (last) this.#native.continueFrom(last, this.#jsSent.lastTimestamp);
+    } else {
+      const stats = this.#native.stats();
+      if (stats.lastOutput) rewriter.continueFrom(stats.lastOutput);
+      this.#jsSent.lastTimestamp = stats.sent.lastTimestamp;
+    }
+  }
+
   /** The native relay for a run over UDP, when batched sending is on and the addon is built; created once. */
   #nativeFor(parameterSets: { sps: Buffer; pps: Buffer } | undefined): NativeRelay | undefined {
     if (this.#native) return this.#native;
-    if (this.#options.nativeSending === false || this.#options.camera.transport !== 'udp') return undefined;
+    if (this.#options.nativeSending === false || this.#nativeUnavailable || this.#options.camera.transport !== 'udp') return undefined;
     const addon: UdpBatchAddon | undefined = udpBatchAddon(this.#options.onLog);
     if (!addon) return undefined;
-    this.#native = new NativeRelay(addon, { ssrc: this.#ssrc, payloadType: PAYLOAD_TYPE, ...(parameterSets && { parameterSets }) }, (flags, packet) =>
-      this.#onNativeEvent(flags, packet),
-    );
+    try {
+      this.#native = new NativeRelay(addon, { ssrc: this.#ssrc, payloadType: PAYLOAD_TYPE, ...(parameterSets && { parameterSets }) }, (flags, packet) =>
+        this.#onNativeEvent(flags, packet),
+      );
+    } catch (error) {
+      // The addon loaded but its loop could not start (relayInit failed): this camera relays in JavaScript.
+      this.#options.onLog?.(`relay: native path unavailable (${(error as Error).message}): relaying in JavaScript`);
+      this.#nativeUnavailable = true;
+      return undefined;
+    }
     return this.#native;
   }
 
@@ -369,8 +401,8 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     }
     if (flags & RELAY_EVENT.keyframe) {
       this.#keyframeArrived();
-      // Two H.264 keyframes and no in-band SPS (it is only in the SDP): nothing left to sniff.
-      if (!run.sniffed && (this.#native?.stats().keyframes ?? 0) >= 2) {
+      // Two H.264 keyframes in this run and no in-band SPS (it is only in the SDP): nothing left to sniff.
+      if (!run.sniffed && (this.#native?.stats().keyframes ?? 0) - (run.keyframesAtStart ?? 0) >= 2) {
         run.sniffed = true;
         this.#native?.inspect(false);
       }
@@ -468,6 +500,9 @@ export class RelayIngest extends TypedEmitter<IngestEvents> implements Ingest {
     this.#native?.destroy();
     this.#native = undefined;
     this.#nativePortOwner = undefined;
+    // A SETUP of a closed run still retrying binds nothing more.
+    this.#nativePortGeneration++;
+    this.#lastPath = undefined;
     sockets?.rtp.close();
     sockets?.rtcp.close();
   }
@@ -500,6 +535,8 @@ interface Run {
   sniffed: boolean;
   /** The native relay takes this run's RTP (set once SETUP agreed UDP on its port). */
   native?: boolean;
+  /** The native relay's keyframe count when the run got under way. */
+  keyframesAtStart?: number;
 }
 
 /**

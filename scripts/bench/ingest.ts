@@ -7,14 +7,17 @@
  *   node scripts/with-env.mjs tsx scripts/bench/ingest.ts [--full] [--trials N] [--seconds N]
  *       [--variants relay,copy,transcoded] [--relay-steps 0,10,50,100] [--copy-steps 0,10,50,100]
  *       [--transcoded-steps 0,4,8,16] [--saturation-max N] [--saturation-step N] [--saturation-minutes N]
- *       [--workers N] [--busy-limit PERCENT] [--out DIR] [--json-only]
+ *       [--workers N] [--busy-limit PERCENT] [--transport udp|tcp] [--out DIR] [--json-only]
  *
  * Variants (default relay,copy; trials alternate them, A B A B):
  *   relay       ingest.engine 'relay': our RTSP client and the packet relay, in the ingest worker
  *   copy        ingest.engine 'ffmpeg': one ffmpeg per camera copying H.264 (a child of the worker)
  *   transcoded  ingest.engine 'ffmpeg', MJPEG cameras decoded and encoded to H.264 (libx264)
- * The relay sends batched (sendmmsg, UDP_SEGMENT) when the udp_batch addon is built (scripts/bootstrap.sh),
- * else, or with INGEST_RELAY_NATIVE=false in the environment, one dgram send per packet: `relaySending` says which.
+ * The cameras are pulled over UDP (--transport, default udp): with the udp_batch addon built
+ * (scripts/bootstrap.sh) the relay takes them on its native path (relay_loop.c: recvmmsg, rewrite,
+ * sendmmsg, no JavaScript per packet); over TCP (--transport tcp, the product's default transport)
+ * on its JavaScript path (batched sendmmsg). Without the addon, one dgram send per packet:
+ * `relaySending` says which.
  * Every run is a fresh C5 Live (startTestApp: ingest.workers 1, so ONE ingest worker carries every
  * camera; mediasoup workers --workers, default one per core), so each variant's worker starts from
  * the same fixed cost. Cameras are acquired through CameraManager like a viewer would (no viewer:
@@ -143,6 +146,8 @@ interface Args extends CommonArgs {
   saturation: { step: number; max: number; minutes: number };
   workers: number;
   busyLimit: number;
+  /** How the cameras are pulled: 'udp' (the relay's native path) or 'tcp' (interleaved: its JavaScript path). */
+  transport: 'udp' | 'tcp';
 }
 
 function parseCli(): Args {
@@ -159,6 +164,7 @@ function parseCli(): Args {
       'saturation-minutes': { type: 'string' },
       workers: { type: 'string', default: String(cpus().length) },
       'busy-limit': { type: 'string', default: String(DEFAULT_BUSY_LIMIT * 100) },
+      transport: { type: 'string', default: 'udp' },
     },
     (flags, { full }) => {
       const mode = full ? 'full' : 'quick';
@@ -179,6 +185,7 @@ function parseCli(): Args {
         },
         workers: flags.integer('workers', { min: 1, max: 16 }),
         busyLimit: flags.number('busy-limit', { min: 10, max: 100, what: 'a percentage' }) / 100,
+        transport: flags.names('transport', ['udp', 'tcp'] as const, 'transport')[0]!,
       };
     },
   );
@@ -351,7 +358,7 @@ class Bench {
       // A port range of its own: other benchmarks on this machine use the default one.
       media: { workers: this.args.workers, rtcMinPort: 20000, rtcMaxPort: 39999 },
       ingest: { workers: 1, engine: spec.engine, startTimeoutMs: 30_000 },
-      cameras: this.cameraIds.map((id) => ({ id, name: id, url: this.sim.url(id), transport: 'udp' })),
+      cameras: this.cameraIds.map((id) => ({ id, name: id, url: this.sim.url(id), transport: this.args.transport })),
     });
     const steps: StepSample[] = [];
     const leases = new Map<string, CameraLease>();
@@ -723,7 +730,7 @@ async function main(): Promise<number> {
   };
   // What the worker (same environment, same addon cache) sends the relay's RTP with.
   const relaySending = udpBatchAddon(() => undefined)
-    ? 'batched: sendmmsg per camera per event-loop turn, same-size runs as one UDP_SEGMENT datagram (udp_batch addon)'
+    ? 'native: the UDP cameras received (recvmmsg), rewritten and sent (sendmmsg, same-size runs as one UDP_SEGMENT datagram) in the udp_batch addon (relay_loop.c)'
     : `one dgram send per packet (${/^(0|false|no|off)$/i.test(process.env.INGEST_RELAY_NATIVE?.trim() ?? '') ? 'INGEST_RELAY_NATIVE=false' : 'udp_batch addon not built'})`;
   const code = await report(args, {
     name: 'ingest',
@@ -736,6 +743,7 @@ async function main(): Promise<number> {
       cores: cpus().length,
       ingestWorkers: 1,
       mediaWorkers: args.workers,
+      transport: args.transport,
       relaySending,
       trials: args.trials,
       order: runs.map((r) => `${r.variant}#${r.trial}`),
@@ -770,7 +778,7 @@ async function main(): Promise<number> {
     },
     summary:
       `ingest per camera (640x360@25, ${cpus().length} cores, 1 ingest worker, n=${args.trials} alternating trials): ${args.variants.map(describe).join('; ')}` +
-      (args.variants.includes('relay') ? `; relay RTP sent ${relaySending.split(':')[0]}` : '') +
+      (args.variants.includes('relay') ? `; cameras over ${args.transport}, relay ${args.transport === 'udp' ? relaySending.split(':')[0] : 'JavaScript path'}` : '') +
       (target ? `; target (<= ${TARGET.cpuPercent}% of a core and ${TARGET.privateMb} MB per relayed camera in the worker) ${target.met ? 'MET' : 'NOT MET'}` : '') +
       (otherLoad > OTHER_LOAD_WARNING ? ` (WARNING: other programs used up to ${percent(otherLoad)}% of the machine during a step)` : ''),
     plots: plots(summaries, args),

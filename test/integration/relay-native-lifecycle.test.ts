@@ -49,13 +49,13 @@ describe('relay native path: life cycle (issue 20)', function () {
   });
 
   it('stop/open/start churn on one ingest, no await between stop and restart', async () => {
+    const before = fds();
     const relay = new RelayIngest({ camera: { id: 'churn', url: camera.url(), transport: 'udp' }, timeoutMs: 3000, stallTimeoutMs: 3000, highProfile: 'relabel' });
     const errors: unknown[] = [];
     relay.on('error', (e) => errors.push(e));
     await relay.open();
     relay.start(target());
     await new Promise<void>((r) => relay.once('flowing', () => r()));
-    const before = fds();
     for (let i = 0; i < 10; i++) {
       const stopping = relay.stop();
       if (i % 2) await stopping;

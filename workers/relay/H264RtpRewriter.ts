@@ -162,6 +162,25 @@ export class H264RtpRewriter {
     }
   }
 
+  /**
+   * The newest output: sequence number, RTP timestamp and the wall clock (ms) of its access unit;
+   * undefined before anything was forwarded.
+   */
+  get lastOutput(): { seq: number; ts: number; at: number } | undefined {
+    return this.lastOutSeq === undefined ? undefined : { seq: this.lastOutSeq, ts: this.lastOutTs, at: this.lastOutAt };
+  }
+
+  /**
+   * Continues another rewriter's output (the relay's other path, relay_loop.c, ran the camera
+   * before): after restart(), the next IDR follows `last` as it would follow this rewriter's own.
+   */
+  continueFrom(last: { seq: number; ts: number; at: number }): void {
+    this.lastOutSeq = last.seq & 0xffff;
+    this.lastOutTs = last.ts >>> 0;
+    this.lastOutAt = last.at;
+    this.resumeAfterRestart = true;
+  }
+
   /** True until the first IDR is forwarded (after construction or restart()): the owner asks the camera for a keyframe (PLI) meanwhile. */
   get waitingForKeyframe(): boolean {
     return this.waiting;

@@ -32,6 +32,10 @@ const STAT = {
   sendDropped: 23,
   sourceDropped: 24,
   spsVersion: 25,
+  deferred: 26,
+  lastOutSeq: 27,
+  lastOutTs: 28,
+  lastOutAt: 29,
 } as const;
 
 /** A native relay's counters (see relay_loop.c; the names are H264RtpRewriter's and RtpReceptionStats' where they match). */
@@ -69,6 +73,10 @@ export interface NativeRelayStats {
   sourceDropped: number;
   /** Bumped whenever the SPS changes (1: the SDP's): when to parse relaySps() again. */
   spsVersion: number;
+  /** Packets that waited in the backlog for a full output socket. */
+  deferred: number;
+  /** The newest output (sequence number, RTP timestamp, wall clock ms of its access unit), as H264RtpRewriter.lastOutput. */
+  lastOutput?: { seq: number; ts: number; at: number };
 }
 
 type Handler = (flags: number, packet: Buffer | undefined) => void;
@@ -76,10 +84,12 @@ type Handler = (flags: number, packet: Buffer | undefined) => void;
 const EVENT_RECORDS = 4096;
 const INSPECT_BYTES = 256 * 1024;
 
-/** The addon's process-wide loop, started with the first relay. */
+/** The addon's process-wide loop, started with the first relay (or why it could not be). */
 let loop: { addon: UdpBatchAddon; handlers: Map<number, Handler> } | undefined;
+let loopFailure: Error | undefined;
 
 function startLoop(addon: UdpBatchAddon): Map<number, Handler> {
+  if (loopFailure) throw loopFailure;
   if (loop) {
     if (loop.addon !== addon) throw new Error('NativeRelay: one addon per process');
     return loop.handlers;
@@ -87,22 +97,28 @@ function startLoop(addon: UdpBatchAddon): Map<number, Handler> {
   const handlers = new Map<number, Handler>();
   const events = new Int32Array(EVENT_RECORDS * 4);
   const inspect = Buffer.alloc(INSPECT_BYTES);
-  addon.relayInit(
-    (count) => {
-      for (let i = 0; i < count; i++) {
-        const id = events[4 * i]!;
-        const flags = events[4 * i + 1]!;
-        const length = events[4 * i + 3]!;
-        const handler = handlers.get(id);
-        if (!handler) continue;
-        const offset = events[4 * i + 2]!;
-        // A view of the shared copy area: valid during the call only (handlers do not keep it).
-        handler(flags, length > 0 ? inspect.subarray(offset, offset + length) : undefined);
-      }
-    },
-    events,
-    inspect,
-  );
+  try {
+    addon.relayInit(
+      (count) => {
+        for (let i = 0; i < count; i++) {
+          const id = events[4 * i]!;
+          const flags = events[4 * i + 1]!;
+          const length = events[4 * i + 3]!;
+          const handler = handlers.get(id);
+          if (!handler) continue;
+          const offset = events[4 * i + 2]!;
+          // A view of the shared copy area: valid during the call only (handlers do not keep it).
+          handler(flags, length > 0 ? inspect.subarray(offset, offset + length) : undefined);
+        }
+      },
+      events,
+      inspect,
+    );
+  } catch (error) {
+    // Said once by the caller; every later relay of this process takes the JavaScript path too.
+    loopFailure = error as Error;
+    throw loopFailure;
+  }
   loop = { addon, handlers };
   return handlers;
 }
@@ -134,6 +150,8 @@ export class NativeRelay {
    * Throws on another failure.
    */
   bind(family: 4 | 6, port: number, source: Buffer): number | undefined {
+    // After destroy() the id may be another camera's.
+    if (this.#destroyed) throw new Error('relay: bind after destroy');
     const result = this.#addon.relayBind(this.#id, family, port, source);
     if (result >= 0) return result;
     if (result === -98 /* EADDRINUSE */ || result === -13 /* EACCES */) return undefined;
@@ -146,27 +164,37 @@ export class NativeRelay {
 
   /** A new run of the camera: H264RtpRewriter.restart() and a new reception count. */
   restart(): void {
-    this.#addon.relayRestart(this.#id);
+    if (!this.#destroyed) this.#addon.relayRestart(this.#id);
   }
 
   /** The connected UDP socket packets go to (its descriptor), or -1: none (packets are dropped). */
   setOutput(fd: number): void {
-    this.#addon.relaySetOutput(this.#id, fd);
+    if (!this.#destroyed) this.#addon.relaySetOutput(this.#id, fd);
   }
 
   /** Whether received packets are also copied to `onEvent` (RELAY_EVENT.inspect). */
   inspect(on: boolean): void {
-    this.#addon.relayInspect(this.#id, on);
+    if (!this.#destroyed) this.#addon.relayInspect(this.#id, on);
+  }
+
+  /**
+   * Continues the JavaScript path's output (the camera ran there before): after restart(), the next
+   * IDR follows `last` (H264RtpRewriter.lastOutput), and the sender reports' timestamp is `lastTimestamp`.
+   */
+  continueFrom(last: { seq: number; ts: number; at: number }, lastTimestamp: number): void {
+    if (!this.#destroyed) this.#addon.relaySeed(this.#id, last.seq & 0xffff, last.ts >>> 0, last.at, lastTimestamp >>> 0);
   }
 
   /** The newest SPS NAL unit (the SDP's until one arrives in band). */
   sps(): Buffer | undefined {
+    if (this.#destroyed) return undefined;
     return this.#addon.relaySps(this.#id);
   }
 
+  /** The counters (frozen at destroy(): the last ones read). */
   stats(): NativeRelayStats {
     const s = this.#stats;
-    this.#addon.relayStats(this.#id, s);
+    if (!this.#destroyed) this.#addon.relayStats(this.#id, s);
     const optional = (value: number) => (Number.isNaN(value) ? undefined : value);
     return {
       packetsIn: s[STAT.packetsIn]!,
@@ -189,6 +217,8 @@ export class NativeRelay {
       sendDropped: s[STAT.sendDropped]!,
       sourceDropped: s[STAT.sourceDropped]!,
       spsVersion: s[STAT.spsVersion]!,
+      deferred: s[STAT.deferred]!,
+      ...(!Number.isNaN(s[STAT.lastOutSeq]!) && { lastOutput: { seq: s[STAT.lastOutSeq]!, ts: s[STAT.lastOutTs]!, at: s[STAT.lastOutAt]! } }),
     };
   }
 
@@ -197,6 +227,7 @@ export class NativeRelay {
    * of its own, and the RELAY_EVENT flags it raised. `nowMs` is the wall clock the rewriter uses.
    */
   push(packet: Buffer, nowMs: number): { packets: Buffer[]; events: number } {
+    if (this.#destroyed) throw new Error('relay: push after destroy');
     const { buffer, ends, events } = this.#addon.relayPush(this.#id, packet, nowMs);
     const packets: Buffer[] = [];
     let start = 0;

@@ -3,7 +3,7 @@
 # native receive-and-rewrite path, one Node-API addon) with
 # gcc against Node's headers, into the cache the relay loads it from (udpBatch.ts). Does nothing
 # when the cached addon was built from the same source. Without gcc or the headers it says so and
-# succeeds: the relay then sends one packet per call.
+# succeeds: the relay then runs in JavaScript (one receive and one send per packet).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -16,7 +16,7 @@ if [ -f "$out" ] && [ "$(cat "$out.sha256" 2>/dev/null)" = "$hash" ]; then
   exit 0
 fi
 if ! command -v gcc >/dev/null || [ ! -f "$headers/node_api.h" ]; then
-  echo "relay udp_batch addon: not built (needs gcc and Node's headers, node_api.h); the relay sends one packet per call" >&2
+  echo "relay udp_batch addon: not built (needs gcc and Node's headers, node_api.h); the relay runs in JavaScript, one send per packet" >&2
   exit 0
 fi
 mkdir -p "$(dirname "$out")"

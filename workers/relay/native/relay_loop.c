@@ -7,7 +7,7 @@
  * (under load the wakeups are moderated: MODERATION_MS)
  * (udp_batch.c's sender: a frame's same-size fragments as one UDP_SEGMENT datagram). JavaScript
  * hears only of what changes a camera's state (first packet out, a keyframe, still waiting for
- * one, B slices, packets to sniff), in one callback per wakeup that has any.
+ * one, B slices, packets to sniff), in one callback per round of cameras that has any.
  *
  * The rewriting is H264RtpRewriter.ts's (the reference; the JavaScript path uses it for TCP
  * interleaved cameras and without this addon), rule for rule: RFC 3550 §5.1 header checks, RFC 6184
@@ -15,8 +15,10 @@
  * parameter sets after a slice left out, sequence numbers and timestamps continued across restarts
  * and camera clock jumps. test/unit/native-relay-differential.test.ts feeds both the same generated
  * streams and compares every output byte and counter. The reception statistics (packets, bytes,
- * loss, jitter) are RtpReceptionStats.ts's (RFC 3550 A.1, A.3, A.8); the B-slice check is
- * sliceType.ts's (H.264 §7.3.3).
+ * loss, jitter) are RtpReceptionStats.ts's (RFC 3550 A.1, A.3, A.8), with one arrival time per
+ * round of cameras (so the jitter includes up to MODERATION_MS of the relay's own batching); the
+ * B-slice check is sliceType.ts's (H.264 §7.3.3). Packets a send error refused (the kernel said
+ * ECONNREFUSED or EMSGSIZE) count as sent, as udp_send_packets consumes them.
  *
  * Functions (registered by udp_batch.c's module init; ids are small integers):
  *   relayInit(callback, events: Int32Array, inspect: Buffer)       once per process; callback(count)
@@ -32,10 +34,12 @@
  *                                    feeds the relay; only datagrams from `source` (4 or 16 bytes)
  *                                    are taken (others counted in sourceDropped)
  *   relayUnbind(id)                  closes the receive socket
- *   relayStats(id, out: Float64Array)  fills RELAY_STAT_* (see relayNative.ts)
+ *   relayStats(id, out: Float64Array)  fills STAT_* (see NativeRelay.ts)
  *   relaySps(id): Buffer | undefined   the newest SPS NAL unit
  *   relayPush(id, packet, nowMs): { buffer, ends, events }   one packet through receive processing
  *                                    and the rewriter without sockets (tests); the output packets
+ *   relaySeed(id, seq, ts, atMs, lastTimestamp)   continue another path's output after relayRestart
+ *                                    (the newest sequence number, timestamp and its wall clock)
  *   relayTestRefuseSends(n)          tests: every n-th send acts as if the socket were full (0: off)
  */
 #define _GNU_SOURCE
@@ -94,7 +98,8 @@ enum {
   STAT_KEYFRAMES, STAT_REBASES, STAT_SPS_CHANGES, STAT_LAST_KEYFRAME_AT, STAT_KEYFRAME_INTERVAL,
   STAT_WAITING, STAT_RX_PACKETS, STAT_RX_BYTES, STAT_RX_LOST, STAT_RX_JITTER_MS, STAT_LAST_RTP_AT,
   STAT_CAMERA_SSRC, STAT_CAMERA_SEQUENCE, STAT_SENT_PACKETS, STAT_SENT_BYTES, STAT_SENT_FRAMES,
-  STAT_SENT_LAST_TIMESTAMP, STAT_SEND_DROPPED, STAT_SOURCE_DROPPED, STAT_SPS_VERSION, STAT_COUNT
+  STAT_SENT_LAST_TIMESTAMP, STAT_SEND_DROPPED, STAT_SOURCE_DROPPED, STAT_SPS_VERSION, STAT_DEFERRED,
+  STAT_LAST_OUT_SEQ, STAT_LAST_OUT_TS, STAT_LAST_OUT_AT, STAT_COUNT
 };
 
 typedef struct {
@@ -167,7 +172,7 @@ typedef struct {
   /* Relay (RelayIngest.ts). */
   int failed;
   int inspect;
-  double sent_packets, sent_bytes, sent_frames, sent_last_timestamp, send_dropped, source_dropped;
+  double sent_packets, sent_bytes, sent_frames, sent_last_timestamp, send_dropped, source_dropped, deferred;
   int out_fd;
   /* Packets the output socket would not take yet (full), sent before newer ones (see finish_camera). */
   uint8_t *backlog;
@@ -754,6 +759,7 @@ static void keep_for_later(relay_t *r, const uint8_t *bytes, uint32_t start, uin
     r->backlog_ends = grown;
     r->backlog_ends_capacity = capacity;
   }
+  r->deferred += 1;
   memcpy(r->backlog + r->backlog_used, bytes + start, length);
   r->backlog_used += length;
   r->backlog_ends[r->backlog_count++] = r->backlog_used;
@@ -889,17 +895,14 @@ static uv_timer_t moderation_timer;
 static void on_readable(uv_poll_t *handle, int status, int events);
 
 static void on_moderation_timer(uv_timer_t *timer) {
-  if (serve_ready() > 0) {
-    uv_timer_start(timer, on_moderation_timer, MODERATION_MS, 0);
-    return;
-  }
-  uv_poll_start(&poll_handle, UV_READABLE, on_readable);
+  /* If the poll cannot be started again, the cameras are served by this timer alone (never dropped). */
+  if (serve_ready() > 0 || uv_poll_start(&poll_handle, UV_READABLE, on_readable) != 0) uv_timer_start(timer, on_moderation_timer, MODERATION_MS, 0);
 }
 
 static void on_readable(uv_poll_t *handle, int status, int events) {
   (void)events;
-  if (status < 0) return;
-  serve_ready();
+  /* An error stops the poll (libuv): the timer below tries it again, so no camera is left unserved. */
+  if (status >= 0) serve_ready();
   uv_poll_stop(handle);
   uv_timer_start(&moderation_timer, on_moderation_timer, MODERATION_MS, 0);
 }
@@ -941,18 +944,29 @@ static napi_value relay_init(napi_env env, napi_callback_info info) {
   void *inspect;
   size_t inspect_length;
   if (napi_get_buffer_info(env, argv[2], &inspect, &inspect_length) != napi_ok) return throw_message(env, "relayInit: inspect must be a Buffer");
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return throw_message(env, "relayInit: no event loop");
   rx_buffers = malloc((size_t)RX_BATCH * RX_PACKET);
   if (!rx_buffers) return throw_message(env, "relayInit: out of memory");
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd < 0) return throw_message(env, "relayInit: epoll_create1 failed");
-  uv_loop_t *loop;
-  napi_get_uv_event_loop(env, &loop);
-  if (uv_poll_init(loop, &poll_handle, epoll_fd) != 0 || uv_poll_start(&poll_handle, UV_READABLE, on_readable) != 0)
-    return throw_message(env, "relayInit: uv_poll failed");
-  /* The cameras' RTSP sessions and the worker's IPC keep the process alive, not this poll. */
-  uv_unref((uv_handle_t *)&poll_handle);
+  if (epoll_fd < 0) {
+    free(rx_buffers);
+    rx_buffers = NULL;
+    return throw_message(env, "relayInit: epoll_create1 failed");
+  }
+  if (uv_poll_init(loop, &poll_handle, epoll_fd) != 0) {
+    close(epoll_fd);
+    epoll_fd = -1;
+    free(rx_buffers);
+    rx_buffers = NULL;
+    return throw_message(env, "relayInit: uv_poll_init failed");
+  }
+  /* A poll that will not start now is started by the moderation timer (on_moderation_timer). */
   uv_timer_init(loop, &moderation_timer);
   uv_unref((uv_handle_t *)&moderation_timer);
+  if (uv_poll_start(&poll_handle, UV_READABLE, on_readable) != 0) uv_timer_start(&moderation_timer, on_moderation_timer, MODERATION_MS, 0);
+  /* The cameras' RTSP sessions and the worker's IPC keep the process alive, not this poll. */
+  uv_unref((uv_handle_t *)&poll_handle);
   napi_create_reference(env, argv[0], 1, &callback_ref);
   napi_create_reference(env, argv[1], 1, &events_ref);
   napi_create_reference(env, argv[2], 1, &inspect_ref);
@@ -1194,6 +1208,10 @@ static napi_value relay_stats(napi_env env, napi_callback_info info) {
   out[STAT_SEND_DROPPED] = r->send_dropped;
   out[STAT_SOURCE_DROPPED] = r->source_dropped;
   out[STAT_SPS_VERSION] = r->sps_version;
+  out[STAT_DEFERRED] = r->deferred;
+  out[STAT_LAST_OUT_SEQ] = r->has_last_out_seq ? r->last_out_seq : NAN;
+  out[STAT_LAST_OUT_TS] = r->last_out_ts;
+  out[STAT_LAST_OUT_AT] = (double)r->last_out_at;
   return undefined_value(env);
 }
 
@@ -1207,6 +1225,27 @@ static napi_value relay_sps(napi_env env, napi_callback_info info) {
   napi_value result;
   napi_create_buffer_copy(env, r->sps_len, r->sps, NULL, &result);
   return result;
+}
+
+/* relaySeed(id, seq, ts, atMs, lastTimestamp): continue the JavaScript path's output (H264RtpRewriter.continueFrom). */
+static napi_value relay_seed(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  relay_t *r = argc < 5 ? NULL : relay_arg(env, argv[0], NULL);
+  if (!r) return NULL;
+  uint32_t seq, ts, sent_ts;
+  double at;
+  if (napi_get_value_uint32(env, argv[1], &seq) != napi_ok || napi_get_value_uint32(env, argv[2], &ts) != napi_ok ||
+      napi_get_value_double(env, argv[3], &at) != napi_ok || napi_get_value_uint32(env, argv[4], &sent_ts) != napi_ok)
+    return throw_message(env, "relaySeed(id, seq, ts, atMs, lastTimestamp)");
+  r->last_out_seq = (uint16_t)seq;
+  r->has_last_out_seq = 1;
+  r->last_out_ts = ts;
+  r->last_out_at = (int64_t)at;
+  r->resume_after_restart = 1;
+  r->sent_last_timestamp = sent_ts;
+  return undefined_value(env);
 }
 
 /* Test entry: every n-th send call is refused as by a full socket (0: none). */
@@ -1262,7 +1301,7 @@ void relay_register(napi_env env, napi_value exports) {
       {"relayInit", relay_init},       {"relayCreate", relay_create},   {"relayDestroy", relay_destroy}, {"relayRestart", relay_restart},
       {"relaySetOutput", relay_set_output}, {"relayInspect", relay_inspect}, {"relayBind", relay_bind}, {"relayUnbind", relay_unbind},
       {"relayStats", relay_stats},     {"relaySps", relay_sps},         {"relayPush", relay_push},
-      {"relayTestRefuseSends", relay_test_refuse_sends},
+      {"relayTestRefuseSends", relay_test_refuse_sends}, {"relaySeed", relay_seed},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;

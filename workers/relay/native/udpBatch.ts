@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-/** The functions of udp_batch.c and relay_loop.c (see there; relayNative.ts wraps the relay ones). */
+/** The functions of udp_batch.c and relay_loop.c (see there; NativeRelay.ts wraps the relay ones). */
 export interface UdpBatchAddon {
   abi: number;
   openUdp4(): number;
@@ -19,6 +19,7 @@ export interface UdpBatchAddon {
   relaySps(id: number): Buffer | undefined;
   relayPush(id: number, packet: Buffer, nowMs: number): { buffer: Buffer; ends: number[]; events: number };
   relayTestRefuseSends(every: number): void;
+  relaySeed(id: number, seq: number, ts: number, atMs: number, lastTimestamp: number): void;
   relayStatCount: number;
 }
 
@@ -46,7 +47,7 @@ export function udpBatchAddon(log: (line: string) => void = (line) => process.st
   loaded = { addon: undefined };
   const path = udpBatchAddonPath();
   if (!existsSync(path)) {
-    log(`relay: batched UDP sending unavailable (${path} not built; scripts/bootstrap.sh builds it): one send per packet`);
+    log(`relay: native code unavailable (${path} not built; scripts/bootstrap.sh builds it): relaying in JavaScript, one send per packet`);
     return undefined;
   }
   try {
@@ -57,7 +58,7 @@ export function udpBatchAddon(log: (line: string) => void = (line) => process.st
     if (addon.abi !== ABI) throw new Error(`ABI ${String(addon.abi)}, expected ${ABI}: run scripts/bootstrap.sh again`);
     loaded.addon = addon;
   } catch (error) {
-    log(`relay: batched UDP sending unavailable (${(error as Error).message}): one send per packet`);
+    log(`relay: native code unavailable (${(error as Error).message}): relaying in JavaScript, one send per packet`);
   }
   return loaded.addon;
 }
