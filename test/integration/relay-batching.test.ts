@@ -187,7 +187,7 @@ describe('relay batched sending', function () {
     const missing = await run({ C5_CACHE_DIR: '/nonexistent/c5-cache' });
     expect(missing.loaded).to.equal(false);
     expect(missing.lines).to.have.length(1);
-    expect(missing.lines[0]).to.match(/batched UDP sending unavailable .*not built/);
+    expect(missing.lines[0]).to.match(/native code unavailable .*not built/);
     if (addon) expect((await run({})).loaded, 'built: loaded by default').to.equal(true);
   });
 });
