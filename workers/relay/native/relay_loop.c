@@ -930,6 +930,17 @@ static relay_t *relay_arg(napi_env env, napi_value value, uint32_t *id_out) {
   return relays[id];
 }
 
+/* The arguments of a call on one relay: `count` into argv, argv[0] its id. The relay, or NULL with an exception pending. */
+static relay_t *relay_call(napi_env env, napi_callback_info info, size_t count, napi_value *argv, uint32_t *id) {
+  size_t argc = count;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < count) {
+    napi_throw_type_error(env, NULL, "relay: missing arguments");
+    return NULL;
+  }
+  return relay_arg(env, argv[0], id);
+}
+
 static napi_value relay_init(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -1047,11 +1058,9 @@ static void close_receiver(relay_t *r) {
 }
 
 static napi_value relay_destroy(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   uint32_t id;
-  relay_t *r = argc < 1 ? NULL : relay_arg(env, argv[0], &id);
+  relay_t *r = relay_call(env, info, 1, argv, &id);
   if (!r) return NULL;
   close_receiver(r);
   free(r->sps);
@@ -1064,10 +1073,8 @@ static napi_value relay_destroy(napi_env env, napi_callback_info info) {
 }
 
 static napi_value relay_restart(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  relay_t *r = argc < 1 ? NULL : relay_arg(env, argv[0], NULL);
+  relay_t *r = relay_call(env, info, 1, argv, NULL);
   if (!r) return NULL;
   rewriter_restart(r);
   rx_restart(r, 0, 0, 0);
@@ -1077,10 +1084,8 @@ static napi_value relay_restart(napi_env env, napi_callback_info info) {
 }
 
 static napi_value relay_set_output(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  relay_t *r = argc < 2 ? NULL : relay_arg(env, argv[0], NULL);
+  relay_t *r = relay_call(env, info, 2, argv, NULL);
   if (!r) return NULL;
   int32_t fd;
   if (napi_get_value_int32(env, argv[1], &fd) != napi_ok) return throw_message(env, "relaySetOutput(id, fd)");
@@ -1091,10 +1096,8 @@ static napi_value relay_set_output(napi_env env, napi_callback_info info) {
 }
 
 static napi_value relay_inspect(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  relay_t *r = argc < 2 ? NULL : relay_arg(env, argv[0], NULL);
+  relay_t *r = relay_call(env, info, 2, argv, NULL);
   if (!r) return NULL;
   bool on;
   if (napi_get_value_bool(env, argv[1], &on) != napi_ok) return throw_message(env, "relayInspect(id, on)");
@@ -1103,11 +1106,9 @@ static napi_value relay_inspect(napi_env env, napi_callback_info info) {
 }
 
 static napi_value relay_bind(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   uint32_t id;
-  relay_t *r = argc < 4 ? NULL : relay_arg(env, argv[0], &id);
+  relay_t *r = relay_call(env, info, 4, argv, &id);
   if (!r) return NULL;
   if (!loop_env) return throw_message(env, "relayBind before relayInit");
   uint32_t family, port;
@@ -1161,20 +1162,16 @@ static napi_value relay_bind(napi_env env, napi_callback_info info) {
 }
 
 static napi_value relay_unbind(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  relay_t *r = argc < 1 ? NULL : relay_arg(env, argv[0], NULL);
+  relay_t *r = relay_call(env, info, 1, argv, NULL);
   if (!r) return NULL;
   close_receiver(r);
   return undefined_value(env);
 }
 
 static napi_value relay_stats(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  relay_t *r = argc < 2 ? NULL : relay_arg(env, argv[0], NULL);
+  relay_t *r = relay_call(env, info, 2, argv, NULL);
   if (!r) return NULL;
   napi_typedarray_type type;
   size_t length;
@@ -1216,10 +1213,8 @@ static napi_value relay_stats(napi_env env, napi_callback_info info) {
 }
 
 static napi_value relay_sps(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  relay_t *r = argc < 1 ? NULL : relay_arg(env, argv[0], NULL);
+  relay_t *r = relay_call(env, info, 1, argv, NULL);
   if (!r) return NULL;
   if (!r->sps) return undefined_value(env);
   napi_value result;
@@ -1229,10 +1224,8 @@ static napi_value relay_sps(napi_env env, napi_callback_info info) {
 
 /* relaySeed(id, seq, ts, atMs, lastTimestamp): continue the JavaScript path's output (H264RtpRewriter.continueFrom). */
 static napi_value relay_seed(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  relay_t *r = argc < 5 ? NULL : relay_arg(env, argv[0], NULL);
+  relay_t *r = relay_call(env, info, 5, argv, NULL);
   if (!r) return NULL;
   uint32_t seq, ts, sent_ts;
   double at;
@@ -1260,11 +1253,9 @@ static napi_value relay_test_refuse_sends(napi_env env, napi_callback_info info)
 
 /* Test entry: one packet through relay_packet without sockets; returns { buffer, ends, events }. */
 static napi_value relay_push(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   uint32_t id;
-  relay_t *r = argc < 3 ? NULL : relay_arg(env, argv[0], &id);
+  relay_t *r = relay_call(env, info, 3, argv, &id);
   if (!r) return NULL;
   void *packet;
   size_t length;
