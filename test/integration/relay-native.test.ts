@@ -203,6 +203,38 @@ describe('relay native path: a UDP camera through relay_loop.c (issue 20)', func
     for (let i = 1; i < out.rtp.length; i++) expect((out.rtp[i]!.readUInt16BE(2) - out.rtp[i - 1]!.readUInt16BE(2)) & 0xffff, `packet ${i}`).to.equal(1);
   });
 
+  it('packets to sniff reach JavaScript as copies while inspection is on, and not after', async () => {
+    const { NativeRelay, RELAY_EVENT, addressBytes } = await import('../../workers/relay/native/NativeRelay.ts');
+    const seen: Buffer[] = [];
+    const native = new NativeRelay(addon!, { ssrc: 1, payloadType: 102 }, (flags, packet) => {
+      if (flags & RELAY_EVENT.inspect && packet) seen.push(Buffer.from(packet));
+    });
+    const output = dgram.createSocket('udp4');
+    const sender = dgram.createSocket('udp4');
+    try {
+      const fd = addon!.openUdp4();
+      await new Promise<void>((resolve) => output.bind({ fd }, resolve));
+      await new Promise<void>((resolve) => output.connect(out.rtpPort, '127.0.0.1', resolve));
+      const port = native.bind(4, 0, addressBytes('127.0.0.1'))!;
+      native.setOutput(fd);
+      native.inspect(true);
+      await new Promise<void>((resolve) => sender.bind(0, '127.0.0.1', resolve));
+      const packet = Buffer.from('80e0000100000e1000000001674d001f0a', 'hex');
+      sender.send(packet, port, '127.0.0.1');
+      await waitFor(() => seen.length === 1, 3000, 'the inspected packet');
+      expect(seen[0]!.equals(packet)).to.equal(true);
+      native.inspect(false);
+      packet.writeUInt16BE(2, 2);
+      sender.send(packet, port, '127.0.0.1');
+      await waitFor(() => native.stats().reception.packets === 2, 3000, 'the second packet');
+      expect(seen).to.have.length(1);
+    } finally {
+      native.destroy();
+      output.close();
+      sender.close();
+    }
+  });
+
   it('a camera that alternates between the paths (UDP, then 461 and TCP, then UDP): sequence numbers and timestamps continue, never back', async () => {
     relay = new RelayIngest({ camera: { id: 'alternating', url: camera.url(), transport: 'udp' }, timeoutMs: 3000, stallTimeoutMs: 3000, highProfile: 'relabel' });
     const paths: Array<string | undefined> = [];

@@ -60,29 +60,17 @@ export class UdpPortPair {
     const type = net.isIPv6(options.remoteAddress) && !options.remoteAddress.startsWith('::ffff:') ? 'udp6' : 'udp4';
     const external = options.externalRtp;
     for (let attempt = 0; attempt < 40; attempt++) {
-      if (external) {
-        const port = external.bind(0, type === 'udp6' ? 6 : 4, options.remoteAddress.replace(/^::ffff:/, ''));
-        if (port === undefined || port % 2 !== 0 || port >= 65535) {
-          external.close();
-          continue;
-        }
-        const rtcp = dgram.createSocket(type);
-        if ((await bind(rtcp, port + 1)) === undefined) {
-          external.close();
-          rtcp.close();
-          continue;
-        }
-        return new UdpPortPair(undefined, rtcp, port, options);
-      }
-      const rtp = dgram.createSocket(type);
-      const port = await bind(rtp, 0);
+      // The RTP side: bound by the external port, or a dgram socket of ours.
+      const rtp = external ? undefined : dgram.createSocket(type);
+      const port = external ? external.bind(0, type === 'udp6' ? 6 : 4, options.remoteAddress.replace(/^::ffff:/, '')) : await bind(rtp!, 0);
+      const releaseRtp = () => (external ? external.close() : rtp!.close());
       if (port === undefined || port % 2 !== 0 || port >= 65535) {
-        rtp.close();
+        releaseRtp();
         continue;
       }
       const rtcp = dgram.createSocket(type);
       if ((await bind(rtcp, port + 1)) === undefined) {
-        rtp.close();
+        releaseRtp();
         rtcp.close();
         continue;
       }

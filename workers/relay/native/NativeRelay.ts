@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { H264RtpRewriterStats } from '../H264RtpRewriter.ts';
 import type { UdpBatchAddon } from './udpBatch.ts';
 
 /** What relay_loop.c tells about a camera, once per wakeup that changed something (flags may combine). */
@@ -38,22 +39,8 @@ const STAT = {
   lastOutAt: 29,
 } as const;
 
-/** A native relay's counters (see relay_loop.c; the names are H264RtpRewriter's and RtpReceptionStats' where they match). */
-export interface NativeRelayStats {
-  /** Rewriter (H264RtpRewriterStats). */
-  packetsIn: number;
-  packetsOut: number;
-  dropped: number;
-  invalid: number;
-  parameterSetsInserted: number;
-  parameterSetsRemoved: number;
-  keyframes: number;
-  timestampRebases: number;
-  spsChanges: number;
-  /** Wall clock (ms) of the newest IDR access unit. */
-  lastKeyframeAt?: number;
-  /** Wall-clock interval (ms) between the two newest IDR access units. */
-  keyframeIntervalMs?: number;
+/** A native relay's counters (see relay_loop.c): the rewriter's are H264RtpRewriter's, the reception's RtpReceptionStats'. */
+export interface NativeRelayStats extends H264RtpRewriterStats {
   waitingForKeyframe: boolean;
   /** The camera's RTP as received (RtpReceptionStats): packets, bytes of whole packets, lost, jitter (ms). */
   reception: { packets: number; bytes: number; lost: number; jitterMs: number };

@@ -127,7 +127,6 @@ typedef struct {
 } output_t;
 
 typedef struct {
-  int in_use;
   uint32_t generation;
   /* Rewriter (H264RtpRewriter.ts). */
   uint32_t out_ssrc;
@@ -626,7 +625,8 @@ static void rx_push(relay_t *r, const uint8_t *packet, uint32_t length, int64_t 
 
 /* ---- one received packet (RelayIngest.ts's 'rtp' handler) ---- */
 
-static void add_event(uint32_t id, int flags);
+
+static void add_event_packet(uint32_t id, int flags, const uint8_t *packet, uint32_t length, int between);
 
 static int relay_packet(relay_t *r, uint32_t id, const uint8_t *packet, uint32_t length, int64_t now) {
   if (r->failed) return 0;
@@ -637,7 +637,8 @@ static int relay_packet(relay_t *r, uint32_t id, const uint8_t *packet, uint32_t
   r->camera_ssrc = read32(packet + 8);
   r->has_camera_ssrc = 1;
   r->camera_sequence = read16(packet + 2);
-  if (r->inspect) add_event(id, RELAY_EVENT_INSPECT);
+  /* Mid-camera: an inspection that does not fit in the copy area now is skipped (the next packets are inspected). */
+  if (r->inspect && length <= inspect_capacity - inspect_used) add_event_packet(id, RELAY_EVENT_INSPECT, packet, length, 0);
   if (slice_type(packet, length, relay_payload_offset(packet, length)) % 5 == 1) {
     r->failed = 1;
     r->events |= RELAY_EVENT_BSLICE;
@@ -695,13 +696,6 @@ static void add_event_packet(uint32_t id, int flags, const uint8_t *packet, uint
   }
 }
 
-static const uint8_t *current_packet;
-static uint32_t current_length;
-
-static void add_event(uint32_t id, int flags) {
-  if (current_packet && current_length > inspect_capacity - inspect_used) return;
-  add_event_packet(id, flags, current_packet, current_length, 0);
-}
 
 /* Counts packets [0, count) of `bytes` as sent: packets, bytes, frames (marker bits), newest timestamp. */
 static void count_sent(relay_t *r, const uint8_t *bytes, const uint32_t *ends, uint32_t count) {
@@ -835,10 +829,7 @@ static int receive_from(uint32_t id, int64_t now) {
       r->invalid += 1;
       continue;
     }
-    current_packet = packet;
-    current_length = length;
     relay_packet(r, id, packet, length, now);
-    current_packet = NULL;
   }
   finish_camera(r, id);
   return received == RX_BATCH;
@@ -1028,7 +1019,6 @@ static napi_value relay_create(napi_env env, napi_callback_info info) {
   r->waiting = 1;
   r->out_fd = -1;
   r->rx_fd = -1;
-  r->in_use = 1;
   uint32_t id = 0;
   while (id < relay_count && relays[id]) id++;
   if (id == relay_count) {
