@@ -4,6 +4,7 @@ import { RelayIngest } from '../../workers/RelayIngest.ts';
 import type { IngestProgress } from '../../workers/Ingest.ts';
 import { rtcpPli } from '../../workers/relay/rtcp.ts';
 import { udpBatchAddon } from '../../workers/relay/native/udpBatch.ts';
+import { NativeRelay, RELAY_EVENT, addressBytes } from '../../workers/relay/native/NativeRelay.ts';
 import { ScriptedCamera } from '../support/ScriptedCamera.ts';
 
 /**
@@ -204,7 +205,6 @@ describe('relay native path: a UDP camera through relay_loop.c (issue 20)', func
   });
 
   it('packets to sniff reach JavaScript as copies while inspection is on, and not after', async () => {
-    const { NativeRelay, RELAY_EVENT, addressBytes } = await import('../../workers/relay/native/NativeRelay.ts');
     const seen: Buffer[] = [];
     const native = new NativeRelay(addon!, { ssrc: 1, payloadType: 102 }, (flags, packet) => {
       if (flags & RELAY_EVENT.inspect && packet) seen.push(Buffer.from(packet));
